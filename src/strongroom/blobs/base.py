@@ -1,0 +1,36 @@
+"""The blob store port. A blob is written once, in full, and becomes visible only when
+its writer finishes without error."""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager
+from typing import BinaryIO, Protocol
+
+from strongroom.errors import InvalidInput
+
+_KEY = re.compile(r"^[a-z0-9_]{4,128}$")
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key):
+        raise InvalidInput(f"not a blob key: {key[:64]!r}")
+    return key
+
+
+class BlobWriter(Protocol):
+    def write(self, data: bytes) -> object: ...
+
+
+class BlobStore(Protocol):
+    def writer(self, key: str) -> AbstractContextManager[BlobWriter]:
+        """Write a new blob; it appears on clean exit and is discarded on an exception."""
+        ...
+
+    def open(self, key: str) -> AbstractContextManager[BinaryIO]: ...
+
+    def delete(self, key: str) -> None:
+        """Remove a blob; removing a missing blob is not an error."""
+        ...
+
+    def exists(self, key: str) -> bool: ...

@@ -1,0 +1,67 @@
+"""Blobs as files under one folder, sharded by the first two characters of the id part.
+Writes go to a temporary file in the same folder, are fsynced, then renamed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from strongroom.blobs.base import BlobWriter, check_key
+from strongroom.errors import NotFound
+
+
+class FolderBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"FolderBlobStore({str(self.root)!r})"
+
+    def path(self, key: str) -> Path:
+        check_key(key)
+        shard = key.split("_", 1)[-1][:2]
+        return self.root / shard / key
+
+    @contextlib.contextmanager
+    def writer(self, key: str) -> Iterator[BlobWriter]:
+        final = self.path(key)
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        temp = final.with_name(f".{final.name}.{os.getpid()}.partial")
+        with open(temp, "wb") as f:
+            try:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            except BaseException:
+                f.close()
+                temp.unlink(missing_ok=True)
+                raise
+        os.replace(temp, final)
+        _fsync_dir(final.parent)
+
+    @contextlib.contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        try:
+            f = open(self.path(key), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise NotFound(f"blob {key} is missing", blob=key) from None
+        with f:
+            yield f
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,136 @@
+"""The composition root: the one place where real or fake parts are chosen.
+
+settings = init_home(Path("./home"))          # once
+with open_strongroom(home="./home") as sr:     # then
+    ws = sr.workspaces.create("Acme", "owner@acme.example")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from strongroom.blobs.base import BlobStore
+from strongroom.blobs.folder import FolderBlobStore
+from strongroom.clock import Clock, SystemClock
+from strongroom.config import CONFIG_FILE, Settings, load_settings, write_settings
+from strongroom.crypto.cache import KeyCache
+from strongroom.crypto.kms.base import RootKms
+from strongroom.crypto.kms.local import LocalKms
+from strongroom.errors import ConfigurationError, Conflict
+from strongroom.services.audit import AuditLog
+from strongroom.services.context import Context
+from strongroom.services.files import Files
+from strongroom.services.keyring import Keyring
+from strongroom.services.keys import Keys
+from strongroom.services.projects import Projects
+from strongroom.services.records import Records
+from strongroom.services.workspaces import Workspaces
+from strongroom.storage import migrations
+from strongroom.storage.database import make_engine
+from strongroom.storage.unit_of_work import DataStore, KeystoreStore
+
+HEAD_REVISION = "0001"
+
+
+class Strongroom:
+    """Everything Strongroom offers, for embedding; the CLI and API call the same."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.workspaces = Workspaces(ctx)
+        self.projects = Projects(ctx)
+        self.records = Records(ctx)
+        self.files = Files(ctx)
+        self.keys = Keys(ctx)
+        self.audit = AuditLog(ctx.store)
+
+    def __repr__(self) -> str:
+        return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"
+
+    def close(self) -> None:
+        self.ctx.keyring.cache.clear()
+        self.ctx.keyring.kms.close()
+        self.ctx.store.engine.dispose()
+        self.ctx.keyring.keystore.engine.dispose()
+
+    def __enter__(self) -> Strongroom:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _pkcs11(settings: Settings, create: bool) -> RootKms:
+    from strongroom.crypto.kms.pkcs11 import Pkcs11Kms
+
+    opener = Pkcs11Kms.create if create else Pkcs11Kms.open
+    return opener(settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_pin())
+
+
+def open_kms(settings: Settings, create: bool = False) -> RootKms:
+    if settings.kms == "local":
+        return LocalKms.create(settings.kms_dir) if create else LocalKms.open(settings.kms_dir)
+    return _pkcs11(settings, create)
+
+
+def _migrate(url: str, which: str, secure_delete: bool) -> None:
+    engine = make_engine(url, secure_delete=secure_delete)
+    try:
+        if migrations.current_revision(engine) != HEAD_REVISION:
+            migrations.upgrade(engine, which)
+    finally:
+        engine.dispose()
+
+
+def init_home(home: Path | str, **options: Any) -> Settings:
+    """Make a new home: settings file, root key, data store and keystore schemas."""
+    home = Path(home).expanduser()
+    if (home / CONFIG_FILE).exists():
+        raise Conflict(f"{home} is already initialised")
+    settings = Settings(home=home, **options).validate()
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    kms = open_kms(settings, create=True)
+    kms.close()
+    _migrate(settings.database_url, "data", secure_delete=False)
+    _migrate(settings.keystore_url, "keystore", secure_delete=True)
+    write_settings(settings)
+    return settings
+
+
+def open_strongroom(
+    home: Path | str | None = None,
+    *,
+    settings: Settings | None = None,
+    kms: RootKms | None = None,
+    blobs: BlobStore | None = None,
+    clock: Clock | None = None,
+) -> Strongroom:
+    """Open an initialised home (or the given settings), with optional replacement parts."""
+    if settings is None:
+        if home is None:
+            raise ConfigurationError("give a home folder or settings")
+        if not (Path(home).expanduser() / CONFIG_FILE).is_file():
+            raise ConfigurationError(f"{home} is not a Strongroom home; run: strongroom init")
+        settings = load_settings(home)
+    _migrate(settings.database_url, "data", secure_delete=False)
+    _migrate(settings.keystore_url, "keystore", secure_delete=True)
+    clock = clock or SystemClock()
+    kms = kms or open_kms(settings)
+    keystore = KeystoreStore(make_engine(settings.keystore_url, secure_delete=True))
+    store = DataStore(make_engine(settings.database_url))
+    cache = KeyCache(clock, settings.key_cache_entries, settings.key_cache_ttl_seconds)
+    ctx = Context(
+        store=store,
+        keyring=Keyring(kms, keystore, cache, clock),
+        blobs=blobs or FolderBlobStore(Path(settings.blob_dir)),
+        clock=clock,
+        settings=settings,
+    )
+    return Strongroom(ctx)

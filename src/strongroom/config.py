@@ -1,0 +1,159 @@
+"""Settings: one typed object, read from ``HOME/strongroom.toml`` and ``STRONGROOM_*``
+environment variables (the environment wins), validated before anything starts.
+
+Every field is documented in docs/configuration.md. Unsafe values stop the start with a
+sentence that says what to change.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from strongroom.crypto import policy
+from strongroom.errors import ConfigurationError
+from strongroom.storage.database import redact_url, same_database
+
+CONFIG_FILE = "strongroom.toml"
+KMS_BACKENDS = ("local", "pkcs11")
+ENVIRONMENTS = ("development", "production")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    #: "development" or "production"; production refuses the local root key.
+    environment: str = "development"
+    #: Data store URL; default: SQLite ``HOME/data.db``.
+    database_url: str = ""
+    #: Keystore URL (wrapped keys); default: SQLite ``HOME/keystore.db``. Never the data store.
+    keystore_url: str = ""
+    #: Folder of file ciphertext; default ``HOME/blobs``.
+    blob_dir: str = ""
+    #: Root-key backend: "local" or "pkcs11".
+    kms: str = "local"
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token_label: str = "strongroom"  # noqa: S105 - a label, not a secret
+    #: Name of the environment variable holding the PKCS#11 user PIN (never the PIN itself).
+    pkcs11_pin_env: str = "STRONGROOM_PKCS11_PIN"
+    #: Largest record document, in bytes of canonical JSON.
+    record_max_bytes: int = 1024 * 1024
+    key_cache_entries: int = policy.KEY_CACHE_MAX_ENTRIES
+    key_cache_ttl_seconds: int = policy.KEY_CACHE_TTL_SECONDS
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        home = Path(self.home).expanduser().resolve()
+        object.__setattr__(self, "home", home)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{home / 'data.db'}")
+        if not self.keystore_url:
+            object.__setattr__(self, "keystore_url", f"sqlite:///{home / 'keystore.db'}")
+        if not self.blob_dir:
+            object.__setattr__(self, "blob_dir", str(home / "blobs"))
+
+    @property
+    def kms_dir(self) -> Path:
+        return self.home / "kms"
+
+    def pkcs11_pin(self) -> str:
+        pin = os.environ.get(self.pkcs11_pin_env)
+        if not pin:
+            raise ConfigurationError(
+                f"the PKCS#11 PIN is read from the environment variable {self.pkcs11_pin_env}, "
+                "which is not set"
+            )
+        return pin
+
+    def validate(self) -> Settings:
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigurationError(
+                f"environment must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}"
+            )
+        if self.kms not in KMS_BACKENDS:
+            raise ConfigurationError(
+                f"kms must be one of {', '.join(KMS_BACKENDS)}, not {self.kms!r}"
+            )
+        if self.kms == "local" and self.environment == "production":
+            raise ConfigurationError(
+                "the local root key is for development and single machines; in production "
+                'set kms = "pkcs11" (an HSM) in strongroom.toml'
+            )
+        if same_database(self.database_url, self.keystore_url):
+            raise ConfigurationError(
+                "the keystore must be a database of its own: set keystore_url to a different "
+                "database than database_url"
+            )
+        if not 1024 <= self.record_max_bytes <= 64 * 1024 * 1024:
+            raise ConfigurationError("record_max_bytes must be between 1024 and 67108864")
+        if not 1 <= self.key_cache_entries <= 1_000_000:
+            raise ConfigurationError("key_cache_entries must be between 1 and 1000000")
+        if not 1 <= self.key_cache_ttl_seconds <= 86400:
+            raise ConfigurationError("key_cache_ttl_seconds must be between 1 and 86400")
+        return self
+
+    def public(self) -> dict[str, Any]:
+        """Settings as JSON, without secrets (there are none here: the PIN is in the env)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        out["home"] = str(self.home)
+        out["database_url"] = redact_url(self.database_url)
+        out["keystore_url"] = redact_url(self.keystore_url)
+        return out
+
+
+_INT_FIELDS = {"record_max_bytes", "key_cache_entries", "key_cache_ttl_seconds"}
+_KNOWN = {f.name for f in fields(Settings)} - {"home", "extra"}
+
+
+def load_settings(home: Path | str, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings of the home folder: defaults, then ``strongroom.toml``, then the env."""
+    env = os.environ if env is None else env
+    home = Path(home).expanduser()
+    values: dict[str, Any] = {}
+    config = home / CONFIG_FILE
+    if config.is_file():
+        try:
+            values.update(tomllib.loads(config.read_text("utf-8")))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigurationError(f"{config} is not valid TOML: {e}") from None
+    for name in _KNOWN:
+        key = "STRONGROOM_" + name.upper()
+        if key in env:
+            values[name] = env[key]
+    unknown = set(values) - _KNOWN
+    if unknown:
+        raise ConfigurationError(f"unknown settings in {config}: {', '.join(sorted(unknown))}")
+    for name in _INT_FIELDS & set(values):
+        try:
+            values[name] = int(values[name])
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} must be a whole number") from None
+    return Settings(home=home, **values).validate()
+
+
+def write_settings(settings: Settings) -> Path:
+    """Write the non-default settings of a new home to ``HOME/strongroom.toml``."""
+    defaults = Settings(home=settings.home)
+    lines = ["# Strongroom settings; see docs/configuration.md", ""]
+    for f in fields(settings):
+        if f.name in ("home", "extra"):
+            continue
+        value = getattr(settings, f.name)
+        if value != getattr(defaults, f.name) or f.name in ("kms", "environment"):
+            rendered = str(value) if isinstance(value, int) else _toml_string(str(value))
+            lines.append(f"{f.name} = {rendered}")
+    path = settings.home / CONFIG_FILE
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes).validate()

@@ -1,0 +1,1 @@
+"""Envelope encryption: policy, ciphertext formats, blind indexes and the KMS backends."""

@@ -1,0 +1,65 @@
+"""Blind indexes: equality search on personal-data fields without decryption.
+
+The digest of a value is HMAC-SHA256 of its normalised form under a key derived
+(HKDF-SHA256) from the workspace's data key for that field name, truncated to
+BLIND_INDEX_BYTES. The same email in two collections of one workspace has the same
+digest (so a privacy request finds it everywhere); across workspaces digests differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from strongroom.crypto.policy import BLIND_INDEX_BYTES
+from strongroom.crypto.secret import SecretKey
+
+_SPACE = re.compile(r"\s+")
+_PHONE_KEEP = re.compile(r"[^0-9+]")
+
+
+def normalise(field: str, value: str) -> str:
+    """Canonical form of a personal-data value. STORED: a change breaks existing indexes."""
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
+    if field == "phone" or field.endswith("_phone"):
+        text = _PHONE_KEEP.sub("", text)
+    return text
+
+
+def indexable_values(value: object) -> Iterator[str]:
+    """The strings of a field value worth indexing (strings, numbers, lists of those)."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, str | int | float):
+        yield str(value)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, str | int | float) and not isinstance(item, bool):
+                yield str(item)
+
+
+class BlindIndexer:
+    def __init__(self, workspace_data_key: SecretKey) -> None:
+        self._root = workspace_data_key
+        self._field_keys: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:
+        return "BlindIndexer(<redacted>)"
+
+    def _key(self, field: str) -> bytes:
+        key = self._field_keys.get(field)
+        if key is None:
+            info = b"strongroom/v1/blind-index/" + field.encode("utf-8")
+            key = HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(self._root.reveal())
+            self._field_keys[field] = key
+        return key
+
+    def digest(self, field: str, value: str) -> bytes:
+        text = normalise(field, value).encode("utf-8")
+        return hmac.new(self._key(field), text, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]

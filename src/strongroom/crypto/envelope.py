@@ -1,0 +1,205 @@
+"""Sealed objects: AES-256-GCM under a key derived per write from a data key.
+
+A sealed object is ``header || ciphertext+tag``. The header is versioned and carries
+what is needed to find and derive the key; it is authenticated as associated data
+together with the object's :class:`Binding` (workspace, project, object id, purpose),
+so a header edit or a ciphertext moved to another row fails to open.
+
+Header layout (format version 1; STORED, see policy.FORMAT_VERSION)::
+
+    magic "SR" | version u8 | kind u8 | key-id length u8 | key id (ASCII) | key version u32
+    kind OBJECT: salt[16] | nonce[12]
+    kind STREAM: salt[16] | nonce prefix[7] | segment size u32     (see segments.py)
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from strongroom.crypto.policy import (
+    FORMAT_VERSION,
+    MAX_OBJECTS_PER_DERIVED_KEY,
+    NONCE_BYTES,
+    SALT_BYTES,
+    TAG_BYTES,
+)
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import IntegrityFailure
+
+MAGIC = b"SR"
+KIND_OBJECT = 1
+KIND_STREAM = 2
+STREAM_NONCE_PREFIX_BYTES = 7
+
+#: HKDF info label for per-write keys. STORED.
+_DERIVE_INFO = b"strongroom/v1/object-key"
+
+KeyLookup = Callable[[str, int], SecretKey]
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Where a ciphertext belongs; authenticated with it, never stored in it."""
+
+    purpose: str
+    workspace_id: str
+    project_id: str
+    object_id: str
+
+    def encode(self) -> bytes:
+        out = bytearray(b"strongroom/binding/v1")
+        for part in (self.purpose, self.workspace_id, self.project_id, self.object_id):
+            raw = part.encode("utf-8")
+            out += struct.pack(">H", len(raw)) + raw
+        return bytes(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    kind: int
+    key_id: str
+    key_version: int
+    salt: bytes
+    nonce: bytes  # OBJECT: the nonce; STREAM: the nonce prefix
+    segment_size: int = 0
+    length: int = 0  # bytes the header occupies
+
+    def encode(self) -> bytes:
+        key_id = self.key_id.encode("ascii")
+        out = MAGIC + struct.pack(">BBB", FORMAT_VERSION, self.kind, len(key_id)) + key_id
+        out += struct.pack(">I", self.key_version) + self.salt + self.nonce
+        if self.kind == KIND_STREAM:
+            out += struct.pack(">I", self.segment_size)
+        return out
+
+
+def _fixed_part_length(kind: int) -> int:
+    if kind == KIND_OBJECT:
+        return 4 + SALT_BYTES + NONCE_BYTES
+    if kind == KIND_STREAM:
+        return 4 + SALT_BYTES + STREAM_NONCE_PREFIX_BYTES + 4
+    raise IntegrityFailure("ciphertext header names an unknown kind")
+
+
+def parse_header(read: Callable[[int], bytes]) -> Header:
+    """Parse a header from a reader of exact byte counts; raise IntegrityFailure if bad."""
+    start = read(5)
+    if len(start) != 5 or start[:2] != MAGIC:
+        raise IntegrityFailure("not a Strongroom ciphertext (bad magic)")
+    version, kind, id_len = start[2], start[3], start[4]
+    if version != FORMAT_VERSION:
+        raise IntegrityFailure(f"unsupported ciphertext format version {version}")
+    rest_len = id_len + _fixed_part_length(kind)
+    rest = read(rest_len)
+    if len(rest) != rest_len:
+        raise IntegrityFailure("ciphertext header is truncated")
+    try:
+        key_id = rest[:id_len].decode("ascii")
+    except UnicodeDecodeError:
+        raise IntegrityFailure("ciphertext header has a malformed key id") from None
+    pos = id_len
+    (key_version,) = struct.unpack_from(">I", rest, pos)
+    pos += 4
+    salt = rest[pos : pos + SALT_BYTES]
+    pos += SALT_BYTES
+    segment_size = 0
+    if kind == KIND_OBJECT:
+        nonce = rest[pos : pos + NONCE_BYTES]
+    else:
+        nonce = rest[pos : pos + STREAM_NONCE_PREFIX_BYTES]
+        (segment_size,) = struct.unpack_from(">I", rest, pos + STREAM_NONCE_PREFIX_BYTES)
+    return Header(kind, key_id, key_version, salt, nonce, segment_size, 5 + rest_len)
+
+
+def derive_key(data_key: SecretKey, salt: bytes) -> AESGCM:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_DERIVE_INFO)
+    return AESGCM(hkdf.derive(data_key.reveal()))
+
+
+class Sealer:
+    """Seals the objects of one write operation.
+
+    One key is derived from the data key with a fresh random salt; each object gets
+    its own random nonce and binding. After MAX_OBJECTS_PER_DERIVED_KEY objects a new
+    salt and key are derived, so no derived key comes near the GCM nonce limit.
+    """
+
+    def __init__(self, data_key: SecretKey, key_id: str, key_version: int) -> None:
+        self._data_key = data_key
+        self._key_id = key_id
+        self._key_version = key_version
+        self._uses = MAX_OBJECTS_PER_DERIVED_KEY
+        self._salt = b""
+        self._aead: AESGCM | None = None
+
+    def __repr__(self) -> str:
+        return f"Sealer(key_id={self._key_id!r}, key_version={self._key_version})"
+
+    def _next_key(self) -> AESGCM:
+        if self._aead is None or self._uses >= MAX_OBJECTS_PER_DERIVED_KEY:
+            self._salt = os.urandom(SALT_BYTES)
+            self._aead = derive_key(self._data_key, self._salt)
+            self._uses = 0
+        self._uses += 1
+        return self._aead
+
+    def seal(self, binding: Binding, plaintext: bytes) -> bytes:
+        aead = self._next_key()
+        header = Header(
+            KIND_OBJECT, self._key_id, self._key_version, self._salt, os.urandom(NONCE_BYTES)
+        ).encode()
+        return header + aead.encrypt(header[-NONCE_BYTES:], plaintext, header + binding.encode())
+
+
+def seal(
+    data_key: SecretKey, key_id: str, key_version: int, binding: Binding, data: bytes
+) -> bytes:
+    """Seal one object."""
+    return Sealer(data_key, key_id, key_version).seal(binding, data)
+
+
+def open_sealed(sealed: bytes, binding: Binding, key_for: KeyLookup) -> bytes:
+    """Authenticate and decrypt; IntegrityFailure on any tampering or misplacement."""
+    view = memoryview(sealed)
+    pos = 0
+
+    def read(n: int) -> bytes:
+        nonlocal pos
+        chunk = bytes(view[pos : pos + n])
+        pos += len(chunk)
+        return chunk
+
+    header = parse_header(read)
+    if header.kind != KIND_OBJECT:
+        raise IntegrityFailure("ciphertext is a stream, not an object")
+    if len(sealed) - pos < TAG_BYTES:
+        raise IntegrityFailure("ciphertext is truncated")
+    key = key_for(header.key_id, header.key_version)
+    aead = derive_key(key, header.salt)
+    try:
+        return aead.decrypt(header.nonce, view[pos:], view[:pos].tobytes() + binding.encode())
+    except InvalidTag:
+        raise IntegrityFailure(
+            f"ciphertext of {binding.purpose} {binding.object_id} failed authentication",
+            object_id=binding.object_id,
+        ) from None
+
+
+def header_of(sealed: bytes) -> Header:
+    pos = 0
+
+    def read(n: int) -> bytes:
+        nonlocal pos
+        chunk = sealed[pos : pos + n]
+        pos += len(chunk)
+        return chunk
+
+    return parse_header(read)

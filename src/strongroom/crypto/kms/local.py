@@ -1,0 +1,98 @@
+"""Root key versions as files in the home folder. For development and single-machine
+use only: whoever can read the home folder as its owner can read the root key.
+
+Each version is ``kms/root-NNNNNN.key``: 32 random bytes, mode 0600, in a folder of
+mode 0700. Opening refuses a key file or folder that group or others can access.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from strongroom.crypto.kms.base import SoftwareRoot
+from strongroom.crypto.policy import KEY_BYTES
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import ConfigurationError, KeyUnavailable
+
+_NAME = re.compile(r"^root-(\d{6})\.key$")
+
+
+def _check_private(path: Path) -> None:
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigurationError(f"{path} is a symbolic link; the root key must be a plain file")
+    if info.st_mode & 0o077:
+        raise ConfigurationError(
+            f"{path} is accessible to group or others (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"run: chmod go-rwx {path}"
+        )
+    if info.st_uid != os.getuid():
+        raise ConfigurationError(f"{path} belongs to another user; it must belong to this one")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalKms(SoftwareRoot):
+    backend = "local"
+    for_development = True
+
+    def __init__(self, folder: Path, keys: dict[int, SecretKey]) -> None:
+        super().__init__(keys)
+        self._folder = folder
+
+    @classmethod
+    def create(cls, folder: Path) -> LocalKms:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        if any(_NAME.match(p.name) for p in folder.iterdir()):
+            raise ConfigurationError(f"{folder} already holds a root key")
+        kms = cls(folder, {})
+        kms.rotate()
+        return kms
+
+    @classmethod
+    def open(cls, folder: Path) -> LocalKms:
+        if not folder.is_dir():
+            raise ConfigurationError(f"no local root key folder at {folder}; run strongroom init")
+        _check_private(folder)
+        keys: dict[int, SecretKey] = {}
+        for path in sorted(folder.iterdir()):
+            match = _NAME.match(path.name)
+            if not match:
+                continue
+            _check_private(path)
+            material = path.read_bytes()
+            if len(material) != KEY_BYTES:
+                raise ConfigurationError(f"{path} is not a {KEY_BYTES * 8}-bit key")
+            version = int(match.group(1))
+            keys[version] = SecretKey(material, f"root-v{version}")
+        if not keys:
+            raise KeyUnavailable(f"no root key in {folder}")
+        return cls(folder, keys)
+
+    def _path(self, version: int) -> Path:
+        return self._folder / f"root-{version:06d}.key"
+
+    def _add_version(self, version: int, key: SecretKey) -> None:
+        _write_private(self._path(version), key.reveal())
+        super()._add_version(version, key)
+
+    def destroy_version(self, version: int) -> None:
+        super().destroy_version(version)
+        path = self._path(version)
+        if path.exists():
+            with open(path, "r+b") as f:
+                f.write(b"\0" * KEY_BYTES)
+                f.flush()
+                os.fsync(f.fileno())
+            path.unlink()

@@ -1,0 +1,150 @@
+"""Files as authenticated segments, streamed in constant memory.
+
+A stream is ``header || segment_0 || ... || segment_n``. Each segment is the
+AES-256-GCM encryption of up to ``segment_size`` plaintext bytes under a key derived
+for this file (fresh salt), with the nonce::
+
+    nonce prefix[7] (random, in the header) | segment number u32 | last flag u8
+
+so the segment number and the last-segment flag are authenticated: dropping,
+reordering, duplicating or truncating segments fails, as does appending after the
+last one. The header and the binding are the associated data of every segment.
+An empty file is one empty last segment.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+
+from strongroom.crypto.envelope import (
+    KIND_STREAM,
+    STREAM_NONCE_PREFIX_BYTES,
+    Binding,
+    Header,
+    KeyLookup,
+    derive_key,
+    parse_header,
+)
+from strongroom.crypto.policy import (
+    FILE_SEGMENT_BYTES,
+    MAX_FILE_SEGMENT_BYTES,
+    SALT_BYTES,
+    TAG_BYTES,
+)
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import IntegrityFailure
+
+#: Segment numbers are 32-bit: at 64 KiB a file can reach 256 TiB.
+MAX_SEGMENTS = 2**32
+
+
+def _nonce(prefix: bytes, number: int, last: bool) -> bytes:
+    return prefix + struct.pack(">IB", number, 1 if last else 0)
+
+
+def _read_full(src: BinaryIO, n: int) -> bytes:
+    """Read exactly n bytes unless the stream ends first (raw streams may return less)."""
+    data = src.read(n)
+    if len(data) == n or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = src.read(n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def encrypt_stream(
+    src: BinaryIO,
+    write: Callable[[bytes], object],
+    data_key: SecretKey,
+    key_id: str,
+    key_version: int,
+    binding: Binding,
+    segment_size: int = FILE_SEGMENT_BYTES,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Encrypt everything ``src`` yields into ``write``; return the plaintext size."""
+    prefix = os.urandom(STREAM_NONCE_PREFIX_BYTES)
+    salt = os.urandom(SALT_BYTES)
+    header = Header(KIND_STREAM, key_id, key_version, salt, prefix, segment_size).encode()
+    aad = header + binding.encode()
+    aead = derive_key(data_key, salt)
+    write(header)
+    total = 0
+    number = 0
+    current = _read_full(src, segment_size)
+    while True:
+        following = _read_full(src, segment_size) if len(current) == segment_size else b""
+        last = not following
+        if number >= MAX_SEGMENTS:
+            raise IntegrityFailure("file too large for one stream")
+        write(aead.encrypt(_nonce(prefix, number, last), current, aad))
+        total += len(current)
+        if on_progress is not None:
+            on_progress(len(current))
+        if last:
+            return total
+        number += 1
+        current = following
+
+
+def decrypt_stream(
+    src: BinaryIO,
+    write: Callable[[bytes], object],
+    binding: Binding,
+    key_for: KeyLookup,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Decrypt a stream into ``write``; IntegrityFailure on any tampering.
+
+    Plaintext is written segment by segment as each authenticates; on failure the
+    caller must discard what was written (see services.files for the temp-file rule).
+    """
+    header = parse_header(lambda n: _read_full(src, n))
+    if header.kind != KIND_STREAM:
+        raise IntegrityFailure("ciphertext is an object, not a stream")
+    if not 0 < header.segment_size <= MAX_FILE_SEGMENT_BYTES:
+        raise IntegrityFailure("stream header claims an impossible segment size")
+    aad = header.encode() + binding.encode()
+    aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
+    chunk_size = header.segment_size + TAG_BYTES
+    total = 0
+    number = 0
+    current = _read_full(src, chunk_size)
+    while True:
+        following = _read_full(src, chunk_size) if len(current) == chunk_size else b""
+        last = not following
+        try:
+            plain = aead.decrypt(_nonce(header.nonce, number, last), current, aad)
+        except InvalidTag:
+            raise IntegrityFailure(
+                f"segment {number} of {binding.purpose} {binding.object_id} failed authentication",
+                object_id=binding.object_id,
+            ) from None
+        write(plain)
+        total += len(plain)
+        if on_progress is not None:
+            on_progress(len(plain))
+        if last:
+            return total
+        number += 1
+        current = following
+
+
+def ciphertext_size(
+    plaintext_size: int, key_id: str, segment_size: int = FILE_SEGMENT_BYTES
+) -> int:
+    """Bytes a stream of this plaintext size occupies."""
+    segments = max(1, -(-plaintext_size // segment_size))
+    header = 5 + len(key_id) + 4 + SALT_BYTES + STREAM_NONCE_PREFIX_BYTES + 4
+    return header + plaintext_size + segments * TAG_BYTES

@@ -1,0 +1,1 @@
+"""Pure rules of Strongroom: no IO, no clock, no framework imports."""

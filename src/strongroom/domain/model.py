@@ -1,0 +1,83 @@
+"""The things Strongroom keeps, as callers see them (plaintext, decrypted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from strongroom.domain.roles import Role
+
+
+class WorkspaceState(StrEnum):
+    TRIAL = "trial"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    CLOSED = "closed"
+
+
+class ObjectState(StrEnum):
+    LIVE = "live"
+    TRASHED = "trashed"
+    PURGING = "purging"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    workspace_id: str
+    user_id: str
+    email: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: str
+    name: str
+    state: WorkspaceState
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    workspace_id: str
+    name: str
+    state: ObjectState
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    name: str
+    personal_fields: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    id: str
+    workspace_id: str
+    project_id: str
+    collection: str
+    document: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    id: str
+    workspace_id: str
+    project_id: str
+    name: str
+    size: int
+    created_at: datetime

@@ -1,0 +1,74 @@
+"""Validation rules for what callers send."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from strongroom.errors import InvalidInput, MalformedDocument, TooLarge
+
+MAX_NAME_CHARS = 200
+_COLLECTION = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Workspace, project and file names: 1 to 200 characters, no control characters."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(f"a {kind} name cannot be empty")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"a {kind} name has at most {MAX_NAME_CHARS} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInput(f"a {kind} name cannot contain control characters")
+    return name
+
+
+def check_email(email: str) -> str:
+    email = email.strip()
+    if not _EMAIL.match(email):
+        raise InvalidInput("not an email address")
+    return email
+
+
+def check_collection(name: str) -> str:
+    if not _COLLECTION.match(name):
+        raise InvalidInput(
+            f"collection names are lowercase letters, digits and _ (max 64): {name[:64]!r}"
+        )
+    return name
+
+
+def check_field(name: str) -> str:
+    if not _FIELD.match(name):
+        raise InvalidInput(f"not a field name: {name[:64]!r}")
+    return name
+
+
+def encode_document(document: Any, max_bytes: int) -> bytes:
+    """The canonical bytes of a record document; refuse non-objects and oversize ones."""
+    if not isinstance(document, dict):
+        raise MalformedDocument("a record is a JSON object")
+    try:
+        data = json.dumps(
+            document, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+    except (TypeError, ValueError) as e:
+        raise MalformedDocument(f"a record must be plain JSON: {e}") from None
+    if len(data) > max_bytes:
+        raise TooLarge(f"record is {len(data)} bytes; the limit is {max_bytes}")
+    return data
+
+
+def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
+    """Parse JSON text sent by a caller into a document, with the same limits."""
+    if len(text) > max_bytes * 4:
+        raise TooLarge(f"record text is over the limit of {max_bytes} bytes")
+    try:
+        document = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise MalformedDocument(f"not valid JSON: {e}") from None
+    encode_document(document, max_bytes)
+    return document  # type: ignore[no-any-return]

@@ -1,0 +1,84 @@
+"""The one error hierarchy of Strongroom.
+
+Every error a user can cause or meet is one of these. Entrypoints map them in one
+place each (the CLI to exit codes, later the API to problem+json statuses)::
+
+    StrongroomError
+    ├── InvalidInput                 bad input from the caller; nothing was written
+    │   ├── MalformedDocument        not JSON, or not a JSON object
+    │   └── TooLarge                 over a configured size limit
+    ├── NotFound                     no such workspace, project, record, file or user
+    ├── Conflict                     the request contradicts the current state
+    ├── IntegrityFailure             a ciphertext failed authentication (tampered or moved)
+    ├── KeyUnavailable               a key needed is destroyed (crypto-shredded) or missing
+    ├── KmsFailure                   the KMS or HSM refused or failed
+    │   └── KmsAuthenticationFailed  wrong PIN or credentials
+    ├── ConfigurationError           settings that are unsafe or break a promise
+    └── AuditChainBroken             the audit log was edited, deleted or reordered
+
+Messages are one line, name the ids involved and never contain key material or
+customer plaintext.
+"""
+
+from __future__ import annotations
+
+
+class StrongroomError(Exception):
+    """Base of every Strongroom error."""
+
+    def __init__(self, message: str, **ids: str | int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.ids = {k: v for k, v in ids.items() if v is not None}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(StrongroomError):
+    """The caller sent something Strongroom cannot accept."""
+
+
+class MalformedDocument(InvalidInput):
+    """A record document that is not a JSON object."""
+
+
+class TooLarge(InvalidInput):
+    """Input over a configured size limit."""
+
+
+class NotFound(StrongroomError):
+    """The named object does not exist (or is not visible to the caller)."""
+
+
+class Conflict(StrongroomError):
+    """The request contradicts the current state."""
+
+
+class IntegrityFailure(StrongroomError):
+    """A ciphertext failed authentication: it was tampered with or moved."""
+
+
+class KeyUnavailable(StrongroomError):
+    """A key needed to decrypt is destroyed or missing."""
+
+
+class KmsFailure(StrongroomError):
+    """The KMS or HSM backend failed or refused."""
+
+
+class KmsAuthenticationFailed(KmsFailure):
+    """The KMS or HSM rejected the credentials (for example a wrong PIN)."""
+
+
+class ConfigurationError(StrongroomError):
+    """Settings that are unsafe, inconsistent or would break a promise."""
+
+
+class AuditChainBroken(StrongroomError):
+    """The hash chain of the audit log does not verify."""
+
+    def __init__(self, message: str, *, position: int, reason: str) -> None:
+        super().__init__(message, position=position)
+        self.position = position
+        self.reason = reason

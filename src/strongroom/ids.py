@@ -1,0 +1,39 @@
+"""Identifiers: a short prefix naming the kind, then 128 random bits.
+
+Ids are not guessable (128 bits from the OS CSPRNG) and safe to show and log: they
+carry no customer data.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+
+from strongroom.errors import InvalidInput
+
+PREFIXES = {
+    "workspace": "ws",
+    "project": "prj",
+    "record": "rec",
+    "file": "fil",
+    "user": "usr",
+    "key": "key",
+    "event": "evt",
+}
+
+_ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}$")
+
+
+def new_id(kind: str) -> str:
+    raw = secrets.token_bytes(16)
+    body = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+    return f"{PREFIXES[kind]}_{body}"
+
+
+def check_id(kind: str, value: str) -> str:
+    """Return ``value`` if it is a well-formed id of ``kind``; raise InvalidInput otherwise."""
+    prefix = PREFIXES[kind]
+    if not _ID_RE.match(value) or not value.startswith(prefix + "_"):
+        raise InvalidInput(f"not a {kind} id: {value[:64]!r}")
+    return value

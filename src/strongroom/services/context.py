@@ -1,0 +1,60 @@
+"""What every service needs, built once by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strongroom.blobs.base import BlobStore
+from strongroom.clock import Clock
+from strongroom.config import Settings
+from strongroom.crypto import envelope
+from strongroom.crypto.envelope import Binding, KeyLookup
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import IntegrityFailure
+from strongroom.services import audit
+from strongroom.services.keyring import Keyring
+from strongroom.storage.unit_of_work import DataStore
+
+
+@dataclass
+class Context:
+    store: DataStore
+    keyring: Keyring
+    blobs: BlobStore
+    clock: Clock
+    settings: Settings
+
+    def expect_key(self, key_id: str) -> KeyLookup:
+        """A key lookup that accepts only headers naming ``key_id``."""
+
+        def lookup(header_key_id: str, version: int) -> SecretKey:
+            if header_key_id != key_id:
+                raise IntegrityFailure(
+                    f"ciphertext names key {header_key_id[:40]!r}, expected {key_id}"
+                )
+            return self.keyring.lookup(key_id, version)
+
+        return lookup
+
+    def seal(self, key_id: str, binding: Binding, data: bytes) -> bytes:
+        return envelope.seal(self.keyring.lookup(key_id, 1), key_id, 1, binding, data)
+
+    def open(self, key_id: str, binding: Binding, sealed: bytes, actor: str) -> bytes:
+        """Decrypt; a failure is audited (without plaintext) and raised."""
+        try:
+            return envelope.open_sealed(sealed, binding, self.expect_key(key_id))
+        except IntegrityFailure:
+            self.audit_failure(actor, binding)
+            raise
+
+    def audit_failure(self, actor: str, binding: Binding) -> None:
+        audit.record(
+            self.store,
+            self.clock.now(),
+            actor,
+            "decrypt.failed",
+            binding.workspace_id or None,
+            purpose=binding.purpose,
+            project_id=binding.project_id or None,
+            object_id=binding.object_id,
+        )

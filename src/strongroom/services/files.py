@@ -1,0 +1,187 @@
+"""Files: binary attachments of any size, streamed through authenticated segments into
+the blob store, in constant memory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from strongroom import ids
+from strongroom.crypto import segments
+from strongroom.crypto.envelope import Binding
+from strongroom.domain.model import ObjectState, StoredFile
+from strongroom.domain.rules import check_name
+from strongroom.errors import IntegrityFailure, NotFound
+from strongroom.services import audit
+from strongroom.services.context import Context
+from strongroom.services.keyring import DATA_KEY_VERSION
+from strongroom.services.projects import require_project
+from strongroom.storage.rows import FileRow
+from strongroom.storage.unit_of_work import DataUnitOfWork
+
+Progress = Callable[[int], None]
+
+
+def content_binding(workspace_id: str, project_id: str, file_id: str) -> Binding:
+    return Binding("file", workspace_id, project_id, file_id)
+
+
+def name_binding(workspace_id: str, project_id: str, file_id: str) -> Binding:
+    return Binding("file-name", workspace_id, project_id, file_id)
+
+
+class Files:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def put(
+        self,
+        workspace_id: str,
+        project_id: str,
+        name: str,
+        source: BinaryIO,
+        actor: str = "system",
+        on_progress: Progress | None = None,
+    ) -> StoredFile:
+        """Encrypt ``source`` into the blob store, then record it; all or nothing."""
+        name = check_name("file", name)
+        with self.ctx.store.read() as uow:
+            require_project(uow, workspace_id, project_id)
+        file_id = ids.new_id("file")
+        key = self.ctx.keyring.data_key(project_id)
+        with self.ctx.blobs.writer(file_id) as blob:
+            size = segments.encrypt_stream(
+                source,
+                blob.write,
+                key,
+                project_id,
+                DATA_KEY_VERSION,
+                content_binding(workspace_id, project_id, file_id),
+                on_progress=on_progress,
+            )
+        try:
+            sealed_name = self.ctx.seal(
+                project_id, name_binding(workspace_id, project_id, file_id), name.encode()
+            )
+            now = self.ctx.clock.now()
+            with self.ctx.store.write() as uow:
+                require_project(uow, workspace_id, project_id)
+                uow.files.add(
+                    FileRow(
+                        file_id,
+                        workspace_id,
+                        project_id,
+                        sealed_name,
+                        size,
+                        file_id,
+                        ObjectState.LIVE,
+                        now,
+                    )
+                )
+                audit.append(
+                    uow,
+                    now,
+                    actor,
+                    "file.put",
+                    workspace_id,
+                    project_id=project_id,
+                    file_id=file_id,
+                    size=size,
+                )
+                uow.commit()
+        except BaseException:
+            self.ctx.blobs.delete(file_id)
+            raise
+        return StoredFile(file_id, workspace_id, project_id, name, size, now)
+
+    def info(
+        self, workspace_id: str, project_id: str, file_id: str, actor: str = "system"
+    ) -> StoredFile:
+        with self.ctx.store.read() as uow:
+            row = self._live(uow, workspace_id, project_id, file_id)
+        return self._file(row, actor)
+
+    def list(self, workspace_id: str, project_id: str, actor: str = "system") -> list[StoredFile]:
+        with self.ctx.store.read() as uow:
+            require_project(uow, workspace_id, project_id)
+            rows = uow.files.list(workspace_id, project_id)
+        return [self._file(r, actor) for r in rows]
+
+    def read_into(
+        self,
+        workspace_id: str,
+        project_id: str,
+        file_id: str,
+        write: Callable[[bytes], object],
+        actor: str = "system",
+        on_progress: Progress | None = None,
+    ) -> StoredFile:
+        """Decrypt a file segment by segment into ``write``. On IntegrityFailure some
+        authenticated segments may have been written already: discard them (see
+        :meth:`get_to_path`, which does)."""
+        info = self.info(workspace_id, project_id, file_id, actor)
+        binding = content_binding(workspace_id, project_id, file_id)
+        try:
+            with self.ctx.blobs.open(file_id) as blob:
+                size = segments.decrypt_stream(
+                    blob, write, binding, self.ctx.expect_key(project_id), on_progress
+                )
+            if size != info.size:
+                raise IntegrityFailure(
+                    f"file {file_id} has {size} bytes, expected {info.size}", file_id=file_id
+                )
+        except IntegrityFailure:
+            self.ctx.audit_failure(actor, binding)
+            raise
+        return info
+
+    def get_to_path(
+        self,
+        workspace_id: str,
+        project_id: str,
+        file_id: str,
+        path: Path,
+        actor: str = "system",
+        on_progress: Progress | None = None,
+    ) -> StoredFile:
+        """Decrypt into ``path``; the file appears only if every segment authenticated."""
+        path = Path(path)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                info = self.read_into(
+                    workspace_id, project_id, file_id, out.write, actor, on_progress
+                )
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        return info
+
+    def _live(
+        self, uow: DataUnitOfWork, workspace_id: str, project_id: str, file_id: str
+    ) -> FileRow:
+        require_project(uow, workspace_id, project_id)
+        ids.check_id("file", file_id)
+        row = uow.files.get(workspace_id, project_id, file_id)
+        if row is None or row.state != ObjectState.LIVE:
+            raise NotFound(
+                f"no file {file_id} in project {project_id}", file_id=file_id, project_id=project_id
+            )
+        return row
+
+    def _file(self, row: FileRow, actor: str) -> StoredFile:
+        name = self.ctx.open(
+            row.project_id,
+            name_binding(row.workspace_id, row.project_id, row.id),
+            row.name_sealed,
+            actor,
+        ).decode()
+        return StoredFile(row.id, row.workspace_id, row.project_id, name, row.size, row.created_at)

@@ -1,0 +1,303 @@
+"""The key hierarchy: root (KMS) → workspace key → data keys, with a bounded cache.
+
+- The directory key (deployment-wide personal data: user emails) is wrapped by root.
+- Each workspace has a workspace key (a key-encryption key, versioned, rotatable)
+  wrapped by a root version, and a workspace data key (its own metadata and blind
+  indexes) wrapped by the workspace key.
+- Each project has a data key wrapped by its workspace key.
+
+Rotation rewraps; it never re-encrypts data. Destroying a data key (or the workspace
+key) makes everything sealed under it unreadable everywhere at once.
+"""
+
+from __future__ import annotations
+
+import struct
+from datetime import datetime
+from typing import Any
+
+from strongroom.clock import Clock
+from strongroom.crypto import envelope
+from strongroom.crypto.cache import KeyCache
+from strongroom.crypto.envelope import Binding
+from strongroom.crypto.kms.base import RootKms
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import IntegrityFailure, KeyUnavailable
+from strongroom.storage.database import checkpoint
+from strongroom.storage.rows import WrappedKeyRow
+from strongroom.storage.unit_of_work import KeystoreStore
+
+DATA_KEY_VERSION = 1
+DIRECTORY = "directory"
+
+
+def _root_context(kind: str, key_id: str, version: int) -> bytes:
+    """Associated data of a root wrap. STORED: a change breaks every wrapped key."""
+    return (
+        b"strongroom/v1/root-wrap|"
+        + kind.encode()
+        + b"|"
+        + key_id.encode()
+        + struct.pack(">I", version)
+    )
+
+
+def _data_key_binding(workspace_id: str, key_id: str, version: int) -> Binding:
+    return Binding("data-key", workspace_id, key_id, str(version))
+
+
+def workspace_key_id(workspace_id: str) -> str:
+    return "wsk:" + workspace_id
+
+
+class Keyring:
+    def __init__(
+        self, kms: RootKms, keystore: KeystoreStore, cache: KeyCache, clock: Clock
+    ) -> None:
+        self.kms = kms
+        self.keystore = keystore
+        self.cache = cache
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"Keyring(kms={self.kms.backend}, cache={self.cache!r})"
+
+    # creation -----------------------------------------------------------------------
+    def create_workspace_keys(self, workspace_id: str, now: datetime) -> None:
+        """A workspace key (v1) and the workspace data key, in one keystore transaction."""
+        kek = SecretKey.generate(f"workspace-key {workspace_id} v1")
+        root_version, wrapped = self.kms.wrap(kek, _root_context("workspace", workspace_id, 1))
+        data_key = SecretKey.generate(f"data-key {workspace_id}")
+        with self.keystore.write() as uow:
+            uow.keys.add_workspace_key(
+                WrappedKeyRow(workspace_id, 1, root_version, wrapped, workspace_id, now)
+            )
+            uow.keys.add_data_key(
+                self._wrap_data_key(workspace_id, workspace_id, kek, 1, data_key, now)
+            )
+            uow.commit()
+        self.cache.put(("ws", workspace_id, 1), kek)
+        self.cache.put(("dk", workspace_id, DATA_KEY_VERSION), data_key)
+
+    def create_project_key(self, workspace_id: str, project_id: str, now: datetime) -> None:
+        data_key = SecretKey.generate(f"data-key {project_id}")
+        with self.keystore.write() as uow:
+            row = uow.keys.workspace_key(workspace_id, lock=True)  # no rotation in between
+            version, kek = self._unwrap_workspace_key(workspace_id, row)
+            uow.keys.add_data_key(
+                self._wrap_data_key(workspace_id, project_id, kek, version, data_key, now)
+            )
+            uow.commit()
+        self.cache.put(("dk", project_id, DATA_KEY_VERSION), data_key)
+
+    def _wrap_data_key(
+        self,
+        workspace_id: str,
+        key_id: str,
+        kek: SecretKey,
+        kek_version: int,
+        data_key: SecretKey,
+        now: datetime,
+    ) -> WrappedKeyRow:
+        sealed = envelope.seal(
+            kek,
+            workspace_key_id(workspace_id),
+            kek_version,
+            _data_key_binding(workspace_id, key_id, DATA_KEY_VERSION),
+            data_key.reveal(),
+        )
+        return WrappedKeyRow(key_id, DATA_KEY_VERSION, kek_version, sealed, workspace_id, now)
+
+    # lookup -------------------------------------------------------------------------
+    def workspace_key(self, workspace_id: str, version: int | None = None) -> tuple[int, SecretKey]:
+        if version is not None:
+            cached = self.cache.get(("ws", workspace_id, version))
+            if cached is not None:
+                return version, cached
+        with self.keystore.read() as uow:
+            row = uow.keys.workspace_key(workspace_id, version)
+        return self._unwrap_workspace_key(workspace_id, row)
+
+    def _unwrap_workspace_key(
+        self, workspace_id: str, row: WrappedKeyRow | None
+    ) -> tuple[int, SecretKey]:
+        if row is None:
+            raise KeyUnavailable(
+                f"the workspace key of {workspace_id} is destroyed or missing",
+                workspace_id=workspace_id,
+            )
+        cached = self.cache.get(("ws", workspace_id, row.version))
+        if cached is not None:
+            return row.version, cached
+        key = self.kms.unwrap(
+            row.wrapping_version,
+            row.wrapped,
+            _root_context("workspace", workspace_id, row.version),
+            f"workspace-key {workspace_id} v{row.version}",
+        )
+        self.cache.put(("ws", workspace_id, row.version), key)
+        return row.version, key
+
+    def data_key(self, key_id: str, version: int = DATA_KEY_VERSION) -> SecretKey:
+        """The data key ``key_id`` (a project id, or a workspace id for its own data key)."""
+        cached = self.cache.get(("dk", key_id, version))
+        if cached is not None:
+            return cached
+        with self.keystore.read() as uow:
+            row = uow.keys.data_key(key_id, version)
+        if row is None or row.workspace_id is None:
+            raise KeyUnavailable(f"the data key of {key_id} is destroyed or missing", key_id=key_id)
+        workspace_id = row.workspace_id
+
+        def kek_for(header_key_id: str, kek_version: int) -> SecretKey:
+            if (
+                header_key_id != workspace_key_id(workspace_id)
+                or kek_version != row.wrapping_version
+            ):
+                raise IntegrityFailure(f"wrapped data key {key_id} names the wrong workspace key")
+            return self.workspace_key(workspace_id, kek_version)[1]
+
+        material = envelope.open_sealed(
+            row.wrapped, _data_key_binding(workspace_id, key_id, version), kek_for
+        )
+        key = SecretKey(material, f"data-key {key_id}")
+        self.cache.put(("dk", key_id, version), key)
+        return key
+
+    def lookup(self, key_id: str, version: int) -> SecretKey:
+        """Key lookup for envelope.open_sealed: the key id in a header is a data key id."""
+        if key_id == DIRECTORY:
+            return self.directory_key(version)[1]
+        return self.data_key(key_id, version)
+
+    def directory_key(self, version: int | None = None) -> tuple[int, SecretKey]:
+        """The directory key; created on first use."""
+        if version is not None:
+            cached = self.cache.get(("dir", version))
+            if cached is not None:
+                return version, cached
+        with self.keystore.read() as uow:
+            row = uow.keys.directory_key()
+        if row is None:
+            return self._create_directory_key()
+        if version is not None and row.version != version:
+            raise KeyUnavailable(f"directory key version {version} is missing")
+        key = self.kms.unwrap(
+            row.wrapping_version,
+            row.wrapped,
+            _root_context("directory", DIRECTORY, row.version),
+            "directory-key",
+        )
+        self.cache.put(("dir", row.version), key)
+        return row.version, key
+
+    def _create_directory_key(self) -> tuple[int, SecretKey]:
+        key = SecretKey.generate("directory-key")
+        root_version, wrapped = self.kms.wrap(key, _root_context("directory", DIRECTORY, 1))
+        with self.keystore.write() as uow:
+            existing = uow.keys.directory_key()
+            if existing is None:
+                uow.keys.add_directory_key(
+                    WrappedKeyRow(DIRECTORY, 1, root_version, wrapped, None, self.clock.now())
+                )
+                uow.commit()
+        if existing is not None:  # another process made it first
+            return self.directory_key()
+        self.cache.put(("dir", 1), key)
+        return 1, key
+
+    # rotation -----------------------------------------------------------------------
+    def rotate_root(self) -> dict[str, Any]:
+        """A new root version; every workspace and directory key is rewrapped under it."""
+        old = self.kms.current_version()
+        new = self.kms.rotate()
+        rewrapped = 0
+        with self.keystore.write() as uow:
+            for row in uow.keys.workspace_keys():
+                key = self.kms.unwrap(
+                    row.wrapping_version,
+                    row.wrapped,
+                    _root_context("workspace", row.key_id, row.version),
+                    f"workspace-key {row.key_id} v{row.version}",
+                )
+                version, wrapped = self.kms.wrap(
+                    key, _root_context("workspace", row.key_id, row.version)
+                )
+                uow.keys.rewrap_workspace_key(row.key_id, row.version, version, wrapped)
+                rewrapped += 1
+            directory = uow.keys.directory_key()
+            if directory is not None:
+                context = _root_context("directory", DIRECTORY, directory.version)
+                key = self.kms.unwrap(
+                    directory.wrapping_version, directory.wrapped, context, "directory-key"
+                )
+                version, wrapped = self.kms.wrap(key, context)
+                uow.keys.rewrap_directory_key(directory.version, version, wrapped)
+                rewrapped += 1
+            uow.commit()
+        return {"previous_root_version": old, "root_version": new, "rewrapped_keys": rewrapped}
+
+    def rotate_workspace(self, workspace_id: str, now: datetime) -> dict[str, Any]:
+        """A new workspace key version; the workspace's data keys are rewrapped under it and
+        the old version is destroyed."""
+        with self.keystore.write() as uow:
+            current = uow.keys.workspace_key(workspace_id, lock=True)
+            old_version, old_key = self._unwrap_workspace_key(workspace_id, current)
+            new_version = old_version + 1
+            new_key = SecretKey.generate(f"workspace-key {workspace_id} v{new_version}")
+            root_version, wrapped = self.kms.wrap(
+                new_key, _root_context("workspace", workspace_id, new_version)
+            )
+            uow.keys.add_workspace_key(
+                WrappedKeyRow(workspace_id, new_version, root_version, wrapped, workspace_id, now)
+            )
+            rows = uow.keys.data_keys_of(workspace_id)
+            for row in rows:
+                material = envelope.open_sealed(
+                    row.wrapped,
+                    _data_key_binding(workspace_id, row.key_id, row.version),
+                    lambda _id, _v: old_key,
+                )
+                sealed = envelope.seal(
+                    new_key,
+                    workspace_key_id(workspace_id),
+                    new_version,
+                    _data_key_binding(workspace_id, row.key_id, row.version),
+                    material,
+                )
+                uow.keys.rewrap_data_key(row.key_id, row.version, new_version, sealed)
+            uow.keys.delete_workspace_key(workspace_id, old_version)
+            uow.commit()
+        self.cache.forget(("ws", workspace_id, old_version))
+        self.cache.put(("ws", workspace_id, new_version), new_key)
+        checkpoint(self.keystore.engine)
+        return {
+            "workspace_id": workspace_id,
+            "previous_version": old_version,
+            "version": new_version,
+            "rewrapped_keys": len(rows),
+            "destroyed": [f"{workspace_key_id(workspace_id)} v{old_version}"],
+        }
+
+    # status -------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        with self.keystore.read() as uow:
+            counts = uow.keys.counts()
+            by_root: dict[int, int] = {}
+            for row in uow.keys.workspace_keys():
+                by_root[row.wrapping_version] = by_root.get(row.wrapping_version, 0) + 1
+        return {
+            "root": {
+                "backend": self.kms.backend,
+                "for_development": self.kms.for_development,
+                "current_version": self.kms.current_version(),
+                "versions": [{"version": v.version, "state": v.state} for v in self.kms.versions()],
+            },
+            "keystore": counts,
+            "workspace_keys_by_root_version": {str(k): v for k, v in sorted(by_root.items())},
+            "cache": {
+                "entries": len(self.cache),
+                "hits": self.cache.hits,
+                "misses": self.cache.misses,
+            },
+        }

@@ -1,0 +1,84 @@
+"""Projects: containers of records and files, each with a data key of its own."""
+
+from __future__ import annotations
+
+from strongroom import ids
+from strongroom.crypto.envelope import Binding
+from strongroom.domain.model import ObjectState, Project
+from strongroom.domain.rules import check_name
+from strongroom.errors import NotFound
+from strongroom.services import audit
+from strongroom.services.context import Context
+from strongroom.storage.rows import ProjectRow
+from strongroom.storage.unit_of_work import DataUnitOfWork
+
+
+def _name_binding(workspace_id: str, project_id: str) -> Binding:
+    return Binding("project-name", workspace_id, project_id, project_id)
+
+
+def require_workspace(uow: DataUnitOfWork, workspace_id: str) -> None:
+    ids.check_id("workspace", workspace_id)
+    if uow.workspaces.get(workspace_id) is None:
+        raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+
+
+def require_project(uow: DataUnitOfWork, workspace_id: str, project_id: str) -> ProjectRow:
+    """The live project ``project_id`` of ``workspace_id``, or NotFound."""
+    ids.check_id("workspace", workspace_id)
+    ids.check_id("project", project_id)
+    row = uow.projects.get(workspace_id, project_id)
+    if row is None or row.state != ObjectState.LIVE:
+        raise NotFound(
+            f"no project {project_id} in workspace {workspace_id}",
+            workspace_id=workspace_id,
+            project_id=project_id,
+        )
+    return row
+
+
+class Projects:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def create(self, workspace_id: str, name: str, actor: str = "system") -> Project:
+        name = check_name("project", name)
+        with self.ctx.store.read() as uow:
+            require_workspace(uow, workspace_id)
+        now = self.ctx.clock.now()
+        project_id = ids.new_id("project")
+        self.ctx.keyring.create_project_key(workspace_id, project_id, now)
+        sealed = self.ctx.seal(project_id, _name_binding(workspace_id, project_id), name.encode())
+        with self.ctx.store.write() as uow:
+            require_workspace(uow, workspace_id)
+            uow.projects.add(
+                ProjectRow(project_id, workspace_id, sealed, ObjectState.LIVE, now, now)
+            )
+            audit.append(
+                uow,
+                now,
+                actor,
+                "project.create",
+                workspace_id,
+                project_id=project_id,
+                keys=[project_id],
+            )
+            uow.commit()
+        return Project(project_id, workspace_id, name, ObjectState.LIVE, now)
+
+    def get(self, workspace_id: str, project_id: str, actor: str = "system") -> Project:
+        with self.ctx.store.read() as uow:
+            row = require_project(uow, workspace_id, project_id)
+        return self._project(row, actor)
+
+    def list(self, workspace_id: str, actor: str = "system") -> list[Project]:
+        with self.ctx.store.read() as uow:
+            require_workspace(uow, workspace_id)
+            rows = [r for r in uow.projects.list(workspace_id) if r.state == ObjectState.LIVE]
+        return [self._project(r, actor) for r in rows]
+
+    def _project(self, row: ProjectRow, actor: str) -> Project:
+        name = self.ctx.open(
+            row.id, _name_binding(row.workspace_id, row.id), row.name_sealed, actor
+        ).decode()
+        return Project(row.id, row.workspace_id, name, ObjectState(row.state), row.created_at)

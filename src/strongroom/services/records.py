@@ -1,0 +1,261 @@
+"""Records: JSON documents in named collections of a project, sealed one by one.
+
+Declared personal-data fields of a collection get blind-index entries, so a data
+subject's records can be found without decrypting anything.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from strongroom import ids
+from strongroom.crypto.blind_index import BlindIndexer, indexable_values
+from strongroom.crypto.envelope import Binding, Sealer
+from strongroom.domain.model import Collection, ObjectState, Record
+from strongroom.domain.rules import check_collection, check_field, encode_document
+from strongroom.errors import InvalidInput, NotFound
+from strongroom.services import audit
+from strongroom.services.context import Context
+from strongroom.services.keyring import DATA_KEY_VERSION
+from strongroom.services.projects import require_project, require_workspace
+from strongroom.storage.rows import IndexEntry, RecordRow
+from strongroom.storage.unit_of_work import DataUnitOfWork
+
+MAX_BATCH = 10_000
+MAX_PAGE = 1000
+
+
+def record_binding(workspace_id: str, project_id: str, record_id: str) -> Binding:
+    return Binding("record", workspace_id, project_id, record_id)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Record]
+    next_cursor: str | None
+
+
+class Records:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # collections ----------------------------------------------------------------------
+    def declare_collection(
+        self, workspace_id: str, name: str, personal_fields: Iterable[str], actor: str = "system"
+    ) -> Collection:
+        name = check_collection(name)
+        fields = frozenset(check_field(f) for f in personal_fields)
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            require_workspace(uow, workspace_id)
+            uow.collections.upsert(workspace_id, name, json.dumps(sorted(fields)), now)
+            audit.append(
+                uow,
+                now,
+                actor,
+                "collection.declare",
+                workspace_id,
+                collection=name,
+                personal_fields=sorted(fields),
+            )
+            uow.commit()
+        return Collection(name, fields)
+
+    def collections(self, workspace_id: str) -> list[Collection]:
+        with self.ctx.store.read() as uow:
+            require_workspace(uow, workspace_id)
+            declared = uow.collections.all(workspace_id)
+        return [Collection(n, frozenset(json.loads(f))) for n, f in sorted(declared.items())]
+
+    # writes ---------------------------------------------------------------------------
+    def put(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str,
+        document: Any,
+        actor: str = "system",
+    ) -> str:
+        return self.put_many(workspace_id, project_id, collection, [document], actor)[0]
+
+    def put_many(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str,
+        documents: Sequence[Any],
+        actor: str = "system",
+    ) -> list[str]:
+        """Store new records; all or nothing. Returns their ids in order."""
+        collection = check_collection(collection)
+        if not 1 <= len(documents) <= MAX_BATCH:
+            raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} records")
+        limit = self.ctx.settings.record_max_bytes
+        encoded = [encode_document(d, limit) for d in documents]
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            require_project(uow, workspace_id, project_id)
+            indexer, personal = self._indexer(uow, workspace_id, collection)
+            sealer = Sealer(self.ctx.keyring.data_key(project_id), project_id, DATA_KEY_VERSION)
+            rows: list[RecordRow] = []
+            entries: list[IndexEntry] = []
+            for document, data in zip(documents, encoded, strict=True):
+                record_id = ids.new_id("record")
+                sealed = sealer.seal(record_binding(workspace_id, project_id, record_id), data)
+                rows.append(
+                    RecordRow(
+                        record_id,
+                        workspace_id,
+                        project_id,
+                        collection,
+                        sealed,
+                        len(data),
+                        ObjectState.LIVE,
+                        now,
+                        now,
+                    )
+                )
+                entries.extend(_index_entries(indexer, personal, record_id, document))
+            uow.records.add_many(rows)
+            uow.record_index.add_many(workspace_id, entries)
+            record_ids = [r.id for r in rows]
+            audit.append(
+                uow,
+                now,
+                actor,
+                "record.put",
+                workspace_id,
+                project_id=project_id,
+                collection=collection,
+                record_ids=record_ids,
+            )
+            uow.commit()
+        return record_ids
+
+    def update(
+        self,
+        workspace_id: str,
+        project_id: str,
+        record_id: str,
+        document: Any,
+        actor: str = "system",
+    ) -> Record:
+        """Replace a record's document: new ciphertext, new index entries."""
+        data = encode_document(document, self.ctx.settings.record_max_bytes)
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            row = self._live(uow, workspace_id, project_id, record_id)
+            indexer, personal = self._indexer(uow, workspace_id, row.collection)
+            sealer = Sealer(self.ctx.keyring.data_key(project_id), project_id, DATA_KEY_VERSION)
+            sealed = sealer.seal(record_binding(workspace_id, project_id, record_id), data)
+            uow.records.replace(record_id, sealed, len(data), now)
+            uow.record_index.remove_for(record_id)
+            uow.record_index.add_many(
+                workspace_id, _index_entries(indexer, personal, record_id, document)
+            )
+            audit.append(
+                uow,
+                now,
+                actor,
+                "record.update",
+                workspace_id,
+                project_id=project_id,
+                record_id=record_id,
+            )
+            uow.commit()
+        return Record(
+            record_id, workspace_id, project_id, row.collection, document, row.created_at, now
+        )
+
+    # reads ----------------------------------------------------------------------------
+    def get(
+        self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"
+    ) -> Record:
+        with self.ctx.store.read() as uow:
+            row = self._live(uow, workspace_id, project_id, record_id)
+        return self._record(row, actor)
+
+    def list(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str,
+        cursor: str | None = None,
+        limit: int = 100,
+        actor: str = "system",
+    ) -> Page:
+        collection = check_collection(collection)
+        if cursor is not None:
+            ids.check_id("record", cursor)
+        limit = max(1, min(limit, MAX_PAGE))
+        with self.ctx.store.read() as uow:
+            require_project(uow, workspace_id, project_id)
+            rows = uow.records.list(workspace_id, project_id, collection, cursor, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([self._record(r, actor) for r in rows], rows[-1].id if more else None)
+
+    def find(self, workspace_id: str, field: str, value: str) -> builtins.list[str]:
+        """Ids of live records whose declared personal field ``field`` equals ``value``."""
+        check_field(field)
+        with self.ctx.store.read() as uow:
+            require_workspace(uow, workspace_id)
+            indexer = BlindIndexer(self.ctx.keyring.data_key(workspace_id))
+            return uow.record_index.find(workspace_id, field, indexer.digest(field, value))
+
+    # helpers --------------------------------------------------------------------------
+    def _live(
+        self, uow: DataUnitOfWork, workspace_id: str, project_id: str, record_id: str
+    ) -> RecordRow:
+        require_project(uow, workspace_id, project_id)
+        ids.check_id("record", record_id)
+        row = uow.records.get(workspace_id, project_id, record_id)
+        if row is None or row.state != ObjectState.LIVE:
+            raise NotFound(
+                f"no record {record_id} in project {project_id}",
+                record_id=record_id,
+                project_id=project_id,
+            )
+        return row
+
+    def _indexer(
+        self, uow: DataUnitOfWork, workspace_id: str, collection: str
+    ) -> tuple[BlindIndexer | None, frozenset[str]]:
+        declared = uow.collections.get(workspace_id, collection)
+        personal = frozenset(json.loads(declared)) if declared else frozenset()
+        if not personal:
+            return None, personal
+        return BlindIndexer(self.ctx.keyring.data_key(workspace_id)), personal
+
+    def _record(self, row: RecordRow, actor: str) -> Record:
+        data = self.ctx.open(
+            row.project_id,
+            record_binding(row.workspace_id, row.project_id, row.id),
+            row.sealed,
+            actor,
+        )
+        return Record(
+            row.id,
+            row.workspace_id,
+            row.project_id,
+            row.collection,
+            json.loads(data),
+            row.created_at,
+            row.updated_at,
+        )
+
+
+def _index_entries(
+    indexer: BlindIndexer | None, personal: frozenset[str], record_id: str, document: dict[str, Any]
+) -> builtins.list[IndexEntry]:
+    if indexer is None:
+        return []
+    seen: set[tuple[str, bytes]] = set()
+    for field in sorted(personal & document.keys()):
+        for value in indexable_values(document[field]):
+            seen.add((field, indexer.digest(field, value)))
+    return [IndexEntry(record_id, f, d) for f, d in sorted(seen)]

@@ -1,0 +1,137 @@
+"""Workspaces, their members, and the users behind them."""
+
+from __future__ import annotations
+
+import builtins
+
+from strongroom import ids
+from strongroom.crypto.blind_index import BlindIndexer
+from strongroom.crypto.envelope import Binding
+from strongroom.domain.model import Member, User, Workspace, WorkspaceState
+from strongroom.domain.roles import Role, parse_role
+from strongroom.domain.rules import check_email, check_name
+from strongroom.errors import Conflict, NotFound
+from strongroom.services import audit
+from strongroom.services.context import Context
+from strongroom.services.keyring import DIRECTORY
+from strongroom.storage.rows import MemberRow, UserRow, WorkspaceRow
+from strongroom.storage.unit_of_work import DataUnitOfWork
+
+
+def _name_binding(workspace_id: str) -> Binding:
+    return Binding("workspace-name", workspace_id, "", workspace_id)
+
+
+def _email_binding(user_id: str) -> Binding:
+    return Binding("user-email", "", "", user_id)
+
+
+class Workspaces:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def create(self, name: str, owner_email: str, actor: str = "system") -> Workspace:
+        name = check_name("workspace", name)
+        owner_email = check_email(owner_email)
+        now = self.ctx.clock.now()
+        workspace_id = ids.new_id("workspace")
+        self.ctx.keyring.create_workspace_keys(workspace_id, now)
+        sealed_name = self.ctx.seal(workspace_id, _name_binding(workspace_id), name.encode())
+        email_index = self._email_index(owner_email)
+        with self.ctx.store.write() as uow:
+            uow.workspaces.add(
+                WorkspaceRow(workspace_id, sealed_name, WorkspaceState.ACTIVE, now, now)
+            )
+            user_id = self._user_for(uow, owner_email, email_index)
+            uow.members.add(MemberRow(workspace_id, user_id, Role.OWNER, now))
+            audit.append(
+                uow,
+                now,
+                actor,
+                "workspace.create",
+                workspace_id,
+                owner_user_id=user_id,
+                keys=[f"wsk:{workspace_id} v1", workspace_id],
+            )
+            uow.commit()
+        return Workspace(workspace_id, name, WorkspaceState.ACTIVE, now)
+
+    def get(self, workspace_id: str, actor: str = "system") -> Workspace:
+        ids.check_id("workspace", workspace_id)
+        with self.ctx.store.read() as uow:
+            row = uow.workspaces.get(workspace_id)
+        if row is None:
+            raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+        return self._workspace(row, actor)
+
+    def list(self, actor: str = "system") -> builtins.list[Workspace]:
+        with self.ctx.store.read() as uow:
+            rows = uow.workspaces.list()
+        return [self._workspace(r, actor) for r in rows]
+
+    def _workspace(self, row: WorkspaceRow, actor: str) -> Workspace:
+        name = self.ctx.open(row.id, _name_binding(row.id), row.name_sealed, actor).decode()
+        return Workspace(row.id, name, WorkspaceState(row.state), row.created_at)
+
+    # members --------------------------------------------------------------------------
+    def add_member(self, workspace_id: str, email: str, role: str, actor: str = "system") -> Member:
+        ids.check_id("workspace", workspace_id)
+        email = check_email(email)
+        parsed = parse_role(role)
+        now = self.ctx.clock.now()
+        email_index = self._email_index(email)
+        with self.ctx.store.write() as uow:
+            if uow.workspaces.get(workspace_id) is None:
+                raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+            user_id = self._user_for(uow, email, email_index)
+            if uow.members.get(workspace_id, user_id) is not None:
+                raise Conflict(
+                    f"user {user_id} is already a member of {workspace_id}",
+                    workspace_id=workspace_id,
+                    user_id=user_id,
+                )
+            uow.members.add(MemberRow(workspace_id, user_id, parsed, now))
+            audit.append(
+                uow, now, actor, "member.add", workspace_id, user_id=user_id, role=parsed.value
+            )
+            uow.commit()
+        return Member(workspace_id, user_id, email, parsed)
+
+    def members(self, workspace_id: str, actor: str = "system") -> builtins.list[Member]:
+        ids.check_id("workspace", workspace_id)
+        with self.ctx.store.read() as uow:
+            if uow.workspaces.get(workspace_id) is None:
+                raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+            rows = uow.members.list(workspace_id)
+            users = {r.user_id: uow.users.get(r.user_id) for r in rows}
+        out = []
+        for r in rows:
+            user = users[r.user_id]
+            assert user is not None  # a foreign key guarantees it
+            out.append(Member(workspace_id, r.user_id, self._email(user, actor), Role(r.role)))
+        return out
+
+    def user(self, user_id: str, actor: str = "system") -> User:
+        ids.check_id("user", user_id)
+        with self.ctx.store.read() as uow:
+            row = uow.users.get(user_id)
+        if row is None:
+            raise NotFound(f"no user {user_id}", user_id=user_id)
+        return User(row.id, self._email(row, actor), row.created_at)
+
+    # users (deployment directory) -----------------------------------------------------
+    def _email_index(self, email: str) -> bytes:
+        _version, key = self.ctx.keyring.directory_key()
+        return BlindIndexer(key).digest("email", email)
+
+    def _email(self, row: UserRow, actor: str) -> str:
+        return self.ctx.open(DIRECTORY, _email_binding(row.id), row.email_sealed, actor).decode()
+
+    def _user_for(self, uow: DataUnitOfWork, email: str, email_index: bytes) -> str:
+        existing = uow.users.find_by_email_index(email_index)
+        if existing is not None:
+            return existing.id
+        user_id = ids.new_id("user")
+        sealed = self.ctx.seal(DIRECTORY, _email_binding(user_id), email.encode())
+        uow.users.add(UserRow(user_id, sealed, self.ctx.clock.now()), email_index)
+        return user_id

@@ -1,0 +1,79 @@
+"""Engines for the data store and the keystore, with the SQLite settings they need."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from strongroom.errors import ConfigurationError
+
+#: Execution option asking a SQLite transaction to take the write lock at BEGIN, so two
+#: writers queue on busy_timeout instead of failing when they upgrade a read lock.
+WRITE = {"strongroom_write": True}
+
+
+def make_engine(url: str, *, secure_delete: bool = False) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, full sync, foreign keys and a busy timeout;
+    with ``secure_delete`` (the keystore) freed pages are overwritten with zeros."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database, secure_delete)
+    if parsed.get_backend_name() != "postgresql":
+        raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}")
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_engine(url: str, database: str | None, secure_delete: bool) -> Engine:
+    if not database or database == ":memory:":
+        raise ConfigurationError("SQLite stores must be files (WAL needs one)")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # Owner-only from the start; SQLite gives its -wal and -shm files the same mode.
+    os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if secure_delete:
+            cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("strongroom_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def same_database(a: str, b: str) -> bool:
+    """Whether two URLs name the same database (ignoring the driver)."""
+    ua, ub = make_url(a), make_url(b)
+    if ua.get_backend_name() == "sqlite" and ub.get_backend_name() == "sqlite":
+        return Path(ua.database or "").resolve() == Path(ub.database or "").resolve()
+    return ua.set(drivername=ua.get_backend_name()) == ub.set(drivername=ub.get_backend_name())
+
+
+def redact_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold the SQLite WAL into the main file and truncate it (after a key is destroyed)."""
+    if is_sqlite(engine):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,176 @@
+"""The keystore repository: wrapped directory, workspace and data keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from strongroom.storage import keystore_tables as k
+from strongroom.storage.rows import WrappedKeyRow
+
+
+class Keystore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # directory key ------------------------------------------------------------------
+    def directory_key(self) -> WrappedKeyRow | None:
+        r = self.conn.execute(
+            select(k.directory_keys).order_by(k.directory_keys.c.version.desc()).limit(1)
+        ).first()
+        return (
+            WrappedKeyRow("directory", r.version, r.root_version, r.wrapped, None, r.created_at)
+            if r
+            else None
+        )
+
+    def add_directory_key(self, row: WrappedKeyRow) -> None:
+        self.conn.execute(
+            insert(k.directory_keys).values(
+                version=row.version,
+                root_version=row.wrapping_version,
+                wrapped=row.wrapped,
+                created_at=row.created_at,
+            )
+        )
+
+    def rewrap_directory_key(self, version: int, root_version: int, wrapped: bytes) -> None:
+        self.conn.execute(
+            update(k.directory_keys)
+            .where(k.directory_keys.c.version == version)
+            .values(root_version=root_version, wrapped=wrapped)
+        )
+
+    # workspace keys -----------------------------------------------------------------
+    def workspace_key(
+        self, workspace_id: str, version: int | None = None, lock: bool = False
+    ) -> WrappedKeyRow | None:
+        """The newest (or the given) version; ``lock`` holds it until the transaction ends,
+        so a rotation and a new project key cannot interleave."""
+        q = select(k.workspace_keys).where(k.workspace_keys.c.workspace_id == workspace_id)
+        if version is not None:
+            q = q.where(k.workspace_keys.c.version == version)
+        q = q.order_by(k.workspace_keys.c.version.desc()).limit(1)
+        if lock:
+            q = q.with_for_update()
+        r = self.conn.execute(q).first()
+        return (
+            WrappedKeyRow(
+                r.workspace_id, r.version, r.root_version, r.wrapped, r.workspace_id, r.created_at
+            )
+            if r
+            else None
+        )
+
+    def workspace_keys(self) -> list[WrappedKeyRow]:
+        rows = self.conn.execute(
+            select(k.workspace_keys).order_by(
+                k.workspace_keys.c.workspace_id, k.workspace_keys.c.version
+            )
+        )
+        return [
+            WrappedKeyRow(
+                r.workspace_id, r.version, r.root_version, r.wrapped, r.workspace_id, r.created_at
+            )
+            for r in rows
+        ]
+
+    def add_workspace_key(self, row: WrappedKeyRow) -> None:
+        self.conn.execute(
+            insert(k.workspace_keys).values(
+                workspace_id=row.key_id,
+                version=row.version,
+                root_version=row.wrapping_version,
+                wrapped=row.wrapped,
+                created_at=row.created_at,
+            )
+        )
+
+    def rewrap_workspace_key(
+        self, workspace_id: str, version: int, root_version: int, wrapped: bytes
+    ) -> None:
+        self.conn.execute(
+            update(k.workspace_keys)
+            .where(
+                k.workspace_keys.c.workspace_id == workspace_id,
+                k.workspace_keys.c.version == version,
+            )
+            .values(root_version=root_version, wrapped=wrapped)
+        )
+
+    def delete_workspace_key(self, workspace_id: str, version: int | None = None) -> int:
+        q = delete(k.workspace_keys).where(k.workspace_keys.c.workspace_id == workspace_id)
+        if version is not None:
+            q = q.where(k.workspace_keys.c.version == version)
+        return self.conn.execute(q).rowcount
+
+    # data keys ----------------------------------------------------------------------
+    def data_key(self, key_id: str, version: int) -> WrappedKeyRow | None:
+        r = self.conn.execute(
+            select(k.data_keys).where(
+                k.data_keys.c.key_id == key_id, k.data_keys.c.version == version
+            )
+        ).first()
+        return (
+            WrappedKeyRow(
+                r.key_id,
+                r.version,
+                r.workspace_key_version,
+                r.wrapped,
+                r.workspace_id,
+                r.created_at,
+            )
+            if r
+            else None
+        )
+
+    def data_keys_of(self, workspace_id: str) -> list[WrappedKeyRow]:
+        rows = self.conn.execute(
+            select(k.data_keys)
+            .where(k.data_keys.c.workspace_id == workspace_id)
+            .order_by(k.data_keys.c.key_id)
+        )
+        return [
+            WrappedKeyRow(
+                r.key_id,
+                r.version,
+                r.workspace_key_version,
+                r.wrapped,
+                r.workspace_id,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def add_data_key(self, row: WrappedKeyRow) -> None:
+        self.conn.execute(
+            insert(k.data_keys).values(
+                key_id=row.key_id,
+                version=row.version,
+                workspace_id=row.workspace_id,
+                workspace_key_version=row.wrapping_version,
+                wrapped=row.wrapped,
+                created_at=row.created_at,
+            )
+        )
+
+    def rewrap_data_key(
+        self, key_id: str, version: int, workspace_key_version: int, wrapped: bytes
+    ) -> None:
+        self.conn.execute(
+            update(k.data_keys)
+            .where(k.data_keys.c.key_id == key_id, k.data_keys.c.version == version)
+            .values(workspace_key_version=workspace_key_version, wrapped=wrapped)
+        )
+
+    def delete_data_key(self, key_id: str) -> int:
+        return self.conn.execute(delete(k.data_keys).where(k.data_keys.c.key_id == key_id)).rowcount
+
+    def counts(self) -> dict[str, int]:
+        def n(table: object) -> int:
+            return int(self.conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+        return {
+            "directory_keys": n(k.directory_keys),
+            "workspace_keys": n(k.workspace_keys),
+            "data_keys": n(k.data_keys),
+        }

@@ -1,0 +1,304 @@
+"""Repositories of the data store: one small class per table group, one statement per
+method, on the connection of a unit of work."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from strongroom.storage import tables as t
+from strongroom.storage.rows import (
+    AuditRow,
+    FileRow,
+    IndexEntry,
+    MemberRow,
+    ProjectRow,
+    RecordRow,
+    UserRow,
+    WorkspaceRow,
+)
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+class Users(_Repo):
+    def add(self, row: UserRow, email_index: bytes) -> None:
+        self.conn.execute(
+            insert(t.users).values(
+                id=row.id,
+                email_sealed=row.email_sealed,
+                email_index=email_index,
+                created_at=row.created_at,
+            )
+        )
+
+    def get(self, user_id: str) -> UserRow | None:
+        r = self.conn.execute(
+            select(t.users.c.id, t.users.c.email_sealed, t.users.c.created_at).where(
+                t.users.c.id == user_id
+            )
+        ).first()
+        return UserRow(*r) if r else None
+
+    def find_by_email_index(self, email_index: bytes) -> UserRow | None:
+        r = self.conn.execute(
+            select(t.users.c.id, t.users.c.email_sealed, t.users.c.created_at).where(
+                t.users.c.email_index == email_index
+            )
+        ).first()
+        return UserRow(*r) if r else None
+
+
+class Workspaces(_Repo):
+    def add(self, row: WorkspaceRow) -> None:
+        self.conn.execute(insert(t.workspaces).values(**_fields(row)))
+
+    def get(self, workspace_id: str) -> WorkspaceRow | None:
+        r = self.conn.execute(select(t.workspaces).where(t.workspaces.c.id == workspace_id)).first()
+        return WorkspaceRow(*r) if r else None
+
+    def list(self) -> builtins.list[WorkspaceRow]:
+        rows = self.conn.execute(select(t.workspaces).order_by(t.workspaces.c.id))
+        return [WorkspaceRow(*r) for r in rows]
+
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.workspaces)).scalar_one())
+
+
+class Members(_Repo):
+    def add(self, row: MemberRow) -> None:
+        self.conn.execute(insert(t.members).values(**_fields(row)))
+
+    def list(self, workspace_id: str) -> builtins.list[MemberRow]:
+        rows = self.conn.execute(
+            select(t.members)
+            .where(t.members.c.workspace_id == workspace_id)
+            .order_by(t.members.c.created_at, t.members.c.user_id)
+        )
+        return [MemberRow(*r) for r in rows]
+
+    def get(self, workspace_id: str, user_id: str) -> MemberRow | None:
+        r = self.conn.execute(
+            select(t.members).where(
+                t.members.c.workspace_id == workspace_id, t.members.c.user_id == user_id
+            )
+        ).first()
+        return MemberRow(*r) if r else None
+
+    def set_role(self, workspace_id: str, user_id: str, role: str) -> None:
+        self.conn.execute(
+            update(t.members)
+            .where(t.members.c.workspace_id == workspace_id, t.members.c.user_id == user_id)
+            .values(role=role)
+        )
+
+
+class Projects(_Repo):
+    def add(self, row: ProjectRow) -> None:
+        self.conn.execute(insert(t.projects).values(**_fields(row)))
+
+    def get(self, workspace_id: str, project_id: str) -> ProjectRow | None:
+        r = self.conn.execute(
+            select(t.projects).where(
+                t.projects.c.id == project_id, t.projects.c.workspace_id == workspace_id
+            )
+        ).first()
+        return ProjectRow(*r) if r else None
+
+    def list(self, workspace_id: str) -> builtins.list[ProjectRow]:
+        rows = self.conn.execute(
+            select(t.projects)
+            .where(t.projects.c.workspace_id == workspace_id)
+            .order_by(t.projects.c.created_at, t.projects.c.id)
+        )
+        return [ProjectRow(*r) for r in rows]
+
+    def list_all_ids(self) -> builtins.list[tuple[str, str]]:
+        rows = self.conn.execute(select(t.projects.c.workspace_id, t.projects.c.id))
+        return [(r[0], r[1]) for r in rows]
+
+
+class Collections(_Repo):
+    def get(self, workspace_id: str, name: str) -> str | None:
+        return self.conn.execute(
+            select(t.collections.c.personal_fields).where(
+                t.collections.c.workspace_id == workspace_id, t.collections.c.name == name
+            )
+        ).scalar_one_or_none()
+
+    def all(self, workspace_id: str) -> dict[str, str]:
+        rows = self.conn.execute(
+            select(t.collections.c.name, t.collections.c.personal_fields).where(
+                t.collections.c.workspace_id == workspace_id
+            )
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def upsert(self, workspace_id: str, name: str, personal_fields: str, now: Any) -> None:
+        changed = self.conn.execute(
+            update(t.collections)
+            .where(t.collections.c.workspace_id == workspace_id, t.collections.c.name == name)
+            .values(personal_fields=personal_fields)
+        ).rowcount
+        if not changed:
+            self.conn.execute(
+                insert(t.collections).values(
+                    workspace_id=workspace_id,
+                    name=name,
+                    personal_fields=personal_fields,
+                    created_at=now,
+                )
+            )
+
+
+class Records(_Repo):
+    def add_many(self, rows: Sequence[RecordRow]) -> None:
+        if rows:
+            self.conn.execute(insert(t.records), [_fields(r) for r in rows])
+
+    def get(self, workspace_id: str, project_id: str, record_id: str) -> RecordRow | None:
+        r = self.conn.execute(
+            select(t.records).where(
+                t.records.c.id == record_id,
+                t.records.c.project_id == project_id,
+                t.records.c.workspace_id == workspace_id,
+            )
+        ).first()
+        return RecordRow(*r) if r else None
+
+    def replace(self, record_id: str, sealed: bytes, size: int, now: Any) -> None:
+        self.conn.execute(
+            update(t.records)
+            .where(t.records.c.id == record_id)
+            .values(sealed=sealed, size=size, updated_at=now)
+        )
+
+    def list(
+        self, workspace_id: str, project_id: str, collection: str, after: str | None, limit: int
+    ) -> builtins.list[RecordRow]:
+        query = select(t.records).where(
+            t.records.c.workspace_id == workspace_id,
+            t.records.c.project_id == project_id,
+            t.records.c.collection == collection,
+            t.records.c.state == "live",
+        )
+        if after:
+            query = query.where(t.records.c.id > after)
+        rows = self.conn.execute(query.order_by(t.records.c.id).limit(limit))
+        return [RecordRow(*r) for r in rows]
+
+    def count(self, workspace_id: str | None = None) -> int:
+        query = select(func.count()).select_from(t.records)
+        if workspace_id:
+            query = query.where(t.records.c.workspace_id == workspace_id)
+        return int(self.conn.execute(query).scalar_one())
+
+
+class RecordIndex(_Repo):
+    def add_many(self, workspace_id: str, entries: Iterable[IndexEntry]) -> None:
+        values = [
+            {
+                "record_id": e.record_id,
+                "field": e.field,
+                "digest": e.digest,
+                "workspace_id": workspace_id,
+            }
+            for e in entries
+        ]
+        if values:
+            self.conn.execute(insert(t.record_index), values)
+
+    def remove_for(self, record_id: str) -> None:
+        self.conn.execute(delete(t.record_index).where(t.record_index.c.record_id == record_id))
+
+    def find(self, workspace_id: str, field: str, digest: bytes) -> builtins.list[str]:
+        rows = self.conn.execute(
+            select(t.record_index.c.record_id)
+            .where(
+                t.record_index.c.workspace_id == workspace_id,
+                t.record_index.c.field == field,
+                t.record_index.c.digest == digest,
+            )
+            .order_by(t.record_index.c.record_id)
+        )
+        return [r[0] for r in rows]
+
+
+class Files(_Repo):
+    def add(self, row: FileRow) -> None:
+        self.conn.execute(insert(t.files).values(**_fields(row)))
+
+    def get(self, workspace_id: str, project_id: str, file_id: str) -> FileRow | None:
+        r = self.conn.execute(
+            select(t.files).where(
+                t.files.c.id == file_id,
+                t.files.c.project_id == project_id,
+                t.files.c.workspace_id == workspace_id,
+            )
+        ).first()
+        return FileRow(*r) if r else None
+
+    def list(self, workspace_id: str, project_id: str) -> builtins.list[FileRow]:
+        rows = self.conn.execute(
+            select(t.files)
+            .where(
+                t.files.c.workspace_id == workspace_id,
+                t.files.c.project_id == project_id,
+                t.files.c.state == "live",
+            )
+            .order_by(t.files.c.id)
+        )
+        return [FileRow(*r) for r in rows]
+
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.files)).scalar_one())
+
+
+class Audit(_Repo):
+    def head(self, lock: bool) -> tuple[int, str]:
+        query = select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
+        if lock:
+            query = query.with_for_update()
+        r = self.conn.execute(query).first()
+        return (int(r[0]), str(r[1])) if r else (0, "")
+
+    def set_head(self, seq: int, hash_: str, existed: bool) -> None:
+        if existed:
+            self.conn.execute(
+                update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=hash_)
+            )
+        else:
+            self.conn.execute(insert(t.audit_head).values(id=1, seq=seq, hash=hash_))
+
+    def add(self, row: AuditRow) -> None:
+        self.conn.execute(insert(t.audit_events).values(**_fields(row)))
+
+    def scan(self, after_seq: int, limit: int) -> builtins.list[AuditRow]:
+        rows = self.conn.execute(
+            select(t.audit_events)
+            .where(t.audit_events.c.seq > after_seq)
+            .order_by(t.audit_events.c.seq)
+            .limit(limit)
+        )
+        return [AuditRow(*r) for r in rows]
+
+    def for_workspace(
+        self, workspace_id: str, after_seq: int, limit: int
+    ) -> builtins.list[AuditRow]:
+        rows = self.conn.execute(
+            select(t.audit_events)
+            .where(t.audit_events.c.workspace_id == workspace_id, t.audit_events.c.seq > after_seq)
+            .order_by(t.audit_events.c.seq)
+            .limit(limit)
+        )
+        return [AuditRow(*r) for r in rows]
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in row.__slots__}
