@@ -1,0 +1,303 @@
+"""Commands over customer data: workspaces, projects, collections, records and files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
+from strongroom.cli.output import console, emit, progress_bar
+from strongroom.domain.rules import parse_document
+from strongroom.errors import InvalidInput, NotFound
+
+workspace_app = typer.Typer(help="Workspaces (customers) and their members.", no_args_is_help=True)
+project_app = typer.Typer(help="Projects: containers of records and files.", no_args_is_help=True)
+collection_app = typer.Typer(
+    help="Collections and their personal-data fields.", no_args_is_help=True
+)
+record_app = typer.Typer(help="Records: JSON documents, sealed one by one.", no_args_is_help=True)
+file_app = typer.Typer(help="Files: binary attachments, streamed.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(workspace_app, name="workspace")
+    app.add_typer(project_app, name="project")
+    app.add_typer(collection_app, name="collection")
+    app.add_typer(record_app, name="record")
+    app.add_typer(file_app, name="file")
+
+
+# workspaces ---------------------------------------------------------------------------
+@workspace_app.command("create")
+def workspace_create(
+    name: str,
+    owner: Annotated[str, typer.Option("--owner", help="Email of the owner.")],
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Create a workspace with its keys and an owner."""
+    with open_home(home) as sr:
+        ws = sr.workspaces.create(name, owner, actor=ACTOR)
+    emit(json, {"id": ws.id, "state": ws.state.value}, f"created workspace {ws.id}")
+
+
+@workspace_app.command("list")
+def workspace_list(home: Home = DEFAULT_HOME, json: Json = False) -> None:
+    """List workspaces."""
+    with open_home(home) as sr:
+        items = sr.workspaces.list(actor=ACTOR)
+    data = {
+        "workspaces": [
+            {"id": w.id, "name": w.name, "state": w.state.value, "created_at": w.created_at}
+            for w in items
+        ]
+    }
+
+    def human() -> None:
+        table = Table("id", "name", "state", "created")
+        for w in items:
+            table.add_row(w.id, w.name, w.state.value, w.created_at.isoformat(timespec="seconds"))
+        console.print(table)
+
+    emit(json, data, human)
+
+
+@workspace_app.command("show")
+def workspace_show(workspace_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> None:
+    """Show a workspace, its members and projects."""
+    with open_home(home) as sr:
+        ws = sr.workspaces.get(workspace_id, actor=ACTOR)
+        members = sr.workspaces.members(workspace_id, actor=ACTOR)
+        projects = sr.projects.list(workspace_id, actor=ACTOR)
+    emit(
+        json,
+        {
+            "id": ws.id,
+            "name": ws.name,
+            "state": ws.state.value,
+            "created_at": ws.created_at,
+            "members": [
+                {"user_id": m.user_id, "email": m.email, "role": m.role.value} for m in members
+            ],
+            "projects": [{"id": p.id, "name": p.name} for p in projects],
+        },
+    )
+
+
+@workspace_app.command("add-member")
+def workspace_add_member(
+    workspace_id: str,
+    email: str,
+    role: Annotated[str, typer.Option("--role", help="owner, admin, member or viewer")] = "member",
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Add a member with a role."""
+    with open_home(home) as sr:
+        member = sr.workspaces.add_member(workspace_id, email, role, actor=ACTOR)
+    emit(
+        json,
+        {"user_id": member.user_id, "role": member.role.value},
+        f"added {member.user_id} as {member.role.value}",
+    )
+
+
+# projects -----------------------------------------------------------------------------
+@project_app.command("create")
+def project_create(
+    workspace_id: str, name: str, home: Home = DEFAULT_HOME, json: Json = False
+) -> None:
+    """Create a project with its own data key."""
+    with open_home(home) as sr:
+        project = sr.projects.create(workspace_id, name, actor=ACTOR)
+    emit(json, {"id": project.id}, f"created project {project.id}")
+
+
+@project_app.command("list")
+def project_list(workspace_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> None:
+    """List the projects of a workspace."""
+    with open_home(home) as sr:
+        items = sr.projects.list(workspace_id, actor=ACTOR)
+    emit(
+        json,
+        {"projects": [{"id": p.id, "name": p.name, "created_at": p.created_at} for p in items]},
+    )
+
+
+# collections --------------------------------------------------------------------------
+@collection_app.command("declare")
+def collection_declare(
+    workspace_id: str,
+    name: str,
+    personal: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--personal", help="A personal-data field (repeat for more); gets a blind index."
+        ),
+    ] = None,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Declare a collection and which of its fields are personal data."""
+    with open_home(home) as sr:
+        declared = sr.records.declare_collection(workspace_id, name, personal or [], actor=ACTOR)
+    emit(json, {"collection": declared.name, "personal_fields": sorted(declared.personal_fields)})
+
+
+# records ------------------------------------------------------------------------------
+def _read_document_text(text: str, limit: int) -> str | bytes:
+    if text != "-":
+        return text
+    data = sys.stdin.buffer.read(limit * 4 + 1)
+    return data
+
+
+@record_app.command("put")
+def record_put(
+    workspace_id: str,
+    project_id: str,
+    collection: str,
+    document: Annotated[str, typer.Argument(help="A JSON object, or - for stdin.")],
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Store a new record."""
+    with open_home(home) as sr:
+        limit = sr.settings.record_max_bytes
+        parsed = parse_document(_read_document_text(document, limit), limit)
+        record_id = sr.records.put(workspace_id, project_id, collection, parsed, actor=ACTOR)
+    emit(json, {"id": record_id}, f"stored record {record_id}")
+
+
+@record_app.command("update")
+def record_update(
+    workspace_id: str,
+    project_id: str,
+    record_id: str,
+    document: Annotated[str, typer.Argument(help="A JSON object, or -.")],
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Replace a record's document."""
+    with open_home(home) as sr:
+        limit = sr.settings.record_max_bytes
+        parsed = parse_document(_read_document_text(document, limit), limit)
+        record = sr.records.update(workspace_id, project_id, record_id, parsed, actor=ACTOR)
+    emit(json, {"id": record.id, "updated_at": record.updated_at}, f"updated record {record.id}")
+
+
+@record_app.command("get")
+def record_get(
+    workspace_id: str,
+    project_id: str,
+    record_id: str,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Print a record's document."""
+    with open_home(home) as sr:
+        record = sr.records.get(workspace_id, project_id, record_id, actor=ACTOR)
+    emit(json, record.document)
+
+
+@record_app.command("list")
+def record_list(
+    workspace_id: str,
+    project_id: str,
+    collection: str,
+    cursor: Annotated[str | None, typer.Option(help="Continue after this record id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """List the records of a collection, a page at a time."""
+    with open_home(home) as sr:
+        page = sr.records.list(workspace_id, project_id, collection, cursor, limit, actor=ACTOR)
+    emit(
+        json,
+        {
+            "records": [{"id": r.id, "document": r.document} for r in page.items],
+            "next_cursor": page.next_cursor,
+        },
+    )
+
+
+@record_app.command("find")
+def record_find(
+    workspace_id: str, field: str, value: str, home: Home = DEFAULT_HOME, json: Json = False
+) -> None:
+    """Find records by a declared personal-data field (blind index; nothing is decrypted)."""
+    with open_home(home) as sr:
+        found = sr.records.find(workspace_id, field, value)
+    emit(json, {"record_ids": found})
+
+
+# files --------------------------------------------------------------------------------
+@file_app.command("put")
+def file_put(
+    workspace_id: str,
+    project_id: str,
+    path: Annotated[Path, typer.Argument(help="The file to store.")],
+    name: Annotated[str | None, typer.Option(help="Name to store (default: the file's).")] = None,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Encrypt a file into the blob store."""
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}")
+    with (
+        open_home(home) as sr,
+        open(path, "rb") as source,
+        progress_bar("encrypting", path.stat().st_size, not json) as advance,
+    ):
+        stored = sr.files.put(
+            workspace_id, project_id, name or path.name, source, actor=ACTOR, on_progress=advance
+        )
+    emit(json, {"id": stored.id, "size": stored.size}, f"stored file {stored.id}")
+
+
+@file_app.command("get")
+def file_get(
+    workspace_id: str,
+    project_id: str,
+    file_id: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the file.")],
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Decrypt a file; nothing is written unless every segment authenticates."""
+    if not output.parent.is_dir():
+        raise NotFound(f"no such folder: {output.parent}")
+    with open_home(home) as sr:
+        info = sr.files.info(workspace_id, project_id, file_id, actor=ACTOR)
+        with progress_bar("decrypting", info.size, not json) as advance:
+            sr.files.get_to_path(
+                workspace_id, project_id, file_id, output, actor=ACTOR, on_progress=advance
+            )
+    emit(
+        json,
+        {"id": info.id, "name": info.name, "size": info.size, "path": str(output)},
+        f"wrote {info.size} bytes to {output}",
+    )
+
+
+@file_app.command("list")
+def file_list(
+    workspace_id: str, project_id: str, home: Home = DEFAULT_HOME, json: Json = False
+) -> None:
+    """List the files of a project."""
+    with open_home(home) as sr:
+        items = sr.files.list(workspace_id, project_id, actor=ACTOR)
+    emit(
+        json,
+        {
+            "files": [
+                {"id": f.id, "name": f.name, "size": f.size, "created_at": f.created_at}
+                for f in items
+            ]
+        },
+    )

@@ -1,0 +1,114 @@
+"""A small referral-hiring sample workspace, and a scan proving none of its plaintext is
+stored in clear anywhere in the home folder (WAL and journal files included)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strongroom.bootstrap import Strongroom
+
+WORKSPACE = "Northwind Referrals"
+OWNER = "hana.okafor@northwind-demo.example"
+PROJECT = "Platform Engineering Hiring"
+PERSONAL = {"contacts": ["email", "phone", "name"], "candidates": ["email", "name"]}
+CONTACTS = [
+    {
+        "name": "Ingrid Vasquez-Oyelaran",
+        "email": "ingrid.vo@example.org",
+        "phone": "+44 20 7946 0321",
+        "company": "Quillfeather Analytics",
+    },
+    {
+        "name": "Tobias Marchetti-Kwan",
+        "email": "tobias.mk@example.net",
+        "phone": "+1 415 555 0199",
+        "company": "Larkspur Robotics",
+    },
+]
+CANDIDATES = [
+    {
+        "name": "Soraya Lindqvist-Abara",
+        "email": "soraya.la@example.com",
+        "role": "Staff SRE",
+        "stage": "onsite",
+    },
+    {
+        "name": "Dmitri Okonkwo-Halvorsen",
+        "email": "dmitri.oh@example.com",
+        "role": "Backend Engineer",
+        "stage": "screen",
+    },
+]
+REFERRAL_NOTES = [
+    "Worked with Soraya at Quillfeather; calm under incident pressure.",
+    "Dmitri rebuilt the billing pipeline at Larkspur in a quarter.",
+]
+FILES = {
+    "soraya-lindqvist-cv.txt": b"SORAYA LINDQVIST-ABARA curriculum vitae: distributed systems\n"
+    * 40,
+    "dmitri-okonkwo-portfolio.txt": b"DMITRI OKONKWO-HALVORSEN portfolio of backend work\n" * 40,
+}
+
+
+@dataclass
+class DemoResult:
+    workspace_id: str
+    project_id: str
+    record_ids: dict[str, list[str]] = field(default_factory=dict)
+    file_ids: list[str] = field(default_factory=list)
+
+
+def plaintexts() -> list[str]:
+    """Every distinctive string of the sample that must never be stored in clear."""
+    found = [WORKSPACE, OWNER, PROJECT, *REFERRAL_NOTES]
+    for doc in CONTACTS + CANDIDATES:
+        found += [v for v in doc.values() if isinstance(v, str) and len(v) >= 8]
+    for name, content in FILES.items():
+        found += [name, content.decode()[:30]]
+    return found
+
+
+def load_sample(sr: Strongroom, actor: str = "demo") -> DemoResult:
+    ws = sr.workspaces.create(WORKSPACE, OWNER, actor=actor)
+    for collection, fields in PERSONAL.items():
+        sr.records.declare_collection(ws.id, collection, fields, actor=actor)
+    project = sr.projects.create(ws.id, PROJECT, actor=actor)
+    result = DemoResult(ws.id, project.id)
+    result.record_ids["contacts"] = sr.records.put_many(
+        ws.id, project.id, "contacts", CONTACTS, actor=actor
+    )
+    result.record_ids["candidates"] = sr.records.put_many(
+        ws.id, project.id, "candidates", CANDIDATES, actor=actor
+    )
+    referrals: list[dict[str, Any]] = [
+        {"candidate_id": c, "referrer_id": r, "note": n}
+        for c, r, n in zip(
+            result.record_ids["candidates"],
+            result.record_ids["contacts"],
+            REFERRAL_NOTES,
+            strict=True,
+        )
+    ]
+    result.record_ids["referrals"] = sr.records.put_many(
+        ws.id, project.id, "referrals", referrals, actor=actor
+    )
+    for name, content in FILES.items():
+        result.file_ids.append(
+            sr.files.put(ws.id, project.id, name, io.BytesIO(content), actor=actor).id
+        )
+    return result
+
+
+def scan_home(home: Path, needles: list[str]) -> dict[str, list[str]]:
+    """Map each needle found in clear (UTF-8 or UTF-16) to the files holding it."""
+    hits: dict[str, list[str]] = {}
+    encoded = {n: [n.encode("utf-8"), n.encode("utf-16-le")] for n in needles}
+    for path in sorted(p for p in home.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        for needle, forms in encoded.items():
+            if any(form in data for form in forms):
+                hits.setdefault(needle, []).append(str(path.relative_to(home)))
+    return hits
