@@ -1,0 +1,120 @@
+"""Shared fixtures: a Strongroom home on SQLite and on PostgreSQL.
+
+Tests that take the ``backend`` fixture (directly or through ``home``/``sr``) run twice:
+``[sqlite]`` and ``[postgres]``. PostgreSQL comes from STRONGROOM_TEST_POSTGRES_URL; each
+test gets fresh data and keystore databases cloned from migrated templates, all dropped
+at the end of the run. With CI=true an unreachable server fails the tests, never skips.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from strongroom import init_home, open_strongroom
+from strongroom.bootstrap import Strongroom
+from strongroom.clock import FixedClock
+from strongroom.config import Settings
+from strongroom.storage import migrations
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def need_service(reason: str) -> None:
+    """Fail under CI, skip elsewhere."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is an error)")
+    pytest.skip(reason)
+
+
+@dataclass
+class PostgresServer:
+    admin_url: str
+    prefix: str
+    counter: itertools.count[int]
+
+    def url(self, database: str) -> str:
+        return make_url(self.admin_url).set(database=database).render_as_string(
+            hide_password=False
+        )
+
+    def execute(self, statement: str) -> None:
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    def fresh_pair(self) -> tuple[str, str]:
+        n = next(self.counter)
+        data, keys = f"{self.prefix}_{n}_data", f"{self.prefix}_{n}_keys"
+        self.execute(f'CREATE DATABASE "{data}" TEMPLATE "{self.prefix}_tmpl_data"')
+        self.execute(f'CREATE DATABASE "{keys}" TEMPLATE "{self.prefix}_tmpl_keys"')
+        return self.url(data), self.url(keys)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    url = os.environ.get("STRONGROOM_TEST_POSTGRES_URL", DEFAULT_PG)
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as e:  # noqa: BLE001 - any failure means "unreachable"
+        need_service(f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: "
+                     f"{type(e).__name__}")
+    server = PostgresServer(url, f"srtest_{secrets.token_hex(4)}", itertools.count())
+    from strongroom.storage.database import make_engine
+
+    for which, suffix in (("data", "data"), ("keystore", "keys")):
+        name = f"{server.prefix}_tmpl_{suffix}"
+        server.execute(f'CREATE DATABASE "{name}"')
+        engine = make_engine(server.url(name))
+        migrations.upgrade(engine, which)
+        engine.dispose()
+    yield server
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+            {"p": server.prefix + "%"},
+        ).scalars().all()
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """Database settings for a new home: {} for SQLite, URLs for PostgreSQL."""
+    if request.param == "sqlite":
+        return {}
+    server: PostgresServer = request.getfixturevalue("postgres")
+    data, keys = server.fresh_pair()
+    return {"database_url": data, "keystore_url": keys}
+
+
+@pytest.fixture
+def home(tmp_path: Path, backend: dict[str, str]) -> Settings:
+    return init_home(tmp_path / "home", **backend)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def sr(home: Settings, clock: FixedClock) -> Iterator[Strongroom]:
+    with open_strongroom(settings=home, clock=clock) as instance:
+        yield instance
