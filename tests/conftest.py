@@ -70,7 +70,7 @@ def postgres() -> Iterator[PostgresServer]:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as e:  # noqa: BLE001 - any failure means "unreachable"
+    except Exception as e:  # any failure means "unreachable"
         need_service(f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: "
                      f"{type(e).__name__}")
     server = PostgresServer(url, f"srtest_{secrets.token_hex(4)}", itertools.count())

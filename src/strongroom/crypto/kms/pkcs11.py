@@ -96,7 +96,7 @@ class _TokenSession:
     keys: dict[int, Any] = field(default_factory=dict)
 
 
-_TokenKey = tuple[str, bytes]  # (module path, token serial)
+_TokenKey = tuple[str, bytes]  # (real module path, token serial)
 _SHARED: dict[_TokenKey, _TokenSession] = {}
 
 
@@ -108,7 +108,9 @@ def _load_token(module_path: str, token_label: str) -> Any:
     if not Path(module_path).is_file():
         raise ConfigurationError(f"PKCS#11 module {module_path} does not exist")
     try:
-        lib = pkcs11.lib(module_path)
+        # python-pkcs11 keeps one library per path *string*; a second spelling of the
+        # same file (a symlink) would initialise the module twice and fail.
+        lib = pkcs11.lib(os.path.realpath(module_path))
     except PKCS11Error as exc:
         raise ConfigurationError(f"cannot load PKCS#11 module {module_path}: {exc}") from None
     try:
@@ -127,7 +129,7 @@ def _load_token(module_path: str, token_label: str) -> Any:
 def _attach(module_path: str, token_label: str, pin: str) -> tuple[_TokenKey, _TokenSession]:
     """Log in (or join the existing login) and count one more user. Call under _LOCK."""
     token = _load_token(module_path, token_label)
-    key = (module_path, bytes(token.serial))
+    key = (os.path.realpath(module_path), bytes(token.serial))
     shared = _SHARED.get(key)
     if shared is not None:
         if not hmac.compare_digest(shared.pin_digest, _digest(shared.salt, pin)):
