@@ -168,6 +168,8 @@ def seal(
 
 def open_sealed(sealed: bytes, binding: Binding, key_for: KeyLookup) -> bytes:
     """Authenticate and decrypt; IntegrityFailure on any tampering or misplacement."""
+    if not isinstance(sealed, bytes):
+        raise IntegrityFailure(f"ciphertext of {binding.purpose} {binding.object_id} is not binary")
     view = memoryview(sealed)
     pos = 0
 

@@ -39,6 +39,7 @@ def _sqlite_engine(url: str, database: str | None, secure_delete: bool) -> Engin
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        dbapi_connection.text_factory = _text_or_bytes
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
@@ -54,6 +55,15 @@ def _sqlite_engine(url: str, database: str | None, secure_delete: bool) -> Engin
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _text_or_bytes(raw: bytes) -> str | bytes:
+    """TEXT as str; a value that is not UTF-8 (a tampered row) stays bytes, so it fails
+    authentication as a ciphertext instead of failing the whole query."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
 
 
 def same_database(a: str, b: str) -> bool:

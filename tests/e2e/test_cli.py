@@ -1,0 +1,196 @@
+"""The ``strongroom`` command as a user runs it: a real process, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.pkcs11_support import TEST_PIN, new_softhsm_token
+
+STRONGROOM = str(Path(sys.executable).parent / "strongroom")
+
+
+def run(*args: str, home: Path | None = None, stdin: bytes | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    argv = [STRONGROOM, *args]
+    if home is not None:
+        argv += ["--home", str(home)]
+    return subprocess.run(argv, input=stdin, capture_output=True, timeout=120, check=False,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def ok_json(*args: str, home: Path, stdin: bytes | None = None) -> Any:
+    result = run(*args, "--json", home=home, stdin=stdin)
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 1, f"--json printed {len(lines)} lines"
+    return json.loads(lines[0])
+
+
+def bad(*args: str, home: Path, stdin: bytes | None = None, code: int = 2) -> str:
+    result = run(*args, home=home, stdin=stdin)
+    assert result.returncode == code, (result.stdout, result.stderr)
+    message = result.stderr.decode().strip()
+    assert message.startswith("error:") and "\n" not in message, message
+    assert "Traceback" not in message
+    return message
+
+
+def audit_count(home: Path) -> int:
+    return int(ok_json("audit", "verify", home=home)["events"])
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Any]:
+    home = tmp_path / "home"
+    assert ok_json("init", home=home)["kms"] == "local"
+    ws = ok_json("workspace", "create", "Acme Referrals", "--owner", "owner@acme.example",
+                 home=home)["id"]
+    project = ok_json("project", "create", ws, "Hiring", home=home)["id"]
+    return {"home": home, "ws": ws, "project": project, "tmp": tmp_path}
+
+
+def test_record_and_file_round_trip(world: dict[str, Any]) -> None:
+    home, ws, project, tmp = world["home"], world["ws"], world["project"], world["tmp"]
+    document = {"name": "Grace Hopper", "email": "grace@example.com", "skills": ["COBOL"]}
+    record = ok_json("record", "put", ws, project, "candidates", json.dumps(document), home=home)
+    assert ok_json("record", "get", ws, project, record["id"], home=home) == document
+
+    from_stdin = ok_json("record", "put", ws, project, "candidates", "-", home=home,
+                         stdin=b'{"name": "From Stdin"}')
+    assert ok_json("record", "get", ws, project, from_stdin["id"], home=home) == {
+        "name": "From Stdin"}
+
+    source = tmp / "resume.pdf"
+    source.write_bytes(os.urandom(300_000))
+    stored = ok_json("file", "put", ws, project, str(source), home=home)
+    assert stored["size"] == 300_000
+    out = tmp / "back.pdf"
+    got = ok_json("file", "get", ws, project, stored["id"], "-o", str(out), home=home)
+    assert got["name"] == "resume.pdf" and out.read_bytes() == source.read_bytes()
+    listed = ok_json("record", "list", ws, project, "candidates", home=home)
+    assert {r["id"] for r in listed["records"]} == {record["id"], from_stdin["id"]}
+
+
+def test_home_from_environment(world: dict[str, Any]) -> None:
+    result = run("workspace", "list", "--json", env={"STRONGROOM_HOME": str(world["home"])})
+    assert result.returncode == 0, result.stderr
+    assert [w["id"] for w in json.loads(result.stdout)["workspaces"]] == [world["ws"]]
+
+
+def test_bad_input_exits_2_and_writes_nothing(world: dict[str, Any]) -> None:
+    home, ws, project = world["home"], world["ws"], world["project"]
+    before = audit_count(home)
+    assert "not valid JSON" in bad("record", "put", ws, project, "notes", '{"a": ', home=home)
+    assert "JSON object" in bad("record", "put", ws, project, "notes", "[1, 2]", home=home)
+    big = json.dumps({"blob": "x" * (1024 * 1024)}).encode()
+    assert "limit" in bad("record", "put", ws, project, "notes", "-", home=home, stdin=big)
+    assert "no project" in bad("record", "put", ws, "prj_" + "a" * 26, "notes", "{}", home=home)
+    assert "not a workspace id" in bad("project", "create", "nonsense", "X", home=home)
+    assert "no record" in bad("record", "get", ws, project, "rec_" + "b" * 26, home=home)
+    assert "role" in bad("workspace", "add-member", ws, "x@example.com", "--role", "god",
+                         home=home)
+    assert "no such file" in bad("file", "put", ws, project, "/nonexistent/file", home=home)
+    assert audit_count(home) == before
+
+
+def test_json_errors_are_one_object(world: dict[str, Any]) -> None:
+    result = run("record", "get", world["ws"], world["project"], "rec_" + "c" * 26, "--json",
+                 home=world["home"])
+    assert result.returncode == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "NotFound" and error["record_id"] == "rec_" + "c" * 26
+
+
+def test_tampered_file_get_fails_and_leaves_no_file(world: dict[str, Any]) -> None:
+    home, ws, project, tmp = world["home"], world["ws"], world["project"], world["tmp"]
+    source = tmp / "in.bin"
+    source.write_bytes(b"confidential " * 20_000)
+    stored = ok_json("file", "put", ws, project, str(source), home=home)
+    blob = next((home / "blobs").rglob(stored["id"]))
+    data = bytearray(blob.read_bytes())
+    data[-100] ^= 1
+    blob.write_bytes(bytes(data))
+    out = tmp / "out.bin"
+    assert "failed authentication" in bad("file", "get", ws, project, stored["id"], "-o",
+                                          str(out), home=home)
+    assert not out.exists()
+    assert [p.name for p in tmp.iterdir() if p.name.startswith(".out.bin")] == []
+
+
+def test_tampered_record_fails_and_audit_verify_names_edits(world: dict[str, Any]) -> None:
+    home, ws, project = world["home"], world["ws"], world["project"]
+    record = ok_json("record", "put", ws, project, "notes", '{"t": "secret"}', home=home)
+    with sqlite3.connect(home / "data.db") as db:
+        db.execute("UPDATE records SET sealed = substr(sealed, 1, length(sealed) - 1) || x'00' "
+                   "WHERE id = ?", (record["id"],))
+    assert "failed authentication" in bad("record", "get", ws, project, record["id"], home=home)
+    assert audit_count(home) > 0
+    with sqlite3.connect(home / "data.db") as db:
+        db.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    message = bad("audit", "verify", home=home, code=1)
+    assert "position 2" in message
+
+
+def test_keys_rotate_and_status(world: dict[str, Any]) -> None:
+    home, ws, project = world["home"], world["ws"], world["project"]
+    record = ok_json("record", "put", ws, project, "notes", '{"n": 1}', home=home)
+    assert ok_json("keys", "rotate", "--workspace", ws, home=home)["version"] == 2
+    assert ok_json("keys", "rotate", home=home)["root_version"] == 2
+    status = ok_json("keys", "status", home=home)
+    assert status["root"]["backend"] == "local" and status["root"]["current_version"] == 2
+    assert status["workspace_keys_by_root_version"] == {"2": 1}
+    assert ok_json("record", "get", ws, project, record["id"], home=home) == {"n": 1}
+    assert ok_json("keys", "policy", home=home)["cipher"] == "AES-256-GCM"
+
+
+def test_init_twice_and_missing_home_are_refused(world: dict[str, Any]) -> None:
+    assert "already initialised" in bad("init", home=world["home"])
+    assert "strongroom init" in bad("workspace", "list", home=world["tmp"] / "nowhere")
+
+
+def test_world_readable_root_key_is_refused(world: dict[str, Any]) -> None:
+    key = next((world["home"] / "kms").glob("root-*.key"))
+    key.chmod(0o644)
+    message = bad("workspace", "list", home=world["home"])
+    assert "chmod go-rwx" in message and str(key) in message
+
+
+def test_demo_stores_no_plaintext(tmp_path: Path) -> None:
+    result = ok_json("demo", home=tmp_path / "demo")
+    assert result["plaintext_found"] == {}
+    assert result["plaintexts_checked"] >= 20
+    assert result["records"]["contacts"][0]["name"] == "Ingrid Vasquez-Oyelaran"
+
+
+@pytest.mark.pkcs11
+def test_pkcs11_home_round_trip_and_wrong_pin(tmp_path: Path,
+                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    token = new_softhsm_token(tmp_path_factory)
+    env = {"STRONGROOM_PKCS11_PIN": TEST_PIN, "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"]}
+    home = tmp_path / "hsm-home"
+    result = run("init", "--kms", "pkcs11", "--pkcs11-module", token.module_path,
+                 "--pkcs11-token-label", token.token_label, "--json", home=home, env=env)
+    assert result.returncode == 0, result.stderr
+    assert not (home / "kms").exists()  # the root key lives in the token only
+    created = run("workspace", "create", "HSM Co", "--owner", "o@hsm.example", "--json",
+                  home=home, env=env)
+    assert created.returncode == 0, created.stderr
+    ws = json.loads(created.stdout)["id"]
+    status = json.loads(run("keys", "status", "--json", home=home, env=env).stdout)
+    assert status["root"]["backend"] == "pkcs11" and status["root"]["for_development"] is False
+
+    wrong = run("workspace", "show", ws, home=home,
+                env={**env, "STRONGROOM_PKCS11_PIN": "not-the-pin"})
+    assert wrong.returncode == 2
+    assert "wrong PIN" in wrong.stderr.decode() and "not-the-pin" not in wrong.stderr.decode()
+    assert TEST_PIN not in wrong.stderr.decode()
+    missing = run("workspace", "list", home=home, env={**env, "STRONGROOM_PKCS11_PIN": ""})
+    assert missing.returncode == 2 and "STRONGROOM_PKCS11_PIN" in missing.stderr.decode()
