@@ -42,9 +42,7 @@ class PostgresServer:
     counter: itertools.count[int]
 
     def url(self, database: str) -> str:
-        return make_url(self.admin_url).set(database=database).render_as_string(
-            hide_password=False
-        )
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
 
     def execute(self, statement: str) -> None:
         engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
@@ -71,8 +69,9 @@ def postgres() -> Iterator[PostgresServer]:
             conn.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as e:  # any failure means "unreachable"
-        need_service(f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: "
-                     f"{type(e).__name__}")
+        need_service(
+            f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {type(e).__name__}"
+        )
     server = PostgresServer(url, f"srtest_{secrets.token_hex(4)}", itertools.count())
     from strongroom.storage.database import make_engine
 
@@ -85,10 +84,14 @@ def postgres() -> Iterator[PostgresServer]:
     yield server
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        names = conn.execute(
-            text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-            {"p": server.prefix + "%"},
-        ).scalars().all()
+        names = (
+            conn.execute(
+                text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                {"p": server.prefix + "%"},
+            )
+            .scalars()
+            .all()
+        )
         for name in names:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()

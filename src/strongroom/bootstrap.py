@@ -20,6 +20,7 @@ from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.kms.local import LocalKms
 from strongroom.errors import ConfigurationError, Conflict
+from strongroom.services import audit
 from strongroom.services.audit import AuditLog
 from strongroom.services.context import Context
 from strongroom.services.files import Files
@@ -101,6 +102,17 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     _migrate(settings.database_url, "data", secure_delete=False)
     _migrate(settings.keystore_url, "keystore", secure_delete=True)
     write_settings(settings)
+    with open_strongroom(settings=settings) as sr:
+        sr.ctx.keyring.directory_key()  # made now, so it is audited with the home's birth
+        audit.record(
+            sr.ctx.store,
+            sr.ctx.clock.now(),
+            "init",
+            "home.init",
+            None,
+            kms=settings.kms,
+            keys=["root v1", "directory v1"],
+        )
     return settings
 
 

@@ -17,13 +17,23 @@ from tests.pkcs11_support import TEST_PIN, new_softhsm_token
 STRONGROOM = str(Path(sys.executable).parent / "strongroom")
 
 
-def run(*args: str, home: Path | None = None, stdin: bytes | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    *args: str,
+    home: Path | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
     argv = [STRONGROOM, *args]
     if home is not None:
         argv += ["--home", str(home)]
-    return subprocess.run(argv, input=stdin, capture_output=True, timeout=120, check=False,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        argv,
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
 
 
 def ok_json(*args: str, home: Path, stdin: bytes | None = None) -> Any:
@@ -51,8 +61,9 @@ def audit_count(home: Path) -> int:
 def world(tmp_path: Path) -> dict[str, Any]:
     home = tmp_path / "home"
     assert ok_json("init", home=home)["kms"] == "local"
-    ws = ok_json("workspace", "create", "Acme Referrals", "--owner", "owner@acme.example",
-                 home=home)["id"]
+    ws = ok_json(
+        "workspace", "create", "Acme Referrals", "--owner", "owner@acme.example", home=home
+    )["id"]
     project = ok_json("project", "create", ws, "Hiring", home=home)["id"]
     return {"home": home, "ws": ws, "project": project, "tmp": tmp_path}
 
@@ -63,10 +74,12 @@ def test_record_and_file_round_trip(world: dict[str, Any]) -> None:
     record = ok_json("record", "put", ws, project, "candidates", json.dumps(document), home=home)
     assert ok_json("record", "get", ws, project, record["id"], home=home) == document
 
-    from_stdin = ok_json("record", "put", ws, project, "candidates", "-", home=home,
-                         stdin=b'{"name": "From Stdin"}')
+    from_stdin = ok_json(
+        "record", "put", ws, project, "candidates", "-", home=home, stdin=b'{"name": "From Stdin"}'
+    )
     assert ok_json("record", "get", ws, project, from_stdin["id"], home=home) == {
-        "name": "From Stdin"}
+        "name": "From Stdin"
+    }
 
     source = tmp / "resume.pdf"
     source.write_bytes(os.urandom(300_000))
@@ -95,15 +108,21 @@ def test_bad_input_exits_2_and_writes_nothing(world: dict[str, Any]) -> None:
     assert "no project" in bad("record", "put", ws, "prj_" + "a" * 26, "notes", "{}", home=home)
     assert "not a workspace id" in bad("project", "create", "nonsense", "X", home=home)
     assert "no record" in bad("record", "get", ws, project, "rec_" + "b" * 26, home=home)
-    assert "role" in bad("workspace", "add-member", ws, "x@example.com", "--role", "god",
-                         home=home)
+    assert "role" in bad("workspace", "add-member", ws, "x@example.com", "--role", "god", home=home)
     assert "no such file" in bad("file", "put", ws, project, "/nonexistent/file", home=home)
     assert audit_count(home) == before
 
 
 def test_json_errors_are_one_object(world: dict[str, Any]) -> None:
-    result = run("record", "get", world["ws"], world["project"], "rec_" + "c" * 26, "--json",
-                 home=world["home"])
+    result = run(
+        "record",
+        "get",
+        world["ws"],
+        world["project"],
+        "rec_" + "c" * 26,
+        "--json",
+        home=world["home"],
+    )
     assert result.returncode == 2
     error = json.loads(result.stdout)["error"]
     assert error["type"] == "NotFound" and error["record_id"] == "rec_" + "c" * 26
@@ -119,8 +138,9 @@ def test_tampered_file_get_fails_and_leaves_no_file(world: dict[str, Any]) -> No
     data[-100] ^= 1
     blob.write_bytes(bytes(data))
     out = tmp / "out.bin"
-    assert "failed authentication" in bad("file", "get", ws, project, stored["id"], "-o",
-                                          str(out), home=home)
+    assert "failed authentication" in bad(
+        "file", "get", ws, project, stored["id"], "-o", str(out), home=home
+    )
     assert not out.exists()
     assert [p.name for p in tmp.iterdir() if p.name.startswith(".out.bin")] == []
 
@@ -129,8 +149,11 @@ def test_tampered_record_fails_and_audit_verify_names_edits(world: dict[str, Any
     home, ws, project = world["home"], world["ws"], world["project"]
     record = ok_json("record", "put", ws, project, "notes", '{"t": "secret"}', home=home)
     with sqlite3.connect(home / "data.db") as db:
-        db.execute("UPDATE records SET sealed = substr(sealed, 1, length(sealed) - 1) || x'00' "
-                   "WHERE id = ?", (record["id"],))
+        db.execute(
+            "UPDATE records SET sealed = substr(sealed, 1, length(sealed) - 1) || x'00' "
+            "WHERE id = ?",
+            (record["id"],),
+        )
     assert "failed authentication" in bad("record", "get", ws, project, record["id"], home=home)
     assert audit_count(home) > 0
     with sqlite3.connect(home / "data.db") as db:
@@ -171,24 +194,37 @@ def test_demo_stores_no_plaintext(tmp_path: Path) -> None:
 
 
 @pytest.mark.pkcs11
-def test_pkcs11_home_round_trip_and_wrong_pin(tmp_path: Path,
-                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_pkcs11_home_round_trip_and_wrong_pin(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     token = new_softhsm_token(tmp_path_factory)
     env = {"STRONGROOM_PKCS11_PIN": TEST_PIN, "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"]}
     home = tmp_path / "hsm-home"
-    result = run("init", "--kms", "pkcs11", "--pkcs11-module", token.module_path,
-                 "--pkcs11-token-label", token.token_label, "--json", home=home, env=env)
+    result = run(
+        "init",
+        "--kms",
+        "pkcs11",
+        "--pkcs11-module",
+        token.module_path,
+        "--pkcs11-token-label",
+        token.token_label,
+        "--json",
+        home=home,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert not (home / "kms").exists()  # the root key lives in the token only
-    created = run("workspace", "create", "HSM Co", "--owner", "o@hsm.example", "--json",
-                  home=home, env=env)
+    created = run(
+        "workspace", "create", "HSM Co", "--owner", "o@hsm.example", "--json", home=home, env=env
+    )
     assert created.returncode == 0, created.stderr
     ws = json.loads(created.stdout)["id"]
     status = json.loads(run("keys", "status", "--json", home=home, env=env).stdout)
     assert status["root"]["backend"] == "pkcs11" and status["root"]["for_development"] is False
 
-    wrong = run("workspace", "show", ws, home=home,
-                env={**env, "STRONGROOM_PKCS11_PIN": "not-the-pin"})
+    wrong = run(
+        "workspace", "show", ws, home=home, env={**env, "STRONGROOM_PKCS11_PIN": "not-the-pin"}
+    )
     assert wrong.returncode == 2
     assert "wrong PIN" in wrong.stderr.decode() and "not-the-pin" not in wrong.stderr.decode()
     assert TEST_PIN not in wrong.stderr.decode()

@@ -16,7 +16,7 @@ def chain(sr: Strongroom) -> Strongroom:
     project = sr.projects.create(ws.id, "P")
     for i in range(6):
         sr.records.put(ws.id, project.id, "notes", {"i": i})
-    assert sr.audit.verify() == 8
+    assert sr.audit.verify() == 9  # home.init, workspace, project, 6 puts
     return sr
 
 
@@ -34,16 +34,21 @@ def _broken(sr: Strongroom) -> AuditChainBroken:
 
 
 def test_edited_event_is_reported_at_its_position(chain: Strongroom) -> None:
-    _execute(chain, update(t.audit_events).where(t.audit_events.c.seq == 4)
-             .values(subject='{"record_ids":["rec_forged"]}'))
+    _execute(
+        chain,
+        update(t.audit_events)
+        .where(t.audit_events.c.seq == 4)
+        .values(subject='{"record_ids":["rec_forged"]}'),
+    )
     error = _broken(chain)
     assert error.position == 4 and error.reason == "hash"
     assert "position 4" in str(error)
 
 
 def test_edited_actor_is_reported(chain: Strongroom) -> None:
-    _execute(chain, update(t.audit_events).where(t.audit_events.c.seq == 2)
-             .values(actor="someone-else"))
+    _execute(
+        chain, update(t.audit_events).where(t.audit_events.c.seq == 2).values(actor="someone-else")
+    )
     assert _broken(chain).position == 2
 
 
@@ -60,9 +65,11 @@ def test_reordered_events_are_reported(chain: Strongroom) -> None:
     columns = ("at", "actor", "action", "workspace_id", "subject", "prev_hash", "hash")
     _execute(
         chain,
-        update(t.audit_events).where(t.audit_events.c.seq == 3)
+        update(t.audit_events)
+        .where(t.audit_events.c.seq == 3)
         .values(**{c: getattr(b, c) for c in columns}),
-        update(t.audit_events).where(t.audit_events.c.seq == 6)
+        update(t.audit_events)
+        .where(t.audit_events.c.seq == 6)
         .values(**{c: getattr(a, c) for c in columns}),
     )
     error = _broken(chain)
@@ -70,13 +77,13 @@ def test_reordered_events_are_reported(chain: Strongroom) -> None:
 
 
 def test_rewritten_tail_is_caught_by_the_head(chain: Strongroom) -> None:
-    _execute(chain, delete(t.audit_events).where(t.audit_events.c.seq == 8))
+    _execute(chain, delete(t.audit_events).where(t.audit_events.c.seq == 9))
     error = _broken(chain)
-    assert error.reason == "head" and error.position == 8
+    assert error.reason == "head" and error.position == 9
 
 
 def test_untouched_chain_verifies_and_counts(chain: Strongroom) -> None:
-    assert chain.audit.verify() == 8
+    assert chain.audit.verify() == 9
     with chain.ctx.store.read() as uow:
         hashes = uow.conn.execute(select(t.audit_events.c.hash)).scalars().all()
-    assert len(set(hashes)) == 8
+    assert len(set(hashes)) == 9

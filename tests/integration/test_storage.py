@@ -14,8 +14,10 @@ from strongroom.storage import keystore_tables, migrations, tables
 
 
 def test_migrations_match_the_table_definitions(sr: Strongroom) -> None:
-    for engine, metadata in ((sr.ctx.store.engine, tables.metadata),
-                             (sr.ctx.keyring.keystore.engine, keystore_tables.metadata)):
+    for engine, metadata in (
+        (sr.ctx.store.engine, tables.metadata),
+        (sr.ctx.keyring.keystore.engine, keystore_tables.metadata),
+    ):
         assert migrations.current_revision(engine) == HEAD_REVISION
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -42,7 +44,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(sr: Strongroom) -> None:
     assert errors == []
     with sr.ctx.store.read() as uow:
         assert uow.records.count(ws.id) == 4 * 15 * 2
-    assert sr.audit.verify() == 1 + 4 + 4 * 15
+    assert sr.audit.verify() == 1 + 1 + 4 + 4 * 15  # init, workspace, projects, puts
 
 
 def test_sqlite_home_runs_in_wal_mode_with_secure_delete_keystore(tmp_path: Path) -> None:
