@@ -7,6 +7,7 @@ sentence that says what to change.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -127,12 +128,20 @@ def load_settings(home: Path | str, env: Mapping[str, str] | None = None) -> Set
     unknown = set(values) - _KNOWN
     if unknown:
         raise ConfigurationError(f"unknown settings in {config}: {', '.join(sorted(unknown))}")
-    for name in _INT_FIELDS & set(values):
-        try:
-            values[name] = int(values[name])
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"{name} must be a whole number") from None
+    for name, value in values.items():
+        if name in _INT_FIELDS:
+            values[name] = _whole_number(name, value)
+        elif not isinstance(value, str):
+            raise ConfigurationError(f"{name} must be text, not {type(value).__name__}")
     return Settings(home=home, **values).validate()
+
+
+def _whole_number(name: str, value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise ConfigurationError(f"{name} must be a whole number, not {value!r}")
 
 
 def write_settings(settings: Settings) -> Path:
@@ -152,7 +161,8 @@ def write_settings(settings: Settings) -> Path:
 
 
 def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: JSON's escapes are TOML's, but for DEL, which JSON leaves."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

@@ -22,7 +22,7 @@ PREFIXES = {
     "event": "evt",
 }
 
-_ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}$")
+_ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")
 
 
 def new_id(kind: str) -> str:
@@ -34,6 +34,6 @@ def new_id(kind: str) -> str:
 def check_id(kind: str, value: str) -> str:
     """Return ``value`` if it is a well-formed id of ``kind``; raise InvalidInput otherwise."""
     prefix = PREFIXES[kind]
-    if not _ID_RE.match(value) or not value.startswith(prefix + "_"):
+    if not _ID_RE.fullmatch(value) or not value.startswith(prefix + "_"):
         raise InvalidInput(f"not a {kind} id: {value[:64]!r}")
     return value

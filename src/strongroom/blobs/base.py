@@ -9,11 +9,11 @@ from typing import BinaryIO, Protocol
 
 from strongroom.errors import InvalidInput
 
-_KEY = re.compile(r"^[a-z0-9_]{4,128}$")
+_KEY = re.compile(r"^[a-z0-9_]{4,128}")
 
 
 def check_key(key: str) -> str:
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise InvalidInput(f"not a blob key: {key[:64]!r}")
     return key
 

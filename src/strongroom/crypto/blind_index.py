@@ -26,10 +26,14 @@ _PHONE_KEEP = re.compile(r"[^0-9+]")
 
 def normalise(field: str, value: str) -> str:
     """Canonical form of a personal-data value. STORED: a change breaks existing indexes."""
-    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
     if field == "phone" or field.endswith("_phone"):
-        text = _PHONE_KEEP.sub("", text)
-    return text
+        # Any script's decimal digits count as those digits; then keep digits and "+".
+        digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+        return _PHONE_KEEP.sub("", digits)
+    if field == "email" or field.endswith("_email"):
+        return text.lower()  # lower, not casefold: "straße@" and "strasse@" differ
+    return text.casefold()
 
 
 def indexable_values(value: object) -> Iterator[str]:

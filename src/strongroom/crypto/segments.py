@@ -74,6 +74,8 @@ def encrypt_stream(
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
     """Encrypt everything ``src`` yields into ``write``; return the plaintext size."""
+    if not 0 < segment_size <= MAX_FILE_SEGMENT_BYTES:
+        raise ValueError(f"segment size must be 1 to {MAX_FILE_SEGMENT_BYTES} bytes")
     prefix = os.urandom(STREAM_NONCE_PREFIX_BYTES)
     salt = os.urandom(SALT_BYTES)
     header = Header(KIND_STREAM, key_id, key_version, salt, prefix, segment_size).encode()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from strongroom.errors import InvalidInput, MalformedDocument, TooLarge
 
 MAX_NAME_CHARS = 200
-_COLLECTION = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+#: Control characters (C0, DEL, C1) and line/paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+#: Deepest nesting of objects and arrays a record may have.
+MAX_DEPTH = 64
+_COLLECTION = re.compile(r"^[a-z][a-z0-9_]{0,63}")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}")
 
 
 def check_name(kind: str, name: str) -> str:
@@ -21,20 +26,20 @@ def check_name(kind: str, name: str) -> str:
         raise InvalidInput(f"a {kind} name cannot be empty")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidInput(f"a {kind} name has at most {MAX_NAME_CHARS} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InvalidInput(f"a {kind} name cannot contain control characters")
+    if any(unicodedata.category(c) in _REFUSED_CATEGORIES for c in name):
+        raise InvalidInput(f"a {kind} name cannot contain control or line-break characters")
     return name
 
 
 def check_email(email: str) -> str:
     email = email.strip()
-    if not _EMAIL.match(email):
+    if not _EMAIL.fullmatch(email):
         raise InvalidInput("not an email address")
     return email
 
 
 def check_collection(name: str) -> str:
-    if not _COLLECTION.match(name):
+    if not _COLLECTION.fullmatch(name):
         raise InvalidInput(
             f"collection names are lowercase letters, digits and _ (max 64): {name[:64]!r}"
         )
@@ -42,7 +47,7 @@ def check_collection(name: str) -> str:
 
 
 def check_field(name: str) -> str:
-    if not _FIELD.match(name):
+    if not _FIELD.fullmatch(name):
         raise InvalidInput(f"not a field name: {name[:64]!r}")
     return name
 
@@ -51,6 +56,7 @@ def encode_document(document: Any, max_bytes: int) -> bytes:
     """The canonical bytes of a record document; refuse non-objects and oversize ones."""
     if not isinstance(document, dict):
         raise MalformedDocument("a record is a JSON object")
+    _check_structure(document)
     try:
         data = json.dumps(
             document, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -70,5 +76,25 @@ def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
         document = json.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise MalformedDocument(f"not valid JSON: {e}") from None
+    except RecursionError:
+        raise MalformedDocument(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     encode_document(document, max_bytes)
     return document  # type: ignore[no-any-return]
+
+
+def _check_structure(document: dict[str, Any]) -> None:
+    """Refuse keys that are not strings (JSON would turn 1 and "1" into one key) and
+    nesting deeper than MAX_DEPTH; without recursion, so no input can exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedDocument(f"a record is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise MalformedDocument("record keys must be strings")
+                if isinstance(item, dict | list):
+                    stack.append((item, depth + 1))
+        else:
+            stack.extend((item, depth + 1) for item in value if isinstance(item, dict | list))

@@ -69,9 +69,15 @@ def _text_or_bytes(raw: bytes) -> str | bytes:
 def same_database(a: str, b: str) -> bool:
     """Whether two URLs name the same database (ignoring the driver)."""
     ua, ub = make_url(a), make_url(b)
-    if ua.get_backend_name() == "sqlite" and ub.get_backend_name() == "sqlite":
+    if ua.get_backend_name() != ub.get_backend_name():
+        return False
+    if ua.get_backend_name() == "sqlite":
         return Path(ua.database or "").resolve() == Path(ub.database or "").resolve()
-    return ua.set(drivername=ua.get_backend_name()) == ub.set(drivername=ub.get_backend_name())
+    # Credentials and the driver do not make another database; host, port and name do.
+    default_port = 5432 if ua.get_backend_name() == "postgresql" else None
+    where_a = ((ua.host or "localhost").lower(), ua.port or default_port, ua.database)
+    where_b = ((ub.host or "localhost").lower(), ub.port or default_port, ub.database)
+    return where_a == where_b
 
 
 def redact_url(url: str) -> str:
