@@ -94,14 +94,14 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     home = Path(home).expanduser()
     if (home / CONFIG_FILE).exists():
         raise Conflict(f"{home} is already initialised")
-    settings = Settings(home=home, **options).validate()
+    settings = load_settings(home, overrides=options)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     kms = open_kms(settings, create=True)
     kms.close()
     _migrate(settings.database_url, "data", secure_delete=False)
     _migrate(settings.keystore_url, "keystore", secure_delete=True)
-    write_settings(settings)
+    write_settings(settings, options)
     with open_strongroom(settings=settings) as sr:
         sr.ctx.keyring.directory_key()  # made now, so it is audited with the home's birth
         audit.record(

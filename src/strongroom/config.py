@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -107,11 +107,16 @@ class Settings:
 
 
 _INT_FIELDS = {"record_max_bytes", "key_cache_entries", "key_cache_ttl_seconds"}
-_KNOWN = {f.name for f in fields(Settings)} - {"home", "extra"}
+SETTING_NAMES = {f.name for f in fields(Settings)} - {"home", "extra"}
 
 
-def load_settings(home: Path | str, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings of the home folder: defaults, then ``strongroom.toml``, then the env."""
+def load_settings(
+    home: Path | str,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings of the home folder: defaults, then ``strongroom.toml``, then the env, then
+    ``overrides`` (options given on the command line)."""
     env = os.environ if env is None else env
     home = Path(home).expanduser()
     values: dict[str, Any] = {}
@@ -121,11 +126,12 @@ def load_settings(home: Path | str, env: Mapping[str, str] | None = None) -> Set
             values.update(tomllib.loads(config.read_text("utf-8")))
         except tomllib.TOMLDecodeError as e:
             raise ConfigurationError(f"{config} is not valid TOML: {e}") from None
-    for name in _KNOWN:
+    for name in SETTING_NAMES:
         key = "STRONGROOM_" + name.upper()
         if key in env:
             values[name] = env[key]
-    unknown = set(values) - _KNOWN
+    values.update(overrides or {})
+    unknown = set(values) - SETTING_NAMES
     if unknown:
         raise ConfigurationError(f"unknown settings in {config}: {', '.join(sorted(unknown))}")
     for name, value in values.items():
@@ -144,19 +150,20 @@ def _whole_number(name: str, value: object) -> int:
     raise ConfigurationError(f"{name} must be a whole number, not {value!r}")
 
 
-def write_settings(settings: Settings) -> Path:
-    """Write the non-default settings of a new home to ``HOME/strongroom.toml``."""
-    defaults = Settings(home=settings.home)
+def write_settings(settings: Settings, names: Iterable[str]) -> Path:
+    """Write the named settings (and always kms and environment) to ``HOME/strongroom.toml``,
+    readable by the owner only."""
+    keep = {*names, "kms", "environment"}
     lines = ["# Strongroom settings; see docs/configuration.md", ""]
     for f in fields(settings):
-        if f.name in ("home", "extra"):
-            continue
-        value = getattr(settings, f.name)
-        if value != getattr(defaults, f.name) or f.name in ("kms", "environment"):
+        if f.name in keep and f.name in SETTING_NAMES:
+            value = getattr(settings, f.name)
             rendered = str(value) if isinstance(value, int) else _toml_string(str(value))
             lines.append(f"{f.name} = {rendered}")
     path = settings.home / CONFIG_FILE
-    path.write_text("\n".join(lines) + "\n", "utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
     return path
 
 

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strongroom.config import CONFIG_FILE, Settings, load_settings, write_settings
+from strongroom.config import (
+    CONFIG_FILE,
+    SETTING_NAMES,
+    Settings,
+    load_settings,
+    write_settings,
+)
 from strongroom.crypto import policy
 from strongroom.errors import ConfigurationError
 
@@ -173,8 +179,13 @@ def test_the_keystore_must_not_be_the_data_store_with_a_relative_path(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigurationError, match="keystore"):
-        load_settings(tmp_path, {"STRONGROOM_DATABASE_URL": "sqlite:///same.db",
-                                 "STRONGROOM_KEYSTORE_URL": f"sqlite:///{tmp_path}/same.db"})
+        load_settings(
+            tmp_path,
+            {
+                "STRONGROOM_DATABASE_URL": "sqlite:///same.db",
+                "STRONGROOM_KEYSTORE_URL": f"sqlite:///{tmp_path}/same.db",
+            },
+        )
 
 
 def test_a_keystore_in_another_file_of_the_same_folder_is_fine(tmp_path: Path) -> None:
@@ -214,8 +225,13 @@ def test_the_same_postgres_database_spelled_differently_is_refused(
 
 
 def test_postgres_databases_of_their_own_are_fine(tmp_path: Path) -> None:
-    s = load_settings(tmp_path, {"STRONGROOM_DATABASE_URL": "postgresql://app@db/data",
-                                 "STRONGROOM_KEYSTORE_URL": "postgresql://app@db/keys"})
+    s = load_settings(
+        tmp_path,
+        {
+            "STRONGROOM_DATABASE_URL": "postgresql://app@db/data",
+            "STRONGROOM_KEYSTORE_URL": "postgresql://app@db/keys",
+        },
+    )
     assert s.keystore_url == "postgresql://app@db/keys"
 
 
@@ -228,8 +244,7 @@ def test_unknown_keys_in_the_file_are_refused_by_name(tmp_path: Path) -> None:
     assert "kms" not in message.split(":")[-1]
 
 
-@pytest.mark.parametrize("text", ["[section]\nkey = 1\n", "home = \"/elsewhere\"\n",
-                                  "extra = 1\n"])
+@pytest.mark.parametrize("text", ["[section]\nkey = 1\n", 'home = "/elsewhere"\n', "extra = 1\n"])
 def test_tables_and_internal_fields_are_not_settings(tmp_path: Path, text: str) -> None:
     write_toml(tmp_path, text)
     with pytest.raises(ConfigurationError, match="unknown settings"):
@@ -237,8 +252,15 @@ def test_tables_and_internal_fields_are_not_settings(tmp_path: Path, text: str) 
 
 
 @pytest.mark.parametrize(
-    "text", ["kms = local\n", "record_max_bytes = \n", "[unclosed\n", 'a = "x\n', "= 1\n",
-             'kms = "local"\nkms = "pkcs11"\n']
+    "text",
+    [
+        "kms = local\n",
+        "record_max_bytes = \n",
+        "[unclosed\n",
+        'a = "x\n',
+        "= 1\n",
+        'kms = "local"\nkms = "pkcs11"\n',
+    ],
 )
 def test_invalid_toml_is_a_configuration_error_naming_the_file(tmp_path: Path, text: str) -> None:
     write_toml(tmp_path, text)
@@ -268,8 +290,12 @@ def test_non_integer_numbers_are_refused(tmp_path: Path, value: str) -> None:
 
 @pytest.mark.parametrize(
     "name,value",
-    [("key_cache_entries", "0"), ("key_cache_entries", "1000001"),
-     ("key_cache_ttl_seconds", "0"), ("key_cache_ttl_seconds", "86401")],
+    [
+        ("key_cache_entries", "0"),
+        ("key_cache_entries", "1000001"),
+        ("key_cache_ttl_seconds", "0"),
+        ("key_cache_ttl_seconds", "86401"),
+    ],
 )
 def test_key_cache_bounds_are_enforced(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
@@ -312,14 +338,14 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
         key_cache_entries=10,
         key_cache_ttl_seconds=30,
     ).validate()
-    path = write_settings(original)
+    path = write_settings(original, SETTING_NAMES)
     assert path == tmp_path.resolve() / CONFIG_FILE
     loaded = load_settings(tmp_path, NO_ENV)
     assert loaded == original
 
 
 def test_writing_defaults_still_names_kms_and_environment(tmp_path: Path) -> None:
-    path = write_settings(Settings(home=tmp_path))
+    path = write_settings(Settings(home=tmp_path), [])
     text = path.read_text("utf-8")
     assert 'kms = "local"' in text and 'environment = "development"' in text
     assert "database_url" not in text  # defaults follow the home if it moves
@@ -331,10 +357,9 @@ def test_writing_defaults_still_names_kms_and_environment(tmp_path: Path) -> Non
 )
 @given(label=st.text(min_size=1, max_size=30))
 def test_any_written_string_setting_loads_back(tmp_path: Path, label: str) -> None:
-    """write_settings escapes only backslash and quote: a control character (which TOML
-    basic strings forbid unescaped) makes it write a file that load_settings refuses."""
+    """Control characters, quotes and backslashes in a written string load back intact."""
     original = Settings(home=tmp_path, pkcs11_token_label=label).validate()
-    write_settings(original)
+    write_settings(original, ["pkcs11_token_label"])
     assert load_settings(tmp_path, NO_ENV).pkcs11_token_label == label
 
 
@@ -342,6 +367,19 @@ def test_write_settings_does_not_store_the_pin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STRONGROOM_PKCS11_PIN", "98765")
-    path = write_settings(Settings(home=tmp_path, kms="pkcs11"))
+    path = write_settings(Settings(home=tmp_path, kms="pkcs11"), SETTING_NAMES)
     assert "98765" not in path.read_text("utf-8")
+    assert path.stat().st_mode & 0o077 == 0  # owner-only: it may hold a database URL
     assert os.environ["STRONGROOM_PKCS11_PIN"] == "98765"
+
+
+def test_init_takes_environment_variables_but_persists_only_explicit_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strongroom import init_home
+
+    monkeypatch.setenv("STRONGROOM_RECORD_MAX_BYTES", "4096")
+    settings = init_home(tmp_path / "home", key_cache_entries=7)
+    assert settings.record_max_bytes == 4096 and settings.key_cache_entries == 7
+    text = (tmp_path / "home" / CONFIG_FILE).read_text("utf-8")
+    assert "key_cache_entries = 7" in text and "record_max_bytes" not in text

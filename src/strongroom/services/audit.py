@@ -119,11 +119,11 @@ def events(
     return [_event(r) for r in rows]
 
 
-def _all_rows(store: DataStore) -> Iterator[AuditRow]:
+def _rows_up_to(store: DataStore, last: int) -> Iterator[AuditRow]:
     after = 0
     while True:
         with store.read() as uow:
-            rows = uow.audit.scan(after, _PAGE)
+            rows = [r for r in uow.audit.scan(after, _PAGE) if r.seq <= last]
         yield from rows
         if len(rows) < _PAGE:
             return
@@ -133,9 +133,13 @@ def _all_rows(store: DataStore) -> Iterator[AuditRow]:
 def verify(store: DataStore) -> int:
     """Check the whole chain; return the number of events or raise AuditChainBroken naming
     the 1-based position of the first bad event."""
+    # The head is read first: events appended while we verify come after it and are left
+    # for the next run, instead of looking like a broken tail.
+    with store.read() as uow:
+        head_seq, head_hash = uow.audit.head(lock=False)
     prev = GENESIS
     position = 0
-    for row in _all_rows(store):
+    for row in _rows_up_to(store, head_seq):
         position += 1
         if row.seq != position:
             raise AuditChainBroken(
@@ -161,8 +165,6 @@ def verify(store: DataStore) -> int:
                 reason="hash",
             )
         prev = row.hash
-    with store.read() as uow:
-        head_seq, head_hash = uow.audit.head(lock=False)
     if head_seq != position or (position and head_hash != prev):
         raise AuditChainBroken(
             f"the audit chain ends at position {position} but its head says {head_seq}: "
