@@ -24,6 +24,7 @@ from strongroom.errors import (
     KmsFailure,
     MalformedDocument,
     NotFound,
+    StorageUnavailable,
     StrongroomError,
     TooLarge,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "MalformedDocument",
     "NotFound",
     "Settings",
+    "StorageUnavailable",
     "Strongroom",
     "StrongroomError",
     "TooLarge",

@@ -13,6 +13,7 @@ place each (the CLI to exit codes, later the API to problem+json statuses)::
     ├── KeyUnavailable               a key needed is destroyed (crypto-shredded) or missing
     ├── KmsFailure                   the KMS or HSM refused or failed
     │   └── KmsAuthenticationFailed  wrong PIN or credentials
+    ├── StorageUnavailable           the data store or keystore cannot be reached
     ├── ConfigurationError           settings that are unsafe or break a promise
     └── AuditChainBroken             the audit log was edited, deleted or reordered
 
@@ -69,6 +70,10 @@ class KmsFailure(StrongroomError):
 
 class KmsAuthenticationFailed(KmsFailure):
     """The KMS or HSM rejected the credentials (for example a wrong PIN)."""
+
+
+class StorageUnavailable(StrongroomError):
+    """A database cannot be reached (down, refused, missing, no permission)."""
 
 
 class ConfigurationError(StrongroomError):

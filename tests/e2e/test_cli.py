@@ -230,3 +230,12 @@ def test_pkcs11_home_round_trip_and_wrong_pin(
     assert TEST_PIN not in wrong.stderr.decode()
     missing = run("workspace", "list", home=home, env={**env, "STRONGROOM_PKCS11_PIN": ""})
     assert missing.returncode == 2 and "STRONGROOM_PKCS11_PIN" in missing.stderr.decode()
+
+
+def test_unreachable_database_is_one_line_without_the_password(world: dict[str, Any]) -> None:
+    url = "postgresql+psycopg://postgres:hunter2-secret@127.0.0.1:1/nowhere"
+    result = run("workspace", "list", home=world["home"], env={"STRONGROOM_DATABASE_URL": url})
+    assert result.returncode == 2
+    message = result.stderr.decode().strip()
+    assert message.startswith("error: cannot reach the database") and "\n" not in message
+    assert "hunter2-secret" not in message

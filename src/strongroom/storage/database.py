@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from strongroom.errors import ConfigurationError
+from strongroom.errors import ConfigurationError, StorageUnavailable
 
 #: Execution option asking a SQLite transaction to take the write lock at BEGIN, so two
 #: writers queue on busy_timeout instead of failing when they upgrade a read lock.
@@ -82,6 +83,16 @@ def same_database(a: str, b: str) -> bool:
 
 def redact_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def connect(engine: Engine) -> Connection:
+    """A connection, or StorageUnavailable with a one-line reason (never a password)."""
+    try:
+        return engine.connect()
+    except OperationalError as e:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = (str(e.orig or e).strip().splitlines() or ["no reason given"])[0][:200]
+        raise StorageUnavailable(f"cannot reach the database {where}: {reason}") from None
 
 
 def is_sqlite(engine: Engine) -> bool:

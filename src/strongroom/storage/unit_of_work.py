@@ -12,7 +12,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from strongroom.storage import repositories as r
-from strongroom.storage.database import WRITE
+from strongroom.storage.database import WRITE, connect
 from strongroom.storage.keystore import Keystore
 
 
@@ -24,7 +24,7 @@ class _Transaction:
         self._write = write
 
     def _open(self) -> None:
-        conn = self._engine.connect()
+        conn = connect(self._engine)
         if self._write:
             conn = conn.execution_options(**WRITE)
         self.conn = conn

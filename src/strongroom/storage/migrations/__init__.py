@@ -10,6 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
+from strongroom.storage.database import connect
+
 HERE = Path(__file__).parent
 VERSION_TABLE = "alembic_version"
 
@@ -27,7 +29,7 @@ def upgrade(engine: Engine, which: str) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         if not inspect(conn).has_table(VERSION_TABLE):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
