@@ -19,6 +19,7 @@ from strongroom.config import CONFIG_FILE, Settings, load_settings, write_settin
 from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.kms.local import LocalKms
+from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, Conflict
 from strongroom.services import audit
 from strongroom.services.audit import AuditLog
@@ -53,7 +54,7 @@ class Strongroom:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"
 
     def close(self) -> None:
-        self.ctx.keyring.cache.clear()
+        self.ctx.keyring.forget_all()
         self.ctx.keyring.kms.close()
         self.ctx.store.engine.dispose()
         self.ctx.keyring.keystore.engine.dispose()
@@ -137,7 +138,9 @@ def open_strongroom(
     kms = kms or open_kms(settings)
     keystore = KeystoreStore(make_engine(settings.keystore_url, secure_delete=True))
     store = DataStore(make_engine(settings.database_url))
-    cache = KeyCache(clock, settings.key_cache_entries, settings.key_cache_ttl_seconds)
+    cache: KeyCache[SecretKey] = KeyCache(
+        clock, settings.key_cache_entries, settings.key_cache_ttl_seconds
+    )
     ctx = Context(
         store=store,
         keyring=Keyring(kms, keystore, cache, clock),

@@ -230,7 +230,7 @@ def test_rotation_rewraps_without_reencrypting(sr: Strongroom) -> None:
     assert sealed_after == sealed_before  # data was not re-encrypted
 
     # A new process (empty cache) reads everything through the rotated keys.
-    sr.ctx.keyring.cache.clear()
+    sr.ctx.keyring.forget_all()
     assert sr.records.get(ws_id, project_id, rid).document == {"kept": True}
     assert sr.workspaces.get(ws_id).name == "Acme Talent"
     assert sr.workspaces.members(ws_id)[0].email == "owner@acme.example"
@@ -243,23 +243,28 @@ def test_old_root_version_destroyed_after_rotation_is_not_needed(sr: Strongroom)
     rid = sr.records.put(ws_id, project_id, "notes", {"n": 1})
     sr.keys.rotate_root()
     sr.ctx.keyring.kms.destroy_version(1)
-    sr.ctx.keyring.cache.clear()
+    sr.ctx.keyring.forget_all()
     assert sr.records.get(ws_id, project_id, rid).document == {"n": 1}
 
 
 def test_destroyed_project_key_makes_data_unreadable(sr: Strongroom, tmp_path: Path) -> None:
     ws_id, project_id = _setup(sr)
     rid = sr.records.put(ws_id, project_id, "notes", {"n": 1})
+    other = sr.projects.create(ws_id, "Kept")
+    kept = sr.records.put(ws_id, other.id, "notes", {"n": 2})
     stored = sr.files.put(ws_id, project_id, "f.bin", io.BytesIO(b"payload" * 100))
+    assert sr.records.get(ws_id, project_id, rid).document == {"n": 1}  # keys now cached
+    assert sr.records.get(ws_id, other.id, kept).document == {"n": 2}
     with sr.ctx.keyring.keystore.write() as uow:
         assert uow.keys.delete_data_key(project_id) == 1
         uow.commit()
-    sr.ctx.keyring.cache.clear()
+    sr.ctx.keyring.forget(project_id)  # what a purge does in this process
     with pytest.raises(KeyUnavailable):
         sr.records.get(ws_id, project_id, rid)
     with pytest.raises(KeyUnavailable):
         sr.files.get_to_path(ws_id, project_id, stored.id, tmp_path / "x")
     assert not (tmp_path / "x").exists()
+    assert sr.records.get(ws_id, other.id, kept).document == {"n": 2}
 
 
 def test_keystore_is_a_separate_database(sr: Strongroom, home: Settings) -> None:

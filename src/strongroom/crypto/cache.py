@@ -1,32 +1,37 @@
-"""A bounded, time-limited cache of unwrapped keys."""
+"""A bounded, time-limited cache of keys: unwrapped data and workspace keys (SecretKey),
+and per-write derived keys (ready AES-GCM contexts) of recently read objects."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from strongroom.clock import Clock
-from strongroom.crypto.secret import SecretKey
+
+T = TypeVar("T")
 
 
-class KeyCache:
+class KeyCache(Generic[T]):
     def __init__(self, clock: Clock, max_entries: int, ttl_seconds: float) -> None:
         self._clock = clock
-        self._max = max_entries
-        self._ttl = ttl_seconds
-        self._items: OrderedDict[Hashable, tuple[float, SecretKey]] = OrderedDict()
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._items: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def __repr__(self) -> str:
-        return f"KeyCache(entries={len(self._items)}, max={self._max}, ttl={self._ttl}s)"
+        return (
+            f"KeyCache(entries={len(self._items)}, max={self.max_entries}, ttl={self.ttl_seconds}s)"
+        )
 
-    def get(self, name: Hashable) -> SecretKey | None:
+    def get(self, name: Hashable) -> T | None:
         with self._lock:
             item = self._items.get(name)
-            if item is None or self._clock.monotonic() - item[0] > self._ttl:
+            if item is None or self._clock.monotonic() - item[0] > self.ttl_seconds:
                 if item is not None:
                     del self._items[name]
                 self.misses += 1
@@ -35,16 +40,21 @@ class KeyCache:
             self.hits += 1
             return item[1]
 
-    def put(self, name: Hashable, key: SecretKey) -> None:
+    def put(self, name: Hashable, key: T) -> None:
         with self._lock:
             self._items[name] = (self._clock.monotonic(), key)
             self._items.move_to_end(name)
-            while len(self._items) > self._max:
+            while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
 
     def forget(self, name: Hashable) -> None:
         with self._lock:
             self._items.pop(name, None)
+
+    def forget_where(self, matches: Callable[[Hashable], bool]) -> None:
+        with self._lock:
+            for name in [n for n in self._items if matches(n)]:
+                del self._items[name]
 
     def clear(self) -> None:
         with self._lock:

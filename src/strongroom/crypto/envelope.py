@@ -14,6 +14,7 @@ Header layout (format version 1; STORED, see policy.FORMAT_VERSION)::
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.policy import (
     FORMAT_VERSION,
     MAX_OBJECTS_PER_DERIVED_KEY,
@@ -55,11 +57,21 @@ class Binding:
     object_id: str
 
     def encode(self) -> bytes:
-        out = bytearray(b"strongroom/binding/v1")
-        for part in (self.purpose, self.workspace_id, self.project_id, self.object_id):
-            raw = part.encode("utf-8")
-            out += struct.pack(">H", len(raw)) + raw
-        return bytes(out)
+        raw = self.object_id.encode("utf-8")
+        return _binding_prefix(self.purpose, self.workspace_id, self.project_id) + (
+            struct.pack(">H", len(raw)) + raw
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _binding_prefix(purpose: str, workspace_id: str, project_id: str) -> bytes:
+    """The part of a binding shared by every object of a project (cached: a batch of
+    records encodes it once)."""
+    out = bytearray(b"strongroom/binding/v1")
+    for part in (purpose, workspace_id, project_id):
+        raw = part.encode("utf-8")
+        out += struct.pack(">H", len(raw)) + raw
+    return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +149,7 @@ class Sealer:
         self._key_id = key_id
         self._key_version = key_version
         self._uses = MAX_OBJECTS_PER_DERIVED_KEY
-        self._salt = b""
+        self._header_prefix = b""  # the header up to the nonce, fixed per derived key
         self._aead: AESGCM | None = None
 
     def __repr__(self) -> str:
@@ -145,18 +157,19 @@ class Sealer:
 
     def _next_key(self) -> AESGCM:
         if self._aead is None or self._uses >= MAX_OBJECTS_PER_DERIVED_KEY:
-            self._salt = os.urandom(SALT_BYTES)
-            self._aead = derive_key(self._data_key, self._salt)
+            salt = os.urandom(SALT_BYTES)
+            self._aead = derive_key(self._data_key, salt)
+            header = Header(KIND_OBJECT, self._key_id, self._key_version, salt, bytes(NONCE_BYTES))
+            self._header_prefix = header.encode()[:-NONCE_BYTES]
             self._uses = 0
         self._uses += 1
         return self._aead
 
     def seal(self, binding: Binding, plaintext: bytes) -> bytes:
         aead = self._next_key()
-        header = Header(
-            KIND_OBJECT, self._key_id, self._key_version, self._salt, os.urandom(NONCE_BYTES)
-        ).encode()
-        return header + aead.encrypt(header[-NONCE_BYTES:], plaintext, header + binding.encode())
+        nonce = os.urandom(NONCE_BYTES)
+        header = self._header_prefix + nonce
+        return header + aead.encrypt(nonce, plaintext, header + binding.encode())
 
 
 def seal(
@@ -166,8 +179,19 @@ def seal(
     return Sealer(data_key, key_id, key_version).seal(binding, data)
 
 
-def open_sealed(sealed: bytes, binding: Binding, key_for: KeyLookup) -> bytes:
-    """Authenticate and decrypt; IntegrityFailure on any tampering or misplacement."""
+def open_sealed(
+    sealed: bytes,
+    binding: Binding,
+    key_for: KeyLookup,
+    *,
+    expected_key_id: str | None = None,
+    derived: KeyCache[AESGCM] | None = None,
+) -> bytes:
+    """Authenticate and decrypt; IntegrityFailure on any tampering or misplacement.
+
+    ``expected_key_id`` refuses a header naming another key; ``derived`` caches the
+    per-write derived keys (objects written together share one, so reading them skips
+    the HKDF)."""
     if not isinstance(sealed, bytes):
         raise IntegrityFailure(f"ciphertext of {binding.purpose} {binding.object_id} is not binary")
     view = memoryview(sealed)
@@ -184,8 +208,17 @@ def open_sealed(sealed: bytes, binding: Binding, key_for: KeyLookup) -> bytes:
         raise IntegrityFailure("ciphertext is a stream, not an object")
     if len(sealed) - pos < TAG_BYTES:
         raise IntegrityFailure("ciphertext is truncated")
-    key = key_for(header.key_id, header.key_version)
-    aead = derive_key(key, header.salt)
+    if expected_key_id is not None and header.key_id != expected_key_id:
+        raise IntegrityFailure(
+            f"ciphertext of {binding.purpose} {binding.object_id} names another key",
+            object_id=binding.object_id,
+        )
+    name = (header.key_id, header.key_version, header.salt)
+    aead = derived.get(name) if derived is not None else None
+    if aead is None:
+        aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
+        if derived is not None:
+            derived.put(name, aead)
     try:
         return aead.decrypt(header.nonce, view[pos:], view[:pos].tobytes() + binding.encode())
     except InvalidTag:

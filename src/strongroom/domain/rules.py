@@ -82,19 +82,18 @@ def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
     return document  # type: ignore[no-any-return]
 
 
-def _check_structure(document: dict[str, Any]) -> None:
+def _check_structure(value: dict[str, Any] | list[Any], depth: int = 1) -> None:
     """Refuse keys that are not strings (JSON would turn 1 and "1" into one key) and
-    nesting deeper than MAX_DEPTH; without recursion, so no input can exhaust the stack."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise MalformedDocument(f"a record is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise MalformedDocument("record keys must be strings")
-                if isinstance(item, dict | list):
-                    stack.append((item, depth + 1))
-        else:
-            stack.extend((item, depth + 1) for item in value if isinstance(item, dict | list))
+    nesting deeper than MAX_DEPTH (which also bounds this recursion)."""
+    if depth > MAX_DEPTH:
+        raise MalformedDocument(f"a record is nested deeper than {MAX_DEPTH} levels")
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise MalformedDocument("record keys must be strings")
+            if type(item) is dict or type(item) is list:
+                _check_structure(item, depth + 1)
+    else:
+        for item in value:
+            if type(item) is dict or type(item) is list:
+                _check_structure(item, depth + 1)

@@ -42,7 +42,13 @@ class Context:
     def open(self, key_id: str, binding: Binding, sealed: bytes, actor: str) -> bytes:
         """Decrypt; a failure is audited (without plaintext) and raised."""
         try:
-            return envelope.open_sealed(sealed, binding, self.expect_key(key_id))
+            return envelope.open_sealed(
+                sealed,
+                binding,
+                self.keyring.lookup,
+                expected_key_id=key_id,
+                derived=self.keyring.derived,
+            )
         except IntegrityFailure:
             self.audit_failure(actor, binding)
             raise

@@ -16,6 +16,8 @@ import struct
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from strongroom.clock import Clock
 from strongroom.crypto import envelope
 from strongroom.crypto.cache import KeyCache
@@ -52,11 +54,13 @@ def workspace_key_id(workspace_id: str) -> str:
 
 class Keyring:
     def __init__(
-        self, kms: RootKms, keystore: KeystoreStore, cache: KeyCache, clock: Clock
+        self, kms: RootKms, keystore: KeystoreStore, cache: KeyCache[SecretKey], clock: Clock
     ) -> None:
         self.kms = kms
         self.keystore = keystore
         self.cache = cache
+        #: Derived keys of recently read objects, bounded like the unwrapped-key cache.
+        self.derived: KeyCache[AESGCM] = KeyCache(clock, cache.max_entries, cache.ttl_seconds)
         self.clock = clock
 
     def __repr__(self) -> str:
@@ -205,6 +209,15 @@ class Keyring:
             return self.directory_key()
         self.cache.put(("dir", 1), key)
         return 1, key
+
+    def forget(self, key_id: str) -> None:
+        """Drop every cached key of ``key_id`` (a data key about to be destroyed)."""
+        self.cache.forget_where(lambda name: isinstance(name, tuple) and name[1:2] == (key_id,))
+        self.derived.forget_where(lambda name: isinstance(name, tuple) and name[0] == key_id)
+
+    def forget_all(self) -> None:
+        self.cache.clear()
+        self.derived.clear()
 
     # rotation -----------------------------------------------------------------------
     def rotate_root(self) -> dict[str, Any]:

@@ -175,8 +175,17 @@ class Records:
     def get(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"
     ) -> Record:
+        ids.check_id("workspace", workspace_id)
+        ids.check_id("project", project_id)
+        ids.check_id("record", record_id)
         with self.ctx.store.read() as uow:
-            row = self._live(uow, workspace_id, project_id, record_id)
+            row = uow.records.get_live(workspace_id, project_id, record_id)
+        if row is None:
+            raise NotFound(
+                f"no record {record_id} in project {project_id}",
+                record_id=record_id,
+                project_id=project_id,
+            )
         return self._record(row, actor)
 
     def list(

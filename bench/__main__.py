@@ -1,0 +1,89 @@
+"""``python -m bench [--quick] [--only NAME ...]``: run the benchmarks, print the table,
+write bench/results.json and bench/machine.json."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench import aead, files, records
+from bench.runner import (
+    MACHINE_FILE,
+    RESULTS_FILE,
+    WORK_DIR,
+    Benchmark,
+    Config,
+    Result,
+    machine_info,
+    make_console,
+    print_machine,
+    print_table,
+    write_json,
+)
+
+BENCHMARKS = (
+    Benchmark(("record_write_ratio", "record_read_ratio"), records.run),
+    Benchmark(("file_put_ratio", "file_get_ratio"), files.run_throughput),
+    Benchmark(("file_peak_rss_mb",), files.run_peak_rss),
+    Benchmark(("aead_vs_openssl",), aead.run),
+)
+NAMES = tuple(name for b in BENCHMARKS for name in b.names)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"run only these (repeat or comma-separate): {', '.join(NAMES)}",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="results JSON file")
+    parser.add_argument(
+        "--machine-out", type=Path, default=MACHINE_FILE, help="machine description JSON file"
+    )
+    parser.add_argument("--work", type=Path, default=WORK_DIR, help="folder for work files")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit with status 1 if a target is missed"
+    )
+    parser.add_argument("--list", action="store_true", help="list the benchmark names")
+    args = parser.parse_args(argv)
+    wanted = {n.strip() for item in args.only or [] for n in item.split(",") if n.strip()}
+    unknown = wanted - set(NAMES)
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; known: {', '.join(NAMES)}")
+    args.wanted = frozenset(wanted or NAMES)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    console = make_console()
+    if args.list:
+        console.print("\n".join(NAMES))
+        return 0
+    config = Config.make(args.quick, args.work)
+    machine = machine_info()
+    print_machine(console, machine, args.quick)
+    write_json(args.machine_out, {**machine, "quick": args.quick})
+
+    results: list[Result] = []
+    for benchmark in BENCHMARKS:
+        wanted = args.wanted & frozenset(benchmark.names)
+        if not wanted:
+            continue
+        with console.status(f"running {', '.join(n for n in benchmark.names if n in wanted)}"):
+            results += benchmark.run(config, wanted)
+    results.sort(key=lambda r: NAMES.index(r.name))
+
+    print_table(console, results)
+    write_json(args.out, [r.as_json() for r in results])
+    console.print(f"wrote {args.out} and {args.machine_out}")
+    missed = [r.name for r in results if r.verdict == "FAIL"]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

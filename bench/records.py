@@ -1,0 +1,380 @@
+"""record_write_ratio and record_read_ratio: Strongroom records on SQLite against the same
+documents stored as plain JSON in an equivalent SQLite table, through the same engine.
+
+Each repetition makes a fresh Strongroom home and a fresh plain database side by side in
+one folder, then writes the documents batch by batch, alternating which side goes first
+on every batch, then reads every record back one by one (shuffled, the same order on
+both sides), alternating in chunks. Rates are records per second of the summed timed
+calls; the figures are the medians over the repetitions.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    text,
+)
+
+from bench.runner import Config, Result, Target, median, work_dir
+from strongroom import ids
+from strongroom.bootstrap import Strongroom, init_home, open_strongroom
+from strongroom.storage.database import WRITE, make_engine
+from strongroom.storage.types import UtcDateTime
+
+COLLECTION = "contacts"
+DOCUMENT_BYTES = 1024
+READ_CHUNK = 500
+WARMUP_GETS = 50
+
+WRITE_NOTES = (
+    "Strongroom: sr.records.put_many(ws, prj, 'contacts', batch) on a fresh init_home "
+    "(SQLite, WAL, synchronous=FULL), collection without personal fields. Baseline: the same "
+    "documents json.dumps'ed (same separators) with new ids into table plain_records (the "
+    "columns of `records`, `document TEXT` instead of `sealed BLOB`, the same "
+    "(project_id, collection, id) index, no foreign keys) on its own SQLite file from "
+    "make_engine; per batch: engine.connect(), execution_options(WRITE) -> BEGIN IMMEDIATE, "
+    "one executemany INSERT, commit, close. The baseline has no project check, no audit "
+    "event and no encryption; those are Strongroom's overhead being measured."
+)
+READ_NOTES = (
+    "Strongroom: sr.records.get(ws, prj, id) per record (read transaction, one select joining "
+    "the live project, HKDF + AES-GCM open, json.loads). Baseline: per record, engine.connect(), "
+    "BEGIN, SELECT the plain row by (id, project_id, workspace_id) as SQL text with typed "
+    "columns (as Strongroom's repository does for this path), rollback, close, "
+    "check state, json.loads. Shuffled ids, the same order on both sides."
+)
+
+plain_metadata = MetaData()
+plain_records = Table(
+    "plain_records",
+    plain_metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("project_id", String(40), nullable=False),
+    Column("collection", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_plain_records_project_collection", "project_id", "collection", "id"),
+)
+
+# Built once, as the storage layer's hot-path statements are (repositories.py).
+_INSERT_PLAIN = insert(plain_records)
+_SELECT_PLAIN = text(
+    "SELECT id, workspace_id, project_id, collection, document, size, state, created_at,"
+    " updated_at FROM plain_records WHERE id = :id AND project_id = :project_id"
+    " AND workspace_id = :ws"
+).columns(*plain_records.c)
+
+
+# documents -------------------------------------------------------------------------------
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_FIRST = _words(
+    "Amara Bilal Chen Dagny Emeka Farah Goran Hana Ines Jonas Kiri Lena Mateo Nadia Oskar "
+    "Priya Quinn Rosa Sven Tariq Uma Vera Wen Ximena Yusuf Zofia"
+)
+_LAST = _words(
+    "Okafor Lindqvist Haddad Novak Tanaka Ferreira Kowalski Mensah Schultz Ramirez Ivanova "
+    "Nakamura O'Brien Costa Virtanen Adeyemi Moreau Jensen Petrov Alvarez"
+)
+_COMPANIES = (
+    "Northwind Labs",
+    "Bluefin Analytics",
+    "Cedar & Stone",
+    "Helix Robotics",
+    "Quarry Health",
+    "Lumen Payments",
+    "Tidewater Logistics",
+    "Orbital Foods",
+)
+_TITLES = (
+    "Senior Backend Engineer",
+    "Data Scientist",
+    "Product Designer",
+    "Engineering Manager",
+    "Site Reliability Engineer",
+    "Account Executive",
+    "Technical Recruiter",
+)
+_CITIES = (
+    ("Berlin", "DE"),
+    ("Lisbon", "PT"),
+    ("Toronto", "CA"),
+    ("Austin", "US"),
+    ("Nairobi", "KE"),
+    ("Warsaw", "PL"),
+    ("Osaka", "JP"),
+)
+_SKILLS = _words(
+    "python postgres kubernetes go rust terraform react figma sql spark kafka aws gcp "
+    "leadership hiring negotiation"
+)
+_STAGES = ("referred", "screening", "phone_screen", "onsite", "offer", "hired", "declined")
+_NOTE_WORDS = _words(
+    "met at the meetup and talked about migrating a monolith to services; strong on "
+    "observability, pragmatic about testing, wants a hybrid role near the office; "
+    "notice period two months; referred by a former teammate who vouches for ownership "
+    "and calm incident handling; follow up after the holidays with the hiring manager"
+)
+
+
+def contact(rng: random.Random, i: int) -> dict[str, Any]:
+    """A referral-hiring contact whose canonical JSON is exactly DOCUMENT_BYTES bytes."""
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    city, country = rng.choice(_CITIES)
+    slug = f"{first}.{last}".lower().replace("'", "")
+    doc: dict[str, Any] = {
+        "full_name": f"{first} {last}",
+        "email": f"{slug}{i}@example.com",
+        "phone": f"+1-{rng.randint(200, 989)}-555-{rng.randint(0, 9999):04d}",
+        "linkedin": f"https://www.linkedin.com/in/{slug.replace('.', '-')}-{i}",
+        "location": {"city": city, "country": country},
+        "current_company": rng.choice(_COMPANIES),
+        "current_title": rng.choice(_TITLES),
+        "role_applied": rng.choice(_TITLES),
+        "requisition": f"REQ-{rng.randint(1000, 9999)}",
+        "referred_by": {
+            "employee_id": f"E{rng.randint(10000, 99999)}",
+            "name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+            "team": rng.choice(("platform", "data", "design", "sales", "people")),
+        },
+        "stage": rng.choice(_STAGES),
+        "skills": rng.sample(_SKILLS, 4),
+        "consent": {
+            "contact": True,
+            "retention_days": 365,
+            "given_at": f"2026-10-0{rng.randint(1, 9)}T09:30:00Z",
+        },
+        "bonus_eligible": rng.random() < 0.7,
+        "note": "",
+    }
+    room = DOCUMENT_BYTES - len(_encode(doc))
+    words: list[str] = []
+    while len(" ".join(words)) < room:
+        words.append(rng.choice(_NOTE_WORDS))
+    doc["note"] = " ".join(words)[:room]
+    assert len(_encode(doc)) == DOCUMENT_BYTES
+    return doc
+
+
+def contacts(n: int, seed: int = 2026) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [contact(rng, i) for i in range(n)]
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+# the plain side --------------------------------------------------------------------------
+class PlainRecords:
+    """The same documents, unencrypted, through the same storage layer."""
+
+    def __init__(self, engine: Engine, workspace_id: str, project_id: str) -> None:
+        self.engine = engine
+        self.workspace_id = workspace_id
+        self.project_id = project_id
+
+    def put_many(self, documents: Sequence[dict[str, Any]]) -> list[str]:
+        now = datetime.now(UTC)
+        rows: list[dict[str, Any]] = []
+        record_ids: list[str] = []
+        for document in documents:
+            text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            record_ids.append(ids.new_id("record"))
+            rows.append(
+                {
+                    "id": record_ids[-1],
+                    "workspace_id": self.workspace_id,
+                    "project_id": self.project_id,
+                    "collection": COLLECTION,
+                    "document": text,
+                    "size": len(text.encode("utf-8")),
+                    "state": "live",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        conn = self.engine.connect()
+        try:
+            conn = conn.execution_options(**WRITE)  # BEGIN IMMEDIATE, as DataStore.write()
+            tx = conn.begin()
+            conn.execute(_INSERT_PLAIN, rows)
+            tx.commit()
+        finally:
+            conn.close()
+        return record_ids
+
+    def get(self, record_id: str) -> dict[str, Any]:
+        conn = self.engine.connect()
+        try:
+            tx = conn.begin()
+            try:
+                row = conn.execute(
+                    _SELECT_PLAIN,
+                    {"id": record_id, "project_id": self.project_id, "ws": self.workspace_id},
+                ).first()
+            finally:
+                tx.rollback()
+        finally:
+            conn.close()
+        if row is None or row.state != "live":
+            raise KeyError(record_id)
+        document: dict[str, Any] = json.loads(row.document)
+        return document
+
+
+# one repetition --------------------------------------------------------------------------
+@dataclass
+class RepTimes:
+    sr_write: float = 0.0
+    plain_write: float = 0.0
+    sr_read: float = 0.0
+    plain_read: float = 0.0
+
+
+@dataclass
+class Sides:
+    sr: Strongroom
+    workspace_id: str
+    project_id: str
+    plain: PlainRecords
+
+
+def _open_sides(folder: Path) -> Sides:
+    init_home(folder / "home")
+    sr = open_strongroom(folder / "home")
+    ws = sr.workspaces.create("Bench Recruiting", "owner@example.com")
+    prj = sr.projects.create(ws.id, "Referrals")
+    engine = make_engine(f"sqlite:///{folder / 'plain.db'}")
+    plain_metadata.create_all(engine)
+    return Sides(sr, ws.id, prj.id, PlainRecords(engine, ws.id, prj.id))
+
+
+def _close_sides(sides: Sides) -> None:
+    sides.sr.close()
+    sides.plain.engine.dispose()
+
+
+def run_rep(config: Config, documents: list[dict[str, Any]], rep: int, read: bool) -> RepTimes:
+    times = RepTimes()
+    batch = config.record_batch
+    with work_dir(config.work, "records-") as folder:
+        sides = _open_sides(folder)
+        sr, ws, prj, plain = sides.sr, sides.workspace_id, sides.project_id, sides.plain
+        try:
+            # Warm-up (untimed): statement caches, key cache, page cache.
+            warm = documents[:batch]
+            warm_sr = sr.records.put_many(ws, prj, COLLECTION, warm)
+            warm_plain = plain.put_many(warm)
+            for a, b in zip(warm_sr[:WARMUP_GETS], warm_plain[:WARMUP_GETS], strict=True):
+                sr.records.get(ws, prj, a)
+                plain.get(b)
+            gc.collect()
+
+            sr_ids: list[str] = []
+            plain_ids: list[str] = []
+            for n, start in enumerate(range(0, len(documents), batch)):
+                chunk = documents[start : start + batch]
+                for side in _order(rep + n):
+                    t0 = time.perf_counter()
+                    if side == "sr":
+                        sr_ids += sr.records.put_many(ws, prj, COLLECTION, chunk)
+                        times.sr_write += time.perf_counter() - t0
+                    else:
+                        plain_ids += plain.put_many(chunk)
+                        times.plain_write += time.perf_counter() - t0
+            _check_same(sides, sr_ids[0], plain_ids[0])
+            if not read:
+                return times
+
+            order = list(range(len(sr_ids)))
+            random.Random(rep).shuffle(order)
+            gc.collect()
+            for n, start in enumerate(range(0, len(order), READ_CHUNK)):
+                chunk_idx = order[start : start + READ_CHUNK]
+                for side in _order(rep + n):
+                    if side == "sr":
+                        wanted = [sr_ids[i] for i in chunk_idx]
+                        t0 = time.perf_counter()
+                        for record_id in wanted:
+                            sr.records.get(ws, prj, record_id)
+                        times.sr_read += time.perf_counter() - t0
+                    else:
+                        wanted = [plain_ids[i] for i in chunk_idx]
+                        t0 = time.perf_counter()
+                        for record_id in wanted:
+                            plain.get(record_id)
+                        times.plain_read += time.perf_counter() - t0
+        finally:
+            _close_sides(sides)
+    return times
+
+
+def _order(n: int) -> tuple[str, str]:
+    return ("sr", "plain") if n % 2 == 0 else ("plain", "sr")
+
+
+def _check_same(sides: Sides, sr_id: str, plain_id: str) -> None:
+    """Both sides must hand back the same document (the comparison is like for like)."""
+    a = sides.sr.records.get(sides.workspace_id, sides.project_id, sr_id).document
+    b = sides.plain.get(plain_id)
+    if a != b:
+        raise AssertionError("Strongroom and the plain table returned different documents")
+
+
+# entry point -----------------------------------------------------------------------------
+def run(config: Config, wanted: frozenset[str]) -> list[Result]:
+    read = "record_read_ratio" in wanted
+    documents = contacts(config.record_count)
+    reps = [run_rep(config, documents, rep, read) for rep in range(config.reps)]
+    n = len(documents)
+    sizes = f"{n:,} records of {DOCUMENT_BYTES} B JSON in batches of {config.record_batch}"
+    detail = f" Median of {config.reps} repetitions ({sizes})."
+    results = []
+    if "record_write_ratio" in wanted:
+        results.append(
+            Result(
+                "record_write_ratio",
+                median(n / r.sr_write for r in reps),
+                median(n / r.plain_write for r in reps),
+                "records/s",
+                Target("ratio", ">=", 0.80),
+                WRITE_NOTES + detail,
+            )
+        )
+    if read:
+        results.append(
+            Result(
+                "record_read_ratio",
+                median(n / r.sr_read for r in reps),
+                median(n / r.plain_read for r in reps),
+                "records/s",
+                Target("ratio", ">=", 0.80),
+                READ_NOTES + detail,
+            )
+        )
+    return results
