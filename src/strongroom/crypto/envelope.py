@@ -104,13 +104,21 @@ def _fixed_part_length(kind: int) -> int:
 def parse_header(read: Callable[[int], bytes]) -> Header:
     """Parse a header from a reader of exact byte counts; raise IntegrityFailure if bad."""
     start = read(5)
+    return _decode_header(start, read(_rest_length(start)))
+
+
+def _rest_length(start: bytes) -> int:
+    """Check the first five header bytes; return how many header bytes follow."""
     if len(start) != 5 or start[:2] != MAGIC:
         raise IntegrityFailure("not a Strongroom ciphertext (bad magic)")
-    version, kind, id_len = start[2], start[3], start[4]
-    if version != FORMAT_VERSION:
-        raise IntegrityFailure(f"unsupported ciphertext format version {version}")
+    if start[2] != FORMAT_VERSION:
+        raise IntegrityFailure(f"unsupported ciphertext format version {start[2]}")
+    return start[4] + _fixed_part_length(start[3])
+
+
+def _decode_header(start: bytes, rest: bytes) -> Header:
+    kind, id_len = start[3], start[4]
     rest_len = id_len + _fixed_part_length(kind)
-    rest = read(rest_len)
     if len(rest) != rest_len:
         raise IntegrityFailure("ciphertext header is truncated")
     try:
@@ -194,16 +202,8 @@ def open_sealed(
     the HKDF)."""
     if not isinstance(sealed, bytes):
         raise IntegrityFailure(f"ciphertext of {binding.purpose} {binding.object_id} is not binary")
-    view = memoryview(sealed)
-    pos = 0
-
-    def read(n: int) -> bytes:
-        nonlocal pos
-        chunk = bytes(view[pos : pos + n])
-        pos += len(chunk)
-        return chunk
-
-    header = parse_header(read)
+    header = header_of(sealed)
+    pos = header.length
     if header.kind != KIND_OBJECT:
         raise IntegrityFailure("ciphertext is a stream, not an object")
     if len(sealed) - pos < TAG_BYTES:
@@ -220,7 +220,7 @@ def open_sealed(
         if derived is not None:
             derived.put(name, aead)
     try:
-        return aead.decrypt(header.nonce, view[pos:], view[:pos].tobytes() + binding.encode())
+        return aead.decrypt(header.nonce, sealed[pos:], sealed[:pos] + binding.encode())
     except InvalidTag:
         raise IntegrityFailure(
             f"ciphertext of {binding.purpose} {binding.object_id} failed authentication",
@@ -229,12 +229,7 @@ def open_sealed(
 
 
 def header_of(sealed: bytes) -> Header:
-    pos = 0
-
-    def read(n: int) -> bytes:
-        nonlocal pos
-        chunk = sealed[pos : pos + n]
-        pos += len(chunk)
-        return chunk
-
-    return parse_header(read)
+    """The header at the start of a sealed object."""
+    start = sealed[:5]
+    rest = sealed[5 : 5 + _rest_length(start)]
+    return _decode_header(start, rest)

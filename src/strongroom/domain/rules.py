@@ -82,18 +82,27 @@ def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
     return document  # type: ignore[no-any-return]
 
 
-def _check_structure(value: dict[str, Any] | list[Any], depth: int = 1) -> None:
+def _check_structure(document: dict[str, Any]) -> None:
     """Refuse keys that are not strings (JSON would turn 1 and "1" into one key) and
-    nesting deeper than MAX_DEPTH (which also bounds this recursion)."""
-    if depth > MAX_DEPTH:
-        raise MalformedDocument(f"a record is nested deeper than {MAX_DEPTH} levels")
-    if type(value) is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise MalformedDocument("record keys must be strings")
-            if type(item) is dict or type(item) is list:
-                _check_structure(item, depth + 1)
-    else:
-        for item in value:
-            if type(item) is dict or type(item) is list:
-                _check_structure(item, depth + 1)
+    nesting deeper than MAX_DEPTH. On the write path of every record, so it walks level by
+    level without recursion, tests keys in C (``map``) and visits only containers."""
+    level: list[Any] = [document]
+    depth = 1
+    while level:
+        if depth > MAX_DEPTH:
+            raise MalformedDocument(f"a record is nested deeper than {MAX_DEPTH} levels")
+        below: list[Any] = []
+        for container in level:
+            if type(container) is dict:
+                if not all(map(_is_str, container)):
+                    raise MalformedDocument("record keys must be strings")
+                container = container.values()
+            for item in container:
+                kind = type(item)
+                if kind is dict or kind is list:
+                    below.append(item)
+        level = below
+        depth += 1
+
+
+_is_str = str.__instancecheck__

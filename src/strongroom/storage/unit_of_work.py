@@ -7,6 +7,7 @@ with store.write() as uow:
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -45,19 +46,47 @@ class _Transaction:
 
 
 class DataUnitOfWork(_Transaction):
+    """Repositories are made on first use: a read of one record needs one of nine."""
+
     def __enter__(self) -> DataUnitOfWork:
         self._open()
-        c = self.conn
-        self.users = r.Users(c)
-        self.workspaces = r.Workspaces(c)
-        self.members = r.Members(c)
-        self.projects = r.Projects(c)
-        self.collections = r.Collections(c)
-        self.records = r.Records(c)
-        self.record_index = r.RecordIndex(c)
-        self.files = r.Files(c)
-        self.audit = r.Audit(c)
         return self
+
+    @cached_property
+    def users(self) -> r.Users:
+        return r.Users(self.conn)
+
+    @cached_property
+    def workspaces(self) -> r.Workspaces:
+        return r.Workspaces(self.conn)
+
+    @cached_property
+    def members(self) -> r.Members:
+        return r.Members(self.conn)
+
+    @cached_property
+    def projects(self) -> r.Projects:
+        return r.Projects(self.conn)
+
+    @cached_property
+    def collections(self) -> r.Collections:
+        return r.Collections(self.conn)
+
+    @cached_property
+    def records(self) -> r.Records:
+        return r.Records(self.conn)
+
+    @cached_property
+    def record_index(self) -> r.RecordIndex:
+        return r.RecordIndex(self.conn)
+
+    @cached_property
+    def files(self) -> r.Files:
+        return r.Files(self.conn)
+
+    @cached_property
+    def audit(self) -> r.Audit:
+        return r.Audit(self.conn)
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
