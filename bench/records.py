@@ -59,8 +59,9 @@ WRITE_NOTES = (
 READ_NOTES = (
     "Strongroom: sr.records.get(ws, prj, id) per record (read transaction, one select joining "
     "the live project, HKDF + AES-GCM open, json.loads). Baseline: per record, engine.connect(), "
-    "BEGIN, SELECT the plain row by (id, project_id, workspace_id) as SQL text with typed "
-    "columns (as Strongroom's repository does for this path), rollback, close, "
+    "BEGIN, SELECT the live plain row by (id, project_id, workspace_id) joined with its live "
+    "project, as SQL text with typed columns (the same query shape as Strongroom's read "
+    "path), rollback, close, "
     "check state, json.loads. Shuffled ids, the same order on both sides."
 )
 
@@ -69,7 +70,12 @@ plain_metadata = MetaData()
 plain_workspaces = Table(
     "plain_workspaces", plain_metadata, Column("id", String(40), primary_key=True)
 )
-plain_projects = Table("plain_projects", plain_metadata, Column("id", String(40), primary_key=True))
+plain_projects = Table(
+    "plain_projects",
+    plain_metadata,
+    Column("id", String(40), primary_key=True),
+    Column("state", String(16), nullable=False),
+)
 plain_records = Table(
     "plain_records",
     plain_metadata,
@@ -88,9 +94,11 @@ plain_records = Table(
 # Built once, as the storage layer's hot-path statements are (repositories.py).
 _INSERT_PLAIN = insert(plain_records)
 _SELECT_PLAIN = text(
-    "SELECT id, workspace_id, project_id, collection, document, size, state, created_at,"
-    " updated_at FROM plain_records WHERE id = :id AND project_id = :project_id"
-    " AND workspace_id = :ws"
+    "SELECT r.id, r.workspace_id, r.project_id, r.collection, r.document, r.size, r.state,"
+    " r.created_at, r.updated_at FROM plain_records AS r"
+    " JOIN plain_projects AS p ON p.id = r.project_id"
+    " WHERE r.id = :id AND r.project_id = :project_id AND r.workspace_id = :ws"
+    " AND r.state = 'live' AND p.state = 'live'"
 ).columns(*plain_records.c)
 
 
@@ -282,7 +290,7 @@ def _open_sides(folder: Path) -> Sides:
     plain_metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(insert(plain_workspaces).values(id=ws.id))
-        conn.execute(insert(plain_projects).values(id=prj.id))
+        conn.execute(insert(plain_projects).values(id=prj.id, state="live"))
     return Sides(sr, ws.id, prj.id, PlainRecords(engine, ws.id, prj.id))
 
 

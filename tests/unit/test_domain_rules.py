@@ -46,9 +46,9 @@ def test_documents_encode_to_canonical_json_that_parses_back(document: dict[str,
     assert rules.encode_document(json.loads(data), LIMIT) == data
 
 
-def test_encoding_is_compact_utf8() -> None:
+def test_encoding_is_compact_utf8_with_sorted_keys() -> None:
     assert rules.encode_document({"name": "Zoë", "n": [1, 2]}, LIMIT) == (
-        '{"name":"Zoë","n":[1,2]}'.encode()
+        '{"n":[1,2],"name":"Zoë"}'.encode()
     )
 
 

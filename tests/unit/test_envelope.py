@@ -6,7 +6,6 @@ byte for byte as written; anything else is an IntegrityFailure.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
@@ -106,7 +105,7 @@ def test_empty_input_and_foreign_bytes_are_integrity_failures() -> None:
 
 def test_swapping_ciphertexts_between_two_records_fails() -> None:
     binding_a = BINDING
-    binding_b = dataclasses.replace(BINDING, object_id="rec_dddd")
+    binding_b = BINDING._replace(object_id="rec_dddd")
     sealed_a = seal(KEY, KEY_ID, 1, binding_a, b"record a")
     sealed_b = seal(KEY, KEY_ID, 1, binding_b, b"record b")
     assert open_sealed(sealed_a, binding_a, any_key) == b"record a"
@@ -137,7 +136,7 @@ def test_swapping_ciphertexts_between_two_records_fails() -> None:
 def test_a_different_binding_fails(change: dict[str, str]) -> None:
     sealed = seal(KEY, KEY_ID, 1, BINDING, b"payload")
     with pytest.raises(IntegrityFailure):
-        open_sealed(sealed, dataclasses.replace(BINDING, **change), any_key)
+        open_sealed(sealed, BINDING._replace(**change), any_key)
 
 
 @settings(max_examples=50, deadline=None)
@@ -219,7 +218,7 @@ def test_header_of_reports_what_was_sealed() -> None:
 
 def test_every_object_of_a_batch_has_its_own_nonce_and_opens() -> None:
     sealer = Sealer(KEY, KEY_ID, 1)
-    bindings = [dataclasses.replace(BINDING, object_id=f"rec_{i}") for i in range(600)]
+    bindings = [BINDING._replace(object_id=f"rec_{i}") for i in range(600)]
     sealed = [sealer.seal(b, f"doc {i}".encode()) for i, b in enumerate(bindings)]
     nonces = {header_of(s).nonce for s in sealed}
     assert len(nonces) == len(sealed)

@@ -5,7 +5,6 @@ Small segment sizes keep these fast; the guarantees do not depend on the size.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pytest
@@ -308,7 +307,7 @@ def test_a_segment_spliced_from_another_file_fails() -> None:
 def test_a_stream_moved_to_another_binding_fails(change: dict[str, str]) -> None:
     blob = encrypt(data_of(40))
     with pytest.raises(IntegrityFailure):
-        decrypt(blob, dataclasses.replace(BINDING, **change))
+        decrypt(blob, BINDING._replace(**change))
 
 
 def test_the_wrong_key_fails() -> None:

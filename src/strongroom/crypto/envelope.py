@@ -18,7 +18,7 @@ import functools
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -47,9 +47,9 @@ _DERIVE_INFO = b"strongroom/v1/object-key"
 KeyLookup = Callable[[str, int], SecretKey]
 
 
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """Where a ciphertext belongs; authenticated with it, never stored in it."""
+class Binding(NamedTuple):
+    """Where a ciphertext belongs; authenticated with it, never stored in it. (A named
+    tuple: one is made for every object sealed or opened.)"""
 
     purpose: str
     workspace_id: str
@@ -74,8 +74,7 @@ def _binding_prefix(purpose: str, workspace_id: str, project_id: str) -> bytes:
     return bytes(out)
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     kind: int
     key_id: str
     key_version: int
@@ -159,6 +158,8 @@ class Sealer:
         self._uses = MAX_OBJECTS_PER_DERIVED_KEY
         self._header_prefix = b""  # the header up to the nonce, fixed per derived key
         self._aead: AESGCM | None = None
+        self._random = b""  # nonces are drawn from the OS in blocks, not a syscall each
+        self._taken = 0
 
     def __repr__(self) -> str:
         return f"Sealer(key_id={self._key_id!r}, key_version={self._key_version})"
@@ -175,7 +176,10 @@ class Sealer:
 
     def seal(self, binding: Binding, plaintext: bytes) -> bytes:
         aead = self._next_key()
-        nonce = os.urandom(NONCE_BYTES)
+        if self._taken >= len(self._random):
+            self._random, self._taken = os.urandom(NONCE_BYTES * 256), 0
+        nonce = self._random[self._taken : self._taken + NONCE_BYTES]
+        self._taken += NONCE_BYTES
         header = self._header_prefix + nonce
         return header + aead.encrypt(nonce, plaintext, header + binding.encode())
 
@@ -197,30 +201,39 @@ def open_sealed(
 ) -> bytes:
     """Authenticate and decrypt; IntegrityFailure on any tampering or misplacement.
 
-    ``expected_key_id`` refuses a header naming another key; ``derived`` caches the
-    per-write derived keys (objects written together share one, so reading them skips
-    the HKDF)."""
+    ``expected_key_id`` refuses a header naming another key. ``derived`` caches derived
+    keys by the header bytes before the nonce (the same for every object of one write):
+    a hit skips parsing the header and the HKDF. Either way the whole header is
+    authenticated as associated data, so a cached entry cannot vouch for altered bytes.
+    """
     if not isinstance(sealed, bytes):
         raise IntegrityFailure(f"ciphertext of {binding.purpose} {binding.object_id} is not binary")
-    header = header_of(sealed)
-    pos = header.length
-    if header.kind != KIND_OBJECT:
-        raise IntegrityFailure("ciphertext is a stream, not an object")
-    if len(sealed) - pos < TAG_BYTES:
-        raise IntegrityFailure("ciphertext is truncated")
-    if expected_key_id is not None and header.key_id != expected_key_id:
-        raise IntegrityFailure(
-            f"ciphertext of {binding.purpose} {binding.object_id} names another key",
-            object_id=binding.object_id,
-        )
-    name = (header.key_id, header.key_version, header.salt)
-    aead = derived.get(name) if derived is not None else None
+    aead = None
+    if derived is not None and len(sealed) > 5:
+        # magic, version, kind, key-id length, key id, key version, salt: then the nonce
+        nonce_at = 5 + sealed[4] + 4 + SALT_BYTES
+        cache_name = (expected_key_id, sealed[:nonce_at])
+        aead = derived.get(cache_name)
     if aead is None:
+        header = header_of(sealed)
+        if header.kind != KIND_OBJECT:
+            raise IntegrityFailure("ciphertext is a stream, not an object")
+        if expected_key_id is not None and header.key_id != expected_key_id:
+            raise IntegrityFailure(
+                f"ciphertext of {binding.purpose} {binding.object_id} names another key",
+                object_id=binding.object_id,
+            )
         aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
+        nonce_at = header.length - NONCE_BYTES
         if derived is not None:
-            derived.put(name, aead)
+            derived.put((expected_key_id, sealed[:nonce_at]), aead)
+    body_at = nonce_at + NONCE_BYTES
+    if len(sealed) - body_at < TAG_BYTES:
+        raise IntegrityFailure("ciphertext is truncated")
     try:
-        return aead.decrypt(header.nonce, sealed[pos:], sealed[:pos] + binding.encode())
+        return aead.decrypt(
+            sealed[nonce_at:body_at], sealed[body_at:], sealed[:body_at] + binding.encode()
+        )
     except InvalidTag:
         raise IntegrityFailure(
             f"ciphertext of {binding.purpose} {binding.object_id} failed authentication",

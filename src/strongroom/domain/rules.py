@@ -12,8 +12,6 @@ from strongroom.errors import InvalidInput, MalformedDocument, TooLarge
 MAX_NAME_CHARS = 200
 #: Control characters (C0, DEL, C1) and line/paragraph separators.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
-#: Deepest nesting of objects and arrays a record may have.
-MAX_DEPTH = 64
 _COLLECTION = re.compile(r"^[a-z][a-z0-9_]{0,63}")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}")
@@ -53,16 +51,26 @@ def check_field(name: str) -> str:
 
 
 def encode_document(document: Any, max_bytes: int) -> bytes:
-    """The canonical bytes of a record document; refuse non-objects and oversize ones."""
+    """The canonical bytes of a record document: UTF-8 JSON with sorted keys.
+
+    Refuses non-objects, NaN and infinities, values JSON cannot hold, nesting deeper than
+    the interpreter's recursion limit, and oversize documents. Sorting the keys also
+    refuses a dict mixing string and non-string keys (1 and "1" would become one JSON
+    key, silently losing a value); a dict of only non-string keys is stored with them as
+    strings, as JSON does.
+    """
     if not isinstance(document, dict):
         raise MalformedDocument("a record is a JSON object")
-    _check_structure(document)
     try:
         data = json.dumps(
-            document, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            document, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
         ).encode("utf-8")
-    except (TypeError, ValueError) as e:
+    except TypeError as e:
+        raise MalformedDocument(f"a record must be plain JSON with string keys: {e}") from None
+    except ValueError as e:
         raise MalformedDocument(f"a record must be plain JSON: {e}") from None
+    except RecursionError:
+        raise MalformedDocument("a record is nested too deeply") from None
     if len(data) > max_bytes:
         raise TooLarge(f"record is {len(data)} bytes; the limit is {max_bytes}")
     return data
@@ -77,32 +85,6 @@ def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as e:
         raise MalformedDocument(f"not valid JSON: {e}") from None
     except RecursionError:
-        raise MalformedDocument(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+        raise MalformedDocument("a record is nested too deeply") from None
     encode_document(document, max_bytes)
     return document  # type: ignore[no-any-return]
-
-
-def _check_structure(document: dict[str, Any]) -> None:
-    """Refuse keys that are not strings (JSON would turn 1 and "1" into one key) and
-    nesting deeper than MAX_DEPTH. On the write path of every record, so it walks level by
-    level without recursion, tests keys in C (``map``) and visits only containers."""
-    level: list[Any] = [document]
-    depth = 1
-    while level:
-        if depth > MAX_DEPTH:
-            raise MalformedDocument(f"a record is nested deeper than {MAX_DEPTH} levels")
-        below: list[Any] = []
-        for container in level:
-            if type(container) is dict:
-                if not all(map(_is_str, container)):
-                    raise MalformedDocument("record keys must be strings")
-                container = container.values()
-            for item in container:
-                kind = type(item)
-                if kind is dict or kind is list:
-                    below.append(item)
-        level = below
-        depth += 1
-
-
-_is_str = str.__instancecheck__

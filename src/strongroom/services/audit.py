@@ -31,19 +31,10 @@ def _event_hash(
     workspace_id: str | None,
     subject: str,
 ) -> str:
-    body = json.dumps(
-        {
-            "seq": seq,
-            "at": at.isoformat(),
-            "actor": actor,
-            "action": action,
-            "workspace_id": workspace_id,
-            "subject": subject,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256((prev_hash + "\n" + body).encode("utf-8")).hexdigest()
+    """SHA-256 over the previous hash, the event's fields as a JSON array, and its subject
+    JSON as stored. STORED: changing this breaks verification of every existing chain."""
+    fields = json.dumps([seq, at.isoformat(), actor, action, workspace_id], separators=(",", ":"))
+    return hashlib.sha256("\n".join((prev_hash, fields, subject)).encode("utf-8")).hexdigest()
 
 
 def append(

@@ -214,6 +214,7 @@ class Keyring:
         """Drop every cached key of ``key_id`` (a data key about to be destroyed)."""
         self.cache.forget_where(lambda name: isinstance(name, tuple) and name[1:2] == (key_id,))
         self.derived.forget_where(lambda name: isinstance(name, tuple) and name[0] == key_id)
+        # (derived entries are named (expected key id, header bytes before the nonce))
 
     def forget_all(self) -> None:
         self.cache.clear()

@@ -175,12 +175,12 @@ class Records:
     def get(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"
     ) -> Record:
-        ids.check_id("workspace", workspace_id)
-        ids.check_id("project", project_id)
-        ids.check_id("record", record_id)
         with self.ctx.store.read() as uow:
             row = uow.records.get_live(workspace_id, project_id, record_id)
-        if row is None:
+        if row is None:  # say why: a malformed id, or nothing live by that id
+            ids.check_id("workspace", workspace_id)
+            ids.check_id("project", project_id)
+            ids.check_id("record", record_id)
             raise NotFound(
                 f"no record {record_id} in project {project_id}",
                 record_id=record_id,

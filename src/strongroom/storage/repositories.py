@@ -28,6 +28,25 @@ _SELECT_RECORD = select(t.records).where(
     t.records.c.project_id == bindparam("project_id"),
     t.records.c.workspace_id == bindparam("workspace_id"),
 )
+_SELECT_PROJECT = select(t.projects).where(
+    t.projects.c.id == bindparam("project_id"),
+    t.projects.c.workspace_id == bindparam("workspace_id"),
+)
+_SELECT_COLLECTION = select(t.collections.c.personal_fields).where(
+    t.collections.c.workspace_id == bindparam("workspace_id"),
+    t.collections.c.name == bindparam("name"),
+)
+_INSERT_INDEX = insert(t.record_index)
+_SELECT_HEAD = select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
+_LOCK_HEAD = _SELECT_HEAD.with_for_update()
+_INSERT_HEAD = insert(t.audit_head)
+_UPDATE_HEAD = (
+    update(t.audit_head)
+    .where(t.audit_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_INSERT_EVENT = insert(t.audit_events)
+
 # The read path's statement as SQL text with typed columns: SQLAlchemy would otherwise
 # rebuild the cache key of a joined select on every call (about 30 µs, twice the query).
 _SELECT_LIVE_RECORD = text(
@@ -132,9 +151,7 @@ class Projects(_Repo):
 
     def get(self, workspace_id: str, project_id: str) -> ProjectRow | None:
         r = self.conn.execute(
-            select(t.projects).where(
-                t.projects.c.id == project_id, t.projects.c.workspace_id == workspace_id
-            )
+            _SELECT_PROJECT, {"project_id": project_id, "workspace_id": workspace_id}
         ).first()
         return ProjectRow(*r) if r else None
 
@@ -154,9 +171,7 @@ class Projects(_Repo):
 class Collections(_Repo):
     def get(self, workspace_id: str, name: str) -> str | None:
         return self.conn.execute(
-            select(t.collections.c.personal_fields).where(
-                t.collections.c.workspace_id == workspace_id, t.collections.c.name == name
-            )
+            _SELECT_COLLECTION, {"workspace_id": workspace_id, "name": name}
         ).scalar_one_or_none()
 
     def all(self, workspace_id: str) -> dict[str, str]:
@@ -260,7 +275,7 @@ class RecordIndex(_Repo):
             for e in entries
         ]
         if values:
-            self.conn.execute(insert(t.record_index), values)
+            self.conn.execute(_INSERT_INDEX, values)
 
     def remove_for(self, record_id: str) -> None:
         self.conn.execute(delete(t.record_index).where(t.record_index.c.record_id == record_id))
@@ -310,22 +325,17 @@ class Files(_Repo):
 
 class Audit(_Repo):
     def head(self, lock: bool) -> tuple[int, str]:
-        query = select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
-        if lock:
-            query = query.with_for_update()
-        r = self.conn.execute(query).first()
+        r = self.conn.execute(_LOCK_HEAD if lock else _SELECT_HEAD).first()
         return (int(r[0]), str(r[1])) if r else (0, "")
 
     def set_head(self, seq: int, hash_: str, existed: bool) -> None:
         if existed:
-            self.conn.execute(
-                update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=hash_)
-            )
+            self.conn.execute(_UPDATE_HEAD, {"new_seq": seq, "new_hash": hash_})
         else:
-            self.conn.execute(insert(t.audit_head).values(id=1, seq=seq, hash=hash_))
+            self.conn.execute(_INSERT_HEAD, {"id": 1, "seq": seq, "hash": hash_})
 
     def add(self, row: AuditRow) -> None:
-        self.conn.execute(insert(t.audit_events).values(**_fields(row)))
+        self.conn.execute(_INSERT_EVENT, _fields(row))
 
     def scan(self, after_seq: int, limit: int) -> builtins.list[AuditRow]:
         rows = self.conn.execute(
@@ -349,4 +359,4 @@ class Audit(_Repo):
 
 
 def _fields(row: Any) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in row.__slots__}
+    return dict(row._asdict())

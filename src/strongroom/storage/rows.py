@@ -1,20 +1,20 @@
-"""What the repositories return: rows as stored, with sealed (encrypted) fields."""
+"""What the repositories return: rows as stored, with sealed (encrypted) fields.
+
+Named tuples: made for every row read or written, and cheaper to build than dataclasses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class UserRow:
+class UserRow(NamedTuple):
     id: str
     email_sealed: bytes
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class WorkspaceRow:
+class WorkspaceRow(NamedTuple):
     id: str
     name_sealed: bytes
     state: str
@@ -22,16 +22,14 @@ class WorkspaceRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class MemberRow:
+class MemberRow(NamedTuple):
     workspace_id: str
     user_id: str
     role: str
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectRow:
+class ProjectRow(NamedTuple):
     id: str
     workspace_id: str
     name_sealed: bytes
@@ -40,8 +38,7 @@ class ProjectRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class RecordRow:
+class RecordRow(NamedTuple):
     id: str
     workspace_id: str
     project_id: str
@@ -53,15 +50,13 @@ class RecordRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     record_id: str
     field: str
     digest: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class FileRow:
+class FileRow(NamedTuple):
     id: str
     workspace_id: str
     project_id: str
@@ -72,8 +67,7 @@ class FileRow:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRow:
+class AuditRow(NamedTuple):
     seq: int
     at: datetime
     actor: str
@@ -84,8 +78,7 @@ class AuditRow:
     hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class WrappedKeyRow:
+class WrappedKeyRow(NamedTuple):
     """A wrapped key as the keystore holds it."""
 
     key_id: str
