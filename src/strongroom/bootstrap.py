@@ -104,7 +104,7 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     _migrate(settings.keystore_url, "keystore", secure_delete=True)
     write_settings(settings, options)
     with open_strongroom(settings=settings) as sr:
-        sr.ctx.keyring.directory_key()  # made now, so it is audited with the home's birth
+        sr.ctx.keyring.create_directory_key()
         audit.record(
             sr.ctx.store,
             sr.ctx.clock.now(),

@@ -289,3 +289,31 @@ def test_pkcs11_pin_is_not_in_repr(token: SoftHsmToken, create: Opener) -> None:
     kms = create()
     assert token.pin not in repr(kms) + str(kms)
     assert token.pin not in repr(token)
+
+
+def test_pkcs11_an_imported_key_under_a_root_key_id_is_refused(
+    token: SoftHsmToken, create: Opener, reopen: Opener
+) -> None:
+    """Someone with the PIN imports a key whose bytes they know, under the next root id:
+    Strongroom must refuse it rather than wrap workspace keys under it."""
+    create().close()
+    lib = pkcs11.lib(os.path.realpath(token.module_path))
+    with lib.get_token(token_label=token.token_label).open(rw=True, user_pin=token.pin) as s:
+        s.create_object(
+            {
+                Attribute.CLASS: ObjectClass.SECRET_KEY,
+                Attribute.KEY_TYPE: KeyType.AES,
+                Attribute.VALUE: b"\x42" * 32,
+                Attribute.ID: b"strongroom-root-v000002",
+                Attribute.LABEL: "strongroom-root-v000002",
+                Attribute.TOKEN: True,
+                Attribute.PRIVATE: True,
+                Attribute.SENSITIVE: True,
+                Attribute.EXTRACTABLE: False,
+                Attribute.ENCRYPT: True,
+                Attribute.DECRYPT: True,
+            }
+        )
+    with pytest.raises(KmsFailure) as refused:
+        reopen()
+    assert "version 2" in str(refused.value) and "LOCAL" in str(refused.value)

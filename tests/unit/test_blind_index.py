@@ -86,9 +86,13 @@ def test_unicode_normal_forms_of_a_value_share_a_digest(value: str, form: str) -
 @settings(max_examples=100, deadline=None)
 @given(
     words=st.lists(
-        st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-",
-                min_size=1, max_size=8),
-        min_size=1, max_size=4,
+        st.text(
+            alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-",
+            min_size=1,
+            max_size=8,
+        ),
+        min_size=1,
+        max_size=4,
     ),
     gaps=st.lists(st.sampled_from([" ", "  ", "\t", "\n", " \t "]), min_size=5, max_size=5),
 )

@@ -23,13 +23,17 @@ LIMIT = 1024 * 1024
 # documents -------------------------------------------------------------------------------
 
 json_scalars = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**53), max_value=2**53)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                  max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 json_documents = st.dictionaries(st.text(max_size=8), json_values, max_size=6)
@@ -164,8 +168,10 @@ def test_encode_document_refuses_deep_nesting_as_a_strongroom_error() -> None:
 def test_records_over_the_limit_are_too_large_and_exactly_at_the_limit_pass() -> None:
     document = {"text": "x" * 100}
     size = len(rules.encode_document(document, LIMIT))
-    assert rules.encode_document(document, size) == json.dumps(document,
-                                                               separators=(",", ":")).encode()
+    assert (
+        rules.encode_document(document, size)
+        == json.dumps(document, separators=(",", ":")).encode()
+    )
     with pytest.raises(TooLarge):
         rules.encode_document(document, size - 1)
     text = json.dumps(document, indent=4)  # the limit is on canonical bytes, not the text
@@ -249,8 +255,19 @@ def test_check_collection_accepts(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "Users", "1users", "_users", "user-s", "user s", "users.x", "a" * 65, "usërs",
-     "users\n", "users\x00"],
+    [
+        "",
+        "Users",
+        "1users",
+        "_users",
+        "user-s",
+        "user s",
+        "users.x",
+        "a" * 65,
+        "usërs",
+        "users\n",
+        "users\x00",
+    ],
 )
 def test_check_collection_refuses(name: str) -> None:
     with pytest.raises(InvalidInput):

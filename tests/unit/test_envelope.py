@@ -141,10 +141,12 @@ def test_a_different_binding_fails(change: dict[str, str]) -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    parts=st.tuples(st.text(max_size=8), st.text(max_size=8), st.text(max_size=8),
-                    st.text(max_size=8)),
-    other=st.tuples(st.text(max_size=8), st.text(max_size=8), st.text(max_size=8),
-                    st.text(max_size=8)),
+    parts=st.tuples(
+        st.text(max_size=8), st.text(max_size=8), st.text(max_size=8), st.text(max_size=8)
+    ),
+    other=st.tuples(
+        st.text(max_size=8), st.text(max_size=8), st.text(max_size=8), st.text(max_size=8)
+    ),
 )
 def test_any_two_distinct_bindings_do_not_open_each_others_objects(
     parts: tuple[str, str, str, str], other: tuple[str, str, str, str]

@@ -29,8 +29,9 @@ def any_key(_key_id: str, _version: int) -> SecretKey:
     return KEY
 
 
-def encrypt(data: bytes, segment_size: int = SEG, binding: Binding = BINDING,
-            key: SecretKey = KEY) -> bytes:
+def encrypt(
+    data: bytes, segment_size: int = SEG, binding: Binding = BINDING, key: SecretKey = KEY
+) -> bytes:
     out = io.BytesIO()
     size = encrypt_stream(io.BytesIO(data), out.write, key, KEY_ID, 1, binding, segment_size)
     assert size == len(data)

@@ -31,7 +31,7 @@ class FolderBlobStore:
         final = self.path(key)
         final.parent.mkdir(mode=0o700, exist_ok=True)
         temp = final.with_name(f".{final.name}.{os.getpid()}.partial")
-        with open(temp, "wb") as f:
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             try:
                 yield f
                 f.flush()

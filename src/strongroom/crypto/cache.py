@@ -40,9 +40,11 @@ class KeyCache(Generic[T]):
             self.hits += 1
             return item[1]
 
-    def put(self, name: Hashable, key: T) -> None:
+    def put(self, name: Hashable, key: T, stamp: float | None = None) -> None:
+        """Cache ``key``; it expires ttl_seconds after ``stamp`` (default: now). A key
+        derived from a cached key passes the parent's stamp, so it never outlives it."""
         with self._lock:
-            self._items[name] = (self._clock.monotonic(), key)
+            self._items[name] = (self._clock.monotonic() if stamp is None else stamp, key)
             self._items.move_to_end(name)
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
@@ -50,6 +52,12 @@ class KeyCache(Generic[T]):
     def forget(self, name: Hashable) -> None:
         with self._lock:
             self._items.pop(name, None)
+
+    def stamp(self, name: Hashable) -> float | None:
+        """When ``name`` was cached (monotonic seconds), or None."""
+        with self._lock:
+            item = self._items.get(name)
+            return None if item is None else item[0]
 
     def forget_where(self, matches: Callable[[Hashable], bool]) -> None:
         with self._lock:

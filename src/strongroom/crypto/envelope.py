@@ -17,15 +17,14 @@ from __future__ import annotations
 import functools
 import os
 import struct
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Hashable
+from typing import NamedTuple, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.policy import (
     FORMAT_VERSION,
     MAX_OBJECTS_PER_DERIVED_KEY,
@@ -45,6 +44,14 @@ STREAM_NONCE_PREFIX_BYTES = 7
 _DERIVE_INFO = b"strongroom/v1/object-key"
 
 KeyLookup = Callable[[str, int], SecretKey]
+
+
+class DerivedKeys(Protocol):
+    """A cache of per-write derived keys (see Keyring.derived)."""
+
+    def get(self, name: Hashable) -> AESGCM | None: ...
+
+    def put(self, name: Hashable, aead: AESGCM, key_id: str, key_version: int) -> None: ...
 
 
 class Binding(NamedTuple):
@@ -197,7 +204,7 @@ def open_sealed(
     key_for: KeyLookup,
     *,
     expected_key_id: str | None = None,
-    derived: KeyCache[AESGCM] | None = None,
+    derived: DerivedKeys | None = None,
 ) -> bytes:
     """Authenticate and decrypt; IntegrityFailure on any tampering or misplacement.
 
@@ -226,7 +233,9 @@ def open_sealed(
         aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
         nonce_at = header.length - NONCE_BYTES
         if derived is not None:
-            derived.put((expected_key_id, sealed[:nonce_at]), aead)
+            derived.put(
+                (expected_key_id, sealed[:nonce_at]), aead, header.key_id, header.key_version
+            )
     body_at = nonce_at + NONCE_BYTES
     if len(sealed) - body_at < TAG_BYTES:
         raise IntegrityFailure("ciphertext is truncated")

@@ -13,6 +13,7 @@ key) makes everything sealed under it unreadable everywhere at once.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.envelope import Binding
 from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.secret import SecretKey
-from strongroom.errors import IntegrityFailure, KeyUnavailable
+from strongroom.errors import Conflict, IntegrityFailure, KeyUnavailable
 from strongroom.storage.database import checkpoint
 from strongroom.storage.rows import WrappedKeyRow
 from strongroom.storage.unit_of_work import KeystoreStore
@@ -52,6 +53,34 @@ def workspace_key_id(workspace_id: str) -> str:
     return "wsk:" + workspace_id
 
 
+def _cache_name(key_id: str, version: int) -> tuple[object, ...]:
+    """How the unwrapped key ``key_id`` v``version`` is named in the key cache."""
+    return ("dir", version) if key_id == DIRECTORY else ("dk", key_id, version)
+
+
+class DerivedKeyCache:
+    """Derived keys, each expiring with the cached key it was derived from, so a key
+    shredded elsewhere stops working here within one TTL, as its parent does."""
+
+    def __init__(self, parents: KeyCache[SecretKey], cache: KeyCache[AESGCM]) -> None:
+        self.parents = parents
+        self.cache = cache
+
+    def get(self, name: Hashable) -> AESGCM | None:
+        return self.cache.get(name)
+
+    def put(self, name: Hashable, aead: AESGCM, key_id: str, key_version: int) -> None:
+        stamp = self.parents.stamp(_cache_name(key_id, key_version))
+        if stamp is not None:  # parent not cached: do not cache what derives from it
+            self.cache.put(name, aead, stamp)
+
+    def forget_where(self, matches: Callable[[Hashable], bool]) -> None:
+        self.cache.forget_where(matches)
+
+    def clear(self) -> None:
+        self.cache.clear()
+
+
 class Keyring:
     def __init__(
         self, kms: RootKms, keystore: KeystoreStore, cache: KeyCache[SecretKey], clock: Clock
@@ -60,7 +89,7 @@ class Keyring:
         self.keystore = keystore
         self.cache = cache
         #: Derived keys of recently read objects, bounded like the unwrapped-key cache.
-        self.derived: KeyCache[AESGCM] = KeyCache(clock, cache.max_entries, cache.ttl_seconds)
+        self.derived = DerivedKeyCache(cache, KeyCache(clock, cache.max_entries, cache.ttl_seconds))
         self.clock = clock
 
     def __repr__(self) -> str:
@@ -87,6 +116,8 @@ class Keyring:
         data_key = SecretKey.generate(f"data-key {project_id}")
         with self.keystore.write() as uow:
             row = uow.keys.workspace_key(workspace_id, lock=True)  # no rotation in between
+            if row is None:  # waited on a version a rotation destroyed: read the new one
+                row = uow.keys.workspace_key(workspace_id, lock=True)
             version, kek = self._unwrap_workspace_key(workspace_id, row)
             uow.keys.add_data_key(
                 self._wrap_data_key(workspace_id, project_id, kek, version, data_key, now)
@@ -175,7 +206,8 @@ class Keyring:
         return self.data_key(key_id, version)
 
     def directory_key(self, version: int | None = None) -> tuple[int, SecretKey]:
-        """The directory key; created on first use."""
+        """The directory key (made once, by ``init``). A missing row is KeyUnavailable, never
+        a new key: a keystore that lost it must not silently start a second directory."""
         if version is not None:
             cached = self.cache.get(("dir", version))
             if cached is not None:
@@ -183,7 +215,7 @@ class Keyring:
         with self.keystore.read() as uow:
             row = uow.keys.directory_key()
         if row is None:
-            return self._create_directory_key()
+            raise KeyUnavailable("the directory key is missing from the keystore")
         if version is not None and row.version != version:
             raise KeyUnavailable(f"directory key version {version} is missing")
         key = self.kms.unwrap(
@@ -195,20 +227,31 @@ class Keyring:
         self.cache.put(("dir", row.version), key)
         return row.version, key
 
-    def _create_directory_key(self) -> tuple[int, SecretKey]:
+    def create_directory_key(self) -> None:
+        """Make the directory key of a new deployment; refuse if one exists."""
         key = SecretKey.generate("directory-key")
         root_version, wrapped = self.kms.wrap(key, _root_context("directory", DIRECTORY, 1))
         with self.keystore.write() as uow:
-            existing = uow.keys.directory_key()
-            if existing is None:
-                uow.keys.add_directory_key(
-                    WrappedKeyRow(DIRECTORY, 1, root_version, wrapped, None, self.clock.now())
-                )
-                uow.commit()
-        if existing is not None:  # another process made it first
-            return self.directory_key()
+            if uow.keys.directory_key() is not None:
+                raise Conflict("the keystore already holds a directory key")
+            uow.keys.add_directory_key(
+                WrappedKeyRow(DIRECTORY, 1, root_version, wrapped, None, self.clock.now())
+            )
+            uow.commit()
         self.cache.put(("dir", 1), key)
-        return 1, key
+
+    def discard_unused(self, workspace_id: str, key_id: str | None = None) -> None:
+        """Delete keys just made for a workspace (or one data key) whose data-store rows
+        were never written: a failed create leaves no orphan keys behind."""
+        with self.keystore.write() as uow:
+            if key_id is None:
+                for row in uow.keys.data_keys_of(workspace_id):
+                    uow.keys.delete_data_key(row.key_id)
+                uow.keys.delete_workspace_key(workspace_id)
+            else:
+                uow.keys.delete_data_key(key_id)
+            uow.commit()
+        self.forget(key_id or workspace_id)
 
     def forget(self, key_id: str) -> None:
         """Drop every cached key of ``key_id`` (a data key about to be destroyed)."""
@@ -222,11 +265,15 @@ class Keyring:
 
     # rotation -----------------------------------------------------------------------
     def rotate_root(self) -> dict[str, Any]:
-        """A new root version; every workspace and directory key is rewrapped under it."""
-        old = self.kms.current_version()
-        new = self.kms.rotate()
+        """A new root version; every workspace and directory key is rewrapped under it.
+
+        The directory key row is locked first, so rotations of several processes queue
+        instead of each making a version of the same number."""
         rewrapped = 0
         with self.keystore.write() as uow:
+            uow.keys.directory_key(lock=True)
+            old = self.kms.current_version()
+            new = self.kms.rotate()
             for row in uow.keys.workspace_keys():
                 key = self.kms.unwrap(
                     row.wrapping_version,

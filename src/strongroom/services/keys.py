@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom import ids
 from strongroom.crypto.policy import policy_document
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -21,25 +20,26 @@ class Keys:
             status["workspaces"] = uow.workspaces.count()
         return status
 
+    # A rotation commits in the keystore while the data-store transaction holding its audit
+    # event is open: a failed rotation leaves no event, and an event is lost only if the
+    # data store fails in the instant between the two commits.
+
     def rotate_root(self, actor: str = "system") -> dict[str, Any]:
-        result = self.ctx.keyring.rotate_root()
-        audit.record(self.ctx.store, self.ctx.clock.now(), actor, "key.rotate_root", None, **result)
+        with self.ctx.store.write() as uow:
+            result = self.ctx.keyring.rotate_root()
+            audit.append(uow, self.ctx.clock.now(), actor, "key.rotate_root", None, **result)
+            uow.commit()
         return result
 
     def rotate_workspace(self, workspace_id: str, actor: str = "system") -> dict[str, Any]:
-        ids.check_id("workspace", workspace_id)
-        with self.ctx.store.read() as uow:
+        with self.ctx.store.write() as uow:
             require_workspace(uow, workspace_id)
-        result = self.ctx.keyring.rotate_workspace(workspace_id, self.ctx.clock.now())
-        details = {k: v for k, v in result.items() if k != "workspace_id"}
-        audit.record(
-            self.ctx.store,
-            self.ctx.clock.now(),
-            actor,
-            "key.rotate_workspace",
-            workspace_id,
-            **details,
-        )
+            result = self.ctx.keyring.rotate_workspace(workspace_id, self.ctx.clock.now())
+            details = {k: v for k, v in result.items() if k != "workspace_id"}
+            audit.append(
+                uow, self.ctx.clock.now(), actor, "key.rotate_workspace", workspace_id, **details
+            )
+            uow.commit()
         return result
 
     def policy(self) -> dict[str, Any]:

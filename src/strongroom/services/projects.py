@@ -48,22 +48,28 @@ class Projects:
         now = self.ctx.clock.now()
         project_id = ids.new_id("project")
         self.ctx.keyring.create_project_key(workspace_id, project_id, now)
-        sealed = self.ctx.seal(project_id, _name_binding(workspace_id, project_id), name.encode())
-        with self.ctx.store.write() as uow:
-            require_workspace(uow, workspace_id)
-            uow.projects.add(
-                ProjectRow(project_id, workspace_id, sealed, ObjectState.LIVE, now, now)
+        try:
+            sealed = self.ctx.seal(
+                project_id, _name_binding(workspace_id, project_id), name.encode()
             )
-            audit.append(
-                uow,
-                now,
-                actor,
-                "project.create",
-                workspace_id,
-                project_id=project_id,
-                keys=[project_id],
-            )
-            uow.commit()
+            with self.ctx.store.write() as uow:
+                require_workspace(uow, workspace_id)
+                uow.projects.add(
+                    ProjectRow(project_id, workspace_id, sealed, ObjectState.LIVE, now, now)
+                )
+                audit.append(
+                    uow,
+                    now,
+                    actor,
+                    "project.create",
+                    workspace_id,
+                    project_id=project_id,
+                    keys=[project_id],
+                )
+                uow.commit()
+        except BaseException:
+            self.ctx.keyring.discard_unused(workspace_id, project_id)
+            raise
         return Project(project_id, workspace_id, name, ObjectState.LIVE, now)
 
     def get(self, workspace_id: str, project_id: str, actor: str = "system") -> Project:

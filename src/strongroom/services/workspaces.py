@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer
@@ -36,8 +37,30 @@ class Workspaces:
         now = self.ctx.clock.now()
         workspace_id = ids.new_id("workspace")
         self.ctx.keyring.create_workspace_keys(workspace_id, now)
-        sealed_name = self.ctx.seal(workspace_id, _name_binding(workspace_id), name.encode())
-        email_index = self._email_index(owner_email)
+        try:
+            sealed_name = self.ctx.seal(workspace_id, _name_binding(workspace_id), name.encode())
+            email_index = self._email_index(owner_email)
+            for attempt in (1, 2):  # a user made concurrently for the same email: use theirs
+                try:
+                    self._write_new(workspace_id, sealed_name, owner_email, email_index, now, actor)
+                    break
+                except Conflict:
+                    if attempt == 2:
+                        raise
+        except BaseException:
+            self.ctx.keyring.discard_unused(workspace_id)
+            raise
+        return Workspace(workspace_id, name, WorkspaceState.ACTIVE, now)
+
+    def _write_new(
+        self,
+        workspace_id: str,
+        sealed_name: bytes,
+        owner_email: str,
+        email_index: bytes,
+        now: datetime,
+        actor: str,
+    ) -> None:
         with self.ctx.store.write() as uow:
             uow.workspaces.add(
                 WorkspaceRow(workspace_id, sealed_name, WorkspaceState.ACTIVE, now, now)
@@ -54,7 +77,6 @@ class Workspaces:
                 keys=[f"wsk:{workspace_id} v1", workspace_id],
             )
             uow.commit()
-        return Workspace(workspace_id, name, WorkspaceState.ACTIVE, now)
 
     def get(self, workspace_id: str, actor: str = "system") -> Workspace:
         ids.check_id("workspace", workspace_id)

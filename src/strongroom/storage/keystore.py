@@ -13,10 +13,11 @@ class Keystore:
         self.conn = conn
 
     # directory key ------------------------------------------------------------------
-    def directory_key(self) -> WrappedKeyRow | None:
-        r = self.conn.execute(
-            select(k.directory_keys).order_by(k.directory_keys.c.version.desc()).limit(1)
-        ).first()
+    def directory_key(self, lock: bool = False) -> WrappedKeyRow | None:
+        """The newest directory key; ``lock`` holds it to the end of the transaction (the
+        lock that serialises root rotations)."""
+        query = select(k.directory_keys).order_by(k.directory_keys.c.version.desc()).limit(1)
+        r = self.conn.execute(query.with_for_update() if lock else query).first()
         return (
             WrappedKeyRow("directory", r.version, r.root_version, r.wrapped, None, r.created_at)
             if r

@@ -8,7 +8,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
+from strongroom.errors import Conflict
 from strongroom.storage import tables as t
 from strongroom.storage.rows import (
     AuditRow,
@@ -75,6 +77,13 @@ class _Repo:
 
 class Users(_Repo):
     def add(self, row: UserRow, email_index: bytes) -> None:
+        """Add a user; Conflict if another transaction added the same email first."""
+        try:
+            self._insert(row, email_index)
+        except IntegrityError:
+            raise Conflict("a user with this email was created at the same time") from None
+
+    def _insert(self, row: UserRow, email_index: bytes) -> None:
         self.conn.execute(
             insert(t.users).values(
                 id=row.id,

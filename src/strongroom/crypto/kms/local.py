@@ -17,7 +17,7 @@ from strongroom.crypto.policy import KEY_BYTES
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, KeyUnavailable
 
-_NAME = re.compile(r"^root-(\d{6})\.key$")
+_NAME = re.compile(r"root-(\d{6})\.key")
 
 
 def _check_private(path: Path) -> None:
@@ -31,6 +31,43 @@ def _check_private(path: Path) -> None:
         )
     if info.st_uid != os.getuid():
         raise ConfigurationError(f"{path} belongs to another user; it must belong to this one")
+
+
+def _read_private(path: Path) -> bytes:
+    """Read a key file without following links, checking the file actually opened."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+        if info.st_mode & 0o077:
+            raise ConfigurationError(
+                f"{path} is accessible to group or others (mode {stat.S_IMODE(info.st_mode):o}); "
+                f"run: chmod go-rwx {path}"
+            )
+        if info.st_uid != os.getuid():
+            raise ConfigurationError(f"{path} belongs to another user; it must belong to this one")
+        return os.read(fd, KEY_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _read_folder(folder: Path) -> dict[int, SecretKey]:
+    _check_private(folder)
+    keys: dict[int, SecretKey] = {}
+    for path in sorted(folder.iterdir()):
+        match = _NAME.fullmatch(path.name)
+        if not match:
+            continue
+        try:
+            material = _read_private(path)
+        except OSError as e:  # ELOOP: a symbolic link where a key file should be
+            raise ConfigurationError(
+                f"{path} cannot be read as a plain file: {e.strerror}"
+            ) from None
+        if len(material) != KEY_BYTES:
+            raise ConfigurationError(f"{path} is not a {KEY_BYTES * 8}-bit key")
+        version = int(match.group(1))
+        keys[version] = SecretKey(material, f"root-v{version}")
+    return keys
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -64,21 +101,16 @@ class LocalKms(SoftwareRoot):
     def open(cls, folder: Path) -> LocalKms:
         if not folder.is_dir():
             raise ConfigurationError(f"no local root key folder at {folder}; run strongroom init")
-        _check_private(folder)
-        keys: dict[int, SecretKey] = {}
-        for path in sorted(folder.iterdir()):
-            match = _NAME.match(path.name)
-            if not match:
-                continue
-            _check_private(path)
-            material = path.read_bytes()
-            if len(material) != KEY_BYTES:
-                raise ConfigurationError(f"{path} is not a {KEY_BYTES * 8}-bit key")
-            version = int(match.group(1))
-            keys[version] = SecretKey(material, f"root-v{version}")
+        keys = _read_folder(folder)
         if not keys:
             raise KeyUnavailable(f"no root key in {folder}")
         return cls(folder, keys)
+
+    def rotate(self) -> int:
+        # Another process may have rotated since this one opened the folder: reread it, so
+        # the new version follows the newest on disk.
+        self._keys = _read_folder(self._folder)
+        return super().rotate()
 
     def _path(self, version: int) -> Path:
         return self._folder / f"root-{version:06d}.key"
@@ -90,9 +122,13 @@ class LocalKms(SoftwareRoot):
     def destroy_version(self, version: int) -> None:
         super().destroy_version(version)
         path = self._path(version)
-        if path.exists():
-            with open(path, "r+b") as f:
-                f.write(b"\0" * KEY_BYTES)
-                f.flush()
-                os.fsync(f.fileno())
-            path.unlink()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return
+        try:
+            os.write(fd, b"\0" * KEY_BYTES)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        path.unlink()

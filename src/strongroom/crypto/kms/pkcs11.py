@@ -175,6 +175,31 @@ def _detach(key: _TokenKey, shared: _TokenSession) -> None:
         shared.session.close()
 
 
+#: Attributes every root key object must have: generated in the token (LOCAL), never
+#: extractable, sensitive, private, 256 bits. A key imported under a root key's CKA_ID
+#: (whose bytes someone may know) is refused instead of being used to wrap.
+_REQUIRED = {
+    Attribute.LOCAL: True,
+    Attribute.NEVER_EXTRACTABLE: True,
+    Attribute.EXTRACTABLE: False,
+    Attribute.SENSITIVE: True,
+    Attribute.PRIVATE: True,
+    Attribute.TOKEN: True,
+    Attribute.VALUE_LEN: KEY_BYTES,
+}
+_MAX_VERSION = 999_999  # the CKA_ID holds six digits
+
+
+def _require_hsm_born(obj: Any, version: int, token_label: str) -> None:
+    for attribute, wanted in _REQUIRED.items():
+        if obj[attribute] != wanted:
+            raise KmsFailure(
+                f"token {token_label!r}: the object for root key version {version} has "
+                f"{attribute.name}={obj[attribute]!r}, not {wanted!r}; it was not generated "
+                "inside the token as a non-extractable key, so Strongroom refuses to use it"
+            )
+
+
 class Pkcs11Kms:
     """Root key versions held by a PKCS#11 token. See the module docstring."""
 
@@ -248,6 +273,7 @@ class Pkcs11Kms:
                 if match is None:
                     continue
                 version = int(match.group(1))
+                _require_hsm_born(obj, version, self._token_label)
                 if version in found:
                     raise KmsFailure(
                         f"token {self._token_label!r} holds two objects for root key "
@@ -259,6 +285,8 @@ class Pkcs11Kms:
         self._shared.keys = found
 
     def _generate(self, version: int) -> None:
+        if version > _MAX_VERSION:
+            raise KmsFailure(f"root key versions are exhausted (at most {_MAX_VERSION})")
         ident = _ID_FORMAT % version
         try:
             self._shared.keys[version] = self._session().generate_key(
