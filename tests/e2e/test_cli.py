@@ -239,3 +239,13 @@ def test_unreachable_database_is_one_line_without_the_password(world: dict[str, 
     message = result.stderr.decode().strip()
     assert message.startswith("error: cannot reach the database") and "\n" not in message
     assert "hunter2-secret" not in message
+
+
+def test_names_are_shown_literally_never_as_terminal_markup(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ok_json("init", home=home)
+    name = "[/bold][link=https://evil.example]Acme[/link]"
+    ok_json("workspace", "create", name, "--owner", "o@example.com", home=home)
+    result = run("workspace", "list", home=home)
+    assert result.returncode == 0, result.stderr
+    assert "[link=https://evil.example]" in result.stdout.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from strongroom import demo
@@ -155,23 +156,23 @@ def demo_command(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     }
 
     def human() -> None:
-        console.print(f"[bold]Sample workspace[/] {loaded.workspace_id} in {home}")
+        console.print(f"[bold]Sample workspace[/] {loaded.workspace_id} in {escape(str(home))}")
         for collection, docs in shown.items():
             table = Table(title=f"{collection} (read back, decrypted)")
             columns = sorted({k for d in docs for k in d})
             for c in columns:
                 table.add_column(c, overflow="fold")
             for d in docs:
-                table.add_row(*(str(d.get(c, "")) for c in columns))
+                table.add_row(*(escape(str(d.get(c, ""))) for c in columns))
             console.print(table)
         for f in files:
-            console.print(f"file {f.id}: {f.name} ({f.size} bytes)")
+            console.print(f"file {f.id}: {escape(f.name)} ({f.size} bytes)")
         console.print(f"audit chain: {chain} events, verified")
         if hits:
-            console.print(f"[bold red]FOUND IN CLEAR:[/] {hits}")
+            console.print(f"[bold red]FOUND IN CLEAR:[/] {escape(str(hits))}")
         else:
             console.print(
-                f"[bold green]Scanned every byte under {home}: none of the "
+                f"[bold green]Scanned every byte under {escape(str(home))}: none of the "
                 f"{len(needles)} sample plaintexts is stored in clear.[/]"
             )
 

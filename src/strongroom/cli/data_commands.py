@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
@@ -60,7 +61,9 @@ def workspace_list(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     def human() -> None:
         table = Table("id", "name", "state", "created")
         for w in items:
-            table.add_row(w.id, w.name, w.state.value, w.created_at.isoformat(timespec="seconds"))
+            table.add_row(
+                w.id, escape(w.name), w.state.value, w.created_at.isoformat(timespec="seconds")
+            )
         console.print(table)
 
     emit(json, data, human)

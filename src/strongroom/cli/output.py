@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -57,7 +58,7 @@ def emit(
     elif callable(human):
         human()
     elif isinstance(human, str):
-        console.print(human, highlight=False)
+        console.print(human, highlight=False, markup=False)  # may hold names and paths
     else:
         console.print_json(to_json(data))
 
@@ -72,7 +73,7 @@ def report_error(error: StrongroomError, as_json: bool) -> int:
     if as_json:
         payload = {"error": {"type": type(error).__name__, "message": message, **error.ids}}
         sys.stdout.write(to_json(payload) + "\n")
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return exit_code(error)
 
 
