@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -152,11 +152,10 @@ def collection_declare(
 
 
 # records ------------------------------------------------------------------------------
-def _read_document_text(text: str, limit: int) -> str | bytes:
-    if text != "-":
-        return text
-    data = sys.stdin.buffer.read(limit * 4 + 1)
-    return data
+def _document(text: str, limit: int) -> dict[str, Any]:
+    """The JSON object given as an argument, or on stdin for "-"."""
+    raw: str | bytes = sys.stdin.buffer.read(limit * 4 + 1) if text == "-" else text
+    return parse_document(raw, limit)
 
 
 @record_app.command("put")
@@ -170,8 +169,7 @@ def record_put(
 ) -> None:
     """Store a new record."""
     with open_home(home) as sr:
-        limit = sr.settings.record_max_bytes
-        parsed = parse_document(_read_document_text(document, limit), limit)
+        parsed = _document(document, sr.settings.record_max_bytes)
         record_id = sr.records.put(workspace_id, project_id, collection, parsed, actor=ACTOR)
     emit(json, {"id": record_id}, f"stored record {record_id}")
 
@@ -187,8 +185,7 @@ def record_update(
 ) -> None:
     """Replace a record's document."""
     with open_home(home) as sr:
-        limit = sr.settings.record_max_bytes
-        parsed = parse_document(_read_document_text(document, limit), limit)
+        parsed = _document(document, sr.settings.record_max_bytes)
         record = sr.records.update(workspace_id, project_id, record_id, parsed, actor=ACTOR)
     emit(json, {"id": record.id, "updated_at": record.updated_at}, f"updated record {record.id}")
 

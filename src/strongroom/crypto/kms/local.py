@@ -20,10 +20,7 @@ from strongroom.errors import ConfigurationError, KeyUnavailable
 _NAME = re.compile(r"root-(\d{6})\.key")
 
 
-def _check_private(path: Path) -> None:
-    info = path.lstat()
-    if stat.S_ISLNK(info.st_mode):
-        raise ConfigurationError(f"{path} is a symbolic link; the root key must be a plain file")
+def _require_owner_only(path: Path, info: os.stat_result) -> None:
     if info.st_mode & 0o077:
         raise ConfigurationError(
             f"{path} is accessible to group or others (mode {stat.S_IMODE(info.st_mode):o}); "
@@ -33,18 +30,18 @@ def _check_private(path: Path) -> None:
         raise ConfigurationError(f"{path} belongs to another user; it must belong to this one")
 
 
+def _check_private(path: Path) -> None:
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigurationError(f"{path} is a symbolic link; the root key must be a plain file")
+    _require_owner_only(path, info)
+
+
 def _read_private(path: Path) -> bytes:
     """Read a key file without following links, checking the file actually opened."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        info = os.fstat(fd)
-        if info.st_mode & 0o077:
-            raise ConfigurationError(
-                f"{path} is accessible to group or others (mode {stat.S_IMODE(info.st_mode):o}); "
-                f"run: chmod go-rwx {path}"
-            )
-        if info.st_uid != os.getuid():
-            raise ConfigurationError(f"{path} belongs to another user; it must belong to this one")
+        _require_owner_only(path, os.fstat(fd))
         return os.read(fd, KEY_BYTES + 1)
     finally:
         os.close(fd)
