@@ -22,6 +22,7 @@ from strongroom.crypto.kms.local import LocalKms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, Conflict
 from strongroom.services import audit
+from strongroom.services.access import Access
 from strongroom.services.audit import AuditLog
 from strongroom.services.context import Context
 from strongroom.services.files import Files
@@ -34,7 +35,8 @@ from strongroom.storage import migrations
 from strongroom.storage.database import make_engine
 from strongroom.storage.unit_of_work import DataStore, KeystoreStore
 
-HEAD_REVISION = "0001"
+#: The newest migration of each database.
+HEAD_REVISIONS = {"data": "0002", "keystore": "0001"}
 
 
 class Strongroom:
@@ -49,6 +51,7 @@ class Strongroom:
         self.files = Files(ctx)
         self.keys = Keys(ctx)
         self.audit = AuditLog(ctx.store)
+        self.access = Access(ctx)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"
@@ -84,7 +87,7 @@ def open_kms(settings: Settings, create: bool = False) -> RootKms:
 def _migrate(url: str, which: str, secure_delete: bool) -> None:
     engine = make_engine(url, secure_delete=secure_delete)
     try:
-        if migrations.current_revision(engine) != HEAD_REVISION:
+        if migrations.current_revision(engine) != HEAD_REVISIONS[which]:
             migrations.upgrade(engine, which)
     finally:
         engine.dispose()

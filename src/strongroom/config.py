@@ -43,6 +43,15 @@ class Settings:
     pkcs11_pin_env: str = "STRONGROOM_PKCS11_PIN"
     #: Largest record document, in bytes of canonical JSON.
     record_max_bytes: int = 1024 * 1024
+    #: Largest file upload, in bytes (10 GiB).
+    file_max_bytes: int = 10 * 1024**3
+    #: TLS certificate and key (PEM). Default: the ones `init` issues under HOME/tls from a
+    #: local CA (HOME/tls/ca.pem). Replacing the files reloads them without a restart.
+    tls_cert: str = ""
+    tls_key: str = ""
+    #: RFC 9116 security contact for /.well-known/security.txt (mailto: or https: URI).
+    security_contact: str = "mailto:security@localhost"
+    security_policy_url: str = ""
     key_cache_entries: int = policy.KEY_CACHE_MAX_ENTRIES
     key_cache_ttl_seconds: int = policy.KEY_CACHE_TTL_SECONDS
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -56,6 +65,10 @@ class Settings:
             object.__setattr__(self, "keystore_url", f"sqlite:///{home / 'keystore.db'}")
         if not self.blob_dir:
             object.__setattr__(self, "blob_dir", str(home / "blobs"))
+        if not self.tls_cert:
+            object.__setattr__(self, "tls_cert", str(home / "tls" / "server.pem"))
+        if not self.tls_key:
+            object.__setattr__(self, "tls_key", str(home / "tls" / "server-key.pem"))
 
     @property
     def kms_dir(self) -> Path:
@@ -91,6 +104,16 @@ class Settings:
             )
         if not 1024 <= self.record_max_bytes <= 64 * 1024 * 1024:
             raise ConfigurationError("record_max_bytes must be between 1024 and 67108864")
+        if not 1024 <= self.file_max_bytes <= 1024**4:
+            raise ConfigurationError("file_max_bytes must be between 1024 and 1099511627776")
+        if not self.security_contact.startswith(("mailto:", "https://")):
+            raise ConfigurationError(
+                "security_contact must be a mailto: or https:// URI (RFC 9116 Contact)"
+            )
+        if self.environment == "production" and self.security_contact.endswith("@localhost"):
+            raise ConfigurationError(
+                "set security_contact to your security team's address in production"
+            )
         if not 1 <= self.key_cache_entries <= 1_000_000:
             raise ConfigurationError("key_cache_entries must be between 1 and 1000000")
         if not 1 <= self.key_cache_ttl_seconds <= 86400:
@@ -106,7 +129,7 @@ class Settings:
         return out
 
 
-_INT_FIELDS = {"record_max_bytes", "key_cache_entries", "key_cache_ttl_seconds"}
+_INT_FIELDS = {"record_max_bytes", "file_max_bytes", "key_cache_entries", "key_cache_ttl_seconds"}
 SETTING_NAMES = {f.name for f in fields(Settings)} - {"home", "extra"}
 
 

@@ -8,6 +8,9 @@ place each (the CLI to exit codes, later the API to problem+json statuses)::
     │   ├── MalformedDocument        not JSON, or not a JSON object
     │   └── TooLarge                 over a configured size limit
     ├── NotFound                     no such workspace, project, record, file or user
+    ├── Unauthenticated              no credentials, or bad, expired or revoked ones
+    ├── PermissionDenied             authenticated, but the role does not allow it
+    ├── RateLimited                  too many attempts; try again later
     ├── Conflict                     the request contradicts the current state
     ├── IntegrityFailure             a ciphertext failed authentication (tampered or moved)
     ├── KeyUnavailable               a key needed is destroyed (crypto-shredded) or missing
@@ -50,6 +53,22 @@ class TooLarge(InvalidInput):
 
 class NotFound(StrongroomError):
     """The named object does not exist (or is not visible to the caller)."""
+
+
+class Unauthenticated(StrongroomError):
+    """No credentials, or credentials that are malformed, unknown, expired or revoked."""
+
+
+class PermissionDenied(StrongroomError):
+    """The caller is known, but their role does not allow this."""
+
+
+class RateLimited(StrongroomError):
+    """Too many attempts in a short time."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Conflict(StrongroomError):

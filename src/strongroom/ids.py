@@ -20,6 +20,7 @@ PREFIXES = {
     "user": "usr",
     "key": "key",
     "event": "evt",
+    "token": "tok",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

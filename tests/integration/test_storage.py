@@ -9,16 +9,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from strongroom import init_home, open_strongroom
-from strongroom.bootstrap import HEAD_REVISION, Strongroom
+from strongroom.bootstrap import HEAD_REVISIONS, Strongroom
 from strongroom.storage import keystore_tables, migrations, tables
 
 
 def test_migrations_match_the_table_definitions(sr: Strongroom) -> None:
-    for engine, metadata in (
-        (sr.ctx.store.engine, tables.metadata),
-        (sr.ctx.keyring.keystore.engine, keystore_tables.metadata),
+    for which, engine, metadata in (
+        ("data", sr.ctx.store.engine, tables.metadata),
+        ("keystore", sr.ctx.keyring.keystore.engine, keystore_tables.metadata),
     ):
-        assert migrations.current_revision(engine) == HEAD_REVISION
+        assert migrations.current_revision(engine) == HEAD_REVISIONS[which]
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []

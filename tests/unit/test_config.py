@@ -75,6 +75,7 @@ def test_environment_variables_override_the_file(tmp_path: Path) -> None:
         "STRONGROOM_DATABASE_URL": "postgresql://app@db/data",
         "STRONGROOM_KEYSTORE_URL": "postgresql://keys@db/keys",
         "STRONGROOM_ENVIRONMENT": "production",
+        "STRONGROOM_SECURITY_CONTACT": "mailto:security@acme.example",
         "STRONGROOM_KMS": "pkcs11",
         "STRONGROOM_PKCS11_TOKEN_LABEL": "prod-token",
         "UNRELATED": "ignored",
@@ -125,7 +126,11 @@ def test_production_refuses_the_local_root_key_and_says_what_to_change(tmp_path:
 
 
 def test_production_with_an_hsm_is_accepted(tmp_path: Path) -> None:
-    write_toml(tmp_path, 'environment = "production"\nkms = "pkcs11"\n')
+    write_toml(
+        tmp_path,
+        'environment = "production"\nkms = "pkcs11"\n'
+        'security_contact = "https://acme.example/security"\n',
+    )
     s = load_settings(tmp_path, NO_ENV)
     assert (s.environment, s.kms) == ("production", "pkcs11")
 
@@ -327,6 +332,7 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
     original = Settings(
         home=tmp_path,
         environment="production",
+        security_contact="mailto:security@acme.example",
         kms="pkcs11",
         database_url="postgresql+psycopg://app:p%40ss@db.internal:5433/strongroom",
         keystore_url="postgresql+psycopg://keys@keys.internal/keystore",
@@ -383,3 +389,11 @@ def test_init_takes_environment_variables_but_persists_only_explicit_options(
     assert settings.record_max_bytes == 4096 and settings.key_cache_entries == 7
     text = (tmp_path / "home" / CONFIG_FILE).read_text("utf-8")
     assert "key_cache_entries = 7" in text and "record_max_bytes" not in text
+
+
+def test_production_needs_a_real_security_contact(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'environment = "production"\nkms = "pkcs11"\n')
+    with pytest.raises(ConfigurationError, match="security_contact"):
+        load_settings(tmp_path, NO_ENV)
+    with pytest.raises(ConfigurationError, match="mailto"):
+        load_settings(tmp_path, {"STRONGROOM_SECURITY_CONTACT": "security@acme.example"})

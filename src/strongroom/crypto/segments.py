@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -100,18 +100,11 @@ def encrypt_stream(
         current = following
 
 
-def decrypt_stream(
-    src: BinaryIO,
-    write: Callable[[bytes], object],
-    binding: Binding,
-    key_for: KeyLookup,
-    on_progress: Callable[[int], None] | None = None,
-) -> int:
-    """Decrypt a stream into ``write``; IntegrityFailure on any tampering.
-
-    Plaintext is written segment by segment as each authenticates; on failure the
-    caller must discard what was written (see services.files for the temp-file rule).
-    """
+def iter_decrypt(src: BinaryIO, binding: Binding, key_for: KeyLookup) -> Iterator[bytes]:
+    """Yield the plaintext of a stream segment by segment, each only once it has
+    authenticated; IntegrityFailure on any tampering. What was yielded before a failure
+    must be discarded by the consumer (a file is renamed into place only at the end; an
+    HTTP download is cut off, never completed)."""
     header = parse_header(lambda n: _read_full(src, n))
     if header.kind != KIND_STREAM:
         raise IntegrityFailure("ciphertext is an object, not a stream")
@@ -120,7 +113,6 @@ def decrypt_stream(
     aad = header.encode() + binding.encode()
     aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
     chunk_size = header.segment_size + TAG_BYTES
-    total = 0
     number = 0
     current = _read_full(src, chunk_size)
     while True:
@@ -133,14 +125,28 @@ def decrypt_stream(
                 f"segment {number} of {binding.purpose} {binding.object_id} failed authentication",
                 object_id=binding.object_id,
             ) from None
+        yield plain
+        if last:
+            return
+        number += 1
+        current = following
+
+
+def decrypt_stream(
+    src: BinaryIO,
+    write: Callable[[bytes], object],
+    binding: Binding,
+    key_for: KeyLookup,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Decrypt a stream into ``write``; return the plaintext size (see iter_decrypt)."""
+    total = 0
+    for plain in iter_decrypt(src, binding, key_for):
         write(plain)
         total += len(plain)
         if on_progress is not None:
             on_progress(len(plain))
-        if last:
-            return total
-        number += 1
-        current = following
+    return total
 
 
 def ciphertext_size(

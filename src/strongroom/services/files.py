@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -138,6 +138,25 @@ class Files:
             self.ctx.audit_failure(actor, binding)
             raise
         return info
+
+    def stream(
+        self, workspace_id: str, project_id: str, file_id: str, actor: str = "system"
+    ) -> tuple[StoredFile, Iterator[bytes]]:
+        """The file's details and an iterator of its plaintext, segment by segment. The
+        blob opens on the first ``next``; a tampered segment raises IntegrityFailure there
+        (audited), after the segments before it were yielded."""
+        info = self.info(workspace_id, project_id, file_id, actor)
+        binding = content_binding(workspace_id, project_id, file_id)
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                with self.ctx.blobs.open(file_id) as blob:
+                    yield from segments.iter_decrypt(blob, binding, self.ctx.expect_key(project_id))
+            except IntegrityFailure:
+                self.ctx.audit_failure(actor, binding)
+                raise
+
+        return info, chunks()
 
     def get_to_path(
         self,

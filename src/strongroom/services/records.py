@@ -171,6 +171,26 @@ class Records:
             record_id, workspace_id, project_id, row.collection, document, row.created_at, now
         )
 
+    def delete(
+        self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"
+    ) -> None:
+        """Take a record out of reads and lists at once (state ``trashed``); its
+        ciphertext stays until the trash engine purges it."""
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            self._live(uow, workspace_id, project_id, record_id)
+            uow.records.set_state(record_id, ObjectState.TRASHED, now)
+            audit.append(
+                uow,
+                now,
+                actor,
+                "record.delete",
+                workspace_id,
+                project_id=project_id,
+                record_id=record_id,
+            )
+            uow.commit()
+
     # reads ----------------------------------------------------------------------------
     def get(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"

@@ -19,6 +19,7 @@ from strongroom.storage.rows import (
     MemberRow,
     ProjectRow,
     RecordRow,
+    TokenRow,
     UserRow,
     WorkspaceRow,
 )
@@ -48,6 +49,7 @@ _UPDATE_HEAD = (
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 _INSERT_EVENT = insert(t.audit_events)
+_SELECT_TOKEN = select(t.api_tokens).where(t.api_tokens.c.secret_hash == bindparam("secret_hash"))
 
 # The read path's statement as SQL text with typed columns: SQLAlchemy would otherwise
 # rebuild the cache key of a joined select on every call (about 30 µs, twice the query).
@@ -101,6 +103,16 @@ class Users(_Repo):
         ).first()
         return UserRow(*r) if r else None
 
+    def password_hash(self, user_id: str) -> str | None:
+        return self.conn.execute(
+            select(t.users.c.password_hash).where(t.users.c.id == user_id)
+        ).scalar_one_or_none()
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self.conn.execute(
+            update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
+
     def find_by_email_index(self, email_index: bytes) -> UserRow | None:
         r = self.conn.execute(
             select(t.users.c.id, t.users.c.email_sealed, t.users.c.created_at).where(
@@ -145,6 +157,14 @@ class Members(_Repo):
             )
         ).first()
         return MemberRow(*r) if r else None
+
+    def workspaces_of(self, user_id: str) -> builtins.list[str]:
+        rows = self.conn.execute(
+            select(t.members.c.workspace_id)
+            .where(t.members.c.user_id == user_id)
+            .order_by(t.members.c.workspace_id)
+        )
+        return [r[0] for r in rows]
 
     def set_role(self, workspace_id: str, user_id: str, role: str) -> None:
         self.conn.execute(
@@ -243,6 +263,11 @@ class Records(_Repo):
             {"record_id": record_id, "project_id": project_id, "workspace_id": workspace_id},
         ).first()
         return RecordRow(*r) if r else None
+
+    def set_state(self, record_id: str, state: str, now: Any) -> None:
+        self.conn.execute(
+            update(t.records).where(t.records.c.id == record_id).values(state=state, updated_at=now)
+        )
 
     def replace(self, record_id: str, sealed: bytes, size: int, now: Any) -> None:
         self.conn.execute(
@@ -365,6 +390,52 @@ class Audit(_Repo):
             .limit(limit)
         )
         return [AuditRow(*r) for r in rows]
+
+
+class Tokens(_Repo):
+    def add(self, row: TokenRow) -> None:
+        self.conn.execute(insert(t.api_tokens).values(**_fields(row)))
+
+    def by_secret_hash(self, secret_hash: bytes) -> TokenRow | None:
+        r = self.conn.execute(_SELECT_TOKEN, {"secret_hash": secret_hash}).first()
+        return TokenRow(*r) if r else None
+
+    def get(self, token_id: str) -> TokenRow | None:
+        r = self.conn.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
+        return TokenRow(*r) if r else None
+
+    def revoke(self, token_id: str, now: Any) -> int:
+        return self.conn.execute(
+            update(t.api_tokens)
+            .where(t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+
+    def for_workspace(self, workspace_id: str) -> builtins.list[TokenRow]:
+        rows = self.conn.execute(
+            select(t.api_tokens)
+            .where(t.api_tokens.c.workspace_id == workspace_id)
+            .order_by(t.api_tokens.c.created_at, t.api_tokens.c.id)
+        )
+        return [TokenRow(*r) for r in rows]
+
+
+class LoginFailures(_Repo):
+    def add(self, email_index: bytes, at: Any) -> None:
+        self.conn.execute(insert(t.login_failures).values(email_index=email_index, at=at))
+
+    def since(self, email_index: bytes, since: Any) -> builtins.list[Any]:
+        rows = self.conn.execute(
+            select(t.login_failures.c.at).where(
+                t.login_failures.c.email_index == email_index, t.login_failures.c.at > since
+            )
+        )
+        return [r[0] for r in rows]
+
+    def clear(self, email_index: bytes) -> None:
+        self.conn.execute(
+            delete(t.login_failures).where(t.login_failures.c.email_index == email_index)
+        )
 
 
 def _fields(row: Any) -> dict[str, Any]:

@@ -87,3 +87,15 @@ class WrappedKeyRow(NamedTuple):
     wrapped: bytes
     workspace_id: str | None
     created_at: datetime
+
+
+class TokenRow(NamedTuple):
+    id: str
+    secret_hash: bytes
+    kind: str
+    workspace_id: str | None
+    role: str | None
+    user_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None

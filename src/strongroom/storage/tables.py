@@ -29,6 +29,8 @@ users = Table(
     Column("email_sealed", LargeBinary, nullable=False),
     Column("email_index", LargeBinary(16), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # argon2id (PHC string); NULL until a password is set.
+    Column("password_hash", Text, nullable=True),
 )
 
 workspaces = Table(
@@ -130,4 +132,28 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# API tokens, member sessions and operator tokens: only a SHA-256 of the secret is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("secret_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=True, index=True),
+    Column("role", String(16), nullable=True),
+    Column("user_id", String(ID), ForeignKey("users.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+# Failed logins by email digest, for rate limiting across every server process.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email_index", LargeBinary(16), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
 )

@@ -88,6 +88,14 @@ class DataUnitOfWork(_Transaction):
     def audit(self) -> r.Audit:
         return r.Audit(self.conn)
 
+    @cached_property
+    def tokens(self) -> r.Tokens:
+        return r.Tokens(self.conn)
+
+    @cached_property
+    def login_failures(self) -> r.LoginFailures:
+        return r.LoginFailures(self.conn)
+
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:

@@ -1,0 +1,59 @@
+"""Who is calling, and what they may do: pure rules, no IO."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from strongroom.domain.roles import Action, Role, may
+from strongroom.errors import NotFound, PermissionDenied
+
+
+class PrincipalKind(StrEnum):
+    TOKEN = "token"  # noqa: S105 - a kind of caller, not a secret
+    SESSION = "session"  # a user who logged in: their memberships decide
+    OPERATOR = "operator"  # the SaaS's staff: the deployment, never customer data
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    id: str  # token id (API tokens and sessions), never the secret
+    user_id: str | None = None
+    #: For API tokens, the one workspace and role; for sessions, filled per request.
+    workspace_id: str | None = None
+    role: Role | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"{self.kind.value}:{self.user_id or self.id}"
+
+
+def check_workspace_access(
+    principal: Principal, workspace_id: str, role: Role | None, action: Action
+) -> None:
+    """Raise unless ``principal`` (with ``role`` in ``workspace_id``, None if not a member)
+    may do ``action`` there. Another tenant's workspace is NotFound, never 403: its
+    existence is not disclosed."""
+    if principal.kind is PrincipalKind.OPERATOR:
+        raise PermissionDenied("operators have no access to customer data")
+    if role is None:
+        raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+    if not may(role, action):
+        raise PermissionDenied(f"the {role.value} role may not {action.value.replace('_', ' ')}")
+
+
+#: Login attempts: this many failures per email within the window, then wait.
+LOGIN_FAILURES_ALLOWED = 5
+LOGIN_WINDOW = timedelta(minutes=15)
+
+
+def login_retry_after(failures: list[datetime], now: datetime) -> int:
+    """Seconds until another login attempt is allowed (0: allowed now)."""
+    recent = sorted(t for t in failures if now - t < LOGIN_WINDOW)
+    if len(recent) < LOGIN_FAILURES_ALLOWED:
+        return 0
+    oldest_counted = recent[-LOGIN_FAILURES_ALLOWED]
+    return max(1, int((oldest_counted + LOGIN_WINDOW - now).total_seconds()) + 1)

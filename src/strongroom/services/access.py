@@ -1,0 +1,271 @@
+"""Who may call: API tokens, user passwords and sessions, operators; and the check of a
+caller against the role matrix.
+
+Tokens are 256 random bits shown once; only their SHA-256 is stored (a random secret
+needs no slow hash). Passwords are argon2id. Failed logins are counted per email in
+the data store, so the limit holds across every server process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from strongroom import ids
+from strongroom.crypto.blind_index import BlindIndexer
+from strongroom.domain.access import (
+    LOGIN_WINDOW,
+    Principal,
+    PrincipalKind,
+    check_workspace_access,
+    login_retry_after,
+)
+from strongroom.domain.roles import MATRIX, Action, Role, parse_role
+from strongroom.domain.rules import check_email
+from strongroom.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+)
+from strongroom.services import audit
+from strongroom.services.context import Context
+from strongroom.services.projects import require_workspace
+from strongroom.storage.rows import TokenRow
+from strongroom.storage.unit_of_work import DataUnitOfWork
+
+TOKEN_PREFIX = "srt_"  # noqa: S105 - a prefix, not a secret
+SESSION_HOURS = 12
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
+MIN_PASSWORD_CHARS = 12
+_NO_PASSWORD = PasswordHasher().hash(secrets.token_urlsafe(16))  # for equal-time misses
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: str
+    token: str  # shown once, never stored
+    expires_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(id={self.id!r}, token=<redacted>, expires_at={self.expires_at!r})"
+
+
+def _secret_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+class Access:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.hasher = PasswordHasher()  # argon2id with the library's current parameters
+
+    # tokens ---------------------------------------------------------------------------
+    def create_token(
+        self,
+        workspace_id: str,
+        role: str,
+        expires_days: int | None = DEFAULT_TOKEN_DAYS,
+        actor: str = "system",
+        issuer_role: Role | None = None,
+    ) -> IssuedToken:
+        """An API token for one workspace and one role. ``issuer_role`` (a member issuing
+        through the API) may not mint a token above itself."""
+        parsed = parse_role(role)
+        if issuer_role is not None and not MATRIX[parsed] <= MATRIX[issuer_role]:
+            raise PermissionDenied(f"a {issuer_role.value} cannot issue a {parsed.value} token")
+        with self.ctx.store.write() as uow:
+            require_workspace(uow, workspace_id)
+            issued = self._issue(uow, PrincipalKind.TOKEN, expires_days, workspace_id, parsed)
+            audit.append(
+                uow,
+                self.ctx.clock.now(),
+                actor,
+                "token.create",
+                workspace_id,
+                token_id=issued.id,
+                role=parsed.value,
+            )
+            uow.commit()
+        return issued
+
+    def create_operator_token(
+        self, expires_days: int | None = DEFAULT_TOKEN_DAYS, actor: str = "system"
+    ) -> IssuedToken:
+        with self.ctx.store.write() as uow:
+            issued = self._issue(uow, PrincipalKind.OPERATOR, expires_days)
+            audit.append(
+                uow, self.ctx.clock.now(), actor, "token.create_operator", None, token_id=issued.id
+            )
+            uow.commit()
+        return issued
+
+    def _issue(
+        self,
+        uow: DataUnitOfWork,
+        kind: PrincipalKind,
+        expires_days: int | None,
+        workspace_id: str | None = None,
+        role: Role | None = None,
+        user_id: str | None = None,
+        lifetime: timedelta | None = None,
+    ) -> IssuedToken:
+        if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+            raise InvalidInput(f"a token lives 1 to {MAX_TOKEN_DAYS} days")
+        now = self.ctx.clock.now()
+        if lifetime is None and expires_days is not None:
+            lifetime = timedelta(days=expires_days)
+        expires_at = now + lifetime if lifetime is not None else None
+        secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        token = TOKEN_PREFIX + secret
+        token_id = ids.new_id("token")
+        row = TokenRow(
+            token_id,
+            _secret_hash(token),
+            kind.value,
+            workspace_id,
+            role.value if role else None,
+            user_id,
+            now,
+            expires_at,
+            None,
+        )
+        uow.tokens.add(row)
+        return IssuedToken(token_id, token, expires_at)
+
+    def revoke(self, token_id: str, actor: str = "system", workspace_id: str | None = None) -> None:
+        """Revoke a token at once. With ``workspace_id``, only a token of that workspace."""
+        ids.check_id("token", token_id)
+        with self.ctx.store.write() as uow:
+            row = uow.tokens.get(token_id)
+            if row is None or (workspace_id is not None and row.workspace_id != workspace_id):
+                raise NotFound(f"no token {token_id}", token_id=token_id)
+            uow.tokens.revoke(token_id, self.ctx.clock.now())
+            audit.append(
+                uow,
+                self.ctx.clock.now(),
+                actor,
+                "token.revoke",
+                row.workspace_id,
+                token_id=token_id,
+            )
+            uow.commit()
+
+    def tokens(self, workspace_id: str) -> list[TokenRow]:
+        with self.ctx.store.read() as uow:
+            require_workspace(uow, workspace_id)
+            return uow.tokens.for_workspace(workspace_id)
+
+    def authenticate(self, token: str) -> Principal:
+        """The caller behind a bearer token; Unauthenticated for anything else."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+            raise Unauthenticated("not a Strongroom token")
+        with self.ctx.store.read() as uow:
+            row = uow.tokens.by_secret_hash(_secret_hash(token))
+        now = self.ctx.clock.now()
+        if row is None:
+            raise Unauthenticated("unknown token")
+        if row.revoked_at is not None:
+            raise Unauthenticated("the token was revoked")
+        if row.expires_at is not None and row.expires_at <= now:
+            raise Unauthenticated("the token has expired")
+        kind = PrincipalKind(row.kind)
+        role = Role(row.role) if row.role else None
+        return Principal(kind, row.id, row.user_id, row.workspace_id, role)
+
+    # the role matrix ------------------------------------------------------------------
+    def role_in(self, principal: Principal, workspace_id: str) -> Role | None:
+        if principal.kind is PrincipalKind.TOKEN:
+            return principal.role if principal.workspace_id == workspace_id else None
+        if principal.kind is PrincipalKind.SESSION and principal.user_id:
+            with self.ctx.store.read() as uow:
+                member = uow.members.get(workspace_id, principal.user_id)
+            return Role(member.role) if member else None
+        return None
+
+    def require(self, principal: Principal, workspace_id: str, action: Action) -> Role:
+        """The caller's role in the workspace, if it allows ``action``; else NotFound (not
+        theirs) or PermissionDenied (theirs, but not allowed)."""
+        role = self.role_in(principal, workspace_id)
+        check_workspace_access(principal, workspace_id, role, action)
+        assert role is not None  # check_workspace_access refused otherwise
+        return role
+
+    def visible_workspaces(self, principal: Principal) -> list[str]:
+        if principal.kind is PrincipalKind.TOKEN and principal.workspace_id:
+            return [principal.workspace_id]
+        if principal.kind is PrincipalKind.SESSION and principal.user_id:
+            with self.ctx.store.read() as uow:
+                return uow.members.workspaces_of(principal.user_id)
+        return []
+
+    # passwords and sessions -----------------------------------------------------------
+    def set_password(self, email: str, password: str, actor: str = "system") -> None:
+        email = check_email(email)
+        if len(password) < MIN_PASSWORD_CHARS:
+            raise InvalidInput(f"a password has at least {MIN_PASSWORD_CHARS} characters")
+        password_hash = self.hasher.hash(password)
+        with self.ctx.store.write() as uow:
+            user = uow.users.find_by_email_index(self._email_index(email))
+            if user is None:
+                raise NotFound("no user with this email")
+            uow.users.set_password_hash(user.id, password_hash)
+            audit.append(
+                uow, self.ctx.clock.now(), actor, "user.set_password", None, user_id=user.id
+            )
+            uow.commit()
+
+    def login(self, email: str, password: str) -> IssuedToken:
+        """A session token for the user, or Unauthenticated; RateLimited after repeated
+        failures for the same email."""
+        try:
+            email = check_email(email)
+        except InvalidInput:
+            raise Unauthenticated("wrong email or password") from None
+        index = self._email_index(email)
+        now = self.ctx.clock.now()
+        with self.ctx.store.read() as uow:
+            retry_after = login_retry_after(
+                uow.login_failures.since(index, now - LOGIN_WINDOW), now
+            )
+            user = uow.users.find_by_email_index(index)
+            stored = uow.users.password_hash(user.id) if user else None
+        if retry_after:
+            raise RateLimited(
+                "too many failed logins for this email; try again later", retry_after=retry_after
+            )
+        if not self._verify(stored, password) or user is None:
+            with self.ctx.store.write() as uow:
+                uow.login_failures.add(index, now)
+                uow.commit()
+            raise Unauthenticated("wrong email or password")
+        with self.ctx.store.write() as uow:
+            uow.login_failures.clear(index)
+            issued = self._issue(
+                uow,
+                PrincipalKind.SESSION,
+                None,
+                user_id=user.id,
+                lifetime=timedelta(hours=SESSION_HOURS),
+            )
+            audit.append(uow, now, f"user:{user.id}", "session.create", None, token_id=issued.id)
+            uow.commit()
+        return issued
+
+    def _verify(self, stored: str | None, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored or _NO_PASSWORD, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _email_index(self, email: str) -> bytes:
+        _version, key = self.ctx.keyring.directory_key()
+        return BlindIndexer(key).digest("email", email)
