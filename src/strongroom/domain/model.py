@@ -5,9 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from strongroom.domain.roles import Role
+
+T = TypeVar("T")
+
+#: The largest page any list returns.
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list; ``next_cursor`` continues it (None on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def page_limit(limit: int | None) -> int:
+    return MAX_PAGE if limit is None else max(1, min(limit, MAX_PAGE))
 
 
 class WorkspaceState(StrEnum):

@@ -15,13 +15,16 @@ class Role(StrEnum):
 
 
 class Action(StrEnum):
-    READ = "read"  # workspace, projects, records, files
-    WRITE_DATA = "write_data"  # create and update records and files
-    MANAGE_PROJECTS = "manage_projects"
-    MANAGE_MEMBERS = "manage_members"
+    READ = "read"  # the workspace, its projects, records, files and members
+    WRITE_DATA = "write_data"  # create, update and delete records and files
+    MANAGE_PROJECTS = "manage_projects"  # create projects, declare collections
+    MANAGE_MEMBERS = "manage_members"  # add members, change roles, issue API tokens
+    READ_AUDIT = "read_audit"  # the workspace's audit events
+    READ_KEYS = "read_keys"  # the workspace's key status
     DELETE_WORKSPACE = "delete_workspace"
 
 
+#: The one role matrix. The README shows it; tests walk every endpoint through it.
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
     Role.ADMIN: frozenset(Action) - {Action.DELETE_WORKSPACE},

@@ -13,7 +13,7 @@ from typing import BinaryIO
 from strongroom import ids
 from strongroom.crypto import segments
 from strongroom.crypto.envelope import Binding
-from strongroom.domain.model import ObjectState, StoredFile
+from strongroom.domain.model import ObjectState, Page, StoredFile, page_limit
 from strongroom.domain.rules import check_name
 from strongroom.errors import IntegrityFailure, NotFound
 from strongroom.services import audit
@@ -110,6 +110,24 @@ class Files:
             require_project(uow, workspace_id, project_id)
             rows = uow.files.list(workspace_id, project_id)
         return [self._file(r, actor) for r in rows]
+
+    def page(
+        self,
+        workspace_id: str,
+        project_id: str,
+        cursor: str | None = None,
+        limit: int | None = None,
+        actor: str = "system",
+    ) -> Page[StoredFile]:
+        if cursor is not None:
+            ids.check_id("file", cursor)
+        limit = page_limit(limit)
+        with self.ctx.store.read() as uow:
+            require_project(uow, workspace_id, project_id)
+            rows = uow.files.list(workspace_id, project_id, cursor, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([self._file(r, actor) for r in rows], rows[-1].id if more else None)
 
     def read_into(
         self,

@@ -42,5 +42,21 @@ class Keys:
             uow.commit()
         return result
 
+    def workspace_status(self, workspace_id: str) -> dict[str, Any]:
+        """What a workspace's admins may know of its keys: versions and counts, no bytes."""
+        with self.ctx.store.read() as uow:
+            require_workspace(uow, workspace_id)
+        with self.ctx.keyring.keystore.read() as uow:
+            key = uow.keys.workspace_key(workspace_id)
+            data_keys = uow.keys.data_keys_of(workspace_id)
+        return {
+            "workspace_id": workspace_id,
+            "workspace_key_version": key.version if key else None,
+            "workspace_key_created_at": key.created_at.isoformat() if key else None,
+            "root_version": key.wrapping_version if key else None,
+            "root_backend": self.ctx.keyring.kms.backend,
+            "data_keys": len(data_keys),
+        }
+
     def policy(self) -> dict[str, Any]:
         return policy_document()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strongroom import ids
 from strongroom.crypto.envelope import Binding
-from strongroom.domain.model import ObjectState, Project
+from strongroom.domain.model import ObjectState, Page, Project, page_limit
 from strongroom.domain.rules import check_name
 from strongroom.errors import NotFound
 from strongroom.services import audit
@@ -80,8 +80,25 @@ class Projects:
     def list(self, workspace_id: str, actor: str = "system") -> list[Project]:
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)
-            rows = [r for r in uow.projects.list(workspace_id) if r.state == ObjectState.LIVE]
+            rows = uow.projects.list(workspace_id)
         return [self._project(r, actor) for r in rows]
+
+    def page(
+        self,
+        workspace_id: str,
+        cursor: str | None = None,
+        limit: int | None = None,
+        actor: str = "system",
+    ) -> Page[Project]:
+        if cursor is not None:
+            ids.check_id("project", cursor)
+        limit = page_limit(limit)
+        with self.ctx.store.read() as uow:
+            require_workspace(uow, workspace_id)
+            rows = uow.projects.list(workspace_id, cursor, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([self._project(r, actor) for r in rows], rows[-1].id if more else None)
 
     def _project(self, row: ProjectRow, actor: str) -> Project:
         name = self.ctx.open(

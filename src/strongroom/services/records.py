@@ -9,13 +9,12 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer, indexable_values
 from strongroom.crypto.envelope import Binding, Sealer
-from strongroom.domain.model import Collection, ObjectState, Record
+from strongroom.domain.model import Collection, ObjectState, Page, Record, page_limit
 from strongroom.domain.rules import check_collection, check_field, encode_document
 from strongroom.errors import InvalidInput, NotFound
 from strongroom.services import audit
@@ -26,17 +25,10 @@ from strongroom.storage.rows import IndexEntry, RecordRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
 MAX_BATCH = 10_000
-MAX_PAGE = 1000
 
 
 def record_binding(workspace_id: str, project_id: str, record_id: str) -> Binding:
     return Binding("record", workspace_id, project_id, record_id)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Record]
-    next_cursor: str | None
 
 
 class Records:
@@ -216,11 +208,11 @@ class Records:
         cursor: str | None = None,
         limit: int = 100,
         actor: str = "system",
-    ) -> Page:
+    ) -> Page[Record]:
         collection = check_collection(collection)
         if cursor is not None:
             ids.check_id("record", cursor)
-        limit = max(1, min(limit, MAX_PAGE))
+        limit = page_limit(limit)
         with self.ctx.store.read() as uow:
             require_project(uow, workspace_id, project_id)
             rows = uow.records.list(workspace_id, project_id, collection, cursor, limit + 1)

@@ -11,7 +11,7 @@ from strongroom.crypto.envelope import Binding
 from strongroom.domain.model import Member, User, Workspace, WorkspaceState
 from strongroom.domain.roles import Role, parse_role
 from strongroom.domain.rules import check_email, check_name
-from strongroom.errors import Conflict, NotFound
+from strongroom.errors import Conflict, NotFound, PermissionDenied
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.keyring import DIRECTORY
@@ -118,6 +118,38 @@ class Workspaces:
             )
             uow.commit()
         return Member(workspace_id, user_id, email, parsed)
+
+    def set_role(
+        self,
+        workspace_id: str,
+        user_id: str,
+        role: str,
+        actor: str = "system",
+        issuer_role: Role | None = None,
+    ) -> Member:
+        """Change a member's role. Only an owner (or the embedding caller, ``issuer_role``
+        None) may grant or take away the owner role; the last owner stays an owner."""
+        parsed = parse_role(role)
+        ids.check_id("user", user_id)
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            current = uow.members.get(workspace_id, user_id)
+            if current is None:
+                raise NotFound(f"no member {user_id} in {workspace_id}", user_id=user_id)
+            touches_owner = Role.OWNER in (parsed, Role(current.role))
+            if touches_owner and issuer_role not in (None, Role.OWNER):
+                raise PermissionDenied("only an owner may grant or remove the owner role")
+            owners = [m for m in uow.members.list(workspace_id) if m.role == Role.OWNER]
+            if current.role == Role.OWNER and parsed != Role.OWNER and len(owners) == 1:
+                raise Conflict("a workspace keeps at least one owner")
+            uow.members.set_role(workspace_id, user_id, parsed)
+            audit.append(
+                uow, now, actor, "member.set_role", workspace_id, user_id=user_id, role=parsed.value
+            )
+            user = uow.users.get(user_id)
+            uow.commit()
+        assert user is not None  # a member row's foreign key guarantees it
+        return Member(workspace_id, user_id, self._email(user, actor), parsed)
 
     def members(self, workspace_id: str, actor: str = "system") -> builtins.list[Member]:
         ids.check_id("workspace", workspace_id)

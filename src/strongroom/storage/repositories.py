@@ -184,12 +184,16 @@ class Projects(_Repo):
         ).first()
         return ProjectRow(*r) if r else None
 
-    def list(self, workspace_id: str) -> builtins.list[ProjectRow]:
-        rows = self.conn.execute(
-            select(t.projects)
-            .where(t.projects.c.workspace_id == workspace_id)
-            .order_by(t.projects.c.created_at, t.projects.c.id)
+    def list(
+        self, workspace_id: str, after: str | None = None, limit: int | None = None
+    ) -> builtins.list[ProjectRow]:
+        """Live projects by id, after ``after``, at most ``limit``."""
+        query = select(t.projects).where(
+            t.projects.c.workspace_id == workspace_id, t.projects.c.state == "live"
         )
+        if after:
+            query = query.where(t.projects.c.id > after)
+        rows = self.conn.execute(query.order_by(t.projects.c.id).limit(limit))
         return [ProjectRow(*r) for r in rows]
 
     def list_all_ids(self) -> builtins.list[tuple[str, str]]:
@@ -341,16 +345,21 @@ class Files(_Repo):
         ).first()
         return FileRow(*r) if r else None
 
-    def list(self, workspace_id: str, project_id: str) -> builtins.list[FileRow]:
-        rows = self.conn.execute(
-            select(t.files)
-            .where(
-                t.files.c.workspace_id == workspace_id,
-                t.files.c.project_id == project_id,
-                t.files.c.state == "live",
-            )
-            .order_by(t.files.c.id)
+    def list(
+        self,
+        workspace_id: str,
+        project_id: str,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[FileRow]:
+        query = select(t.files).where(
+            t.files.c.workspace_id == workspace_id,
+            t.files.c.project_id == project_id,
+            t.files.c.state == "live",
         )
+        if after:
+            query = query.where(t.files.c.id > after)
+        rows = self.conn.execute(query.order_by(t.files.c.id).limit(limit))
         return [FileRow(*r) for r in rows]
 
     def count(self) -> int:

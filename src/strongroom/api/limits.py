@@ -1,0 +1,79 @@
+"""Request body limits, enforced before a route reads anything: by Content-Length when it
+is given, and by counting when the body is chunked."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyLimit:
+    """413 for a body over the limit: uploads (POST …/files) get ``upload_limit``, every
+    other request ``json_limit``."""
+
+    def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"].endswith("/files")
+        limit = self.upload_limit if upload else self.json_limit
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _reject(send, 400, "invalid-input", "Content-Length is not a number")
+                    return
+                if declared > limit:
+                    await _reject(
+                        send, 413, "too-large", f"the body is over the limit of {limit} bytes"
+                    )
+                    return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLarge as error:
+            await _reject(send, 413, "too-large", str(error))
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is over the limit of {limit} bytes")
+
+
+async def _reject(send: Send, status: int, kind: str, detail: str) -> None:
+    body = json.dumps(
+        {
+            "type": f"https://strongroom.dev/problems/{kind}",
+            "title": kind.replace("-", " "),
+            "status": status,
+            "detail": detail,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

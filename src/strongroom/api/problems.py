@@ -1,0 +1,91 @@
+"""Errors as RFC 9457 problem details: the one mapping from the error hierarchy to HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from strongroom import errors as e
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("strongroom.api")
+
+#: Most specific first: the first class an error is an instance of decides.
+STATUS: list[tuple[type[e.StrongroomError], int, str]] = [
+    (e.MalformedDocument, 422, "malformed-document"),
+    (e.TooLarge, 413, "too-large"),
+    (e.InvalidInput, 400, "invalid-input"),
+    (e.NotFound, 404, "not-found"),
+    (e.Unauthenticated, 401, "unauthenticated"),
+    (e.PermissionDenied, 403, "permission-denied"),
+    (e.RateLimited, 429, "rate-limited"),
+    (e.Conflict, 409, "conflict"),
+    (e.KeyUnavailable, 410, "key-unavailable"),
+    (e.IntegrityFailure, 500, "integrity-failure"),
+    (e.KmsFailure, 503, "kms-unavailable"),
+    (e.StorageUnavailable, 503, "storage-unavailable"),
+    (e.ConfigurationError, 500, "configuration-error"),
+    (e.AuditChainBroken, 500, "audit-chain-broken"),
+]
+
+
+def problem(status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"https://strongroom.dev/problems/{kind}",
+        "title": kind.replace("-", " "),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def from_error(error: e.StrongroomError) -> JSONResponse:
+    status, kind = 500, "internal-error"
+    for cls, code, name in STATUS:
+        if isinstance(error, cls):
+            status, kind = code, name
+            break
+    response = problem(status, kind, " ".join(str(error).split()), **error.ids)
+    if isinstance(error, e.Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="strongroom"'
+    if isinstance(error, e.RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def install(app: FastAPI) -> None:
+    async def strongroom_error(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, e.StrongroomError)
+        return from_error(error)
+
+    async def http_error(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HTTPException)
+        response = problem(error.status_code, "http-" + str(error.status_code), str(error.detail))
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    async def validation_error(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            {"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", ""))}
+            for item in error.errors()
+        ]
+        return problem(
+            422, "validation-error", "the request does not match the schema", errors=errors
+        )
+
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return problem(500, "internal-error", "an unexpected error; it has been logged")
+
+    app.add_exception_handler(e.StrongroomError, strongroom_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected)

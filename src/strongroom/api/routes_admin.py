@@ -1,0 +1,71 @@
+"""Sign-in, the operators' key endpoints, health and security.txt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
+
+from strongroom.api.deps import SR, Operator
+from strongroom.api.schemas import LoginIn, TokenOut
+from strongroom.tls.certificates import certificate_expiry, expiry_message
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/sessions",
+    status_code=201,
+    tags=["accounts"],
+    summary="Sign in with email and password; returns a session token",
+)
+def login(sr: SR, body: LoginIn, response: Response) -> TokenOut:
+    issued = sr.access.login(body.email, body.password)
+    response.headers["Cache-Control"] = "no-store"
+    return TokenOut(id=issued.id, token=issued.token, expires_at=issued.expires_at)
+
+
+@router.get("/v1/keys", tags=["operators"], summary="Root key and keystore status")
+def key_status(sr: SR, _operator: Operator) -> dict[str, Any]:
+    return sr.keys.status()
+
+
+@router.post(
+    "/v1/keys/rotate",
+    tags=["operators"],
+    summary="Rotate the root key: rewrap every workspace key, re-encrypt nothing",
+)
+def rotate_root(sr: SR, operator: Operator) -> dict[str, Any]:
+    return sr.keys.rotate_root(actor=operator.actor)
+
+
+@router.get("/health", tags=["meta"])
+def health(sr: SR) -> dict[str, Any]:
+    now = sr.ctx.clock.now()
+    cert = Path(sr.settings.tls_cert)
+    out: dict[str, Any] = {"status": "ok", "kms": sr.ctx.keyring.kms.backend}
+    if cert.is_file():
+        expires = certificate_expiry(cert)
+        out["certificate_expires_at"] = expires.isoformat()
+        warning = expiry_message(cert, expires, now)
+        if warning:
+            out["status"] = "warning"
+            out["warnings"] = [warning]
+    return out
+
+
+@router.get("/.well-known/security.txt", response_class=PlainTextResponse, tags=["meta"])
+def security_txt(sr: SR) -> str:
+    """RFC 9116, from the settings; it expires a year from now, so it is always fresh."""
+    expires = (sr.ctx.clock.now() + timedelta(days=365)).replace(microsecond=0)
+    lines = [
+        f"Contact: {sr.settings.security_contact}",
+        f"Expires: {expires.isoformat().replace('+00:00', 'Z')}",
+        "Preferred-Languages: en",
+    ]
+    if sr.settings.security_policy_url:
+        lines.append(f"Policy: {sr.settings.security_policy_url}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,206 @@
+"""Projects, collections, records and files of a workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+from urllib.parse import quote
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from strongroom.api.body import ThreadBodyReader
+from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader
+from strongroom.api.schemas import (
+    CollectionIn,
+    CollectionOut,
+    FileOut,
+    Page,
+    ProjectIn,
+    ProjectOut,
+    RecordIn,
+    RecordOut,
+    RecordUpdate,
+)
+from strongroom.domain.model import Project, Record, StoredFile
+
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["data"])
+Cursor = Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+FileName = Annotated[str, Query(min_length=1, max_length=200, description="The file's name.")]
+
+BINARY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _project(p: Project) -> ProjectOut:
+    return ProjectOut(id=p.id, name=p.name, created_at=p.created_at)
+
+
+def _record(r: Record) -> RecordOut:
+    return RecordOut(
+        id=r.id,
+        collection=r.collection,
+        document=r.document,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def _file(f: StoredFile) -> FileOut:
+    return FileOut(id=f.id, name=f.name, size=f.size, created_at=f.created_at)
+
+
+# projects and collections ----------------------------------------------------------------
+@router.get("/projects")
+def list_projects(
+    sr: SR, grant: Reader, cursor: Cursor = None, limit: Limit = 100
+) -> Page[ProjectOut]:
+    page = sr.projects.page(grant.workspace_id, cursor, limit, actor=grant.caller.actor)
+    return Page(items=[_project(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/projects", status_code=201)
+def create_project(sr: SR, grant: ProjectManager, body: ProjectIn) -> ProjectOut:
+    return _project(sr.projects.create(grant.workspace_id, body.name, actor=grant.caller.actor))
+
+
+@router.get("/projects/{project_id}")
+def get_project(sr: SR, grant: Reader, project_id: str) -> ProjectOut:
+    return _project(sr.projects.get(grant.workspace_id, project_id, actor=grant.caller.actor))
+
+
+@router.get("/collections")
+def list_collections(sr: SR, grant: Reader) -> list[CollectionOut]:
+    return [
+        CollectionOut(name=c.name, personal_fields=sorted(c.personal_fields))
+        for c in sr.records.collections(grant.workspace_id)
+    ]
+
+
+@router.put("/collections/{name}", summary="Declare a collection's personal-data fields")
+def declare_collection(
+    sr: SR, grant: ProjectManager, name: str, body: CollectionIn
+) -> CollectionOut:
+    declared = sr.records.declare_collection(
+        grant.workspace_id, name, body.personal_fields, actor=grant.caller.actor
+    )
+    return CollectionOut(name=declared.name, personal_fields=sorted(declared.personal_fields))
+
+
+# records -----------------------------------------------------------------------------
+@router.post("/projects/{project_id}/records", status_code=201)
+def create_record(sr: SR, grant: DataWriter, project_id: str, body: RecordIn) -> RecordOut:
+    record_id = sr.records.put(
+        grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
+    )
+    return _record(sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor))
+
+
+@router.get("/projects/{project_id}/records")
+def list_records(
+    sr: SR,
+    grant: Reader,
+    project_id: str,
+    collection: Annotated[str, Query(min_length=1, max_length=64)],
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[RecordOut]:
+    page = sr.records.list(
+        grant.workspace_id, project_id, collection, cursor, limit, actor=grant.caller.actor
+    )
+    return Page(items=[_record(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/projects/{project_id}/records/{record_id}")
+def get_record(sr: SR, grant: Reader, project_id: str, record_id: str) -> RecordOut:
+    return _record(sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor))
+
+
+@router.put("/projects/{project_id}/records/{record_id}")
+def update_record(
+    sr: SR,
+    grant: DataWriter,
+    project_id: str,
+    record_id: str,
+    body: RecordUpdate,
+) -> RecordOut:
+    return _record(
+        sr.records.update(
+            grant.workspace_id, project_id, record_id, body.document, actor=grant.caller.actor
+        )
+    )
+
+
+@router.delete("/projects/{project_id}/records/{record_id}", status_code=204)
+def delete_record(sr: SR, grant: DataWriter, project_id: str, record_id: str) -> Response:
+    sr.records.delete(grant.workspace_id, project_id, record_id, actor=grant.caller.actor)
+    return Response(status_code=204)
+
+
+# files -------------------------------------------------------------------------------
+@router.post("/projects/{project_id}/files", status_code=201, openapi_extra=BINARY_BODY)
+async def upload_file(
+    sr: SR,
+    grant: DataWriter,
+    request: Request,
+    project_id: str,
+    name: FileName,
+) -> FileOut:
+    """Stream the request body, encrypted segment by segment, into the blob store."""
+    reader = ThreadBodyReader(request.stream(), sr.settings.file_max_bytes)
+    stored = await anyio.to_thread.run_sync(
+        lambda: sr.files.put(
+            grant.workspace_id,
+            project_id,
+            name,
+            reader,  # type: ignore[arg-type]
+            actor=grant.caller.actor,
+        )
+    )
+    return _file(stored)
+
+
+@router.get("/projects/{project_id}/files")
+def list_files(
+    sr: SR,
+    grant: Reader,
+    project_id: str,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[FileOut]:
+    page = sr.files.page(grant.workspace_id, project_id, cursor, limit, grant.caller.actor)
+    return Page(items=[_file(f) for f in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/projects/{project_id}/files/{file_id}")
+def get_file(sr: SR, grant: Reader, project_id: str, file_id: str) -> FileOut:
+    return _file(sr.files.info(grant.workspace_id, project_id, file_id, grant.caller.actor))
+
+
+@router.get(
+    "/projects/{project_id}/files/{file_id}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_file(sr: SR, grant: Reader, project_id: str, file_id: str) -> StreamingResponse:
+    """The plaintext, decrypted segment by segment as it is sent. A segment that fails
+    authentication cuts the response off: a client never receives a complete, wrong file."""
+    info, chunks = sr.files.stream(grant.workspace_id, project_id, file_id, grant.caller.actor)
+    first = next(chunks, b"")  # opens the blob and authenticates the first segment now
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    disposition = f"attachment; filename*=UTF-8''{quote(info.name, safe='')}"
+    return StreamingResponse(
+        body(),
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(info.size), "Content-Disposition": disposition},
+    )
