@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_HOME := .strongroom-demo
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: serve demo test lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(VENV)/.installed $@
+
+## serve: the HTTPS API on https://127.0.0.1:8443 over ./.strongroom-demo (made with the
+## sample workspace if new); prints the CA certificate's path and an owner token
+serve: $(VENV)/.installed
+	$(BIN)/strongroom serve --demo --home $(DEMO_HOME)
 
 ## demo: a fresh home at ./.strongroom-demo with a sample workspace, scanned for plaintext
 demo: $(VENV)/.installed

@@ -34,6 +34,7 @@ from strongroom.services.workspaces import Workspaces
 from strongroom.storage import migrations
 from strongroom.storage.database import make_engine
 from strongroom.storage.unit_of_work import DataStore, KeystoreStore
+from strongroom.tls.certificates import issue_server_certificate, make_local_ca
 
 #: The newest migration of each database.
 HEAD_REVISIONS = {"data": "0002", "keystore": "0001"}
@@ -93,6 +94,17 @@ def _migrate(url: str, which: str, secure_delete: bool) -> None:
         engine.dispose()
 
 
+def _make_local_tls(settings: Settings) -> None:
+    """A local CA (HOME/tls/ca.pem) and a server certificate for localhost and 127.0.0.1,
+    unless the settings name a certificate of their own."""
+    folder = settings.home / "tls"
+    if Path(settings.tls_cert) != folder / "server.pem" or Path(settings.tls_cert).exists():
+        return
+    now = SystemClock().now()
+    make_local_ca(folder, now)
+    issue_server_certificate(folder, now=now)
+
+
 def init_home(home: Path | str, **options: Any) -> Settings:
     """Make a new home: settings file, root key, data store and keystore schemas."""
     home = Path(home).expanduser()
@@ -106,6 +118,7 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     _migrate(settings.database_url, "data", secure_delete=False)
     _migrate(settings.keystore_url, "keystore", secure_delete=True)
     write_settings(settings, options)
+    _make_local_tls(settings)
     with open_strongroom(settings=settings) as sr:
         sr.ctx.keyring.create_directory_key()
         audit.record(

@@ -1,0 +1,76 @@
+"""``strongroom serve``: the HTTPS API over the home's store and keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from strongroom import demo
+from strongroom.api.app import create_app
+from strongroom.api.server import run_server
+from strongroom.bootstrap import init_home
+from strongroom.cli.common import DEFAULT_HOME, Home, Json, open_home
+from strongroom.cli.output import console, emit
+from strongroom.config import CONFIG_FILE
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="HTTPS port.")] = 8443,
+    http_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="Also listen for plain HTTP here, only to redirect to HTTPS."
+        ),
+    ] = None,
+    with_demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Initialise a new home with the sample workspace and print an owner token for it.",
+        ),
+    ] = False,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Serve the API over HTTPS only (TLS 1.2+, HSTS); Ctrl-C stops it."""
+    home = home.expanduser()
+    if with_demo and not (home / CONFIG_FILE).exists():
+        init_home(home)
+    with open_home(home) as sr:
+        token = None
+        if with_demo:
+            workspaces = sr.workspaces.list()
+            workspace_id = workspaces[0].id if workspaces else demo.load_sample(sr).workspace_id
+            token = sr.access.create_token(workspace_id, "owner", 1, actor="serve --demo").token
+        ca = Path(sr.settings.tls_cert).parent / "ca.pem"
+        url = f"https://{f'[{host}]' if ':' in host else host}:{port}"
+
+        def started() -> None:
+            info = {"url": url, "ca": str(ca) if ca.exists() else None, "token": token}
+            lines = [f"Strongroom is serving {url}  (Ctrl-C stops it)"]
+            if ca.exists():
+                lines.append(f"CA certificate: {ca}")
+            if token:
+                lines += [
+                    f"owner token (1 day): {token}",
+                    f'try: curl --cacert {ca} -H "Authorization: Bearer {token}" '
+                    f"{url}/v1/workspaces",
+                ]
+            emit(json, info, lambda: console.print("\n".join(lines), markup=False, soft_wrap=True))
+
+        run_server(
+            create_app(sr),
+            host=host,
+            port=port,
+            cert_path=Path(sr.settings.tls_cert),
+            key_path=Path(sr.settings.tls_key),
+            http_port=http_port,
+            on_started=started,
+        )

@@ -1,0 +1,46 @@
+"""A real Strongroom HTTPS server for API tests: a fresh home, the app, a thread."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from strongroom import init_home, open_strongroom
+from strongroom.api.app import create_app
+from strongroom.api.server import ServerThread
+from strongroom.bootstrap import Strongroom
+
+
+@dataclass
+class LiveServer:
+    sr: Strongroom
+    url: str
+    ca: Path
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(
+            base_url=self.url,
+            verify=ssl.create_default_context(cafile=self.ca),
+            headers=headers,
+            timeout=30,
+        )
+
+
+@contextmanager
+def live_server(home: Path, **settings: str) -> Iterator[LiveServer]:
+    init_home(home, **settings)
+    sr = open_strongroom(home)
+    try:
+        tls = home / "tls"
+        with ServerThread(
+            create_app(sr), cert_path=tls / "server.pem", key_path=tls / "server-key.pem"
+        ) as server:
+            yield LiveServer(sr, server.url, tls / "ca.pem")
+    finally:
+        sr.close()

@@ -1,0 +1,319 @@
+"""Every endpoint, for every role, in the caller's own workspace and in another tenant's:
+the role matrix holds, another tenant's data is 404 (never 403, never data)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from strongroom.api.app import create_app
+from strongroom.domain.roles import MATRIX, Action, Role
+from tests.e2e.api_support import LiveServer, live_server
+
+_fresh = itertools.count()
+
+
+@dataclass
+class World:
+    live: LiveServer
+    ws: str
+    project: str
+    record: str
+    file: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with live_server(tmp_path_factory.mktemp("api") / "home") as live:
+        sr = live.sr
+        ws = sr.workspaces.create("Tenant A", "owner@a.example")
+        other = sr.workspaces.create("Tenant B", "owner@b.example")
+        project = sr.projects.create(ws.id, "Hiring")
+        record = sr.records.put(ws.id, project.id, "notes", {"text": "hello"})
+        stored = sr.files.put(ws.id, project.id, "cv.txt", io.BytesIO(b"resume"))
+        tokens = {role.value: sr.access.create_token(ws.id, role.value).token for role in Role}
+        tokens["other-tenant-owner"] = sr.access.create_token(other.id, "owner").token
+        tokens["operator"] = sr.access.create_operator_token().token
+        yield World(live, ws.id, project.id, record, stored.id, tokens)
+
+
+Request = tuple[str, str, dict[str, Any]]  # method, path, httpx keyword arguments
+
+
+def _base(w: World) -> str:
+    return f"/v1/workspaces/{w.ws}"
+
+
+def _prj(w: World) -> str:
+    return f"{_base(w)}/projects/{w.project}"
+
+
+def _fresh_record(w: World) -> str:
+    return w.live.sr.records.put(w.ws, w.project, "notes", {"n": next(_fresh)})
+
+
+def _fresh_member(w: World) -> str:
+    return w.live.sr.workspaces.add_member(w.ws, f"m{next(_fresh)}@a.example", "viewer").user_id
+
+
+def _fresh_token(w: World) -> str:
+    return w.live.sr.access.create_token(w.ws, "viewer").id
+
+
+# (method, route template, action, request factory)
+ENDPOINTS: list[tuple[str, str, Action, Callable[[World], Request]]] = [
+    ("GET", "/v1/workspaces/{workspace_id}", Action.READ, lambda w: ("GET", _base(w), {})),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/members",
+        Action.READ,
+        lambda w: ("GET", f"{_base(w)}/members", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/projects",
+        Action.READ,
+        lambda w: ("GET", f"{_base(w)}/projects", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}",
+        Action.READ,
+        lambda w: ("GET", _prj(w), {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/collections",
+        Action.READ,
+        lambda w: ("GET", f"{_base(w)}/collections", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/records",
+        Action.READ,
+        lambda w: ("GET", f"{_prj(w)}/records", {"params": {"collection": "notes"}}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/records/{record_id}",
+        Action.READ,
+        lambda w: ("GET", f"{_prj(w)}/records/{w.record}", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/files",
+        Action.READ,
+        lambda w: ("GET", f"{_prj(w)}/files", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/files/{file_id}",
+        Action.READ,
+        lambda w: ("GET", f"{_prj(w)}/files/{w.file}", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/files/{file_id}/content",
+        Action.READ,
+        lambda w: ("GET", f"{_prj(w)}/files/{w.file}/content", {}),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/records",
+        Action.WRITE_DATA,
+        lambda w: (
+            "POST",
+            f"{_prj(w)}/records",
+            {"json": {"collection": "notes", "document": {"by": "test"}}},
+        ),
+    ),
+    (
+        "PUT",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/records/{record_id}",
+        Action.WRITE_DATA,
+        lambda w: (
+            "PUT",
+            f"{_prj(w)}/records/{_fresh_record(w)}",
+            {"json": {"document": {"v": 2}}},
+        ),
+    ),
+    (
+        "DELETE",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/records/{record_id}",
+        Action.WRITE_DATA,
+        lambda w: ("DELETE", f"{_prj(w)}/records/{_fresh_record(w)}", {}),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/files",
+        Action.WRITE_DATA,
+        lambda w: (
+            "POST",
+            f"{_prj(w)}/files",
+            {
+                "params": {"name": "a.bin"},
+                "content": b"data",
+                "headers": {"content-type": "application/octet-stream"},
+            },
+        ),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/projects",
+        Action.MANAGE_PROJECTS,
+        lambda w: ("POST", f"{_base(w)}/projects", {"json": {"name": "New"}}),
+    ),
+    (
+        "PUT",
+        "/v1/workspaces/{workspace_id}/collections/{name}",
+        Action.MANAGE_PROJECTS,
+        lambda w: (
+            "PUT",
+            f"{_base(w)}/collections/contacts",
+            {"json": {"personal_fields": ["email"]}},
+        ),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/tokens",
+        Action.MANAGE_MEMBERS,
+        lambda w: ("GET", f"{_base(w)}/tokens", {}),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/tokens",
+        Action.MANAGE_MEMBERS,
+        lambda w: ("POST", f"{_base(w)}/tokens", {"json": {"role": "viewer"}}),
+    ),
+    (
+        "DELETE",
+        "/v1/workspaces/{workspace_id}/tokens/{token_id}",
+        Action.MANAGE_MEMBERS,
+        lambda w: ("DELETE", f"{_base(w)}/tokens/{_fresh_token(w)}", {}),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/members",
+        Action.MANAGE_MEMBERS,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/members",
+            {"json": {"email": f"n{next(_fresh)}@a.example", "role": "viewer"}},
+        ),
+    ),
+    (
+        "PUT",
+        "/v1/workspaces/{workspace_id}/members/{user_id}",
+        Action.MANAGE_MEMBERS,
+        lambda w: ("PUT", f"{_base(w)}/members/{_fresh_member(w)}", {"json": {"role": "member"}}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/audit",
+        Action.READ_AUDIT,
+        lambda w: ("GET", f"{_base(w)}/audit", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/keys",
+        Action.READ_KEYS,
+        lambda w: ("GET", f"{_base(w)}/keys", {}),
+    ),
+]
+
+CALLERS = [r.value for r in Role] + ["other-tenant-owner", "operator", "no-token"]
+
+
+def _expected(caller: str, action: Action) -> set[int]:
+    if caller == "no-token":
+        return {401}
+    if caller == "operator":
+        return {403}
+    if caller == "other-tenant-owner":
+        return {404}
+    return {200, 201, 204} if action in MATRIX[Role(caller)] else {403}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(
+    ("method", "route", "action", "make"), ENDPOINTS, ids=[f"{m} {r}" for m, r, _a, _f in ENDPOINTS]
+)
+def test_role_matrix(
+    world: World,
+    caller: str,
+    method: str,
+    route: str,
+    action: Action,
+    make: Callable[[World], Request],
+) -> None:
+    verb, path, kwargs = make(world)
+    with world.live.client(world.tokens.get(caller)) as client:
+        response = client.request(verb, path, **kwargs)
+    assert response.status_code in _expected(caller, action), response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.text
+        assert "hello" not in body and "resume" not in body and "Tenant A" not in body
+
+
+def test_every_workspace_endpoint_is_in_the_matrix(world: World) -> None:
+    """A new endpoint under a workspace fails this until it is added to ENDPOINTS."""
+    paths = create_app(world.live.sr).openapi()["paths"]
+    routes = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith("/v1/workspaces/{workspace_id}")
+        for method in operations
+    }
+    assert routes == {(m, r) for m, r, _a, _f in ENDPOINTS}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_operator_endpoints(world: World, caller: str) -> None:
+    with world.live.client(world.tokens.get(caller)) as client:
+        status = client.get("/v1/keys").status_code
+        rotated = client.post("/v1/keys/rotate").status_code
+    expected = {"operator": 200, "no-token": 401}.get(caller, 403)
+    assert (status, rotated) == (expected, expected)
+
+
+def test_workspace_list_shows_only_the_callers_workspace(world: World) -> None:
+    with world.live.client(world.tokens["viewer"]) as client:
+        listed = client.get("/v1/workspaces").json()
+    assert [w["id"] for w in listed["items"]] == [world.ws]
+    with world.live.client(world.tokens["operator"]) as client:
+        assert client.get("/v1/workspaces").json()["items"] == []
+        created = client.post(
+            "/v1/workspaces", json={"name": "Provisioned", "owner_email": "o@p.example"}
+        )
+    assert created.status_code == 201
+    with world.live.client(world.tokens["owner"]) as client:
+        refused = client.post("/v1/workspaces", json={"name": "X", "owner_email": "x@x.example"})
+    assert refused.status_code == 403
+
+
+def test_an_admin_cannot_mint_an_owner_token_or_make_an_owner(world: World) -> None:
+    with world.live.client(world.tokens["admin"]) as client:
+        assert client.post(f"{_base(world)}/tokens", json={"role": "owner"}).status_code == 403
+        added = client.post(
+            f"{_base(world)}/members", json={"email": "boss@a.example", "role": "owner"}
+        )
+        assert added.status_code == 403
+
+
+def test_unguessable_ids_of_another_tenant_are_404(world: World) -> None:
+    with world.live.client(world.tokens["other-tenant-owner"]) as client:
+        for path in (
+            f"{_prj(world)}/records/{world.record}",
+            f"{_prj(world)}/files/{world.file}/content",
+            _base(world),
+        ):
+            response = client.get(path)
+            assert response.status_code == 404
+            assert "hello" not in response.text and "resume" not in response.text
