@@ -3,6 +3,7 @@ is given, and by counting when the body is chunked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,20 +37,29 @@ class BodyLimit:
                     )
                     return
         received = 0
+        rejected = False
 
         async def counted() -> Message:
-            nonlocal received
+            # A chunked body is counted as it arrives; over the limit, the 413 goes out at
+            # once and whatever the app then answers (it sees a failed read) is dropped.
+            nonlocal received, rejected
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
+                if received > limit and not rejected:
+                    rejected = True
+                    await _reject(
+                        send, 413, "too-large", f"the body is over the limit of {limit} bytes"
+                    )
                     raise BodyTooLarge(limit)
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except BodyTooLarge as error:
-            await _reject(send, 413, "too-large", str(error))
+        async def guarded_send(message: Message) -> None:
+            if not rejected:
+                await send(message)
+
+        with contextlib.suppress(BodyTooLarge):
+            await self.app(scope, counted, guarded_send)
 
 
 class BodyTooLarge(Exception):

@@ -1,0 +1,229 @@
+"""The API over real HTTPS: round trips, streaming files, tokens, limits, sign-in."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from strongroom.storage import tables as t
+from tests.e2e.api_support import LiveServer, live_server
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("api") / "home", file_max_bytes="4000000") as server:
+        yield server
+
+
+@pytest.fixture
+def owner(live: LiveServer) -> Iterator[tuple[httpx.Client, str, str]]:
+    ws = live.sr.workspaces.create("Acme", f"owner{os.urandom(4).hex()}@acme.example")
+    project = live.sr.projects.create(ws.id, "Hiring")
+    with live.client(live.sr.access.create_token(ws.id, "owner").token) as client:
+        yield client, ws.id, project.id
+
+
+def _count(live: LiveServer, table: object) -> int:
+    with live.sr.ctx.store.read() as uow:
+        return int(uow.conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_records_round_trip_and_paginate(owner: tuple[httpx.Client, str, str]) -> None:
+    client, ws, prj = owner
+    base = f"/v1/workspaces/{ws}/projects/{prj}/records"
+    made = [
+        client.post(base, json={"collection": "notes", "document": {"i": i}}).json()["id"]
+        for i in range(7)
+    ]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"collection": "notes", "limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get(base, params=params).json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(made)
+    updated = client.put(f"{base}/{made[0]}", json={"document": {"i": 100}})
+    assert updated.json()["document"] == {"i": 100}
+    assert client.delete(f"{base}/{made[1]}").status_code == 204
+    assert client.get(f"{base}/{made[1]}").status_code == 404
+
+
+def test_files_stream_in_and_out(owner: tuple[httpx.Client, str, str]) -> None:
+    client, ws, prj = owner
+    data = os.urandom(3 * 1024 * 1024 + 5)
+
+    def chunks() -> Iterator[bytes]:  # a chunked upload: no Content-Length
+        view = memoryview(data)
+        for start in range(0, len(data), 256 * 1024):
+            yield bytes(view[start : start + 256 * 1024])
+
+    created = client.post(
+        f"/v1/workspaces/{ws}/projects/{prj}/files",
+        params={"name": "résumé.pdf"},
+        content=chunks(),
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert created.status_code == 201, created.text
+    file_id = created.json()["id"]
+    with client.stream("GET", f"/v1/workspaces/{ws}/projects/{prj}/files/{file_id}/content") as r:
+        assert r.status_code == 200
+        assert "r%C3%A9sum%C3%A9.pdf" in r.headers["content-disposition"]
+        body = b"".join(r.iter_bytes())
+    assert body == data
+
+
+def test_a_tampered_file_is_never_delivered_whole(
+    live: LiveServer, owner: tuple[httpx.Client, str, str]
+) -> None:
+    client, ws, prj = owner
+    stored = live.sr.files.put(ws, prj, "big.bin", io.BytesIO(os.urandom(300_000)))
+    blob = next(Path(live.sr.settings.blob_dir).rglob(stored.id))
+    raw = bytearray(blob.read_bytes())
+    raw[250_000] ^= 1  # inside the fourth segment
+    blob.write_bytes(bytes(raw))
+    received = b""
+    url = f"/v1/workspaces/{ws}/projects/{prj}/files/{stored.id}/content"
+    with pytest.raises(httpx.HTTPError), client.stream("GET", url) as r:  # cut off
+        for chunk in r.iter_bytes():
+            received += chunk
+    assert len(received) < 300_000
+
+
+def test_bad_tokens_are_401_and_change_nothing(
+    live: LiveServer, owner: tuple[httpx.Client, str, str]
+) -> None:
+    _client, ws, prj = owner
+    path = f"/v1/workspaces/{ws}/projects/{prj}/records"
+    body = {"collection": "notes", "document": {"x": 1}}
+    before = _count(live, t.records)
+    expired = live.sr.access.create_token(ws, "owner")
+    with live.sr.ctx.store.write() as uow:
+        uow.conn.execute(
+            update(t.api_tokens)
+            .where(t.api_tokens.c.id == expired.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        uow.commit()
+    revoked = live.sr.access.create_token(ws, "owner")
+    with live.client(revoked.token) as client:
+        assert client.post(path, json=body).status_code == 201
+        with live.client(_client.headers["Authorization"].split()[1]) as admin:
+            assert admin.delete(f"/v1/workspaces/{ws}/tokens/{revoked.id}").status_code == 204
+        assert client.post(path, json=body).status_code == 401  # at once
+    before += 1
+    for token, reason in (
+        (None, "required"),
+        ("not-a-token", "not a Strongroom token"),
+        ("srt_" + "A" * 43, "unknown"),
+        (expired.token, "expired"),
+        (revoked.token, "revoked"),
+    ):
+        with live.client(token) as client:
+            response = client.post(path, json=body)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert reason in response.json()["detail"]
+    assert _count(live, t.records) == before
+
+
+def test_bad_bodies_get_4xx_and_change_nothing(
+    live: LiveServer, owner: tuple[httpx.Client, str, str]
+) -> None:
+    client, ws, prj = owner
+    path = f"/v1/workspaces/{ws}/projects/{prj}/records"
+    before = (_count(live, t.records), _count(live, t.audit_events))
+    json_headers = {"content-type": "application/json"}
+    assert (
+        client.post(
+            path, content=b'{"collection": "notes", "document": ', headers=json_headers
+        ).status_code
+        == 422
+    )
+    assert client.post(path, json={"collection": "notes", "document": [1]}).status_code == 422
+    assert client.post(path, json={"collection": "Bad Name!", "document": {}}).status_code == 400
+    assert (
+        client.post(path, json={"collection": "notes", "document": {}, "x": 1}).status_code == 422
+    )
+    big = {"collection": "notes", "document": {"blob": "x" * (1024 * 1024 + 10)}}
+    assert client.post(path, json=big).status_code == 413  # over the record limit
+    huge = b'{"collection": "notes", "document": {"b": "' + b"x" * (3 * 1024 * 1024) + b'"}}'
+    assert client.post(path, content=huge, headers=json_headers).status_code == 413
+    chunked = client.post(path, content=iter([huge[: 1024 * 1024]] * 3), headers=json_headers)
+    assert chunked.status_code == 413
+    assert (_count(live, t.records), _count(live, t.audit_events)) == before
+    for response in (client.post(path, json=big),):
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_upload_over_the_limit_leaves_nothing(
+    live: LiveServer, owner: tuple[httpx.Client, str, str]
+) -> None:
+    client, ws, prj = owner
+    blobs = Path(live.sr.settings.blob_dir)
+    before = (_count(live, t.files), sorted(p.name for p in blobs.rglob("*") if p.is_file()))
+    too_big = iter([b"x" * 1_000_000] * 5)  # chunked, 5 MB > 4 MB
+    response = client.post(
+        f"/v1/workspaces/{ws}/projects/{prj}/files",
+        params={"name": "x"},
+        content=too_big,
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 413
+    after = (_count(live, t.files), sorted(p.name for p in blobs.rglob("*") if p.is_file()))
+    assert after == before
+
+
+def test_sign_in_and_rate_limit(live: LiveServer) -> None:
+    email = f"ada{os.urandom(4).hex()}@acme.example"
+    ws = live.sr.workspaces.create("Signed In", email)
+    live.sr.access.set_password(email, "correct horse battery")
+    with live.client() as anonymous:
+        session = anonymous.post(
+            "/v1/sessions", json={"email": email, "password": "correct horse battery"}
+        )
+        assert session.status_code == 201
+        assert session.headers["cache-control"] == "no-store"
+        for _ in range(5):
+            wrong = anonymous.post("/v1/sessions", json={"email": email, "password": "nope"})
+            assert wrong.status_code == 401
+        limited = anonymous.post(
+            "/v1/sessions", json={"email": email, "password": "correct horse battery"}
+        )
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    with live.client(session.json()["token"]) as client:
+        assert [w["id"] for w in client.get("/v1/workspaces").json()["items"]] == [ws.id]
+        assert client.get(f"/v1/workspaces/{ws.id}").json()["name"] == "Signed In"
+
+
+def test_meta_endpoints(live: LiveServer) -> None:
+    with live.client() as client:
+        text = client.get("/.well-known/security.txt").text
+        assert text.startswith("Contact: mailto:") and "\nExpires: " in text
+        spec = client.get("/openapi.json").json()
+        assert spec["openapi"].startswith("3.") and "/v1/workspaces" in spec["paths"]
+        health = client.get("/health")
+        assert health.json()["status"] == "ok" and "certificate_expires_at" in health.json()
+        for name in (
+            "strict-transport-security",
+            "content-security-policy",
+            "x-content-type-options",
+            "referrer-policy",
+        ):
+            assert name in health.headers
+        assert health.headers["strict-transport-security"] == (
+            "max-age=63072000; includeSubDomains"
+        )
+        assert "frame-ancestors 'none'" in health.headers["content-security-policy"]
+        assert client.get("/nowhere").headers["content-type"] == "application/problem+json"
