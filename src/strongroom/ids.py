@@ -26,6 +26,11 @@ PREFIXES = {
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")
 
 
+def pattern(kind: str) -> str:
+    """The regular expression of an id of ``kind`` (for API schemas)."""
+    return f"^{PREFIXES[kind]}_[a-z2-7]{{26}}$"
+
+
 def new_id(kind: str) -> str:
     raw = secrets.token_bytes(16)
     body = base64.b32encode(raw).decode("ascii").rstrip("=").lower()

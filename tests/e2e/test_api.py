@@ -152,7 +152,7 @@ def test_bad_bodies_get_4xx_and_change_nothing(
         == 422
     )
     assert client.post(path, json={"collection": "notes", "document": [1]}).status_code == 422
-    assert client.post(path, json={"collection": "Bad Name!", "document": {}}).status_code == 400
+    assert client.post(path, json={"collection": "Bad Name!", "document": {}}).status_code == 422
     assert (
         client.post(path, json={"collection": "notes", "document": {}, "x": 1}).status_code == 422
     )

@@ -1,6 +1,9 @@
-"""The FastAPI application: routes, error mapping, body limits, security headers."""
+"""The FastAPI application: routes, error mapping, body limits. (The HTTPS server adds the
+security headers to every response: api/server.py.)"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -10,7 +13,7 @@ from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_data import router as data_router
 from strongroom.api.routes_workspaces import router as workspaces_router
-from strongroom.api.security_headers import SecurityHeaders
+from strongroom.api.schemas import Problem
 from strongroom.bootstrap import Strongroom
 
 DESCRIPTION = """Custody of SaaS customer data: every record, file and name is encrypted
@@ -18,8 +21,27 @@ under a key hierarchy whose root stays in a KMS or HSM. Authenticate with
 `Authorization: Bearer <token>`. Errors are RFC 9457 problem details."""
 
 
+def _problem_responses() -> dict[int | str, dict[str, Any]]:
+    """Every route may answer these; each is a problem+json body."""
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    reasons = {
+        400: "Bad input",
+        401: "No, bad, expired or revoked token",
+        403: "The role does not allow it",
+        404: "Not found (or another tenant's)",
+        409: "Conflicts with the current state",
+        410: "The data was crypto-shredded",
+        413: "Body over the limit",
+        422: "Body or parameters do not match the schema",
+        429: "Too many attempts",
+        503: "KMS or database unavailable",
+    }
+    return {code: {"description": text, "content": content} for code, text in reasons.items()}
+
+
 def create_app(sr: Strongroom) -> FastAPI:
     app = FastAPI(
+        responses=_problem_responses(),
         title="Strongroom",
         version=__version__,
         description=DESCRIPTION,
@@ -28,6 +50,7 @@ def create_app(sr: Strongroom) -> FastAPI:
         redoc_url=None,
     )
     app.state.strongroom = sr
+    _register_problem_schema(app)
     problems.install(app)
     app.include_router(workspaces_router)
     app.include_router(data_router)
@@ -37,5 +60,20 @@ def create_app(sr: Strongroom) -> FastAPI:
         json_limit=sr.settings.record_max_bytes * 2 + 65536,
         upload_limit=sr.settings.file_max_bytes,
     )
-    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Put the Problem schema into the OpenAPI components the error responses refer to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                Problem.model_json_schema()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from strongroom.api.params import WorkspaceId
 from strongroom.bootstrap import Strongroom
 from strongroom.domain.access import Principal, PrincipalKind
 from strongroom.domain.roles import Action, Role
@@ -48,7 +49,7 @@ def allowed(action: Action) -> Any:
     """A dependency that lets the request through only if the caller's role in the path's
     workspace allows ``action`` (404 for another tenant's workspace, 403 otherwise)."""
 
-    def check(workspace_id: str, sr: SR, caller: Caller) -> Grant:
+    def check(workspace_id: WorkspaceId, sr: SR, caller: Caller) -> Grant:
         return Grant(caller, workspace_id, sr.access.require(caller, workspace_id, action))
 
     return Depends(check)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -64,11 +65,13 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, e.StrongroomError)
         return from_error(error)
 
-    async def http_error(_request: Request, error: Exception) -> JSONResponse:
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
         response = problem(error.status_code, "http-" + str(error.status_code), str(error.detail))
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
+        if error.status_code == 405:  # every method the path has, not just one route's
+            response.headers["Allow"] = ", ".join(_methods_of(request))
         return response
 
     async def validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -89,3 +92,12 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def _methods_of(request: Request) -> list[str]:
+    paths: dict[str, dict[str, object]] = request.app.openapi()["paths"]
+    found: set[str] = set()
+    for template, operations in paths.items():
+        if re.fullmatch(re.sub(r"\{[^/]+?\}", "[^/]+", template), request.url.path):
+            found.update(method.upper() for method in operations)
+    return sorted(found)

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
 from urllib.parse import quote
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from strongroom.api.body import ThreadBodyReader
 from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader
+from strongroom.api.params import (
+    CollectionName,
+    CollectionQuery,
+    FileCursor,
+    FileId,
+    FileName,
+    Limit,
+    ProjectCursor,
+    ProjectId,
+    RecordCursor,
+    RecordId,
+)
 from strongroom.api.schemas import (
     CollectionIn,
     CollectionOut,
@@ -26,9 +37,6 @@ from strongroom.api.schemas import (
 from strongroom.domain.model import Project, Record, StoredFile
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["data"])
-Cursor = Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-FileName = Annotated[str, Query(min_length=1, max_length=200, description="The file's name.")]
 
 BINARY_BODY = {
     "requestBody": {
@@ -59,7 +67,7 @@ def _file(f: StoredFile) -> FileOut:
 # projects and collections ----------------------------------------------------------------
 @router.get("/projects")
 def list_projects(
-    sr: SR, grant: Reader, cursor: Cursor = None, limit: Limit = 100
+    sr: SR, grant: Reader, cursor: ProjectCursor = None, limit: Limit = 100
 ) -> Page[ProjectOut]:
     page = sr.projects.page(grant.workspace_id, cursor, limit, actor=grant.caller.actor)
     return Page(items=[_project(p) for p in page.items], next_cursor=page.next_cursor)
@@ -71,7 +79,7 @@ def create_project(sr: SR, grant: ProjectManager, body: ProjectIn) -> ProjectOut
 
 
 @router.get("/projects/{project_id}")
-def get_project(sr: SR, grant: Reader, project_id: str) -> ProjectOut:
+def get_project(sr: SR, grant: Reader, project_id: ProjectId) -> ProjectOut:
     return _project(sr.projects.get(grant.workspace_id, project_id, actor=grant.caller.actor))
 
 
@@ -85,7 +93,7 @@ def list_collections(sr: SR, grant: Reader) -> list[CollectionOut]:
 
 @router.put("/collections/{name}", summary="Declare a collection's personal-data fields")
 def declare_collection(
-    sr: SR, grant: ProjectManager, name: str, body: CollectionIn
+    sr: SR, grant: ProjectManager, name: CollectionName, body: CollectionIn
 ) -> CollectionOut:
     declared = sr.records.declare_collection(
         grant.workspace_id, name, body.personal_fields, actor=grant.caller.actor
@@ -95,7 +103,7 @@ def declare_collection(
 
 # records -----------------------------------------------------------------------------
 @router.post("/projects/{project_id}/records", status_code=201)
-def create_record(sr: SR, grant: DataWriter, project_id: str, body: RecordIn) -> RecordOut:
+def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: RecordIn) -> RecordOut:
     record_id = sr.records.put(
         grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
     )
@@ -106,9 +114,9 @@ def create_record(sr: SR, grant: DataWriter, project_id: str, body: RecordIn) ->
 def list_records(
     sr: SR,
     grant: Reader,
-    project_id: str,
-    collection: Annotated[str, Query(min_length=1, max_length=64)],
-    cursor: Cursor = None,
+    project_id: ProjectId,
+    collection: CollectionQuery,
+    cursor: RecordCursor = None,
     limit: Limit = 100,
 ) -> Page[RecordOut]:
     page = sr.records.list(
@@ -118,7 +126,7 @@ def list_records(
 
 
 @router.get("/projects/{project_id}/records/{record_id}")
-def get_record(sr: SR, grant: Reader, project_id: str, record_id: str) -> RecordOut:
+def get_record(sr: SR, grant: Reader, project_id: ProjectId, record_id: RecordId) -> RecordOut:
     return _record(sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor))
 
 
@@ -126,8 +134,8 @@ def get_record(sr: SR, grant: Reader, project_id: str, record_id: str) -> Record
 def update_record(
     sr: SR,
     grant: DataWriter,
-    project_id: str,
-    record_id: str,
+    project_id: ProjectId,
+    record_id: RecordId,
     body: RecordUpdate,
 ) -> RecordOut:
     return _record(
@@ -138,7 +146,9 @@ def update_record(
 
 
 @router.delete("/projects/{project_id}/records/{record_id}", status_code=204)
-def delete_record(sr: SR, grant: DataWriter, project_id: str, record_id: str) -> Response:
+def delete_record(
+    sr: SR, grant: DataWriter, project_id: ProjectId, record_id: RecordId
+) -> Response:
     sr.records.delete(grant.workspace_id, project_id, record_id, actor=grant.caller.actor)
     return Response(status_code=204)
 
@@ -149,7 +159,7 @@ async def upload_file(
     sr: SR,
     grant: DataWriter,
     request: Request,
-    project_id: str,
+    project_id: ProjectId,
     name: FileName,
 ) -> FileOut:
     """Stream the request body, encrypted segment by segment, into the blob store."""
@@ -170,8 +180,8 @@ async def upload_file(
 def list_files(
     sr: SR,
     grant: Reader,
-    project_id: str,
-    cursor: Cursor = None,
+    project_id: ProjectId,
+    cursor: FileCursor = None,
     limit: Limit = 100,
 ) -> Page[FileOut]:
     page = sr.files.page(grant.workspace_id, project_id, cursor, limit, grant.caller.actor)
@@ -179,7 +189,7 @@ def list_files(
 
 
 @router.get("/projects/{project_id}/files/{file_id}")
-def get_file(sr: SR, grant: Reader, project_id: str, file_id: str) -> FileOut:
+def get_file(sr: SR, grant: Reader, project_id: ProjectId, file_id: FileId) -> FileOut:
     return _file(sr.files.info(grant.workspace_id, project_id, file_id, grant.caller.actor))
 
 
@@ -188,7 +198,9 @@ def get_file(sr: SR, grant: Reader, project_id: str, file_id: str) -> FileOut:
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def download_file(sr: SR, grant: Reader, project_id: str, file_id: str) -> StreamingResponse:
+def download_file(
+    sr: SR, grant: Reader, project_id: ProjectId, file_id: FileId
+) -> StreamingResponse:
     """The plaintext, decrypted segment by segment as it is sent. A segment that fails
     authentication cuts the response off: a client never receives a complete, wrong file."""
     info, chunks = sr.files.stream(grant.workspace_id, project_id, file_id, grant.caller.actor)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from strongroom.api.deps import SR, AuditReader, Caller, KeyReader, MemberManager, Reader
+from strongroom.api.params import Limit, TokenId, UserCursor, UserId, WorkspaceCursor
 from strongroom.api.schemas import (
     AuditEventOut,
     AuditPage,
@@ -26,8 +27,6 @@ from strongroom.domain.roles import Role
 from strongroom.errors import InvalidInput, PermissionDenied
 
 router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"])
-Cursor = Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")]
-Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def _workspace(ws: Workspace) -> WorkspaceOut:
@@ -45,7 +44,7 @@ def _slice(ids: list[str], cursor: str | None, limit: int) -> tuple[list[str], s
 
 @router.get("", summary="Workspaces the caller belongs to")
 def list_workspaces(
-    sr: SR, caller: Caller, cursor: Cursor = None, limit: Limit = 100
+    sr: SR, caller: Caller, cursor: WorkspaceCursor = None, limit: Limit = 100
 ) -> Page[WorkspaceOut]:
     ids, next_cursor = _slice(sorted(sr.access.visible_workspaces(caller)), cursor, limit)
     items = [_workspace(sr.workspaces.get(i, actor=caller.actor)) for i in ids]
@@ -66,7 +65,7 @@ def get_workspace(sr: SR, grant: Reader) -> WorkspaceOut:
 
 @router.get("/{workspace_id}/members")
 def list_members(
-    sr: SR, grant: Reader, cursor: Cursor = None, limit: Limit = 100
+    sr: SR, grant: Reader, cursor: UserCursor = None, limit: Limit = 100
 ) -> Page[MemberOut]:
     members = {m.user_id: m for m in sr.workspaces.members(grant.workspace_id, grant.caller.actor)}
     ids, next_cursor = _slice(sorted(members), cursor, page_limit(limit))
@@ -84,7 +83,7 @@ def add_member(sr: SR, grant: MemberManager, body: MemberIn) -> MemberOut:
 
 
 @router.put("/{workspace_id}/members/{user_id}")
-def set_member_role(sr: SR, grant: MemberManager, user_id: str, body: RoleIn) -> MemberOut:
+def set_member_role(sr: SR, grant: MemberManager, user_id: UserId, body: RoleIn) -> MemberOut:
     member = sr.workspaces.set_role(
         grant.workspace_id,
         user_id,
@@ -123,7 +122,7 @@ def create_token(sr: SR, grant: MemberManager, body: TokenIn, response: Response
 
 
 @router.delete("/{workspace_id}/tokens/{token_id}", status_code=204)
-def revoke_token(sr: SR, grant: MemberManager, token_id: str) -> Response:
+def revoke_token(sr: SR, grant: MemberManager, token_id: TokenId) -> Response:
     sr.access.revoke(token_id, actor=grant.caller.actor, workspace_id=grant.workspace_id)
     return Response(status_code=204)
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.domain.roles import Role
+from strongroom.domain.rules import (
+    COLLECTION_PATTERN,
+    EMAIL_PATTERN,
+    FIELD_PATTERN,
+    NAME_PATTERN,
+)
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
 
 T = TypeVar("T")
 
@@ -24,8 +33,8 @@ class Page(BaseModel, Generic[T]):
 
 
 class WorkspaceIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    owner_email: str = Field(min_length=3, max_length=320)
+    name: Name
+    owner_email: Email
 
 
 class WorkspaceOut(BaseModel):
@@ -36,7 +45,7 @@ class WorkspaceOut(BaseModel):
 
 
 class MemberIn(Body):
-    email: str = Field(min_length=3, max_length=320)
+    email: Email
     role: Role
 
 
@@ -51,7 +60,7 @@ class MemberOut(BaseModel):
 
 
 class ProjectIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
 
 
 class ProjectOut(BaseModel):
@@ -61,7 +70,9 @@ class ProjectOut(BaseModel):
 
 
 class CollectionIn(Body):
-    personal_fields: list[str] = Field(default_factory=list, max_length=64)
+    personal_fields: list[Annotated[str, Field(pattern=FIELD_PATTERN)]] = Field(
+        default_factory=list, max_length=64
+    )
 
 
 class CollectionOut(BaseModel):
@@ -70,7 +81,7 @@ class CollectionOut(BaseModel):
 
 
 class RecordIn(Body):
-    collection: str = Field(min_length=1, max_length=64)
+    collection: str = Field(pattern=COLLECTION_PATTERN)
     document: dict[str, Any]
 
 
@@ -113,7 +124,7 @@ class TokenInfo(BaseModel):
 
 
 class LoginIn(Body):
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -134,3 +145,13 @@ class AuditPage(BaseModel):
 
 class Created(BaseModel):
     id: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail (served as application/problem+json)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str

@@ -64,7 +64,10 @@ def emit(
 
 
 def exit_code(error: StrongroomError) -> int:
-    return EXIT_FINDING if isinstance(error, AuditChainBroken) else EXIT_BAD_INPUT
+    if isinstance(error, AuditChainBroken):
+        return EXIT_FINDING
+    code = getattr(error, "exit_code", EXIT_BAD_INPUT)  # e.g. the server failed to start: 3
+    return int(code)
 
 
 def report_error(error: StrongroomError, as_json: bool) -> int:

@@ -12,9 +12,16 @@ from strongroom.errors import InvalidInput, MalformedDocument, TooLarge
 MAX_NAME_CHARS = 200
 #: Control characters (C0, DEL, C1) and line/paragraph separators.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
-_COLLECTION = re.compile(r"^[a-z][a-z0-9_]{0,63}")
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}")
+#: The formats, also published in the API's schema (one source for both).
+COLLECTION_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
+#: A name: some non-space character, and no control or line-break characters.
+_NO_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+NAME_PATTERN = rf"^[^{_NO_CONTROL}]*[^\s{_NO_CONTROL}][^{_NO_CONTROL}]*$"
+_COLLECTION = re.compile(COLLECTION_PATTERN)
+_FIELD = re.compile(FIELD_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def check_name(kind: str, name: str) -> str:

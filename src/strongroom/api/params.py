@@ -1,0 +1,35 @@
+"""Path and query parameters with their formats, so the OpenAPI document says exactly
+what an id, a cursor or a collection name looks like."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from strongroom.domain.rules import COLLECTION_PATTERN as COLLECTION
+from strongroom.domain.rules import NAME_PATTERN
+from strongroom.ids import pattern
+
+WorkspaceId = Annotated[str, Path(pattern=pattern("workspace"))]
+ProjectId = Annotated[str, Path(pattern=pattern("project"))]
+RecordId = Annotated[str, Path(pattern=pattern("record"))]
+FileId = Annotated[str, Path(pattern=pattern("file"))]
+TokenId = Annotated[str, Path(pattern=pattern("token"))]
+UserId = Annotated[str, Path(pattern=pattern("user"))]
+CollectionName = Annotated[str, Path(pattern=COLLECTION)]
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def cursor_of(kind: str) -> object:
+    return Query(pattern=pattern(kind), description="`next_cursor` of the previous page.")
+
+
+WorkspaceCursor = Annotated[str | None, cursor_of("workspace")]
+UserCursor = Annotated[str | None, cursor_of("user")]
+ProjectCursor = Annotated[str | None, cursor_of("project")]
+RecordCursor = Annotated[str | None, cursor_of("record")]
+FileCursor = Annotated[str | None, cursor_of("file")]
+CollectionQuery = Annotated[str, Query(pattern=COLLECTION)]
+FileName = Annotated[str, Query(min_length=1, max_length=200, pattern=NAME_PATTERN)]
