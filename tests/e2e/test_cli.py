@@ -249,3 +249,55 @@ def test_names_are_shown_literally_never_as_terminal_markup(tmp_path: Path) -> N
     result = run("workspace", "list", home=home)
     assert result.returncode == 0, result.stderr
     assert "[link=https://evil.example]" in result.stdout.decode()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_demo_as_a_new_user_would(tmp_path: Path) -> None:
+    """`make serve`: a new home with the sample, then curl lists it over HTTPS only."""
+    import signal
+    import ssl
+    import warnings
+
+    import httpx
+
+    home = tmp_path / "served"
+    port = _free_port()
+    server = subprocess.Popen(
+        [STRONGROOM, "serve", "--demo", "--home", str(home), "--port", str(port), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert server.stdout is not None
+        started = json.loads(server.stdout.readline())
+        assert started["url"] == f"https://127.0.0.1:{port}"
+        trust = ssl.create_default_context(cafile=started["ca"])
+        response = httpx.get(
+            f"{started['url']}/v1/workspaces",
+            verify=trust,
+            headers={"Authorization": f"Bearer {started['token']}"},
+        )
+        assert response.status_code == 200
+        assert [w["name"] for w in response.json()["items"]] == ["Northwind Referrals"]
+        assert response.headers["strict-transport-security"].startswith("max-age=63072000")
+        old = ssl.create_default_context(cafile=started["ca"])
+        with warnings.catch_warnings():  # TLS 1.1 is deprecated in Python itself
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.minimum_version = ssl.TLSVersion.TLSv1_1
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        with pytest.raises((ssl.SSLError, httpx.ConnectError, httpx.RemoteProtocolError)):
+            httpx.get(f"{started['url']}/health", verify=old)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        assert server.stdout is not None and server.stderr is not None
+        server.stdout.close()
+        server.stderr.close()
+    assert server.returncode == 0

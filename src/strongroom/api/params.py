@@ -33,3 +33,13 @@ RecordCursor = Annotated[str | None, cursor_of("record")]
 FileCursor = Annotated[str | None, cursor_of("file")]
 CollectionQuery = Annotated[str, Query(pattern=COLLECTION)]
 FileName = Annotated[str, Query(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+TokenCursor = Annotated[str | None, cursor_of("token")]
+CollectionCursor = Annotated[
+    str | None, Query(pattern=COLLECTION, description="`next_cursor` of the previous page.")
+]
+
+
+def page_keys(keys: list[str], cursor: str | None, limit: int) -> tuple[list[str], str | None]:
+    """One page of sorted keys after ``cursor`` (for lists the services return whole)."""
+    after = [k for k in keys if cursor is None or k > cursor]
+    return after[:limit], (after[limit - 1] if len(after) > limit else None)

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from strongroom.api.body import ThreadBodyReader
 from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader
 from strongroom.api.params import (
+    CollectionCursor,
     CollectionName,
     CollectionQuery,
     FileCursor,
@@ -22,6 +23,7 @@ from strongroom.api.params import (
     ProjectId,
     RecordCursor,
     RecordId,
+    page_keys,
 )
 from strongroom.api.schemas import (
     CollectionIn,
@@ -84,11 +86,15 @@ def get_project(sr: SR, grant: Reader, project_id: ProjectId) -> ProjectOut:
 
 
 @router.get("/collections")
-def list_collections(sr: SR, grant: Reader) -> list[CollectionOut]:
-    return [
-        CollectionOut(name=c.name, personal_fields=sorted(c.personal_fields))
-        for c in sr.records.collections(grant.workspace_id)
+def list_collections(
+    sr: SR, grant: Reader, cursor: CollectionCursor = None, limit: Limit = 100
+) -> Page[CollectionOut]:
+    declared = {c.name: c for c in sr.records.collections(grant.workspace_id)}
+    names, next_cursor = page_keys(sorted(declared), cursor, limit)
+    items = [
+        CollectionOut(name=n, personal_fields=sorted(declared[n].personal_fields)) for n in names
     ]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.put("/collections/{name}", summary="Declare a collection's personal-data fields")

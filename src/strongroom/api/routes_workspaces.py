@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from strongroom.api.deps import SR, AuditReader, Caller, KeyReader, MemberManager, Reader
-from strongroom.api.params import Limit, TokenId, UserCursor, UserId, WorkspaceCursor
+from strongroom.api.params import (
+    Limit,
+    TokenCursor,
+    TokenId,
+    UserCursor,
+    UserId,
+    WorkspaceCursor,
+    page_keys,
+)
 from strongroom.api.schemas import (
     AuditEventOut,
     AuditPage,
@@ -37,16 +45,11 @@ def _member(m: Member) -> MemberOut:
     return MemberOut(user_id=m.user_id, email=m.email, role=m.role)
 
 
-def _slice(ids: list[str], cursor: str | None, limit: int) -> tuple[list[str], str | None]:
-    after = [i for i in ids if cursor is None or i > cursor]
-    return after[:limit], (after[limit - 1] if len(after) > limit else None)
-
-
 @router.get("", summary="Workspaces the caller belongs to")
 def list_workspaces(
     sr: SR, caller: Caller, cursor: WorkspaceCursor = None, limit: Limit = 100
 ) -> Page[WorkspaceOut]:
-    ids, next_cursor = _slice(sorted(sr.access.visible_workspaces(caller)), cursor, limit)
+    ids, next_cursor = page_keys(sorted(sr.access.visible_workspaces(caller)), cursor, limit)
     items = [_workspace(sr.workspaces.get(i, actor=caller.actor)) for i in ids]
     return Page(items=items, next_cursor=next_cursor)
 
@@ -68,7 +71,7 @@ def list_members(
     sr: SR, grant: Reader, cursor: UserCursor = None, limit: Limit = 100
 ) -> Page[MemberOut]:
     members = {m.user_id: m for m in sr.workspaces.members(grant.workspace_id, grant.caller.actor)}
-    ids, next_cursor = _slice(sorted(members), cursor, page_limit(limit))
+    ids, next_cursor = page_keys(sorted(members), cursor, page_limit(limit))
     return Page(items=[_member(members[i]) for i in ids], next_cursor=next_cursor)
 
 
@@ -95,8 +98,12 @@ def set_member_role(sr: SR, grant: MemberManager, user_id: UserId, body: RoleIn)
 
 
 @router.get("/{workspace_id}/tokens")
-def list_tokens(sr: SR, grant: MemberManager) -> list[TokenInfo]:
-    return [
+def list_tokens(
+    sr: SR, grant: MemberManager, cursor: TokenCursor = None, limit: Limit = 100
+) -> Page[TokenInfo]:
+    tokens = {t.id: t for t in sr.access.tokens(grant.workspace_id)}
+    ids, next_cursor = page_keys(sorted(tokens), cursor, limit)
+    items = [
         TokenInfo(
             id=t.id,
             role=t.role,
@@ -104,8 +111,9 @@ def list_tokens(sr: SR, grant: MemberManager) -> list[TokenInfo]:
             expires_at=t.expires_at,
             revoked_at=t.revoked_at,
         )
-        for t in sr.access.tokens(grant.workspace_id)
+        for t in (tokens[i] for i in ids)
     ]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post("/{workspace_id}/tokens", status_code=201)

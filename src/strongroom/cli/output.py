@@ -55,6 +55,7 @@ def emit(
     """One JSON object with ``--json``; otherwise the human rendering (or the JSON, pretty)."""
     if as_json:
         sys.stdout.write(to_json(data) + "\n")
+        sys.stdout.flush()  # `serve --json` keeps running after its one line
     elif callable(human):
         human()
     elif isinstance(human, str):
