@@ -227,3 +227,70 @@ def test_meta_endpoints(live: LiveServer) -> None:
         )
         assert "frame-ancestors 'none'" in health.headers["content-security-policy"]
         assert client.get("/nowhere").headers["content-type"] == "application/problem+json"
+
+
+def test_a_download_shorter_than_recorded_is_never_complete(
+    live: LiveServer, owner: tuple[httpx.Client, str, str]
+) -> None:
+    """A database edit of the plain size column must not make a cut file look whole."""
+    client, ws, prj = owner
+    stored = live.sr.files.put(ws, prj, "f.bin", io.BytesIO(os.urandom(196_708)))
+    with live.sr.ctx.store.write() as uow:
+        uow.conn.execute(update(t.files).where(t.files.c.id == stored.id).values(size=65536))
+        uow.commit()
+    url = f"/v1/workspaces/{ws}/projects/{prj}/files/{stored.id}/content"
+    try:  # either an error status before any byte, or a response cut off mid-way
+        with client.stream("GET", url) as r:
+            status = r.status_code
+            b"".join(r.iter_bytes())
+    except httpx.HTTPError:
+        status = None
+    assert status != 200
+    actions = [e.action for e in live.sr.audit.events(ws, limit=1000)]
+    assert actions[-1] == "decrypt.failed"
+
+
+def test_parallel_wrong_passwords_cannot_outrun_the_limit(live: LiveServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    email = f"target{os.urandom(4).hex()}@acme.example"
+    live.sr.workspaces.create("Target", email)
+    live.sr.access.set_password(email, "the real password")
+
+    def attempt(_i: int) -> int:
+        with live.client() as anonymous:
+            return anonymous.post(
+                "/v1/sessions", json={"email": email, "password": "guess"}
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(attempt, range(16)))
+    assert statuses.count(401) == 5 and statuses.count(429) == 11
+
+
+def test_a_new_password_ends_sessions_and_users_own_what_they_create(live: LiveServer) -> None:
+    email = f"eve{os.urandom(4).hex()}@acme.example"
+    live.sr.workspaces.create("Eve's", email)
+    live.sr.access.set_password(email, "first password!")
+    with live.client() as anonymous:
+        token = anonymous.post(
+            "/v1/sessions", json={"email": email, "password": "first password!"}
+        ).json()["token"]
+    with live.client(token) as session:
+        mine = session.post("/v1/workspaces", json={"name": "Mine", "owner_email": email})
+        assert mine.status_code == 201
+        theirs = session.post(
+            "/v1/workspaces", json={"name": "Theirs", "owner_email": "victim@acme.example"}
+        )
+        assert theirs.status_code == 403
+        live.sr.access.set_password(email, "second password!")
+        assert session.get("/v1/workspaces").status_code == 401
+
+
+def test_the_last_owner_stays_an_owner(live: LiveServer) -> None:
+    email = f"solo{os.urandom(4).hex()}@acme.example"
+    ws = live.sr.workspaces.create("Solo", email)
+    owner_id = live.sr.workspaces.members(ws.id)[0].user_id
+    with live.client(live.sr.access.create_token(ws.id, "owner").token) as client:
+        response = client.put(f"/v1/workspaces/{ws.id}/members/{owner_id}", json={"role": "admin"})
+    assert response.status_code == 409

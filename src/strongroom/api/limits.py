@@ -8,10 +8,14 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+#: Every body but a record's or an upload: sign-in, names, roles, tokens.
+SMALL_LIMIT = 64 * 1024
+
 
 class BodyLimit:
-    """413 for a body over the limit: uploads (POST …/files) get ``upload_limit``, every
-    other request ``json_limit``."""
+    """413 for a body over the limit of its route: uploads (POST …/files) get
+    ``upload_limit``, record writes ``json_limit``, everything else SMALL_LIMIT (FastAPI
+    reads a JSON body before authentication, so an anonymous client may send this much)."""
 
     def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
         self.app = app
@@ -22,8 +26,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = scope["method"] == "POST" and scope["path"].endswith("/files")
-        limit = self.upload_limit if upload else self.json_limit
+        path: str = scope["path"]
+        if scope["method"] == "POST" and path.endswith("/files"):
+            limit = self.upload_limit
+        elif "/records" in path:
+            limit = self.json_limit
+        else:
+            limit = SMALL_LIMIT
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:

@@ -46,11 +46,11 @@ def rotate_root(sr: SR, operator: Operator) -> dict[str, Any]:
 def health(sr: SR) -> dict[str, Any]:
     now = sr.ctx.clock.now()
     cert = Path(sr.settings.tls_cert)
-    out: dict[str, Any] = {"status": "ok", "kms": sr.ctx.keyring.kms.backend}
+    out: dict[str, Any] = {"status": "ok"}
     if cert.is_file():
         expires = certificate_expiry(cert)
         out["certificate_expires_at"] = expires.isoformat()
-        warning = expiry_message(cert, expires, now)
+        warning = expiry_message(cert.name, expires, now)  # the name only, never the path
         if warning:
             out["status"] = "warning"
             out["warnings"] = [warning]
@@ -59,8 +59,8 @@ def health(sr: SR) -> dict[str, Any]:
 
 @router.get("/.well-known/security.txt", response_class=PlainTextResponse, tags=["meta"])
 def security_txt(sr: SR) -> str:
-    """RFC 9116, from the settings; it expires a year from now, so it is always fresh."""
-    expires = (sr.ctx.clock.now() + timedelta(days=365)).replace(microsecond=0)
+    """RFC 9116, from the settings; Expires is 180 days ahead (the RFC wants under a year)."""
+    expires = (sr.ctx.clock.now() + timedelta(days=180)).replace(microsecond=0)
     lines = [
         f"Contact: {sr.settings.security_contact}",
         f"Expires: {expires.isoformat().replace('+00:00', 'Z')}",

@@ -58,6 +58,10 @@ def list_workspaces(
 def create_workspace(sr: SR, caller: Caller, body: WorkspaceIn) -> WorkspaceOut:
     if caller.kind is PrincipalKind.TOKEN:
         raise PermissionDenied("a workspace API token cannot create workspaces")
+    if caller.kind is PrincipalKind.SESSION and caller.user_id:
+        own = sr.workspaces.user(caller.user_id).email
+        if own.lower() != body.owner_email.strip().lower():
+            raise PermissionDenied("a signed-in user creates workspaces they own themselves")
     return _workspace(sr.workspaces.create(body.name, body.owner_email, actor=caller.actor))
 
 

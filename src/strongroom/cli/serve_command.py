@@ -14,6 +14,7 @@ from strongroom.bootstrap import init_home
 from strongroom.cli.common import DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import console, emit
 from strongroom.config import CONFIG_FILE
+from strongroom.errors import ConfigurationError
 
 
 def register(app: typer.Typer) -> None:
@@ -46,8 +47,11 @@ def serve(
     with open_home(home) as sr:
         token = None
         if with_demo:
-            workspaces = sr.workspaces.list()
-            workspace_id = workspaces[0].id if workspaces else demo.load_sample(sr).workspace_id
+            if sr.settings.environment == "production":
+                raise ConfigurationError("--demo is for development homes, not production")
+            # Only the sample workspace gets a printed token, never a real customer's.
+            sample = [w for w in sr.workspaces.list() if w.name == demo.WORKSPACE]
+            workspace_id = sample[0].id if sample else demo.load_sample(sr).workspace_id
             token = sr.access.create_token(workspace_id, "owner", 1, actor="serve --demo").token
         ca = Path(sr.settings.tls_cert).parent / "ca.pem"
         url = f"https://{f'[{host}]' if ':' in host else host}:{port}"

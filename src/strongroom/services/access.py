@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +48,7 @@ DEFAULT_TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 3650
 MIN_PASSWORD_CHARS = 12
 _NO_PASSWORD = PasswordHasher().hash(secrets.token_urlsafe(16))  # for equal-time misses
+_VERIFYING = threading.BoundedSemaphore(2)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ class Access:
             if user is None:
                 raise NotFound("no user with this email")
             uow.users.set_password_hash(user.id, password_hash)
+            uow.tokens.revoke_sessions(user.id, self.ctx.clock.now())  # a new password ends them
             audit.append(
                 uow, self.ctx.clock.now(), actor, "user.set_password", None, user_id=user.id
             )
@@ -232,20 +235,24 @@ class Access:
             raise Unauthenticated("wrong email or password") from None
         index = self._email_index(email)
         now = self.ctx.clock.now()
-        with self.ctx.store.read() as uow:
+        # The attempt is counted as a failure first, in a transaction that serialises the
+        # attempts of one email; a success clears it. Parallel guesses cannot outrun the limit.
+        with self.ctx.store.write() as uow:
+            uow.login_failures.lock(index)
+            uow.login_failures.prune(now - LOGIN_WINDOW)
             retry_after = login_retry_after(
                 uow.login_failures.since(index, now - LOGIN_WINDOW), now
             )
-            user = uow.users.find_by_email_index(index)
-            stored = uow.users.password_hash(user.id) if user else None
+            if not retry_after:
+                uow.login_failures.add(index, now)
+                user = uow.users.find_by_email_index(index)
+                stored = uow.users.password_hash(user.id) if user else None
+            uow.commit()
         if retry_after:
             raise RateLimited(
                 "too many failed logins for this email; try again later", retry_after=retry_after
             )
         if not self._verify(stored, password) or user is None:
-            with self.ctx.store.write() as uow:
-                uow.login_failures.add(index, now)
-                uow.commit()
             raise Unauthenticated("wrong email or password")
         with self.ctx.store.write() as uow:
             uow.login_failures.clear(index)
@@ -261,8 +268,10 @@ class Access:
         return issued
 
     def _verify(self, stored: str | None, password: str) -> bool:
+        """argon2id verification; at most two at a time (each takes ~64 MiB)."""
         try:
-            return self.hasher.verify(stored or _NO_PASSWORD, password) and stored is not None
+            with _VERIFYING:
+                return self.hasher.verify(stored or _NO_PASSWORD, password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
 

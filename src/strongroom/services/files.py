@@ -167,9 +167,24 @@ class Files:
         binding = content_binding(workspace_id, project_id, file_id)
 
         def chunks() -> Iterator[bytes]:
+            # One segment is held back until the total is known: a stream shorter or longer
+            # than the recorded size fails before its last byte is sent.
             try:
+                total, held = 0, b""
                 with self.ctx.blobs.open(file_id) as blob:
-                    yield from segments.iter_decrypt(blob, binding, self.ctx.expect_key(project_id))
+                    key_for = self.ctx.expect_key(project_id)
+                    for plain in segments.iter_decrypt(blob, binding, key_for):
+                        total += len(plain)
+                        if total > info.size:
+                            break  # never send past the recorded size
+                        if held:
+                            yield held
+                        held = plain
+                if total != info.size:
+                    raise IntegrityFailure(
+                        f"file {file_id} has {total} bytes, expected {info.size}", file_id=file_id
+                    )
+                yield held
             except IntegrityFailure:
                 self.ctx.audit_failure(actor, binding)
                 raise

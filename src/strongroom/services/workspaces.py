@@ -133,13 +133,14 @@ class Workspaces:
         ids.check_id("user", user_id)
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            current = uow.members.get(workspace_id, user_id)
+            members = uow.members.list(workspace_id, lock=True)  # owners counted under lock
+            current = next((m for m in members if m.user_id == user_id), None)
             if current is None:
                 raise NotFound(f"no member {user_id} in {workspace_id}", user_id=user_id)
             touches_owner = Role.OWNER in (parsed, Role(current.role))
             if touches_owner and issuer_role not in (None, Role.OWNER):
                 raise PermissionDenied("only an owner may grant or remove the owner role")
-            owners = [m for m in uow.members.list(workspace_id) if m.role == Role.OWNER]
+            owners = [m for m in members if m.role == Role.OWNER]
             if current.role == Role.OWNER and parsed != Role.OWNER and len(owners) == 1:
                 raise Conflict("a workspace keeps at least one owner")
             uow.members.set_role(workspace_id, user_id, parsed)

@@ -142,12 +142,14 @@ class Members(_Repo):
     def add(self, row: MemberRow) -> None:
         self.conn.execute(insert(t.members).values(**_fields(row)))
 
-    def list(self, workspace_id: str) -> builtins.list[MemberRow]:
-        rows = self.conn.execute(
+    def list(self, workspace_id: str, lock: bool = False) -> builtins.list[MemberRow]:
+        """The members; ``lock`` holds their rows (a role change counting owners)."""
+        query = (
             select(t.members)
             .where(t.members.c.workspace_id == workspace_id)
             .order_by(t.members.c.created_at, t.members.c.user_id)
         )
+        rows = self.conn.execute(query.with_for_update() if lock else query)
         return [MemberRow(*r) for r in rows]
 
     def get(self, workspace_id: str, user_id: str) -> MemberRow | None:
@@ -420,6 +422,17 @@ class Tokens(_Repo):
             .values(revoked_at=now)
         ).rowcount
 
+    def revoke_sessions(self, user_id: str, now: Any) -> None:
+        self.conn.execute(
+            update(t.api_tokens)
+            .where(
+                t.api_tokens.c.user_id == user_id,
+                t.api_tokens.c.kind == "session",
+                t.api_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+
     def for_workspace(self, workspace_id: str) -> builtins.list[TokenRow]:
         rows = self.conn.execute(
             select(t.api_tokens)
@@ -430,6 +443,16 @@ class Tokens(_Repo):
 
 
 class LoginFailures(_Repo):
+    def lock(self, email_index: bytes) -> None:
+        """Serialise the login attempts of one email to the end of the transaction. (SQLite:
+        the write transaction's BEGIN IMMEDIATE already does; PostgreSQL: an advisory lock.)"""
+        if self.conn.dialect.name == "postgresql":
+            key = int.from_bytes(email_index[:8], "big", signed=True)
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def prune(self, before: Any) -> None:
+        self.conn.execute(delete(t.login_failures).where(t.login_failures.c.at <= before))
+
     def add(self, email_index: bytes, at: Any) -> None:
         self.conn.execute(insert(t.login_failures).values(email_index=email_index, at=at))
 

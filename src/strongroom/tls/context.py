@@ -54,7 +54,9 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     context.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
     context.set_ciphers(CIPHERS)
     context.set_ecdh_curve(ECDH_CURVE)
-    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    # No session tickets: a ticket key living as long as the process would weaken TLS 1.2
+    # forward secrecy.
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_NO_TICKET
     # Mozilla intermediate: every suite offered is strong, so the client chooses (a client
     # without AES hardware prefers ChaCha20).
     context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
