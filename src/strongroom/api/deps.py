@@ -16,7 +16,7 @@ from strongroom.domain.roles import Action, Role
 from strongroom.errors import PermissionDenied, Unauthenticated
 
 
-def get_strongroom(request: Request) -> Strongroom:
+async def get_strongroom(request: Request) -> Strongroom:  # async: no thread hop
     sr: Strongroom = request.app.state.strongroom
     return sr
 
@@ -25,12 +25,17 @@ SR = Annotated[Strongroom, Depends(get_strongroom)]
 _bearer = HTTPBearer(auto_error=False, description="An API, session or operator token.")
 
 
-def current_caller(
-    sr: SR, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _authenticate(sr: Strongroom, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     if credentials is None:
         raise Unauthenticated("a bearer token is required")
     return sr.access.authenticate(credentials.credentials)
+
+
+def current_caller(sr: SR, credentials: Credentials) -> Principal:
+    return _authenticate(sr, credentials)
 
 
 Caller = Annotated[Principal, Depends(current_caller)]
@@ -49,7 +54,9 @@ def allowed(action: Action) -> Any:
     """A dependency that lets the request through only if the caller's role in the path's
     workspace allows ``action`` (404 for another tenant's workspace, 403 otherwise)."""
 
-    def check(workspace_id: WorkspaceId, sr: SR, caller: Caller) -> Grant:
+    def check(workspace_id: WorkspaceId, sr: SR, credentials: Credentials) -> Grant:
+        # Token lookup and role check in one dependency: one thread-pool hop, not two.
+        caller = _authenticate(sr, credentials)
         return Grant(caller, workspace_id, sr.access.require(caller, workspace_id, action))
 
     return Depends(check)
