@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from strongroom.api.body import ThreadBodyReader
-from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader
+from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader, one_hop
 from strongroom.api.params import (
     CollectionCursor,
     CollectionName,
@@ -68,6 +68,7 @@ def _file(f: StoredFile) -> FileOut:
 
 # projects and collections ----------------------------------------------------------------
 @router.get("/projects")
+@one_hop
 def list_projects(
     sr: SR, grant: Reader, cursor: ProjectCursor = None, limit: Limit = 100
 ) -> Page[ProjectOut]:
@@ -76,16 +77,19 @@ def list_projects(
 
 
 @router.post("/projects", status_code=201)
+@one_hop
 def create_project(sr: SR, grant: ProjectManager, body: ProjectIn) -> ProjectOut:
     return _project(sr.projects.create(grant.workspace_id, body.name, actor=grant.caller.actor))
 
 
 @router.get("/projects/{project_id}")
+@one_hop
 def get_project(sr: SR, grant: Reader, project_id: ProjectId) -> ProjectOut:
     return _project(sr.projects.get(grant.workspace_id, project_id, actor=grant.caller.actor))
 
 
 @router.get("/collections")
+@one_hop
 def list_collections(
     sr: SR, grant: Reader, cursor: CollectionCursor = None, limit: Limit = 100
 ) -> Page[CollectionOut]:
@@ -98,6 +102,7 @@ def list_collections(
 
 
 @router.put("/collections/{name}", summary="Declare a collection's personal-data fields")
+@one_hop
 def declare_collection(
     sr: SR, grant: ProjectManager, name: CollectionName, body: CollectionIn
 ) -> CollectionOut:
@@ -109,6 +114,7 @@ def declare_collection(
 
 # records -----------------------------------------------------------------------------
 @router.post("/projects/{project_id}/records", status_code=201)
+@one_hop
 def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: RecordIn) -> RecordOut:
     record_id = sr.records.put(
         grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
@@ -117,6 +123,7 @@ def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: Record
 
 
 @router.get("/projects/{project_id}/records")
+@one_hop
 def list_records(
     sr: SR,
     grant: Reader,
@@ -132,11 +139,13 @@ def list_records(
 
 
 @router.get("/projects/{project_id}/records/{record_id}")
+@one_hop
 def get_record(sr: SR, grant: Reader, project_id: ProjectId, record_id: RecordId) -> RecordOut:
     return _record(sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor))
 
 
 @router.put("/projects/{project_id}/records/{record_id}")
+@one_hop
 def update_record(
     sr: SR,
     grant: DataWriter,
@@ -152,6 +161,7 @@ def update_record(
 
 
 @router.delete("/projects/{project_id}/records/{record_id}", status_code=204)
+@one_hop
 def delete_record(
     sr: SR, grant: DataWriter, project_id: ProjectId, record_id: RecordId
 ) -> Response:
@@ -168,21 +178,26 @@ async def upload_file(
     project_id: ProjectId,
     name: FileName,
 ) -> FileOut:
-    """Stream the request body, encrypted segment by segment, into the blob store."""
+    """Stream the request body, encrypted segment by segment, into the blob store. The
+    caller is checked (in the same worker thread) before a byte of the body is read."""
     reader = ThreadBodyReader(request.stream(), sr.settings.file_max_bytes)
-    stored = await anyio.to_thread.run_sync(
-        lambda: sr.files.put(
+
+    def job() -> StoredFile:
+        grant.resolve()
+        return sr.files.put(
             grant.workspace_id,
             project_id,
             name,
             reader,  # type: ignore[arg-type]
             actor=grant.caller.actor,
         )
-    )
+
+    stored = await anyio.to_thread.run_sync(job)
     return _file(stored)
 
 
 @router.get("/projects/{project_id}/files")
+@one_hop
 def list_files(
     sr: SR,
     grant: Reader,
@@ -195,6 +210,7 @@ def list_files(
 
 
 @router.get("/projects/{project_id}/files/{file_id}")
+@one_hop
 def get_file(sr: SR, grant: Reader, project_id: ProjectId, file_id: FileId) -> FileOut:
     return _file(sr.files.info(grant.workspace_id, project_id, file_id, grant.caller.actor))
 
@@ -204,6 +220,7 @@ def get_file(sr: SR, grant: Reader, project_id: ProjectId, file_id: FileId) -> F
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
+@one_hop
 def download_file(
     sr: SR, grant: Reader, project_id: ProjectId, file_id: FileId
 ) -> StreamingResponse:

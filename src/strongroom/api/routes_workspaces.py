@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from strongroom.api.deps import SR, AuditReader, Caller, KeyReader, MemberManager, Reader
+from strongroom.api.deps import SR, AuditReader, Caller, KeyReader, MemberManager, Reader, one_hop
 from strongroom.api.params import (
     Limit,
     TokenCursor,
@@ -66,11 +66,13 @@ def create_workspace(sr: SR, caller: Caller, body: WorkspaceIn) -> WorkspaceOut:
 
 
 @router.get("/{workspace_id}")
+@one_hop
 def get_workspace(sr: SR, grant: Reader) -> WorkspaceOut:
     return _workspace(sr.workspaces.get(grant.workspace_id, actor=grant.caller.actor))
 
 
 @router.get("/{workspace_id}/members")
+@one_hop
 def list_members(
     sr: SR, grant: Reader, cursor: UserCursor = None, limit: Limit = 100
 ) -> Page[MemberOut]:
@@ -80,6 +82,7 @@ def list_members(
 
 
 @router.post("/{workspace_id}/members", status_code=201)
+@one_hop
 def add_member(sr: SR, grant: MemberManager, body: MemberIn) -> MemberOut:
     if body.role is Role.OWNER and grant.role is not Role.OWNER:
         raise PermissionDenied("only an owner may add an owner")
@@ -90,6 +93,7 @@ def add_member(sr: SR, grant: MemberManager, body: MemberIn) -> MemberOut:
 
 
 @router.put("/{workspace_id}/members/{user_id}")
+@one_hop
 def set_member_role(sr: SR, grant: MemberManager, user_id: UserId, body: RoleIn) -> MemberOut:
     member = sr.workspaces.set_role(
         grant.workspace_id,
@@ -102,6 +106,7 @@ def set_member_role(sr: SR, grant: MemberManager, user_id: UserId, body: RoleIn)
 
 
 @router.get("/{workspace_id}/tokens")
+@one_hop
 def list_tokens(
     sr: SR, grant: MemberManager, cursor: TokenCursor = None, limit: Limit = 100
 ) -> Page[TokenInfo]:
@@ -121,6 +126,7 @@ def list_tokens(
 
 
 @router.post("/{workspace_id}/tokens", status_code=201)
+@one_hop
 def create_token(sr: SR, grant: MemberManager, body: TokenIn, response: Response) -> TokenOut:
     issued = sr.access.create_token(
         grant.workspace_id,
@@ -134,17 +140,20 @@ def create_token(sr: SR, grant: MemberManager, body: TokenIn, response: Response
 
 
 @router.delete("/{workspace_id}/tokens/{token_id}", status_code=204)
+@one_hop
 def revoke_token(sr: SR, grant: MemberManager, token_id: TokenId) -> Response:
     sr.access.revoke(token_id, actor=grant.caller.actor, workspace_id=grant.workspace_id)
     return Response(status_code=204)
 
 
 @router.get("/{workspace_id}/keys", summary="Key versions of the workspace (no key material)")
+@one_hop
 def workspace_keys(sr: SR, grant: KeyReader) -> dict[str, object]:
     return sr.keys.workspace_status(grant.workspace_id)
 
 
 @router.get("/{workspace_id}/audit", summary="The workspace's audit events, oldest first")
+@one_hop
 def workspace_audit(
     sr: SR,
     grant: AuditReader,
