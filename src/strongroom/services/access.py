@@ -9,6 +9,7 @@ the data store, so the limit holds across every server process.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 import threading
@@ -47,7 +48,6 @@ SESSION_HOURS = 12
 DEFAULT_TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 3650
 MIN_PASSWORD_CHARS = 12
-_NO_PASSWORD = PasswordHasher().hash(secrets.token_urlsafe(16))  # for equal-time misses
 _VERIFYING = threading.BoundedSemaphore(2)
 
 
@@ -63,6 +63,13 @@ class IssuedToken:
 
 def _secret_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+@functools.cache
+def _no_password() -> str:
+    """A hash to verify against for unknown users, so they cost what known ones do. Made on
+    first use: argon2 takes ~64 MiB and tens of ms, which no CLI start should pay."""
+    return PasswordHasher().hash(secrets.token_urlsafe(16))
 
 
 class Access:
@@ -271,7 +278,7 @@ class Access:
         """argon2id verification; at most two at a time (each takes ~64 MiB)."""
         try:
             with _VERIFYING:
-                return self.hasher.verify(stored or _NO_PASSWORD, password) and stored is not None
+                return self.hasher.verify(stored or _no_password(), password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
 
