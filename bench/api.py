@@ -26,7 +26,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from bench.api_server import NODELAY_ENV, PLAIN_SCHEMA, connect_plain
+from bench.api_server import PLAIN_SCHEMA, connect_plain
 from bench.records import COLLECTION, contacts
 from bench.runner import BENCH_DIR, Config, Result, Target, alternate, median, work_dir
 from strongroom.api.schemas import RecordOut
@@ -213,30 +212,6 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             proc.wait()
     if proc.stdout is not None:
         proc.stdout.close()
-
-
-def nodelay_note() -> str:
-    """Whether the runner's connections get TCP_NODELAY (asyncio sets it only on sockets
-    whose proto is IPPROTO_TCP), probed on a socket made by the runner's own _bind."""
-    if os.environ.get(NODELAY_ENV) == "1":
-        return f"TCP_NODELAY: patched on by {NODELAY_ENV}=1 (bench/api_server.py). "
-    try:
-        from strongroom.api.server import _bind
-
-        sock = _bind("127.0.0.1", 0)
-    except Exception as e:  # pragma: no cover - informational only
-        return f"TCP_NODELAY: unknown ({e}). "
-    try:
-        if sock.proto == socket.IPPROTO_TCP:
-            return "TCP_NODELAY: on (the runner's sockets are IPPROTO_TCP). "
-    finally:
-        sock.close()
-    return (
-        "TCP_NODELAY: OFF - strongroom.api.server._bind makes its socket with proto 0, so "
-        "asyncio never sets TCP_NODELAY; each response (two TLS records) then waits for the "
-        "client's delayed ACK (~40 ms), which bounds both sides alike "
-        f"({NODELAY_ENV}=1 measures with it on). "
-    )
 
 
 # setup -------------------------------------------------------------------------------------
@@ -441,7 +416,7 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is missing: apt-get install wrk (make bench installs it)")
     plan = Plan.make(config)
-    common = COMMON_NOTES + nodelay_note()
+    common = COMMON_NOTES
     read, write = bool(wanted & READ_NAMES), bool(wanted & WRITE_NAMES)
     post_document = contacts(1, seed=7)[0]
     post_body = json.dumps(

@@ -24,18 +24,12 @@ authentication, on the same paths as Strongroom's record routes:
 Each of the server's worker threads has its own sqlite3 connection with the pragmas of
 Strongroom's engine (WAL, synchronous=FULL, foreign_keys, busy_timeout). Like FastAPI's
 sync routes, the database work runs in the anyio thread pool.
-
-Diagnostic, off by default: with ``BENCH_API_TCP_NODELAY=1`` in the environment, the
-runner's listening socket is made with ``proto=IPPROTO_TCP``, so asyncio sets TCP_NODELAY
-on the accepted connections (see :func:`tcp_nodelay_patch`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import sqlite3
 import sys
 import threading
@@ -48,11 +42,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from strongroom.api import server as runner
 from strongroom.api.security_headers import ASGIApp
 from strongroom.api.server import HttpsService
-
-NODELAY_ENV = "BENCH_API_TCP_NODELAY"
 
 RECORD_PATH = "/v1/workspaces/{workspace_id}/projects/{project_id}/records/{record_id}"
 RECORDS_PATH = "/v1/workspaces/{workspace_id}/projects/{project_id}/records"
@@ -138,29 +129,8 @@ def plain_app(database: Path) -> Starlette:
     )
 
 
-def tcp_nodelay_patch() -> None:
-    """Make the runner's listening socket with ``proto=IPPROTO_TCP``.
-
-    asyncio sets TCP_NODELAY on an accepted connection only when the socket's ``proto`` is
-    IPPROTO_TCP (``asyncio.base_events._set_nodelay``); ``strongroom.api.server._bind``
-    makes it with ``socket.socket(family, SOCK_STREAM)``, proto 0, and accepted sockets
-    inherit that. Without TCP_NODELAY, a response written in two TLS records (headers,
-    then body) waits for the client's delayed ACK (~40 ms on Linux) before its second
-    part goes out (Nagle's algorithm).
-    """
-    bind = runner._bind
-
-    def bind_tcp(host: str, port: int) -> socket.socket:
-        sock = bind(host, port)
-        return socket.socket(sock.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, sock.detach())
-
-    runner._bind = bind_tcp
-
-
 def serve(app: ASGIApp, cert: Path, key: Path) -> None:
     """Serve ``app`` on a free port of 127.0.0.1 until SIGINT or SIGTERM; print the URL."""
-    if os.environ.get(NODELAY_ENV) == "1":
-        tcp_nodelay_patch()
     service = HttpsService(app, host="127.0.0.1", port=0, cert_path=cert, key_path=key)
 
     def started() -> None:

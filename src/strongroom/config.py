@@ -11,7 +11,7 @@ import json
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,6 @@ class Settings:
     security_policy_url: str = ""
     key_cache_entries: int = policy.KEY_CACHE_MAX_ENTRIES
     key_cache_ttl_seconds: int = policy.KEY_CACHE_TTL_SECONDS
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -122,7 +121,7 @@ class Settings:
 
     def public(self) -> dict[str, Any]:
         """Settings as JSON, without secrets (there are none here: the PIN is in the env)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["home"] = str(self.home)
         out["database_url"] = redact_url(self.database_url)
         out["keystore_url"] = redact_url(self.keystore_url)
@@ -130,7 +129,7 @@ class Settings:
 
 
 _INT_FIELDS = {"record_max_bytes", "file_max_bytes", "key_cache_entries", "key_cache_ttl_seconds"}
-SETTING_NAMES = {f.name for f in fields(Settings)} - {"home", "extra"}
+SETTING_NAMES = {f.name for f in fields(Settings)} - {"home"}
 
 
 def load_settings(
@@ -193,7 +192,3 @@ def write_settings(settings: Settings, names: Iterable[str]) -> Path:
 def _toml_string(value: str) -> str:
     """A TOML basic string: JSON's escapes are TOML's, but for DEL, which JSON leaves."""
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def with_overrides(settings: Settings, **changes: Any) -> Settings:
-    return replace(settings, **changes).validate()

@@ -1,7 +1,8 @@
 """The one error hierarchy of Strongroom.
 
 Every error a user can cause or meet is one of these. Entrypoints map them in one
-place each (the CLI to exit codes, later the API to problem+json statuses)::
+place each (the CLI to exit codes in cli/output.py, the API to problem+json statuses in
+api/problems.py)::
 
     StrongroomError
     ├── InvalidInput                 bad input from the caller; nothing was written

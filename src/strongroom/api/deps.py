@@ -1,4 +1,5 @@
-"""Dependencies every route uses: the Strongroom instance, the caller, the role check."""
+"""Dependencies every route uses: the Strongroom instance, the caller, and the role check
+(a pending Grant, checked by :func:`one_hop` in the route's own worker-thread call)."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def one_hop(route: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return run
 
 
-def operator(sr: SR, caller: Caller) -> Principal:
+def operator(caller: Caller) -> Principal:
     if caller.kind is not PrincipalKind.OPERATOR:
         raise PermissionDenied("only an operator token may do this")
     return caller

@@ -143,10 +143,6 @@ class AuditPage(BaseModel):
     next_after: int | None
 
 
-class Created(BaseModel):
-    id: str
-
-
 class Problem(BaseModel):
     """An RFC 9457 problem detail (served as application/problem+json)."""
 

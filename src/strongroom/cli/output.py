@@ -28,7 +28,6 @@ from strongroom.errors import AuditChainBroken, StrongroomError
 console = Console()
 err_console = Console(stderr=True)
 
-EXIT_OK = 0
 EXIT_FINDING = 1  # a check ran and found a problem (audit verify, demo scan)
 EXIT_BAD_INPUT = 2
 

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from strongroom import demo
-from strongroom.api.app import create_app
-from strongroom.api.server import run_server
 from strongroom.bootstrap import init_home
 from strongroom.cli.common import DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import console, emit
@@ -41,6 +39,10 @@ def serve(
     json: Json = False,
 ) -> None:
     """Serve the API over HTTPS only (TLS 1.2+, HSTS); Ctrl-C stops it."""
+    # Imported here: FastAPI and uvicorn would add a third of a second to every command.
+    from strongroom.api.app import create_app
+    from strongroom.api.server import run_server
+
     home = home.expanduser()
     if with_demo and not (home / CONFIG_FILE).exists():
         init_home(home)

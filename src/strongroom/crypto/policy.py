@@ -1,7 +1,8 @@
 """The cryptography policy, as data the code reads (promise P2).
 
-The constants below are what the code uses; :func:`policy_document` renders them for
-people (``strongroom keys policy``) and, later, for the trust page. A value marked
+The constants below are what the code uses (tls/context.py reads MIN_TLS_VERSION), except
+the rotation periods: the scheduled root rotation is not built yet. :func:`policy_document`
+renders them for people (``strongroom keys policy``) and, later, for the trust page. A value marked
 STORED is written into ciphertext headers or derivations: changing it makes data
 already stored unreadable unless a new format version is introduced alongside.
 """

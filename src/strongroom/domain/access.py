@@ -21,7 +21,7 @@ class Principal:
     kind: PrincipalKind
     id: str  # token id (API tokens and sessions), never the secret
     user_id: str | None = None
-    #: For API tokens, the one workspace and role; for sessions, filled per request.
+    #: For API tokens, the one workspace and role; sessions look their memberships up.
     workspace_id: str | None = None
     role: Role | None = None
 

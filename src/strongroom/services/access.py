@@ -20,7 +20,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from strongroom import ids
-from strongroom.crypto.blind_index import BlindIndexer
 from strongroom.domain.access import (
     LOGIN_WINDOW,
     Principal,
@@ -40,6 +39,7 @@ from strongroom.errors import (
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.projects import require_workspace
+from strongroom.services.workspaces import directory_index
 from strongroom.storage.rows import TokenRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -157,10 +157,11 @@ class Access:
             row = uow.tokens.get(token_id)
             if row is None or (workspace_id is not None and row.workspace_id != workspace_id):
                 raise NotFound(f"no token {token_id}", token_id=token_id)
-            uow.tokens.revoke(token_id, self.ctx.clock.now())
+            now = self.ctx.clock.now()
+            uow.tokens.revoke(token_id, now)
             audit.append(
                 uow,
-                self.ctx.clock.now(),
+                now,
                 actor,
                 "token.revoke",
                 row.workspace_id,
@@ -223,7 +224,7 @@ class Access:
             raise InvalidInput(f"a password has at least {MIN_PASSWORD_CHARS} characters")
         password_hash = self.hasher.hash(password)
         with self.ctx.store.write() as uow:
-            user = uow.users.find_by_email_index(self._email_index(email))
+            user = uow.users.find_by_email_index(directory_index(self.ctx, email))
             if user is None:
                 raise NotFound("no user with this email")
             uow.users.set_password_hash(user.id, password_hash)
@@ -240,7 +241,7 @@ class Access:
             email = check_email(email)
         except InvalidInput:
             raise Unauthenticated("wrong email or password") from None
-        index = self._email_index(email)
+        index = directory_index(self.ctx, email)
         now = self.ctx.clock.now()
         # The attempt is counted as a failure first, in a transaction that serialises the
         # attempts of one email; a success clears it. Parallel guesses cannot outrun the limit.
@@ -281,7 +282,3 @@ class Access:
                 return self.hasher.verify(stored or _no_password(), password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
-
-    def _email_index(self, email: str) -> bytes:
-        _version, key = self.ctx.keyring.directory_key()
-        return BlindIndexer(key).digest("email", email)

@@ -1,4 +1,5 @@
-"""Records: JSON documents in named collections of a project, sealed one by one.
+"""Records: JSON documents in named collections of a project, each with a ciphertext of
+its own (a batch shares one derived key; see crypto.envelope.Sealer).
 
 Declared personal-data fields of a collection get blind-index entries, so a data
 subject's records can be found without decrypting anything.
@@ -166,8 +167,8 @@ class Records:
     def delete(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"
     ) -> None:
-        """Take a record out of reads and lists at once (state ``trashed``); its
-        ciphertext stays until the trash engine purges it."""
+        """Take a record out of reads and lists at once (state ``trashed``). Its ciphertext
+        stays: restore and purge come with the trash engine (issue 4)."""
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             self._live(uow, workspace_id, project_id, record_id)

@@ -27,6 +27,12 @@ def _email_binding(user_id: str) -> Binding:
     return Binding("user-email", "", "", user_id)
 
 
+def directory_index(ctx: Context, email: str) -> bytes:
+    """The blind index of a user's email in the deployment directory."""
+    _version, key = ctx.keyring.directory_key()
+    return BlindIndexer(key).digest("email", email)
+
+
 class Workspaces:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -39,7 +45,7 @@ class Workspaces:
         self.ctx.keyring.create_workspace_keys(workspace_id, now)
         try:
             sealed_name = self.ctx.seal(workspace_id, _name_binding(workspace_id), name.encode())
-            email_index = self._email_index(owner_email)
+            email_index = directory_index(self.ctx, owner_email)
             for attempt in (1, 2):  # a user made concurrently for the same email: use theirs
                 try:
                     self._write_new(workspace_id, sealed_name, owner_email, email_index, now, actor)
@@ -101,7 +107,7 @@ class Workspaces:
         email = check_email(email)
         parsed = parse_role(role)
         now = self.ctx.clock.now()
-        email_index = self._email_index(email)
+        email_index = directory_index(self.ctx, email)
         with self.ctx.store.write() as uow:
             if uow.workspaces.get(workspace_id) is None:
                 raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
@@ -175,10 +181,6 @@ class Workspaces:
         return User(row.id, self._email(row, actor), row.created_at)
 
     # users (deployment directory) -----------------------------------------------------
-    def _email_index(self, email: str) -> bytes:
-        _version, key = self.ctx.keyring.directory_key()
-        return BlindIndexer(key).digest("email", email)
-
     def _email(self, row: UserRow, actor: str) -> str:
         return self.ctx.open(DIRECTORY, _email_binding(row.id), row.email_sealed, actor).decode()
 

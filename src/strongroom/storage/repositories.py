@@ -1,4 +1,4 @@
-"""Repositories of the data store: one small class per table group, one statement per
+"""Repositories of the data store: one small class per table group, a statement or two per
 method, on the connection of a unit of work."""
 
 from __future__ import annotations
@@ -81,19 +81,16 @@ class Users(_Repo):
     def add(self, row: UserRow, email_index: bytes) -> None:
         """Add a user; Conflict if another transaction added the same email first."""
         try:
-            self._insert(row, email_index)
+            self.conn.execute(
+                insert(t.users).values(
+                    id=row.id,
+                    email_sealed=row.email_sealed,
+                    email_index=email_index,
+                    created_at=row.created_at,
+                )
+            )
         except IntegrityError:
             raise Conflict("a user with this email was created at the same time") from None
-
-    def _insert(self, row: UserRow, email_index: bytes) -> None:
-        self.conn.execute(
-            insert(t.users).values(
-                id=row.id,
-                email_sealed=row.email_sealed,
-                email_index=email_index,
-                created_at=row.created_at,
-            )
-        )
 
     def get(self, user_id: str) -> UserRow | None:
         r = self.conn.execute(
@@ -197,10 +194,6 @@ class Projects(_Repo):
             query = query.where(t.projects.c.id > after)
         rows = self.conn.execute(query.order_by(t.projects.c.id).limit(limit))
         return [ProjectRow(*r) for r in rows]
-
-    def list_all_ids(self) -> builtins.list[tuple[str, str]]:
-        rows = self.conn.execute(select(t.projects.c.workspace_id, t.projects.c.id))
-        return [(r[0], r[1]) for r in rows]
 
 
 class Collections(_Repo):

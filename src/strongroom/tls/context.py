@@ -27,6 +27,7 @@ from pathlib import Path
 from cryptography import x509
 
 from strongroom.clock import Clock, SystemClock
+from strongroom.crypto.policy import MIN_TLS_VERSION
 from strongroom.errors import ConfigurationError
 from strongroom.tls.certificates import expiry_message
 
@@ -50,7 +51,7 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     Raises :class:`ConfigurationError` if the files are missing or do not form a pair.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.minimum_version = ssl.TLSVersion[MIN_TLS_VERSION.replace(".", "_")]  # TLSv1_2
     context.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
     context.set_ciphers(CIPHERS)
     context.set_ecdh_curve(ECDH_CURVE)
