@@ -43,7 +43,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="results JSON file")
     parser.add_argument(
-        "--machine-out", type=Path, default=MACHINE_FILE, help="machine description JSON file"
+        "--machine-out",
+        type=Path,
+        default=None,
+        help="machine description JSON file (default: bench/machine.json, or beside --out)",
     )
     parser.add_argument("--work", type=Path, default=WORK_DIR, help="folder for work files")
     parser.add_argument(
@@ -68,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     config = Config.make(args.quick, args.work)
     machine = machine_info()
     print_machine(console, machine, args.quick)
+    if args.machine_out is None:  # a partial run (--out elsewhere) never overwrites the table's
+        args.machine_out = (
+            MACHINE_FILE if args.out == RESULTS_FILE else args.out.with_name("machine.json")
+        )
     write_json(args.machine_out, {**machine, "quick": args.quick})
 
     results: list[Result] = []
