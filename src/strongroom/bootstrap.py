@@ -85,13 +85,19 @@ def open_kms(settings: Settings, create: bool = False) -> RootKms:
     return _pkcs11(settings, create)
 
 
-def _migrate(url: str, which: str, secure_delete: bool) -> None:
-    engine = make_engine(url, secure_delete=secure_delete)
+def _stores(settings: Settings) -> tuple[DataStore, KeystoreStore]:
+    """The data store and the keystore, their schemas brought up to date."""
+    data = DataStore(make_engine(settings.database_url))
+    keys = KeystoreStore(make_engine(settings.keystore_url, secure_delete=True))
     try:
-        if migrations.current_revision(engine) != HEAD_REVISIONS[which]:
-            migrations.upgrade(engine, which)
-    finally:
-        engine.dispose()
+        for engine, which in ((data.engine, "data"), (keys.engine, "keystore")):
+            if migrations.current_revision(engine) != HEAD_REVISIONS[which]:
+                migrations.upgrade(engine, which)
+    except BaseException:
+        data.engine.dispose()
+        keys.engine.dispose()
+        raise
+    return data, keys
 
 
 def _make_local_tls(settings: Settings) -> None:
@@ -115,8 +121,8 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     os.chmod(home, 0o700)
     kms = open_kms(settings, create=True)
     kms.close()
-    _migrate(settings.database_url, "data", secure_delete=False)
-    _migrate(settings.keystore_url, "keystore", secure_delete=True)
+    for made in _stores(settings):  # before the settings file: a failure leaves no home
+        made.engine.dispose()
     write_settings(settings, options)
     _make_local_tls(settings)
     with open_strongroom(settings=settings) as sr:
@@ -148,12 +154,9 @@ def open_strongroom(
         if not (Path(home).expanduser() / CONFIG_FILE).is_file():
             raise ConfigurationError(f"{home} is not a Strongroom home; run: strongroom init")
         settings = load_settings(home)
-    _migrate(settings.database_url, "data", secure_delete=False)
-    _migrate(settings.keystore_url, "keystore", secure_delete=True)
+    store, keystore = _stores(settings)
     clock = clock or SystemClock()
     kms = kms or open_kms(settings)
-    keystore = KeystoreStore(make_engine(settings.keystore_url, secure_delete=True))
-    store = DataStore(make_engine(settings.database_url))
     cache: KeyCache[SecretKey] = KeyCache(
         clock, settings.key_cache_entries, settings.key_cache_ttl_seconds
     )

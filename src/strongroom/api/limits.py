@@ -8,6 +8,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.api.problems import PROBLEM, problem_body
+
 #: Every body but a record's or an upload: sign-in, names, roles, tokens.
 SMALL_LIMIT = 64 * 1024
 
@@ -47,28 +49,31 @@ class BodyLimit:
                     return
         received = 0
         rejected = False
+        started = False
 
         async def counted() -> Message:
-            # A chunked body is counted as it arrives; over the limit, the 413 goes out at
-            # once and whatever the app then answers (it sees a failed read) is dropped.
+            # A chunked body is counted as it arrives. Over the limit, the app's read fails;
+            # whatever it answers is dropped, and the 413 goes out once it has finished (so
+            # an upload's partial blob is gone before the client hears of it).
             nonlocal received, rejected
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit and not rejected:
+                if received > limit:
                     rejected = True
-                    await _reject(
-                        send, 413, "too-large", f"the body is over the limit of {limit} bytes"
-                    )
                     raise BodyTooLarge(limit)
             return message
 
         async def guarded_send(message: Message) -> None:
+            nonlocal started
             if not rejected:
+                started = started or message["type"] == "http.response.start"
                 await send(message)
 
         with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counted, guarded_send)
+        if rejected and not started:
+            await _reject(send, 413, "too-large", f"the body is over the limit of {limit} bytes")
 
 
 class BodyTooLarge(Exception):
@@ -77,20 +82,13 @@ class BodyTooLarge(Exception):
 
 
 async def _reject(send: Send, status: int, kind: str, detail: str) -> None:
-    body = json.dumps(
-        {
-            "type": f"https://strongroom.dev/problems/{kind}",
-            "title": kind.replace("-", " "),
-            "status": status,
-            "detail": detail,
-        }
-    ).encode()
+    body = json.dumps(problem_body(status, kind, detail)).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", PROBLEM.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

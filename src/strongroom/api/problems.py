@@ -35,14 +35,19 @@ STATUS: list[tuple[type[e.StrongroomError], int, str]] = [
 ]
 
 
-def problem(status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {
+def problem_body(status: int, kind: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem detail as a JSON object."""
+    return {
         "type": f"https://strongroom.dev/problems/{kind}",
         "title": kind.replace("-", " "),
         "status": status,
         "detail": detail,
         **extra,
     }
+
+
+def problem(status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
+    body = problem_body(status, kind, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 

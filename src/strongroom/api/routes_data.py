@@ -116,10 +116,11 @@ def declare_collection(
 @router.post("/projects/{project_id}/records", status_code=201)
 @one_hop
 def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: RecordIn) -> RecordOut:
-    record_id = sr.records.put(
-        grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
+    return _record(
+        sr.records.create(
+            grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
+        )
     )
-    return _record(sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor))
 
 
 @router.get("/projects/{project_id}/records")

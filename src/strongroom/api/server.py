@@ -242,11 +242,11 @@ class HttpsService:
             if not announced and all(s.started for s in servers):
                 announced = True
                 logger.info(
-                    "Strongroom serving https://%s:%s", _url_host(self.host), self.https_port
+                    "Strongroom serving https://%s:%s", url_host(self.host), self.https_port
                 )
                 if self.http_port is not None:
                     logger.info(
-                        "redirecting http://%s:%s to HTTPS", _url_host(self.host), self.http_port
+                        "redirecting http://%s:%s to HTTPS", url_host(self.host), self.http_port
                     )
                 if on_started is not None:
                     try:
@@ -345,11 +345,11 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"https://{_url_host(self.service.host)}:{self.port}"
+        return f"https://{url_host(self.service.host)}:{self.port}"
 
     @property
     def http_url(self) -> str:
-        return f"http://{_url_host(self.service.host)}:{self.http_port}"
+        return f"http://{url_host(self.service.host)}:{self.http_port}"
 
     def start(self) -> ServerThread:
         """Start the thread; return once the listeners accept connections."""
@@ -406,10 +406,11 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as e:
         sock.close()
         raise ConfigurationError(
-            f"cannot listen on {_url_host(host)}:{port}: {e.strerror or e}"
+            f"cannot listen on {url_host(host)}:{port}: {e.strerror or e}"
         ) from None
     return sock
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
+    """A host as it stands in a URL (IPv6 in brackets)."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host

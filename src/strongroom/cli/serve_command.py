@@ -41,7 +41,7 @@ def serve(
     """Serve the API over HTTPS only (TLS 1.2+, HSTS); Ctrl-C stops it."""
     # Imported here: FastAPI and uvicorn would add a third of a second to every command.
     from strongroom.api.app import create_app
-    from strongroom.api.server import run_server
+    from strongroom.api.server import run_server, url_host
 
     home = home.expanduser()
     if with_demo and not (home / CONFIG_FILE).exists():
@@ -56,7 +56,7 @@ def serve(
             workspace_id = sample[0].id if sample else demo.load_sample(sr).workspace_id
             token = sr.access.create_token(workspace_id, "owner", 1, actor="serve --demo").token
         ca = Path(sr.settings.tls_cert).parent / "ca.pem"
-        url = f"https://{f'[{host}]' if ':' in host else host}:{port}"
+        url = f"https://{url_host(host)}:{port}"
 
         def started() -> None:
             info = {"url": url, "ca": str(ca) if ca.exists() else None, "token": token}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +26,18 @@ class Page(Generic[T]):
 
 def page_limit(limit: int | None) -> int:
     return MAX_PAGE if limit is None else max(1, min(limit, MAX_PAGE))
+
+
+R = TypeVar("R")
+
+
+def make_page(
+    rows: list[R], limit: int, key: Callable[[R], str], convert: Callable[[R], T]
+) -> Page[T]:
+    """A page from ``limit + 1`` rows read after the cursor: the extra row only says that
+    another page follows, and the last row kept names it."""
+    kept = rows[:limit]
+    return Page([convert(r) for r in kept], key(kept[-1]) if len(rows) > limit else None)
 
 
 class WorkspaceState(StrEnum):

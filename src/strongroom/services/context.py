@@ -12,7 +12,7 @@ from strongroom.crypto.envelope import Binding, KeyLookup
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import IntegrityFailure
 from strongroom.services import audit
-from strongroom.services.keyring import Keyring
+from strongroom.services.keyring import DATA_KEY_VERSION, Keyring
 from strongroom.storage.unit_of_work import DataStore
 
 
@@ -37,7 +37,8 @@ class Context:
         return lookup
 
     def seal(self, key_id: str, binding: Binding, data: bytes) -> bytes:
-        return envelope.seal(self.keyring.lookup(key_id, 1), key_id, 1, binding, data)
+        key = self.keyring.lookup(key_id, DATA_KEY_VERSION)
+        return envelope.seal(key, key_id, DATA_KEY_VERSION, binding, data)
 
     def open(self, key_id: str, binding: Binding, sealed: bytes, actor: str) -> bytes:
         """Decrypt; a failure is audited (without plaintext) and raised."""

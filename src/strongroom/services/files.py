@@ -13,7 +13,7 @@ from typing import BinaryIO
 from strongroom import ids
 from strongroom.crypto import segments
 from strongroom.crypto.envelope import Binding
-from strongroom.domain.model import ObjectState, Page, StoredFile, page_limit
+from strongroom.domain.model import ObjectState, Page, StoredFile, make_page, page_limit
 from strongroom.domain.rules import check_name
 from strongroom.errors import IntegrityFailure, NotFound
 from strongroom.services import audit
@@ -125,9 +125,7 @@ class Files:
         with self.ctx.store.read() as uow:
             require_project(uow, workspace_id, project_id)
             rows = uow.files.list(workspace_id, project_id, cursor, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page([self._file(r, actor) for r in rows], rows[-1].id if more else None)
+        return make_page(rows, limit, lambda r: r.id, lambda r: self._file(r, actor))
 
     def read_into(
         self,

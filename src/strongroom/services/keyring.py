@@ -54,8 +54,14 @@ def workspace_key_id(workspace_id: str) -> str:
 
 
 def _cache_name(key_id: str, version: int) -> tuple[object, ...]:
-    """How the unwrapped key ``key_id`` v``version`` is named in the key cache."""
+    """How the unwrapped data (or directory) key ``key_id`` v``version`` is named in the
+    key cache. Keyring.forget relies on the key id standing second."""
     return ("dir", version) if key_id == DIRECTORY else ("dk", key_id, version)
+
+
+def _kek_name(workspace_id: str, version: int) -> tuple[object, ...]:
+    """How workspace key ``workspace_id`` v``version`` is named in the key cache."""
+    return ("ws", workspace_id, version)
 
 
 class DerivedKeyCache:
@@ -109,8 +115,8 @@ class Keyring:
                 self._wrap_data_key(workspace_id, workspace_id, kek, 1, data_key, now)
             )
             uow.commit()
-        self.cache.put(("ws", workspace_id, 1), kek)
-        self.cache.put(("dk", workspace_id, DATA_KEY_VERSION), data_key)
+        self.cache.put(_kek_name(workspace_id, 1), kek)
+        self.cache.put(_cache_name(workspace_id, DATA_KEY_VERSION), data_key)
 
     def create_project_key(self, workspace_id: str, project_id: str, now: datetime) -> None:
         data_key = SecretKey.generate(f"data-key {project_id}")
@@ -123,7 +129,7 @@ class Keyring:
                 self._wrap_data_key(workspace_id, project_id, kek, version, data_key, now)
             )
             uow.commit()
-        self.cache.put(("dk", project_id, DATA_KEY_VERSION), data_key)
+        self.cache.put(_cache_name(project_id, DATA_KEY_VERSION), data_key)
 
     def _wrap_data_key(
         self,
@@ -146,7 +152,7 @@ class Keyring:
     # lookup -------------------------------------------------------------------------
     def workspace_key(self, workspace_id: str, version: int | None = None) -> tuple[int, SecretKey]:
         if version is not None:
-            cached = self.cache.get(("ws", workspace_id, version))
+            cached = self.cache.get(_kek_name(workspace_id, version))
             if cached is not None:
                 return version, cached
         with self.keystore.read() as uow:
@@ -161,7 +167,7 @@ class Keyring:
                 f"the workspace key of {workspace_id} is destroyed or missing",
                 workspace_id=workspace_id,
             )
-        cached = self.cache.get(("ws", workspace_id, row.version))
+        cached = self.cache.get(_kek_name(workspace_id, row.version))
         if cached is not None:
             return row.version, cached
         key = self.kms.unwrap(
@@ -170,12 +176,12 @@ class Keyring:
             _root_context("workspace", workspace_id, row.version),
             f"workspace-key {workspace_id} v{row.version}",
         )
-        self.cache.put(("ws", workspace_id, row.version), key)
+        self.cache.put(_kek_name(workspace_id, row.version), key)
         return row.version, key
 
     def data_key(self, key_id: str, version: int = DATA_KEY_VERSION) -> SecretKey:
         """The data key ``key_id`` (a project id, or a workspace id for its own data key)."""
-        cached = self.cache.get(("dk", key_id, version))
+        cached = self.cache.get(_cache_name(key_id, version))
         if cached is not None:
             return cached
         with self.keystore.read() as uow:
@@ -196,7 +202,7 @@ class Keyring:
             row.wrapped, _data_key_binding(workspace_id, key_id, version), kek_for
         )
         key = SecretKey(material, f"data-key {key_id}")
-        self.cache.put(("dk", key_id, version), key)
+        self.cache.put(_cache_name(key_id, version), key)
         return key
 
     def lookup(self, key_id: str, version: int) -> SecretKey:
@@ -209,7 +215,7 @@ class Keyring:
         """The directory key (made once, by ``init``). A missing row is KeyUnavailable, never
         a new key: a keystore that lost it must not silently start a second directory."""
         if version is not None:
-            cached = self.cache.get(("dir", version))
+            cached = self.cache.get(_cache_name(DIRECTORY, version))
             if cached is not None:
                 return version, cached
         with self.keystore.read() as uow:
@@ -224,7 +230,7 @@ class Keyring:
             _root_context("directory", DIRECTORY, row.version),
             "directory-key",
         )
-        self.cache.put(("dir", row.version), key)
+        self.cache.put(_cache_name(DIRECTORY, row.version), key)
         return row.version, key
 
     def create_directory_key(self) -> None:
@@ -238,7 +244,7 @@ class Keyring:
                 WrappedKeyRow(DIRECTORY, 1, root_version, wrapped, None, self.clock.now())
             )
             uow.commit()
-        self.cache.put(("dir", 1), key)
+        self.cache.put(_cache_name(DIRECTORY, 1), key)
 
     def discard_unused(self, workspace_id: str, key_id: str | None = None) -> None:
         """Delete keys just made for a workspace (or one data key) whose data-store rows
@@ -329,8 +335,8 @@ class Keyring:
                 uow.keys.rewrap_data_key(row.key_id, row.version, new_version, sealed)
             uow.keys.delete_workspace_key(workspace_id, old_version)
             uow.commit()
-        self.cache.forget(("ws", workspace_id, old_version))
-        self.cache.put(("ws", workspace_id, new_version), new_key)
+        self.cache.forget(_kek_name(workspace_id, old_version))
+        self.cache.put(_kek_name(workspace_id, new_version), new_key)
         checkpoint(self.keystore.engine)
         return {
             "workspace_id": workspace_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strongroom import ids
 from strongroom.crypto.envelope import Binding
-from strongroom.domain.model import ObjectState, Page, Project, page_limit
+from strongroom.domain.model import ObjectState, Page, Project, make_page, page_limit
 from strongroom.domain.rules import check_name
 from strongroom.errors import NotFound
 from strongroom.services import audit
@@ -96,9 +96,7 @@ class Projects:
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)
             rows = uow.projects.list(workspace_id, cursor, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page([self._project(r, actor) for r in rows], rows[-1].id if more else None)
+        return make_page(rows, limit, lambda r: r.id, lambda r: self._project(r, actor))
 
     def _project(self, row: ProjectRow, actor: str) -> Project:
         name = self.ctx.open(

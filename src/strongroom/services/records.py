@@ -10,12 +10,13 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer, indexable_values
 from strongroom.crypto.envelope import Binding, Sealer
-from strongroom.domain.model import Collection, ObjectState, Page, Record, page_limit
+from strongroom.domain.model import Collection, ObjectState, Page, Record, make_page, page_limit
 from strongroom.domain.rules import check_collection, check_field, encode_document
 from strongroom.errors import InvalidInput, NotFound
 from strongroom.services import audit
@@ -75,6 +76,18 @@ class Records:
     ) -> str:
         return self.put_many(workspace_id, project_id, collection, [document], actor)[0]
 
+    def create(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str,
+        document: dict[str, Any],
+        actor: str = "system",
+    ) -> Record:
+        """Store one record and return it (without reading back what was just written)."""
+        record_ids, now = self._store(workspace_id, project_id, collection, [document], actor)
+        return Record(record_ids[0], workspace_id, project_id, collection, document, now, now)
+
     def put_many(
         self,
         workspace_id: str,
@@ -84,6 +97,16 @@ class Records:
         actor: str = "system",
     ) -> list[str]:
         """Store new records; all or nothing. Returns their ids in order."""
+        return self._store(workspace_id, project_id, collection, documents, actor)[0]
+
+    def _store(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str,
+        documents: Sequence[Any],
+        actor: str,
+    ) -> tuple[list[str], datetime]:
         collection = check_collection(collection)
         if not 1 <= len(documents) <= MAX_BATCH:
             raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} records")
@@ -127,7 +150,7 @@ class Records:
                 record_ids=record_ids,
             )
             uow.commit()
-        return record_ids
+        return record_ids, now
 
     def update(
         self,
@@ -217,9 +240,7 @@ class Records:
         with self.ctx.store.read() as uow:
             require_project(uow, workspace_id, project_id)
             rows = uow.records.list(workspace_id, project_id, collection, cursor, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page([self._record(r, actor) for r in rows], rows[-1].id if more else None)
+        return make_page(rows, limit, lambda r: r.id, lambda r: self._record(r, actor))
 
     def find(self, workspace_id: str, field: str, value: str) -> builtins.list[str]:
         """Ids of live records whose declared personal field ``field`` equals ``value``."""

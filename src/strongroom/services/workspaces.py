@@ -14,7 +14,7 @@ from strongroom.domain.rules import check_email, check_name
 from strongroom.errors import Conflict, NotFound, PermissionDenied
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.keyring import DIRECTORY
+from strongroom.services.keyring import DIRECTORY, workspace_key_id
 from strongroom.storage.rows import MemberRow, UserRow, WorkspaceRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -80,7 +80,7 @@ class Workspaces:
                 "workspace.create",
                 workspace_id,
                 owner_user_id=user_id,
-                keys=[f"wsk:{workspace_id} v1", workspace_id],
+                keys=[f"{workspace_key_id(workspace_id)} v1", workspace_id],
             )
             uow.commit()
 

@@ -165,8 +165,13 @@ def load_certificate(path: Path) -> x509.Certificate:
         data = Path(path).read_bytes()
     except OSError as e:
         raise ConfigurationError(f"the certificate {path} cannot be read: {e.strerror}") from None
+    return parse_certificate(data, path)
+
+
+def parse_certificate(pem: bytes, path: Path | str) -> x509.Certificate:
+    """The first certificate of PEM bytes read from ``path`` (named in the error)."""
     try:
-        return x509.load_pem_x509_certificates(data)[0]
+        return x509.load_pem_x509_certificates(pem)[0]
     except ValueError:
         raise ConfigurationError(f"{path} is not a PEM certificate") from None
 

@@ -24,12 +24,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from cryptography import x509
-
 from strongroom.clock import Clock, SystemClock
 from strongroom.crypto.policy import MIN_TLS_VERSION
 from strongroom.errors import ConfigurationError
-from strongroom.tls.certificates import expiry_message
+from strongroom.tls.certificates import expiry_message, parse_certificate
 
 logger = logging.getLogger("strongroom.tls")
 
@@ -92,7 +90,7 @@ class CertificateReloader:
         try:
             # None while the files cannot be read.
             self._seen: tuple[_Signature, _Signature] | None = self._signature()
-            leaf = _read_leaf(self.cert_path.read_bytes(), self.cert_path)
+            leaf = parse_certificate(self.cert_path.read_bytes(), self.cert_path)
         except OSError as e:
             raise _unreadable(e, self.cert_path) from None
         self.expires = leaf.not_valid_after_utc
@@ -149,7 +147,7 @@ class CertificateReloader:
         try:
             cert_pem = self.cert_path.read_bytes()
             key_pem = self.key_path.read_bytes()
-            leaf = _read_leaf(cert_pem, self.cert_path)
+            leaf = parse_certificate(cert_pem, self.cert_path)
             if leaf.not_valid_after_utc <= self._clock.now():
                 raise ConfigurationError(
                     f"the new certificate {self.cert_path} expired on "
@@ -204,13 +202,6 @@ def _load_pair(context: ssl.SSLContext, cert_path: Path | str, key_path: Path | 
 
 def _unreadable(e: OSError, default: Path) -> ConfigurationError:
     return ConfigurationError(f"the TLS file {e.filename or default} cannot be read: {e.strerror}")
-
-
-def _read_leaf(pem: bytes, path: Path) -> x509.Certificate:
-    try:
-        return x509.load_pem_x509_certificates(pem)[0]
-    except ValueError:
-        raise ConfigurationError(f"{path} is not a PEM certificate") from None
 
 
 def _warn_if_readable(key_path: Path) -> None:
