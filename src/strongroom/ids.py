@@ -21,6 +21,11 @@ PREFIXES = {
     "key": "key",
     "event": "evt",
     "token": "tok",
+    "trash": "trs",
+    "deadline": "ddl",
+    "hold": "hld",
+    "export": "exp",
+    "certificate": "crt",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

@@ -3,7 +3,7 @@ inside the data store or its backups."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, Text
 
 from strongroom.storage.types import UtcDateTime
 
@@ -42,4 +42,33 @@ data_keys = Table(
     Column("workspace_key_version", Integer, nullable=False),
     Column("wrapped", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The deployment's Ed25519 signing key (deletion certificates), wrapped by root.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("root_version", Integer, nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The deletion ledger: a tombstone for every purge, kept beside the keys (never in data
+# backups) and replayed after a restore. Ids, counts and key ids only.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("certificate_id", String(40), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # project | record | file | workspace
+    Column("subject_id", String(40), nullable=False, index=True),
+    Column("workspace_id", String(40), nullable=False, index=True),
+    Column("project_id", String(40), nullable=True),
+    Column("reason", String(32), nullable=False),
+    Column("deleted_at", UtcDateTime, nullable=False),
+    Column("purged_at", UtcDateTime, nullable=False),
+    Column("certificate", Text, nullable=False),  # the signed JSON
+    Column("certificate_sha256", String(64), nullable=False),
 )

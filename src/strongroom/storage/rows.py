@@ -20,6 +20,8 @@ class WorkspaceRow(NamedTuple):
     state: str
     created_at: datetime
     updated_at: datetime
+    trial_ends_at: datetime | None = None
+    state_since: datetime | None = None
 
 
 class MemberRow(NamedTuple):
@@ -36,6 +38,7 @@ class ProjectRow(NamedTuple):
     state: str
     created_at: datetime
     updated_at: datetime
+    trash_id: str | None = None
 
 
 class RecordRow(NamedTuple):
@@ -48,6 +51,7 @@ class RecordRow(NamedTuple):
     state: str
     created_at: datetime
     updated_at: datetime
+    trash_id: str | None = None
 
 
 class IndexEntry(NamedTuple):
@@ -65,6 +69,7 @@ class FileRow(NamedTuple):
     blob_key: str
     state: str
     created_at: datetime
+    trash_id: str | None = None
 
 
 class AuditRow(NamedTuple):
@@ -99,3 +104,85 @@ class TokenRow(NamedTuple):
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+
+
+class TrashRow(NamedTuple):
+    id: str
+    workspace_id: str
+    project_id: str
+    kind: str
+    subject_id: str
+    deleted_by: str
+    deleted_at: datetime
+    restore_until: datetime
+    state: str
+    closed_at: datetime | None
+
+
+class DeadlineRow(NamedTuple):
+    id: str
+    action: str
+    workspace_id: str
+    subject_id: str
+    reason: str
+    due_at: datetime
+    state: str
+    step: str
+    progress: str  # JSON
+    attempts: int
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class HoldRow(NamedTuple):
+    id: str
+    workspace_id: str
+    project_id: str | None
+    reason_sealed: bytes
+    set_by: str
+    set_at: datetime
+    cleared_by: str | None
+    cleared_at: datetime | None
+
+
+class BillingEventRow(NamedTuple):
+    event_id: str
+    workspace_id: str
+    kind: str
+    trial_days: int | None
+    at: datetime
+    state_after: str
+
+
+class ExportJobRow(NamedTuple):
+    id: str
+    workspace_id: str
+    requested_by: str
+    state: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None
+    entries_done: int
+    entries_total: int | None
+    blob_key: str | None
+    size: int | None
+    sha256: str | None
+    error: str | None
+
+
+class LedgerRow(NamedTuple):
+    seq: int
+    certificate_id: str
+    kind: str
+    subject_id: str
+    workspace_id: str
+    project_id: str | None
+    reason: str
+    deleted_at: datetime
+    purged_at: datetime
+    certificate: str
+    certificate_sha256: str

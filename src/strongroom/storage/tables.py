@@ -41,6 +41,9 @@ workspaces = Table(
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The plan: when the trial ends (trial state), when the current state began.
+    Column("trial_ends_at", UtcDateTime, nullable=True),
+    Column("state_since", UtcDateTime, nullable=True),
 )
 
 members = Table(
@@ -61,6 +64,7 @@ projects = Table(
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("trash_id", String(ID), nullable=True),  # the trash entry that took it
 )
 
 collections = Table(
@@ -85,6 +89,7 @@ records = Table(
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("trash_id", String(ID), nullable=True),
     Index("ix_records_project_collection", "project_id", "collection", "id"),
 )
 
@@ -109,6 +114,7 @@ files = Table(
     Column("blob_key", String(128), nullable=False),
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("trash_id", String(ID), nullable=True),
 )
 
 audit_events = Table(
@@ -156,4 +162,90 @@ login_failures = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("email_index", LargeBinary(16), nullable=False, index=True),
     Column("at", UtcDateTime, nullable=False),
+)
+
+# Lifecycle ---------------------------------------------------------------------------------
+# A deletion a user may undo until restore_until: one project, record or file.
+trash_entries = Table(
+    "trash_entries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False),
+    Column("project_id", String(ID), nullable=False),
+    Column("kind", String(16), nullable=False),  # project | record | file
+    Column("subject_id", String(ID), nullable=False),
+    Column("deleted_by", String(128), nullable=False),
+    Column("deleted_at", UtcDateTime, nullable=False),
+    Column("restore_until", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # trashed | restored | purging | purged
+    Column("closed_at", UtcDateTime, nullable=True),
+    Index("ix_trash_entries_workspace_state", "workspace_id", "state", "id"),
+)
+
+# Durable deadlines: due work the worker claims with a lease and performs in steps.
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("workspace_id", String(ID), nullable=False, index=True),
+    Column("subject_id", String(ID), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done | cancelled
+    Column("step", String(32), nullable=False),
+    Column("progress", Text, nullable=False),  # JSON: counts, key ids; never plaintext
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index("ix_deadlines_due", "state", "due_at"),
+)
+
+# Legal holds: while one is set (cleared_at NULL), nothing it covers is purged.
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), nullable=False, index=True),
+    Column("project_id", String(ID), nullable=True),  # NULL: the whole workspace
+    Column("reason_sealed", LargeBinary, nullable=False),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("cleared_by", String(128), nullable=True),
+    Column("cleared_at", UtcDateTime, nullable=True),
+)
+
+# Billing events, kept by event id: a repeated id changes nothing.
+billing_events = Table(
+    "billing_events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("workspace_id", String(ID), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("trial_days", Integer, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("state_after", String(16), nullable=False),
+)
+
+# Export jobs (API): the artifact is a sealed blob that expires.
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), nullable=False, index=True),
+    Column("requested_by", String(128), nullable=False),
+    Column("state", String(16), nullable=False),  # queued | running | done | failed | expired
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("entries_done", Integer, nullable=False),
+    Column("entries_total", Integer, nullable=True),
+    Column("blob_key", String(128), nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("error", Text, nullable=True),
 )

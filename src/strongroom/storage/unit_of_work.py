@@ -12,6 +12,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from strongroom.storage import lifecycle_repositories as lr
 from strongroom.storage import repositories as r
 from strongroom.storage.database import WRITE, connect
 from strongroom.storage.keystore import Keystore
@@ -95,6 +96,26 @@ class DataUnitOfWork(_Transaction):
     @cached_property
     def login_failures(self) -> r.LoginFailures:
         return r.LoginFailures(self.conn)
+
+    @cached_property
+    def trash(self) -> lr.Trash:
+        return lr.Trash(self.conn)
+
+    @cached_property
+    def deadlines(self) -> lr.Deadlines:
+        return lr.Deadlines(self.conn)
+
+    @cached_property
+    def holds(self) -> lr.Holds:
+        return lr.Holds(self.conn)
+
+    @cached_property
+    def billing(self) -> lr.BillingEvents:
+        return lr.BillingEvents(self.conn)
+
+    @cached_property
+    def export_jobs(self) -> lr.ExportJobs:
+        return lr.ExportJobs(self.conn)
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

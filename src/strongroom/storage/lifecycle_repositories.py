@@ -1,0 +1,254 @@
+"""Repositories of the lifecycle tables: trash entries, deadlines, legal holds, billing
+events and export jobs."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from strongroom.storage import tables as t
+from strongroom.storage.rows import (
+    BillingEventRow,
+    DeadlineRow,
+    ExportJobRow,
+    HoldRow,
+    TrashRow,
+)
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    return dict(row._asdict())
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+class Trash(_Repo):
+    def add(self, row: TrashRow) -> None:
+        self.conn.execute(insert(t.trash_entries).values(**_fields(row)))
+
+    def get(self, workspace_id: str, entry_id: str) -> TrashRow | None:
+        r = self.conn.execute(
+            select(t.trash_entries).where(
+                t.trash_entries.c.id == entry_id, t.trash_entries.c.workspace_id == workspace_id
+            )
+        ).first()
+        return TrashRow(*r) if r else None
+
+    def list(
+        self, workspace_id: str, state: str, after: str | None = None, limit: int | None = None
+    ) -> builtins.list[TrashRow]:
+        c = t.trash_entries.c
+        query = select(t.trash_entries).where(c.workspace_id == workspace_id, c.state == state)
+        if after is not None:
+            query = query.where(c.id > after)
+        rows = self.conn.execute(query.order_by(c.id).limit(limit))
+        return [TrashRow(*r) for r in rows]
+
+    def set_state(self, entry_id: str, state: str, now: datetime | None) -> None:
+        self.conn.execute(
+            update(t.trash_entries)
+            .where(t.trash_entries.c.id == entry_id)
+            .values(state=state, closed_at=now)
+        )
+
+    def of_project(self, project_id: str, state: str) -> builtins.list[TrashRow]:
+        c = t.trash_entries.c
+        rows = self.conn.execute(
+            select(t.trash_entries).where(c.project_id == project_id, c.state == state)
+        )
+        return [TrashRow(*r) for r in rows]
+
+    def close_open_of(self, workspace_id: str, project_id: str | None, now: datetime) -> int:
+        """Mark the still-open entries inside a purged project or workspace purged."""
+        c = t.trash_entries.c
+        where = [c.workspace_id == workspace_id, c.state.in_(("trashed", "purging"))]
+        if project_id is not None:
+            where.append(c.project_id == project_id)
+        return self.conn.execute(
+            update(t.trash_entries).where(*where).values(state="purged", closed_at=now)
+        ).rowcount
+
+    def delete_for_workspace(self, workspace_id: str) -> None:
+        self.conn.execute(
+            delete(t.trash_entries).where(t.trash_entries.c.workspace_id == workspace_id)
+        )
+
+
+class Deadlines(_Repo):
+    def add(self, row: DeadlineRow) -> None:
+        self.conn.execute(insert(t.deadlines).values(**_fields(row)))
+
+    def get(self, deadline_id: str) -> DeadlineRow | None:
+        r = self.conn.execute(select(t.deadlines).where(t.deadlines.c.id == deadline_id)).first()
+        return DeadlineRow(*r) if r else None
+
+    def due(self, now: datetime, limit: int, lock: bool) -> builtins.list[DeadlineRow]:
+        """Pending deadlines due by ``now`` whose lease (if any) has run out. With ``lock``
+        (PostgreSQL) the rows are locked and rows other workers hold are skipped."""
+        c = t.deadlines.c
+        query = (
+            select(t.deadlines)
+            .where(
+                c.state == "pending",
+                c.due_at <= now,
+                or_(c.lease_until.is_(None), c.lease_until < now),
+            )
+            .order_by(c.due_at, c.id)
+            .limit(limit)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        return [DeadlineRow(*r) for r in self.conn.execute(query)]
+
+    def lease(self, deadline_id: str, owner: str, until: datetime) -> None:
+        self.conn.execute(
+            update(t.deadlines)
+            .where(t.deadlines.c.id == deadline_id)
+            .values(lease_owner=owner, lease_until=until, attempts=t.deadlines.c.attempts + 1)
+        )
+
+    def advance(
+        self, deadline_id: str, owner: str, step: str, progress: str, lease_until: datetime
+    ) -> bool:
+        """Record a finished step; False if the lease was lost to another worker."""
+        c = t.deadlines.c
+        n = self.conn.execute(
+            update(t.deadlines)
+            .where(c.id == deadline_id, c.lease_owner == owner, c.state == "pending")
+            .values(step=step, progress=progress, lease_until=lease_until)
+        ).rowcount
+        return n == 1
+
+    def finish(self, deadline_id: str, owner: str | None, now: datetime, state: str) -> bool:
+        c = t.deadlines.c
+        where = [c.id == deadline_id, c.state == "pending"]
+        if owner is not None:
+            where.append(c.lease_owner == owner)
+        n = self.conn.execute(
+            update(t.deadlines)
+            .where(*where)
+            .values(state=state, finished_at=now, lease_owner=None, lease_until=None)
+        ).rowcount
+        return n == 1
+
+    def release(self, deadline_id: str, owner: str, error: str | None, retry_at: datetime) -> None:
+        """Give the lease back (a held or failed deadline); it is tried again at retry_at."""
+        c = t.deadlines.c
+        self.conn.execute(
+            update(t.deadlines)
+            .where(c.id == deadline_id, c.lease_owner == owner)
+            .values(lease_owner=None, lease_until=retry_at, last_error=error)
+        )
+
+    def pending_for(self, subject_id: str, action: str | None = None) -> builtins.list[DeadlineRow]:
+        c = t.deadlines.c
+        query = select(t.deadlines).where(c.subject_id == subject_id, c.state == "pending")
+        if action is not None:
+            query = query.where(c.action == action)
+        return [DeadlineRow(*r) for r in self.conn.execute(query)]
+
+    def cancel_for(self, subject_id: str, actions: tuple[str, ...], now: datetime) -> int:
+        c = t.deadlines.c
+        return self.conn.execute(
+            update(t.deadlines)
+            .where(c.subject_id == subject_id, c.state == "pending", c.action.in_(actions))
+            .values(state="cancelled", finished_at=now, lease_owner=None, lease_until=None)
+        ).rowcount
+
+    def pending(
+        self, workspace_id: str | None = None, until: datetime | None = None
+    ) -> builtins.list[DeadlineRow]:
+        c = t.deadlines.c
+        query = select(t.deadlines).where(c.state == "pending")
+        if workspace_id is not None:
+            query = query.where(c.workspace_id == workspace_id)
+        if until is not None:
+            query = query.where(c.due_at <= until)
+        return [DeadlineRow(*r) for r in self.conn.execute(query.order_by(c.due_at, c.id))]
+
+    def cancel_workspace(self, workspace_id: str, keep: str, now: datetime) -> None:
+        """Cancel every pending deadline of a workspace but ``keep`` (its purge)."""
+        c = t.deadlines.c
+        self.conn.execute(
+            update(t.deadlines)
+            .where(c.workspace_id == workspace_id, c.state == "pending", c.id != keep)
+            .values(state="cancelled", finished_at=now, lease_owner=None, lease_until=None)
+        )
+
+
+class Holds(_Repo):
+    def add(self, row: HoldRow) -> None:
+        self.conn.execute(insert(t.holds).values(**_fields(row)))
+
+    def active(self, workspace_id: str) -> builtins.list[HoldRow]:
+        c = t.holds.c
+        rows = self.conn.execute(
+            select(t.holds)
+            .where(c.workspace_id == workspace_id, c.cleared_at.is_(None))
+            .order_by(c.set_at, c.id)
+        )
+        return [HoldRow(*r) for r in rows]
+
+    def active_all(self) -> builtins.list[HoldRow]:
+        c = t.holds.c
+        rows = self.conn.execute(select(t.holds).where(c.cleared_at.is_(None)))
+        return [HoldRow(*r) for r in rows]
+
+    def clear(
+        self, workspace_id: str, project_id: str | None, actor: str, now: datetime
+    ) -> builtins.list[str]:
+        c = t.holds.c
+        scope = c.project_id.is_(None) if project_id is None else c.project_id == project_id
+        where = and_(c.workspace_id == workspace_id, scope, c.cleared_at.is_(None))
+        cleared = [r[0] for r in self.conn.execute(select(c.id).where(where))]
+        self.conn.execute(update(t.holds).where(where).values(cleared_by=actor, cleared_at=now))
+        return cleared
+
+
+class BillingEvents(_Repo):
+    def get(self, event_id: str) -> BillingEventRow | None:
+        r = self.conn.execute(
+            select(t.billing_events).where(t.billing_events.c.event_id == event_id)
+        ).first()
+        return BillingEventRow(*r) if r else None
+
+    def add(self, row: BillingEventRow) -> None:
+        self.conn.execute(insert(t.billing_events).values(**_fields(row)))
+
+    def count(self, workspace_id: str) -> int:
+        rows = self.conn.execute(
+            select(t.billing_events.c.event_id).where(
+                t.billing_events.c.workspace_id == workspace_id
+            )
+        )
+        return len(rows.all())
+
+
+class ExportJobs(_Repo):
+    def add(self, row: ExportJobRow) -> None:
+        self.conn.execute(insert(t.export_jobs).values(**_fields(row)))
+
+    def get(self, workspace_id: str, job_id: str) -> ExportJobRow | None:
+        c = t.export_jobs.c
+        r = self.conn.execute(
+            select(t.export_jobs).where(c.id == job_id, c.workspace_id == workspace_id)
+        ).first()
+        return ExportJobRow(*r) if r else None
+
+    def update(self, job_id: str, **values: Any) -> None:
+        self.conn.execute(
+            update(t.export_jobs).where(t.export_jobs.c.id == job_id).values(**values)
+        )
+
+    def for_workspace(self, workspace_id: str) -> builtins.list[ExportJobRow]:
+        c = t.export_jobs.c
+        rows = self.conn.execute(
+            select(t.export_jobs).where(c.workspace_id == workspace_id).order_by(c.id)
+        )
+        return [ExportJobRow(*r) for r in rows]
