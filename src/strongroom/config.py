@@ -22,6 +22,11 @@ from strongroom.storage.database import redact_url, same_database
 CONFIG_FILE = "strongroom.toml"
 KMS_BACKENDS = ("local", "pkcs11")
 ENVIRONMENTS = ("development", "production")
+# The trust page's numbers: the bounds the retention settings may not cross.
+MAX_TRASH_DAYS = 30
+MAX_TRIAL_RETENTION_DAYS = 30
+MIN_CANCELLATION_WINDOW_DAYS = 30
+MAX_BACKUP_PURGE_WINDOW_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,19 @@ class Settings:
     security_policy_url: str = ""
     key_cache_entries: int = policy.KEY_CACHE_MAX_ENTRIES
     key_cache_ttl_seconds: int = policy.KEY_CACHE_TTL_SECONDS
+    #: Retention (days), with the trust page's numbers. How long a deleted project, record
+    #: or file can be restored from the trash before it is purged.
+    trash_days: int = 30
+    #: How long an ended trial's data is kept (activation inside restores it), then purged.
+    trial_retention_days: int = 30
+    #: How long a cancelled workspace stays readable and exportable before it is purged.
+    cancellation_window_days: int = 30
+    #: The promised bound, from deletion, until no backup holds the data any more.
+    backup_purge_window_days: int = 60
+    #: How long the server keeps an export artifact (encrypted) for download.
+    export_ttl_days: int = 7
+    #: Seconds between two passes of the lifecycle worker.
+    worker_interval_seconds: int = 30
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -117,7 +135,38 @@ class Settings:
             raise ConfigurationError("key_cache_entries must be between 1 and 1000000")
         if not 1 <= self.key_cache_ttl_seconds <= 86400:
             raise ConfigurationError("key_cache_ttl_seconds must be between 1 and 86400")
+        self._validate_retention()
         return self
+
+    def _validate_retention(self) -> None:
+        """Refuse numbers that would break a promise of the trust page (P6, P7, P9, P10)."""
+        promised = MAX_BACKUP_PURGE_WINDOW_DAYS
+        if not 1 <= self.trash_days <= MAX_TRASH_DAYS:
+            raise ConfigurationError(
+                f"trash_days must be between 1 and {MAX_TRASH_DAYS}: deleted data is promised "
+                f"to be permanently deleted {MAX_TRASH_DAYS} days after deletion"
+            )
+        if not 1 <= self.trial_retention_days <= MAX_TRIAL_RETENTION_DAYS:
+            raise ConfigurationError(
+                f"trial_retention_days must be between 1 and {MAX_TRIAL_RETENTION_DAYS}: trial "
+                f"data is promised to be deleted {MAX_TRIAL_RETENTION_DAYS} days after the trial"
+            )
+        if not MIN_CANCELLATION_WINDOW_DAYS <= self.cancellation_window_days <= 365:
+            raise ConfigurationError(
+                f"cancellation_window_days must be between {MIN_CANCELLATION_WINDOW_DAYS} and "
+                f"365: customers are promised at least {MIN_CANCELLATION_WINDOW_DAYS} days after "
+                "cancellation to download their data"
+            )
+        if not self.trash_days <= self.backup_purge_window_days <= promised:
+            raise ConfigurationError(
+                f"backup_purge_window_days must be between trash_days ({self.trash_days}) and "
+                f"{promised}: deleted data is promised to be gone from backups within "
+                f"{promised} days"
+            )
+        if not 1 <= self.export_ttl_days <= 30:
+            raise ConfigurationError("export_ttl_days must be between 1 and 30")
+        if not 1 <= self.worker_interval_seconds <= 3600:
+            raise ConfigurationError("worker_interval_seconds must be between 1 and 3600")
 
     def public(self) -> dict[str, Any]:
         """Settings as JSON, without secrets (there are none here: the PIN is in the env)."""
@@ -128,7 +177,18 @@ class Settings:
         return out
 
 
-_INT_FIELDS = {"record_max_bytes", "file_max_bytes", "key_cache_entries", "key_cache_ttl_seconds"}
+_INT_FIELDS = {
+    "record_max_bytes",
+    "file_max_bytes",
+    "key_cache_entries",
+    "key_cache_ttl_seconds",
+    "trash_days",
+    "trial_retention_days",
+    "cancellation_window_days",
+    "backup_purge_window_days",
+    "export_ttl_days",
+    "worker_interval_seconds",
+}
 SETTING_NAMES = {f.name for f in fields(Settings)} - {"home"}
 
 

@@ -397,3 +397,35 @@ def test_production_needs_a_real_security_contact(tmp_path: Path) -> None:
         load_settings(tmp_path, NO_ENV)
     with pytest.raises(ConfigurationError, match="mailto"):
         load_settings(tmp_path, {"STRONGROOM_SECURITY_CONTACT": "security@acme.example"})
+
+
+# retention: the trust page's numbers ------------------------------------------------------
+
+
+def test_retention_defaults_are_the_trust_pages(tmp_path: Path) -> None:
+    s = load_settings(tmp_path, NO_ENV)
+    assert (s.trash_days, s.trial_retention_days, s.cancellation_window_days) == (30, 30, 30)
+    assert s.backup_purge_window_days == 60
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("trash_days", 31, "permanently deleted 30 days"),
+        ("trash_days", 0, "between 1 and 30"),
+        ("trial_retention_days", 45, "deleted 30 days after the trial"),
+        ("cancellation_window_days", 29, "at least 30 days after cancellation"),
+        ("backup_purge_window_days", 61, "gone from backups within 60 days"),
+        ("backup_purge_window_days", 10, "between trash_days (30)"),
+    ],
+)
+def test_retention_that_breaks_a_promise_is_refused_with_the_reason(
+    tmp_path: Path, name: str, value: int, reason: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=reason):
+        load_settings(tmp_path, {f"STRONGROOM_{name.upper()}": str(value)})
+
+
+def test_a_shorter_backup_window_is_a_deployment_choice(tmp_path: Path) -> None:
+    s = load_settings(tmp_path, NO_ENV, {"trash_days": 7, "backup_purge_window_days": 14})
+    assert (s.trash_days, s.backup_purge_window_days) == (7, 14)

@@ -21,13 +21,16 @@ class Action(StrEnum):
     MANAGE_MEMBERS = "manage_members"  # add members, change roles, issue API tokens
     READ_AUDIT = "read_audit"  # the workspace's audit events
     READ_KEYS = "read_keys"  # the workspace's key status
+    RESTORE_ANY = "restore_any"  # restore any trash entry (others: only what they deleted)
+    EXPORT = "export"  # export the whole workspace
+    PURGE_TRASH = "purge_trash"  # delete a trash entry forever, before its deadline
     DELETE_WORKSPACE = "delete_workspace"
 
 
 #: The one role matrix. The README shows it; tests walk every endpoint through it.
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
-    Role.ADMIN: frozenset(Action) - {Action.DELETE_WORKSPACE},
+    Role.ADMIN: frozenset(Action) - {Action.DELETE_WORKSPACE, Action.PURGE_TRASH},
     Role.MEMBER: frozenset({Action.READ, Action.WRITE_DATA}),
     Role.VIEWER: frozenset({Action.READ}),
 }
