@@ -416,7 +416,7 @@ def test_retention_defaults_are_the_trust_pages(tmp_path: Path) -> None:
         ("trial_retention_days", 45, "deleted 30 days after the trial"),
         ("cancellation_window_days", 29, "at least 30 days after cancellation"),
         ("backup_purge_window_days", 61, "gone from backups within 60 days"),
-        ("backup_purge_window_days", 10, "between trash_days (30)"),
+        ("backup_purge_window_days", 10, r"between trash_days \(30\)"),
     ],
 )
 def test_retention_that_breaks_a_promise_is_refused_with_the_reason(
