@@ -38,7 +38,7 @@ from strongroom.errors import (
 )
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.projects import require_workspace
+from strongroom.services.guards import require_workspace
 from strongroom.services.workspaces import directory_index
 from strongroom.storage.rows import TokenRow
 from strongroom.storage.unit_of_work import DataUnitOfWork

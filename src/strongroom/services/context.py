@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from strongroom.blobs.base import BlobStore
 from strongroom.clock import Clock
@@ -10,6 +12,7 @@ from strongroom.config import Settings
 from strongroom.crypto import envelope
 from strongroom.crypto.envelope import Binding, KeyLookup
 from strongroom.crypto.secret import SecretKey
+from strongroom.domain.lifecycle import Retention
 from strongroom.errors import IntegrityFailure
 from strongroom.services import audit
 from strongroom.services.keyring import DATA_KEY_VERSION, Keyring
@@ -23,6 +26,13 @@ class Context:
     blobs: BlobStore
     clock: Clock
     settings: Settings
+    #: Tells the lifecycle worker (if one runs in this process) that work became due.
+    wake_worker: Callable[[], None] = field(default=lambda: None)
+
+    @cached_property
+    def retention(self) -> Retention:
+        s = self.settings
+        return Retention.days(s.trash_days, s.trial_retention_days, s.cancellation_window_days)
 
     def expect_key(self, key_id: str) -> KeyLookup:
         """A key lookup that accepts only headers naming ``key_id``."""

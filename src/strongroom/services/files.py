@@ -13,13 +13,16 @@ from typing import BinaryIO
 from strongroom import ids
 from strongroom.crypto import segments
 from strongroom.crypto.envelope import Binding
+from strongroom.domain.lifecycle import TrashKind
 from strongroom.domain.model import ObjectState, Page, StoredFile, make_page, page_limit
+from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_name
 from strongroom.errors import IntegrityFailure, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.guards import require_project, require_usable, require_writable
 from strongroom.services.keyring import DATA_KEY_VERSION
-from strongroom.services.projects import require_project
+from strongroom.services.trash import TrashEntry, move_to_trash
 from strongroom.storage.rows import FileRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -50,7 +53,7 @@ class Files:
         """Encrypt ``source`` into the blob store, then record it; all or nothing."""
         name = check_name("file", name)
         with self.ctx.store.read() as uow:
-            require_project(uow, workspace_id, project_id)
+            require_writable(uow, workspace_id, project_id, self.ctx.clock.now())
         file_id = ids.new_id("file")
         key = self.ctx.keyring.data_key(project_id)
         with self.ctx.blobs.writer(file_id) as blob:
@@ -69,7 +72,7 @@ class Files:
             )
             now = self.ctx.clock.now()
             with self.ctx.store.write() as uow:
-                require_project(uow, workspace_id, project_id)
+                require_writable(uow, workspace_id, project_id, now)
                 uow.files.add(
                     FileRow(
                         file_id,
@@ -97,6 +100,21 @@ class Files:
             self.ctx.blobs.delete(file_id)
             raise
         return StoredFile(file_id, workspace_id, project_id, name, size, now)
+
+    def delete(
+        self, workspace_id: str, project_id: str, file_id: str, actor: str = "system"
+    ) -> TrashEntry:
+        """Move a file to the trash: gone from reads and lists at once, restorable until
+        its deadline."""
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            require_usable(uow, workspace_id, Action.WRITE_DATA, now)
+            self._live(uow, workspace_id, project_id, file_id)
+            entry = move_to_trash(
+                self.ctx, uow, TrashKind.FILE, workspace_id, project_id, file_id, actor, now
+            )
+            uow.commit()
+        return entry
 
     def info(
         self, workspace_id: str, project_id: str, file_id: str, actor: str = "system"

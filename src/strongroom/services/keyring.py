@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from strongroom.clock import Clock
@@ -259,6 +260,71 @@ class Keyring:
             uow.commit()
         self.forget(key_id or workspace_id)
 
+    # crypto-shredding ----------------------------------------------------------------
+    def destroy_data_key(self, key_id: str) -> list[str]:
+        """Destroy every version of data key ``key_id`` (a project's): whatever was sealed
+        under it, in any copy, can no longer be read. Idempotent. Returns what was
+        destroyed, as "key id vN" names."""
+        with self.keystore.write() as uow:
+            versions = uow.keys.data_key_versions(key_id)
+            uow.keys.delete_data_key(key_id)
+            uow.commit()
+        self.forget(key_id)
+        checkpoint(self.keystore.engine)
+        return [f"{key_id} v{v}" for v in versions]
+
+    def destroy_workspace_keys(self, workspace_id: str) -> list[str]:
+        """Destroy the workspace key (every version) and every data key wrapped by it.
+        Idempotent. Returns what was destroyed."""
+        with self.keystore.write() as uow:
+            data = uow.keys.data_keys_of(workspace_id)
+            kek_versions = uow.keys.workspace_key_versions(workspace_id)
+            uow.keys.delete_data_keys_of(workspace_id)
+            uow.keys.delete_workspace_key(workspace_id)
+            uow.commit()
+        for row in data:
+            self.forget(row.key_id)
+        for version in kek_versions:
+            self.cache.forget(_kek_name(workspace_id, version))
+        checkpoint(self.keystore.engine)
+        destroyed = [f"{workspace_key_id(workspace_id)} v{v}" for v in kek_versions]
+        return destroyed + [f"{row.key_id} v{row.version}" for row in data]
+
+    # the signing key ----------------------------------------------------------------
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The deployment's Ed25519 signing key (deletion certificates), wrapped by root;
+        made on first use."""
+        cached = self.cache.get(("sign",))
+        if cached is None:
+            with self.keystore.write() as uow:
+                found = uow.keys.signing_key(lock=True)
+                if found is None:
+                    cached = SecretKey.generate("signing-key")
+                    private = Ed25519PrivateKey.from_private_bytes(cached.reveal())
+                    root_version, wrapped = self.kms.wrap(
+                        cached, _root_context("signing", "signing", 1)
+                    )
+                    uow.keys.add_signing_key(
+                        WrappedKeyRow("signing", 1, root_version, wrapped, None, self.clock.now()),
+                        private.public_key().public_bytes_raw(),
+                    )
+                    uow.commit()
+                else:
+                    row, _public = found
+                    cached = self.kms.unwrap(
+                        row.wrapping_version,
+                        row.wrapped,
+                        _root_context("signing", "signing", row.version),
+                        "signing-key",
+                    )
+            self.cache.put(("sign",), cached)
+        return Ed25519PrivateKey.from_private_bytes(cached.reveal())
+
+    def public_keys(self) -> list[bytes]:
+        """Every signing public key of this deployment (raw Ed25519 bytes)."""
+        with self.keystore.read() as uow:
+            return uow.keys.public_keys()
+
     def forget(self, key_id: str) -> None:
         """Drop every cached key of ``key_id`` (a data key about to be destroyed)."""
         self.cache.forget_where(lambda name: isinstance(name, tuple) and name[1:2] == (key_id,))
@@ -300,6 +366,14 @@ class Keyring:
                 )
                 version, wrapped = self.kms.wrap(key, context)
                 uow.keys.rewrap_directory_key(directory.version, version, wrapped)
+                rewrapped += 1
+            signing = uow.keys.signing_key()
+            if signing is not None:
+                row, _public = signing
+                context = _root_context("signing", "signing", row.version)
+                key = self.kms.unwrap(row.wrapping_version, row.wrapped, context, "signing-key")
+                version, wrapped = self.kms.wrap(key, context)
+                uow.keys.rewrap_signing_key(row.version, version, wrapped)
                 rewrapped += 1
             uow.commit()
         return {"previous_root_version": old, "root_version": new, "rewrapped_keys": rewrapped}

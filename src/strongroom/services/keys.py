@@ -7,7 +7,7 @@ from typing import Any
 from strongroom.crypto.policy import policy_document
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.projects import require_workspace
+from strongroom.services.guards import require_workspace
 
 
 class Keys:

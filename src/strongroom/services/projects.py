@@ -4,37 +4,25 @@ from __future__ import annotations
 
 from strongroom import ids
 from strongroom.crypto.envelope import Binding
-from strongroom.domain.model import ObjectState, Page, Project, make_page, page_limit
+from strongroom.domain.lifecycle import TrashKind
+from strongroom.domain.model import (
+    ObjectState,
+    Page,
+    Project,
+    make_page,
+    page_limit,
+)
+from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_name
-from strongroom.errors import NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.guards import require_project, require_usable, require_workspace
+from strongroom.services.trash import TrashEntry, move_to_trash
 from strongroom.storage.rows import ProjectRow
-from strongroom.storage.unit_of_work import DataUnitOfWork
 
 
 def _name_binding(workspace_id: str, project_id: str) -> Binding:
     return Binding("project-name", workspace_id, project_id, project_id)
-
-
-def require_workspace(uow: DataUnitOfWork, workspace_id: str) -> None:
-    ids.check_id("workspace", workspace_id)
-    if uow.workspaces.get(workspace_id) is None:
-        raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
-
-
-def require_project(uow: DataUnitOfWork, workspace_id: str, project_id: str) -> ProjectRow:
-    """The live project ``project_id`` of ``workspace_id``, or NotFound."""
-    ids.check_id("workspace", workspace_id)
-    ids.check_id("project", project_id)
-    row = uow.projects.get(workspace_id, project_id)
-    if row is None or row.state != ObjectState.LIVE:
-        raise NotFound(
-            f"no project {project_id} in workspace {workspace_id}",
-            workspace_id=workspace_id,
-            project_id=project_id,
-        )
-    return row
 
 
 class Projects:
@@ -43,9 +31,9 @@ class Projects:
 
     def create(self, workspace_id: str, name: str, actor: str = "system") -> Project:
         name = check_name("project", name)
-        with self.ctx.store.read() as uow:
-            require_workspace(uow, workspace_id)
         now = self.ctx.clock.now()
+        with self.ctx.store.read() as uow:
+            require_usable(uow, workspace_id, Action.MANAGE_PROJECTS, now)
         project_id = ids.new_id("project")
         self.ctx.keyring.create_project_key(workspace_id, project_id, now)
         try:
@@ -53,7 +41,7 @@ class Projects:
                 project_id, _name_binding(workspace_id, project_id), name.encode()
             )
             with self.ctx.store.write() as uow:
-                require_workspace(uow, workspace_id)
+                require_usable(uow, workspace_id, Action.MANAGE_PROJECTS, now)
                 uow.projects.add(
                     ProjectRow(project_id, workspace_id, sealed, ObjectState.LIVE, now, now)
                 )
@@ -71,6 +59,18 @@ class Projects:
             self.ctx.keyring.discard_unused(workspace_id, project_id)
             raise
         return Project(project_id, workspace_id, name, ObjectState.LIVE, now)
+
+    def delete(self, workspace_id: str, project_id: str, actor: str = "system") -> TrashEntry:
+        """Move the project to the trash, with every record and file it holds."""
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            require_usable(uow, workspace_id, Action.MANAGE_PROJECTS, now)
+            require_project(uow, workspace_id, project_id)
+            entry = move_to_trash(
+                self.ctx, uow, TrashKind.PROJECT, workspace_id, project_id, project_id, actor, now
+            )
+            uow.commit()
+        return entry
 
     def get(self, workspace_id: str, project_id: str, actor: str = "system") -> Project:
         with self.ctx.store.read() as uow:

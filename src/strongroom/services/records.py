@@ -16,13 +16,21 @@ from typing import Any
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer, indexable_values
 from strongroom.crypto.envelope import Binding, Sealer
+from strongroom.domain.lifecycle import TrashKind
 from strongroom.domain.model import Collection, ObjectState, Page, Record, make_page, page_limit
+from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_collection, check_field, encode_document
 from strongroom.errors import InvalidInput, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.guards import (
+    require_project,
+    require_usable,
+    require_workspace,
+    require_writable,
+)
 from strongroom.services.keyring import DATA_KEY_VERSION
-from strongroom.services.projects import require_project, require_workspace
+from strongroom.services.trash import TrashEntry, move_to_trash
 from strongroom.storage.rows import IndexEntry, RecordRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -45,7 +53,7 @@ class Records:
         fields = frozenset(check_field(f) for f in personal_fields)
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            require_workspace(uow, workspace_id)
+            require_usable(uow, workspace_id, Action.MANAGE_PROJECTS, now)
             uow.collections.upsert(workspace_id, name, json.dumps(sorted(fields)), now)
             audit.append(
                 uow,
@@ -114,7 +122,7 @@ class Records:
         encoded = [encode_document(d, limit) for d in documents]
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            require_project(uow, workspace_id, project_id)
+            require_writable(uow, workspace_id, project_id, now)
             indexer, personal = self._indexer(uow, workspace_id, collection)
             sealer = Sealer(self.ctx.keyring.data_key(project_id), project_id, DATA_KEY_VERSION)
             rows: list[RecordRow] = []
@@ -164,6 +172,7 @@ class Records:
         data = encode_document(document, self.ctx.settings.record_max_bytes)
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
+            require_usable(uow, workspace_id, Action.WRITE_DATA, now)
             row = self._live(uow, workspace_id, project_id, record_id)
             indexer, personal = self._indexer(uow, workspace_id, row.collection)
             sealer = Sealer(self.ctx.keyring.data_key(project_id), project_id, DATA_KEY_VERSION)
@@ -189,23 +198,18 @@ class Records:
 
     def delete(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"
-    ) -> None:
-        """Take a record out of reads and lists at once (state ``trashed``). Its ciphertext
-        stays: restore and purge come with the trash engine (issue 4)."""
+    ) -> TrashEntry:
+        """Move a record to the trash: gone from reads and lists at once, restorable until
+        its deadline."""
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
+            require_usable(uow, workspace_id, Action.WRITE_DATA, now)
             self._live(uow, workspace_id, project_id, record_id)
-            uow.records.set_state(record_id, ObjectState.TRASHED, now)
-            audit.append(
-                uow,
-                now,
-                actor,
-                "record.delete",
-                workspace_id,
-                project_id=project_id,
-                record_id=record_id,
+            entry = move_to_trash(
+                self.ctx, uow, TrashKind.RECORD, workspace_id, project_id, record_id, actor, now
             )
             uow.commit()
+        return entry
 
     # reads ----------------------------------------------------------------------------
     def get(

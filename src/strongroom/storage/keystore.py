@@ -1,11 +1,12 @@
-"""The keystore repository: wrapped directory, workspace and data keys."""
+"""The keystore repository: wrapped directory, workspace, data and signing keys, and the
+deletion ledger."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.storage import keystore_tables as k
-from strongroom.storage.rows import WrappedKeyRow
+from strongroom.storage.rows import LedgerRow, WrappedKeyRow
 
 
 class Keystore:
@@ -165,6 +166,77 @@ class Keystore:
 
     def delete_data_key(self, key_id: str) -> int:
         return self.conn.execute(delete(k.data_keys).where(k.data_keys.c.key_id == key_id)).rowcount
+
+    def delete_data_keys_of(self, workspace_id: str) -> int:
+        return self.conn.execute(
+            delete(k.data_keys).where(k.data_keys.c.workspace_id == workspace_id)
+        ).rowcount
+
+    def workspace_key_versions(self, workspace_id: str) -> list[int]:
+        c = k.workspace_keys.c
+        rows = self.conn.execute(
+            select(c.version).where(c.workspace_id == workspace_id).order_by(c.version)
+        )
+        return [r[0] for r in rows]
+
+    def data_key_versions(self, key_id: str) -> list[int]:
+        c = k.data_keys.c
+        rows = self.conn.execute(select(c.version).where(c.key_id == key_id).order_by(c.version))
+        return [r[0] for r in rows]
+
+    # the signing key ------------------------------------------------------------------
+    def signing_key(self, lock: bool = False) -> tuple[WrappedKeyRow, bytes] | None:
+        """The newest signing key, wrapped, and its public key."""
+        query = select(k.signing_keys).order_by(k.signing_keys.c.version.desc()).limit(1)
+        r = self.conn.execute(query.with_for_update() if lock else query).first()
+        if r is None:
+            return None
+        row = WrappedKeyRow("signing", r.version, r.root_version, r.wrapped, None, r.created_at)
+        return row, bytes(r.public_key)
+
+    def public_keys(self) -> list[bytes]:
+        rows = self.conn.execute(select(k.signing_keys.c.public_key))
+        return [bytes(r[0]) for r in rows]
+
+    def add_signing_key(self, row: WrappedKeyRow, public_key: bytes) -> None:
+        self.conn.execute(
+            insert(k.signing_keys).values(
+                version=row.version,
+                root_version=row.wrapping_version,
+                wrapped=row.wrapped,
+                public_key=public_key,
+                created_at=row.created_at,
+            )
+        )
+
+    def rewrap_signing_key(self, version: int, root_version: int, wrapped: bytes) -> None:
+        self.conn.execute(
+            update(k.signing_keys)
+            .where(k.signing_keys.c.version == version)
+            .values(root_version=root_version, wrapped=wrapped)
+        )
+
+    # the deletion ledger ----------------------------------------------------------------
+    def add_tombstone(self, row: LedgerRow) -> None:
+        values = row._asdict()
+        del values["seq"]
+        self.conn.execute(insert(k.ledger).values(**values))
+
+    def tombstone(self, certificate_id: str) -> LedgerRow | None:
+        r = self.conn.execute(
+            select(k.ledger).where(k.ledger.c.certificate_id == certificate_id)
+        ).first()
+        return LedgerRow(*r) if r else None
+
+    def tombstones(
+        self, workspace_id: str | None = None, after_seq: int = 0, limit: int = 1000
+    ) -> list[LedgerRow]:
+        c = k.ledger.c
+        query = select(k.ledger).where(c.seq > after_seq)
+        if workspace_id is not None:
+            query = query.where(c.workspace_id == workspace_id)
+        rows = self.conn.execute(query.order_by(c.seq).limit(limit))
+        return [LedgerRow(*r) for r in rows]
 
     def counts(self) -> dict[str, int]:
         def n(table: object) -> int:

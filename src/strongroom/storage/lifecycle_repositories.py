@@ -7,7 +7,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from strongroom.storage import tables as t
 from strongroom.storage.rows import (
@@ -137,6 +137,16 @@ class Deadlines(_Repo):
         ).rowcount
         return n == 1
 
+    def expedite(self, deadline_id: str, now: datetime, reason: str) -> bool:
+        """Make a deadline whose work has not begun due now, for ``reason``."""
+        c = t.deadlines.c
+        n = self.conn.execute(
+            update(t.deadlines)
+            .where(c.id == deadline_id, c.state == "pending", c.step == "start")
+            .values(due_at=now, reason=reason)
+        ).rowcount
+        return n == 1
+
     def release(self, deadline_id: str, owner: str, error: str | None, retry_at: datetime) -> None:
         """Give the lease back (a held or failed deadline); it is tried again at retry_at."""
         c = t.deadlines.c
@@ -252,3 +262,82 @@ class ExportJobs(_Repo):
             select(t.export_jobs).where(c.workspace_id == workspace_id).order_by(c.id)
         )
         return [ExportJobRow(*r) for r in rows]
+
+
+class Purging(_Repo):
+    """The deletes of a purge, in batches, scoped to one project, one record, one file or
+    one workspace (``scope`` names the column: "project_id", "id" or "workspace_id")."""
+
+    def counts(self, scope: str, value: str, files_scope: str | None = None) -> dict[str, int]:
+        r, f = t.records.c, t.files.c
+        records = self.conn.execute(
+            select(func.count(), func.coalesce(func.sum(r.size), 0)).where(r[scope] == value)
+        ).one()
+        fs = files_scope or scope
+        files = self.conn.execute(
+            select(func.count(), func.coalesce(func.sum(f.size), 0)).where(f[fs] == value)
+        ).one()
+        return {
+            "records": int(records[0]),
+            "record_bytes": int(records[1]),
+            "files": int(files[0]),
+            "file_bytes": int(files[1]),
+        }
+
+    def record_ids(self, scope: str, value: str, limit: int) -> builtins.list[str]:
+        c = t.records.c
+        rows = self.conn.execute(select(c.id).where(c[scope] == value).limit(limit))
+        return [r[0] for r in rows]
+
+    def delete_records(self, record_ids: builtins.list[str]) -> int:
+        """Delete the records and their blind-index entries; returns the index entries."""
+        removed = self.conn.execute(
+            delete(t.record_index).where(t.record_index.c.record_id.in_(record_ids))
+        ).rowcount
+        self.conn.execute(delete(t.records).where(t.records.c.id.in_(record_ids)))
+        return int(removed)
+
+    def files(self, scope: str, value: str, limit: int) -> builtins.list[tuple[str, str]]:
+        """(file id, blob key) of files still in the scope."""
+        c = t.files.c
+        rows = self.conn.execute(select(c.id, c.blob_key).where(c[scope] == value).limit(limit))
+        return [(r[0], r[1]) for r in rows]
+
+    def delete_files(self, file_ids: builtins.list[str]) -> None:
+        self.conn.execute(delete(t.files).where(t.files.c.id.in_(file_ids)))
+
+    def delete_project(self, project_id: str) -> None:
+        self.conn.execute(delete(t.projects).where(t.projects.c.id == project_id))
+
+    def export_blobs(self, workspace_id: str) -> builtins.list[str]:
+        c = t.export_jobs.c
+        rows = self.conn.execute(
+            select(c.blob_key).where(c.workspace_id == workspace_id, c.blob_key.is_not(None))
+        )
+        return [r[0] for r in rows]
+
+    def delete_workspace(self, workspace_id: str, keep_deadline: str) -> dict[str, int]:
+        """Everything else of a workspace, then the workspace row (records and files must
+        be gone already). Returns counts of what went."""
+        counts: dict[str, int] = {}
+        for name, table in (
+            ("projects", t.projects),
+            ("collections", t.collections),
+            ("members", t.members),
+            ("tokens", t.api_tokens),
+            ("trash_entries", t.trash_entries),
+            ("holds", t.holds),
+            ("billing_events", t.billing_events),
+            ("export_jobs", t.export_jobs),
+        ):
+            counts[name] = int(
+                self.conn.execute(
+                    delete(table).where(table.c.workspace_id == workspace_id)
+                ).rowcount
+            )
+        c = t.deadlines.c
+        self.conn.execute(
+            delete(t.deadlines).where(c.workspace_id == workspace_id, c.id != keep_deadline)
+        )
+        self.conn.execute(delete(t.workspaces).where(t.workspaces.c.id == workspace_id))
+        return counts

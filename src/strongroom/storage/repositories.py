@@ -134,6 +134,19 @@ class Workspaces(_Repo):
     def count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.workspaces)).scalar_one())
 
+    def set_plan(
+        self,
+        workspace_id: str,
+        state: str,
+        trial_ends_at: Any,
+        now: Any,
+    ) -> None:
+        self.conn.execute(
+            update(t.workspaces)
+            .where(t.workspaces.c.id == workspace_id)
+            .values(state=state, trial_ends_at=trial_ends_at, state_since=now, updated_at=now)
+        )
+
 
 class Members(_Repo):
     def add(self, row: MemberRow) -> None:
@@ -194,6 +207,13 @@ class Projects(_Repo):
             query = query.where(t.projects.c.id > after)
         rows = self.conn.execute(query.order_by(t.projects.c.id).limit(limit))
         return [ProjectRow(*r) for r in rows]
+
+    def set_state(self, project_id: str, state: str, now: Any, trash_id: str | None) -> None:
+        self.conn.execute(
+            update(t.projects)
+            .where(t.projects.c.id == project_id)
+            .values(state=state, updated_at=now, trash_id=trash_id)
+        )
 
 
 class Collections(_Repo):
@@ -263,9 +283,11 @@ class Records(_Repo):
         ).first()
         return RecordRow(*r) if r else None
 
-    def set_state(self, record_id: str, state: str, now: Any) -> None:
+    def set_state(self, record_id: str, state: str, now: Any, trash_id: str | None = None) -> None:
         self.conn.execute(
-            update(t.records).where(t.records.c.id == record_id).values(state=state, updated_at=now)
+            update(t.records)
+            .where(t.records.c.id == record_id)
+            .values(state=state, updated_at=now, trash_id=trash_id)
         )
 
     def replace(self, record_id: str, sealed: bytes, size: int, now: Any) -> None:
@@ -314,14 +336,19 @@ class RecordIndex(_Repo):
         self.conn.execute(delete(t.record_index).where(t.record_index.c.record_id == record_id))
 
     def find(self, workspace_id: str, field: str, digest: bytes) -> builtins.list[str]:
+        i, r, p = t.record_index.c, t.records.c, t.projects.c
         rows = self.conn.execute(
-            select(t.record_index.c.record_id)
+            select(i.record_id)
+            .join(t.records, r.id == i.record_id)
+            .join(t.projects, p.id == r.project_id)
             .where(
-                t.record_index.c.workspace_id == workspace_id,
-                t.record_index.c.field == field,
-                t.record_index.c.digest == digest,
+                i.workspace_id == workspace_id,
+                i.field == field,
+                i.digest == digest,
+                r.state == "live",
+                p.state == "live",
             )
-            .order_by(t.record_index.c.record_id)
+            .order_by(i.record_id)
         )
         return [r[0] for r in rows]
 
@@ -359,6 +386,11 @@ class Files(_Repo):
 
     def count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.files)).scalar_one())
+
+    def set_state(self, file_id: str, state: str, trash_id: str | None) -> None:
+        self.conn.execute(
+            update(t.files).where(t.files.c.id == file_id).values(state=state, trash_id=trash_id)
+        )
 
 
 class Audit(_Repo):

@@ -117,6 +117,10 @@ class DataUnitOfWork(_Transaction):
     def export_jobs(self) -> lr.ExportJobs:
         return lr.ExportJobs(self.conn)
 
+    @cached_property
+    def purging(self) -> lr.Purging:
+        return lr.Purging(self.conn)
+
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:

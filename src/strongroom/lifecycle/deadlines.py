@@ -1,0 +1,44 @@
+"""Making deadline rows: due work, durable, performed by the worker in steps."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from strongroom import ids
+from strongroom.domain.lifecycle import DeadlineAction
+from strongroom.storage.rows import DeadlineRow
+
+START = "start"
+PENDING = "pending"
+DONE = "done"
+CANCELLED = "cancelled"
+
+
+def new_deadline(
+    action: DeadlineAction,
+    workspace_id: str,
+    subject_id: str,
+    reason: str,
+    due_at: datetime,
+    now: datetime,
+    **progress: Any,
+) -> DeadlineRow:
+    return DeadlineRow(
+        id=ids.new_id("deadline"),
+        action=action.value,
+        workspace_id=workspace_id,
+        subject_id=subject_id,
+        reason=reason,
+        due_at=due_at,
+        state=PENDING,
+        step=START,
+        progress=json.dumps(progress, sort_keys=True),
+        attempts=0,
+        lease_owner=None,
+        lease_until=None,
+        last_error=None,
+        created_at=now,
+        finished_at=None,
+    )
