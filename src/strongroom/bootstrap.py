@@ -21,15 +21,19 @@ from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.kms.local import LocalKms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, Conflict
+from strongroom.lifecycle.worker import Worker
 from strongroom.services import audit
 from strongroom.services.access import Access
 from strongroom.services.audit import AuditLog
+from strongroom.services.certificates import Certificates
 from strongroom.services.context import Context
 from strongroom.services.files import Files
 from strongroom.services.keyring import Keyring
 from strongroom.services.keys import Keys
+from strongroom.services.plans import Plans
 from strongroom.services.projects import Projects
 from strongroom.services.records import Records
+from strongroom.services.trash import Trash
 from strongroom.services.workspaces import Workspaces
 from strongroom.storage import migrations
 from strongroom.storage.database import make_engine
@@ -53,6 +57,12 @@ class Strongroom:
         self.keys = Keys(ctx)
         self.audit = AuditLog(ctx.store)
         self.access = Access(ctx)
+        self.trash = Trash(ctx)
+        self.plans = Plans(ctx)
+        self.certificates = Certificates(ctx)
+        #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.
+        self.worker = Worker(ctx)
+        ctx.wake_worker = self.worker.wake
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

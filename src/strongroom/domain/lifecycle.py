@@ -3,6 +3,7 @@ function takes ``now``; nothing here reads a clock or a database."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -190,4 +191,15 @@ def check_plan_allows(workspace_id: str, state: WorkspaceState, action: Action) 
         raise Conflict("the workspace is cancelled: it is read-only (export is allowed)")
     raise Conflict(
         "the workspace's trial has ended: activate it to use it again (export is allowed)"
+    )
+
+
+def is_held(
+    holds: Iterable[tuple[str, str | None]], workspace_id: str, project_id: str | None
+) -> bool:
+    """Whether an active hold, given as (workspace id, project id or None for the whole
+    workspace), blocks purging something of ``workspace_id`` (in ``project_id``)."""
+    return any(
+        ws == workspace_id and (held_project is None or held_project == project_id)
+        for ws, held_project in holds
     )

@@ -38,7 +38,7 @@ from strongroom.errors import (
 )
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.guards import require_workspace
+from strongroom.services.guards import require_usable, require_workspace
 from strongroom.services.workspaces import directory_index
 from strongroom.storage.rows import TokenRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
@@ -207,6 +207,8 @@ class Access:
         role = self.role_in(principal, workspace_id)
         check_workspace_access(principal, workspace_id, role, action)
         assert role is not None  # check_workspace_access refused otherwise
+        with self.ctx.store.read() as uow:  # and the plan: cancelled, expired, closed
+            require_usable(uow, workspace_id, action, self.ctx.clock.now())
         return role
 
     def visible_workspaces(self, principal: Principal) -> list[str]:

@@ -8,12 +8,14 @@ from datetime import datetime
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer
 from strongroom.crypto.envelope import Binding
+from strongroom.domain.lifecycle import effective_state
 from strongroom.domain.model import Member, User, Workspace, WorkspaceState
 from strongroom.domain.roles import Role, parse_role
 from strongroom.domain.rules import check_email, check_name
 from strongroom.errors import Conflict, NotFound, PermissionDenied
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.guards import require_workspace
 from strongroom.services.keyring import DIRECTORY, workspace_key_id
 from strongroom.storage.rows import MemberRow, UserRow, WorkspaceRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
@@ -31,6 +33,10 @@ def directory_index(ctx: Context, email: str) -> bytes:
     """The blind index of a user's email in the deployment directory."""
     _version, key = ctx.keyring.directory_key()
     return BlindIndexer(key).digest("email", email)
+
+
+def workspace_name(ctx: Context, row: WorkspaceRow, actor: str) -> str:
+    return ctx.open(row.id, _name_binding(row.id), row.name_sealed, actor).decode()
 
 
 class Workspaces:
@@ -87,19 +93,17 @@ class Workspaces:
     def get(self, workspace_id: str, actor: str = "system") -> Workspace:
         ids.check_id("workspace", workspace_id)
         with self.ctx.store.read() as uow:
-            row = uow.workspaces.get(workspace_id)
-        if row is None:
-            raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+            row = require_workspace(uow, workspace_id)
         return self._workspace(row, actor)
 
     def list(self, actor: str = "system") -> builtins.list[Workspace]:
         with self.ctx.store.read() as uow:
             rows = uow.workspaces.list()
-        return [self._workspace(r, actor) for r in rows]
+        return [self._workspace(r, actor) for r in rows if r.state != WorkspaceState.CLOSED]
 
     def _workspace(self, row: WorkspaceRow, actor: str) -> Workspace:
-        name = self.ctx.open(row.id, _name_binding(row.id), row.name_sealed, actor).decode()
-        return Workspace(row.id, name, WorkspaceState(row.state), row.created_at)
+        state = effective_state(row.state, row.trial_ends_at, self.ctx.clock.now())
+        return Workspace(row.id, workspace_name(self.ctx, row, actor), state, row.created_at)
 
     # members --------------------------------------------------------------------------
     def add_member(self, workspace_id: str, email: str, role: str, actor: str = "system") -> Member:

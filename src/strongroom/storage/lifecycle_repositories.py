@@ -156,6 +156,15 @@ class Deadlines(_Repo):
             .values(lease_owner=None, lease_until=retry_at, last_error=error)
         )
 
+    def unpark(self, workspace_id: str) -> None:
+        """Make the workspace's deadlines parked by a hold claimable at once."""
+        c = t.deadlines.c
+        self.conn.execute(
+            update(t.deadlines)
+            .where(c.workspace_id == workspace_id, c.state == "pending", c.lease_owner == "held")
+            .values(lease_owner=None, lease_until=None)
+        )
+
     def pending_for(self, subject_id: str, action: str | None = None) -> builtins.list[DeadlineRow]:
         c = t.deadlines.c
         query = select(t.deadlines).where(c.subject_id == subject_id, c.state == "pending")
@@ -268,14 +277,13 @@ class Purging(_Repo):
     """The deletes of a purge, in batches, scoped to one project, one record, one file or
     one workspace (``scope`` names the column: "project_id", "id" or "workspace_id")."""
 
-    def counts(self, scope: str, value: str, files_scope: str | None = None) -> dict[str, int]:
+    def counts(self, scope: str, value: str) -> dict[str, int]:
         r, f = t.records.c, t.files.c
         records = self.conn.execute(
             select(func.count(), func.coalesce(func.sum(r.size), 0)).where(r[scope] == value)
         ).one()
-        fs = files_scope or scope
         files = self.conn.execute(
-            select(func.count(), func.coalesce(func.sum(f.size), 0)).where(f[fs] == value)
+            select(func.count(), func.coalesce(func.sum(f.size), 0)).where(f[scope] == value)
         ).one()
         return {
             "records": int(records[0]),

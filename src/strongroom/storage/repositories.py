@@ -4,6 +4,7 @@ method, on the connection of a unit of work."""
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -427,6 +428,18 @@ class Audit(_Repo):
         )
         return [AuditRow(*r) for r in rows]
 
+    def find_certificate(self, certificate_id: str, sha256: str) -> int | None:
+        """The sequence number of the event that recorded this certificate's hash."""
+        c = t.audit_events.c
+        needle = f'%"certificate_sha256":"{sha256}"%'
+        rows = self.conn.execute(
+            select(c.seq, c.subject).where(c.action == "purge.certified", c.subject.like(needle))
+        )
+        for seq, subject in rows:
+            if json.loads(subject).get("certificate_id") == certificate_id:
+                return int(seq)
+        return None
+
 
 class Tokens(_Repo):
     def add(self, row: TokenRow) -> None:
@@ -444,6 +457,13 @@ class Tokens(_Repo):
         return self.conn.execute(
             update(t.api_tokens)
             .where(t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+
+    def revoke_workspace(self, workspace_id: str, now: Any) -> int:
+        return self.conn.execute(
+            update(t.api_tokens)
+            .where(t.api_tokens.c.workspace_id == workspace_id, t.api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         ).rowcount
 

@@ -1,0 +1,168 @@
+"""The worker: claims due deadlines with a lease and runs each to its end.
+
+Claiming happens in one write transaction: on PostgreSQL the due rows are read
+``FOR UPDATE SKIP LOCKED`` (many workers, each row claimed once); on SQLite the write
+transaction itself serialises claimers. A claimed row carries ``lease_owner`` and
+``lease_until``; every step renews the lease, and a worker that lost its lease (it
+stalled past ``lease_until`` and another took over) stops at its next step.
+
+A deadline covered by an active legal hold is not claimed: it is parked until the next
+pass, shows as held in the plan, and runs once the hold is cleared.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from strongroom.domain.lifecycle import PURGES, DeadlineAction, is_held
+from strongroom.lifecycle.purge import LeaseLost, NotDueYet, Purger, Step
+from strongroom.services.context import Context
+from strongroom.storage.rows import DeadlineRow
+
+log = logging.getLogger("strongroom.worker")
+
+LEASE = timedelta(minutes=5)
+RETRY_AFTER = timedelta(minutes=1)
+CLAIM_BATCH = 20
+
+Handler = Callable[[Step], None]
+
+
+@dataclass
+class PassReport:
+    done: list[str] = field(default_factory=list)  # deadline ids finished this pass
+    held: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"done": self.done, "held": self.held, "failed": self.failed}
+
+
+class Worker:
+    def __init__(self, ctx: Context, owner: str | None = None) -> None:
+        self.ctx = ctx
+        self.owner = owner or f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._wake = threading.Event()
+        purger = Purger(ctx)
+        self.handlers: dict[str, Handler] = {
+            DeadlineAction.PURGE_TRASH.value: purger.purge_trash,
+            DeadlineAction.PURGE_WORKSPACE.value: purger.purge_workspace,
+        }
+        self._postgres = ctx.store.engine.dialect.name == "postgresql"
+
+    def register(self, action: DeadlineAction, handler: Handler) -> None:
+        self.handlers[action.value] = handler
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # one pass ------------------------------------------------------------------------
+    def run_once(self, on_claimed: Callable[[DeadlineRow], None] | None = None) -> PassReport:
+        """Run everything due now, then return."""
+        report = PassReport()
+        seen: set[str] = set()
+        while True:
+            claimed = self._claim(report, seen)
+            if not claimed:
+                return report
+            for deadline in claimed:
+                seen.add(deadline.id)
+                if on_claimed is not None:
+                    on_claimed(deadline)
+                self._run(deadline, report)
+
+    def _claim(self, report: PassReport, seen: set[str]) -> list[DeadlineRow]:
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            due = [
+                d
+                for d in uow.deadlines.due(now, CLAIM_BATCH, lock=self._postgres)
+                if d.id not in seen
+            ]
+            holds = [(h.workspace_id, h.project_id) for h in uow.holds.active_all()] if due else []
+            claimed = []
+            for deadline in due:
+                if deadline.action in PURGES and deadline.step == "start":
+                    project_id = _project_of(deadline)
+                    if is_held(holds, deadline.workspace_id, project_id):
+                        uow.deadlines.lease(deadline.id, "held", now + RETRY_AFTER)
+                        report.held.append(deadline.id)
+                        continue
+                uow.deadlines.lease(deadline.id, self.owner, now + LEASE)
+                claimed.append(deadline._replace(lease_owner=self.owner))
+            uow.commit()
+        return claimed
+
+    def _run(self, deadline: DeadlineRow, report: PassReport) -> None:
+        handler = self.handlers.get(deadline.action)
+        step = Step(deadline, self.owner, lambda: self.ctx.clock.now() + LEASE)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for {deadline.action}")
+            handler(step)
+        except LeaseLost:
+            log.warning("deadline %s: lease lost to another worker", deadline.id)
+            return
+        except NotDueYet as e:
+            self._release(deadline, str(e), self.ctx.clock.now() + RETRY_AFTER)
+            return
+        except Exception as e:
+            log.exception("deadline %s (%s) failed; retried later", deadline.id, deadline.action)
+            self._release(deadline, f"{type(e).__name__}: {e}"[:500], None)
+            report.failed.append(deadline.id)
+            return
+        report.done.append(deadline.id)
+
+    def _release(self, deadline: DeadlineRow, error: str, retry_at: datetime | None) -> None:
+        retry = retry_at or self.ctx.clock.now() + RETRY_AFTER
+        with self.ctx.store.write() as uow:
+            uow.deadlines.release(deadline.id, self.owner, error, retry)
+            uow.commit()
+
+    # continuously --------------------------------------------------------------------
+    def run_forever(self, stop: threading.Event, interval: float | None = None) -> None:
+        """Passes until ``stop`` is set: every ``interval`` seconds, or at once when woken."""
+        wait = interval if interval is not None else self.ctx.settings.worker_interval_seconds
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+                if report.done or report.failed:
+                    log.info("lifecycle pass: %s", report.as_json())
+            except Exception:  # a pass failing (database down) must not end the worker
+                log.exception("lifecycle pass failed; next pass in %s s", wait)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+
+def _project_of(deadline: DeadlineRow) -> str | None:
+    """The project a purge deadline concerns (trash entries name it in their progress)."""
+    if deadline.action != DeadlineAction.PURGE_TRASH.value:
+        return None
+    project_id = json.loads(deadline.progress).get("project_id")
+    return project_id if isinstance(project_id, str) else None
+
+
+class WorkerThread:
+    """The worker inside the server's process (the embedded default)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=worker.run_forever, args=(self._stop,), name="strongroom-worker", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self.worker.wake()
+        self._thread.join(timeout)
