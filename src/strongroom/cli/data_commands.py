@@ -71,18 +71,29 @@ def workspace_list(home: Home = DEFAULT_HOME, json: Json = False) -> None:
 
 @workspace_app.command("show")
 def workspace_show(workspace_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> None:
-    """Show a workspace, its members and projects."""
+    """Show a workspace: its plan state and deadlines, members and projects."""
     with open_home(home) as sr:
         ws = sr.workspaces.get(workspace_id, actor=ACTOR)
+        plan = sr.plans.status(workspace_id)
         members = sr.workspaces.members(workspace_id, actor=ACTOR)
         projects = sr.projects.list(workspace_id, actor=ACTOR)
+        trash = sr.trash.list(workspace_id).items
     emit(
         json,
         {
             "id": ws.id,
             "name": ws.name,
-            "state": ws.state.value,
             "created_at": ws.created_at,
+            **plan.as_json(),
+            "trash_deadlines": [
+                {
+                    "entry_id": e.id,
+                    "kind": e.kind.value,
+                    "subject_id": e.subject_id,
+                    "restore_until": e.restore_until,
+                }
+                for e in trash
+            ],
             "members": [
                 {"user_id": m.user_id, "email": m.email, "role": m.role.value} for m in members
             ],

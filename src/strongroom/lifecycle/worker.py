@@ -64,12 +64,16 @@ class Worker:
         self._wake.set()
 
     # one pass ------------------------------------------------------------------------
-    def run_once(self, on_claimed: Callable[[DeadlineRow], None] | None = None) -> PassReport:
-        """Run everything due now, then return."""
+    def run_once(
+        self,
+        on_claimed: Callable[[DeadlineRow], None] | None = None,
+        only: str | None = None,
+    ) -> PassReport:
+        """Run everything due now (or only deadline ``only``, if due), then return."""
         report = PassReport()
         seen: set[str] = set()
         while True:
-            claimed = self._claim(report, seen)
+            claimed = self._claim(report, seen, only)
             if not claimed:
                 return report
             for deadline in claimed:
@@ -78,12 +82,12 @@ class Worker:
                     on_claimed(deadline)
                 self._run(deadline, report)
 
-    def _claim(self, report: PassReport, seen: set[str]) -> list[DeadlineRow]:
+    def _claim(self, report: PassReport, seen: set[str], only: str | None) -> list[DeadlineRow]:
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             due = [
                 d
-                for d in uow.deadlines.due(now, CLAIM_BATCH, lock=self._postgres)
+                for d in uow.deadlines.due(now, CLAIM_BATCH, lock=self._postgres, only=only)
                 if d.id not in seen
             ]
             holds = [(h.workspace_id, h.project_id) for h in uow.holds.active_all()] if due else []

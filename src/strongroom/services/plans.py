@@ -89,6 +89,13 @@ def _hold_binding(workspace_id: str, hold_id: str) -> Binding:
     return Binding("hold-reason", workspace_id, "", hold_id)
 
 
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise InvalidInput(f"a hold needs a reason of 1 to {MAX_REASON} characters")
+    return reason
+
+
 def _workspace_purge(uow: DataUnitOfWork, workspace_id: str) -> DeadlineRow | None:
     pending = uow.deadlines.pending_for(workspace_id, DeadlineAction.PURGE_WORKSPACE.value)
     return pending[0] if pending else None
@@ -232,9 +239,7 @@ class Plans:
         actor: str = "system",
     ) -> str:
         """Block every purge of the workspace (or of one project in it) until cleared."""
-        reason = reason.strip()
-        if not reason or len(reason) > MAX_REASON:
-            raise InvalidInput(f"a hold needs a reason of 1 to {MAX_REASON} characters")
+        reason = _check_reason(reason)
         if project_id is not None:
             ids.check_id("project", project_id)
         hold_id = ids.new_id("hold")
@@ -254,14 +259,20 @@ class Plans:
         return hold_id
 
     def clear_hold(
-        self, workspace_id: str, project_id: str | None, actor: str = "system"
+        self, workspace_id: str, project_id: str | None, reason: str, actor: str = "system"
     ) -> builtins.list[str]:
-        """Clear the holds on the workspace (or that project); overdue purges run on the
-        worker's next pass. Returns the cleared hold ids."""
+        """Clear the holds on the workspace (or that project), saying why; overdue purges
+        run on the worker's next pass. Returns the cleared hold ids."""
+        reason = _check_reason(reason)
+        sealed = self.ctx.seal(
+            workspace_id,
+            _hold_binding(workspace_id, "clear:" + (project_id or "")),
+            reason.encode(),
+        )
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             require_workspace(uow, workspace_id)
-            cleared = uow.holds.clear(workspace_id, project_id, actor, now)
+            cleared = uow.holds.clear(workspace_id, project_id, actor, now, sealed)
             if not cleared:
                 raise NotFound("no active hold there")
             uow.deadlines.unpark(workspace_id)

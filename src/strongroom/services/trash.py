@@ -26,7 +26,7 @@ from strongroom.errors import Conflict, NotFound, PermissionDenied
 from strongroom.lifecycle.deadlines import new_deadline
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.guards import require_usable
+from strongroom.services.guards import require_usable, require_workspace
 from strongroom.storage.rows import TrashRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -140,7 +140,7 @@ class Trash:
             ids.check_id("trash", cursor)
         limit = page_limit(limit)
         with self.ctx.store.read() as uow:
-            require_usable(uow, workspace_id, Action.READ, self.ctx.clock.now())
+            require_workspace(uow, workspace_id)
             rows = uow.trash.list(workspace_id, EntryState.TRASHED, cursor, limit + 1)
         return make_page(rows, limit, lambda r: r.id, _entry)
 
@@ -188,6 +188,16 @@ class Trash:
             )
             uow.commit()
         return _entry(row._replace(state=EntryState.RESTORED.value, closed_at=now))
+
+    def entry_for(self, workspace_id: str, kind: TrashKind, subject_id: str) -> TrashEntry:
+        """The newest trash entry of a project, record or file (restore by its own id)."""
+        ids.check_id("workspace", workspace_id)
+        ids.check_id(kind.value, subject_id)
+        with self.ctx.store.read() as uow:
+            row = uow.trash.latest_for(workspace_id, subject_id)
+        if row is None or row.kind != kind.value:
+            raise NotFound(f"{kind.value} {subject_id} is not in the trash", subject_id=subject_id)
+        return _entry(row)
 
     def purge_now(self, workspace_id: str, entry_id: str, actor: str = "system") -> str:
         """Delete an entry forever without waiting for its deadline: its purge becomes due

@@ -4,7 +4,7 @@ events and export jobs."""
 from __future__ import annotations
 
 import builtins
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -37,6 +37,18 @@ class Trash(_Repo):
             select(t.trash_entries).where(
                 t.trash_entries.c.id == entry_id, t.trash_entries.c.workspace_id == workspace_id
             )
+        ).first()
+        return TrashRow(*r) if r else None
+
+    def latest_for(self, workspace_id: str, subject_id: str) -> TrashRow | None:
+        """The newest entry of ``subject_id`` (a subject deleted, restored and deleted
+        again has several)."""
+        c = t.trash_entries.c
+        r = self.conn.execute(
+            select(t.trash_entries)
+            .where(c.workspace_id == workspace_id, c.subject_id == subject_id)
+            .order_by(c.deleted_at.desc(), c.id.desc())
+            .limit(1)
         ).first()
         return TrashRow(*r) if r else None
 
@@ -88,20 +100,35 @@ class Deadlines(_Repo):
         r = self.conn.execute(select(t.deadlines).where(t.deadlines.c.id == deadline_id)).first()
         return DeadlineRow(*r) if r else None
 
-    def due(self, now: datetime, limit: int, lock: bool) -> builtins.list[DeadlineRow]:
+    def due(
+        self,
+        now: datetime,
+        limit: int,
+        lock: bool,
+        only: str | None = None,
+        longest_lease: timedelta = timedelta(hours=1),
+    ) -> builtins.list[DeadlineRow]:
         """Pending deadlines due by ``now`` whose lease (if any) has run out. With ``lock``
-        (PostgreSQL) the rows are locked and rows other workers hold are skipped."""
+        (PostgreSQL) the rows are locked and rows other workers hold are skipped. A lease
+        ending more than ``longest_lease`` after ``now`` was taken under a clock that has
+        since jumped back: it counts as run out, or the row would be stuck."""
         c = t.deadlines.c
         query = (
             select(t.deadlines)
             .where(
                 c.state == "pending",
                 c.due_at <= now,
-                or_(c.lease_until.is_(None), c.lease_until < now),
+                or_(
+                    c.lease_until.is_(None),
+                    c.lease_until < now,
+                    c.lease_until > now + longest_lease,
+                ),
             )
             .order_by(c.due_at, c.id)
             .limit(limit)
         )
+        if only is not None:
+            query = query.where(c.id == only)
         if lock:
             query = query.with_for_update(skip_locked=True)
         return [DeadlineRow(*r) for r in self.conn.execute(query)]
@@ -165,6 +192,11 @@ class Deadlines(_Repo):
             .values(lease_owner=None, lease_until=None)
         )
 
+    def finished_for(self, subject_id: str) -> builtins.list[DeadlineRow]:
+        c = t.deadlines.c
+        query = select(t.deadlines).where(c.subject_id == subject_id, c.state == "done")
+        return [DeadlineRow(*r) for r in self.conn.execute(query.order_by(c.finished_at))]
+
     def pending_for(self, subject_id: str, action: str | None = None) -> builtins.list[DeadlineRow]:
         c = t.deadlines.c
         query = select(t.deadlines).where(c.subject_id == subject_id, c.state == "pending")
@@ -220,13 +252,22 @@ class Holds(_Repo):
         return [HoldRow(*r) for r in rows]
 
     def clear(
-        self, workspace_id: str, project_id: str | None, actor: str, now: datetime
+        self,
+        workspace_id: str,
+        project_id: str | None,
+        actor: str,
+        now: datetime,
+        reason_sealed: bytes,
     ) -> builtins.list[str]:
         c = t.holds.c
         scope = c.project_id.is_(None) if project_id is None else c.project_id == project_id
         where = and_(c.workspace_id == workspace_id, scope, c.cleared_at.is_(None))
         cleared = [r[0] for r in self.conn.execute(select(c.id).where(where))]
-        self.conn.execute(update(t.holds).where(where).values(cleared_by=actor, cleared_at=now))
+        self.conn.execute(
+            update(t.holds)
+            .where(where)
+            .values(cleared_by=actor, cleared_at=now, clear_reason_sealed=reason_sealed)
+        )
         return cleared
 
 

@@ -146,6 +146,7 @@ class HoldRow(NamedTuple):
     set_at: datetime
     cleared_by: str | None
     cleared_at: datetime | None
+    clear_reason_sealed: bytes | None = None
 
 
 class BillingEventRow(NamedTuple):

@@ -216,6 +216,7 @@ holds = Table(
     Column("set_at", UtcDateTime, nullable=False),
     Column("cleared_by", String(128), nullable=True),
     Column("cleared_at", UtcDateTime, nullable=True),
+    Column("clear_reason_sealed", LargeBinary, nullable=True),
 )
 
 # Billing events, kept by event id: a repeated id changes nothing.

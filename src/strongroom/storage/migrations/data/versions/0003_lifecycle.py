@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("set_at", TS, nullable=False),
         sa.Column("cleared_by", sa.String(128), nullable=True),
         sa.Column("cleared_at", TS, nullable=True),
+        sa.Column("clear_reason_sealed", sa.LargeBinary, nullable=True),
     )
     op.create_index("ix_holds_workspace_id", "holds", ["workspace_id"])
     op.create_table(
