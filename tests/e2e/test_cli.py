@@ -22,8 +22,10 @@ def run(
     home: Path | None = None,
     stdin: bytes | None = None,
     env: dict[str, str] | None = None,
+    wrap: list[str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    argv = [STRONGROOM, *args]
+    """Run the command; ``wrap`` goes before it (e.g. faketime and its arguments)."""
+    argv = [*(wrap or []), STRONGROOM, *args]
     if home is not None:
         argv += ["--home", str(home)]
     return subprocess.run(
