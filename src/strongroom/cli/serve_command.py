@@ -13,6 +13,7 @@ from strongroom.cli.common import DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import console, emit
 from strongroom.config import CONFIG_FILE
 from strongroom.errors import ConfigurationError
+from strongroom.lifecycle.worker import WorkerThread
 
 
 def register(app: typer.Typer) -> None:
@@ -35,10 +36,18 @@ def serve(
             help="Initialise a new home with the sample workspace and print an owner token for it.",
         ),
     ] = False,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the lifecycle worker (purges, exports) inside the server process.",
+        ),
+    ] = True,
     home: Home = DEFAULT_HOME,
     json: Json = False,
 ) -> None:
-    """Serve the API over HTTPS only (TLS 1.2+, HSTS); Ctrl-C stops it."""
+    """Serve the API over HTTPS only (TLS 1.2+, HSTS), with the lifecycle worker;
+    Ctrl-C stops it."""
     # Imported here: FastAPI and uvicorn would add a third of a second to every command.
     from strongroom.api.app import create_app
     from strongroom.api.server import run_server, url_host
@@ -59,8 +68,15 @@ def serve(
         url = f"https://{url_host(host)}:{port}"
 
         def started() -> None:
-            info = {"url": url, "ca": str(ca) if ca.exists() else None, "token": token}
+            info = {
+                "url": url,
+                "ca": str(ca) if ca.exists() else None,
+                "token": token,
+                "worker": worker,
+            }
             lines = [f"Strongroom is serving {url}  (Ctrl-C stops it)"]
+            if worker:
+                lines.append("lifecycle worker: running in this process")
             if ca.exists():
                 lines.append(f"CA certificate: {ca}")
             if token:
@@ -71,12 +87,19 @@ def serve(
                 ]
             emit(json, info, lambda: console.print("\n".join(lines), markup=False, soft_wrap=True))
 
-        run_server(
-            create_app(sr),
-            host=host,
-            port=port,
-            cert_path=Path(sr.settings.tls_cert),
-            key_path=Path(sr.settings.tls_key),
-            http_port=http_port,
-            on_started=started,
-        )
+        background = WorkerThread(sr.worker) if worker else None
+        if background is not None:
+            background.start()
+        try:
+            run_server(
+                create_app(sr),
+                host=host,
+                port=port,
+                cert_path=Path(sr.settings.tls_cert),
+                key_path=Path(sr.settings.tls_key),
+                http_port=http_port,
+                on_started=started,
+            )
+        finally:
+            if background is not None:
+                background.stop()
