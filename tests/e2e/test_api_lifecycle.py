@@ -479,3 +479,16 @@ def test_bad_bodies_change_nothing(env: Env) -> None:
         assert owner.get(f"{env.base}/plan").json()["state"] == "active"
         assert owner.get(f"{env.base}/plan").json()["holds"] == []
     assert env.audit_count() == before
+
+
+def test_another_tenants_trash_entry_is_404_under_your_own_workspace(env: Env) -> None:
+    sr = env.live.sr
+    other = sr.workspaces.create("Other", "owner@other.example")
+    project = sr.projects.create(other.id, "Theirs")
+    entry = sr.records.delete(other.id, project.id, sr.records.put(other.id, project.id, "n", {}))
+    with env.client("owner") as owner:
+        assert owner.post(f"{env.base}/trash/{entry.id}/restore").status_code == 404
+        purge = owner.delete(f"{env.base}/trash/{entry.id}", params={"confirm": "true"})
+        assert purge.status_code == 404
+        assert owner.get(f"/v1/workspaces/{other.id}/trash").status_code == 404
+    assert [e.id for e in sr.trash.list(other.id).items] == [entry.id]
