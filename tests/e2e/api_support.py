@@ -14,6 +14,7 @@ from strongroom import init_home, open_strongroom
 from strongroom.api.app import create_app
 from strongroom.api.server import ServerThread
 from strongroom.bootstrap import Strongroom
+from strongroom.clock import Clock
 
 
 @dataclass
@@ -33,9 +34,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(home: Path, **settings: str) -> Iterator[LiveServer]:
+def live_server(home: Path, clock: Clock | None = None, **settings: str) -> Iterator[LiveServer]:
+    """``clock`` (e.g. a FixedClock) is the server's and ``sr``'s, so a test can make time
+    pass; TLS certificates are made with the real time either way."""
     init_home(home, **settings)
-    sr = open_strongroom(home)
+    sr = open_strongroom(home, clock=clock)
     try:
         tls = home / "tls"
         with ServerThread(

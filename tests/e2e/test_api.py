@@ -56,7 +56,9 @@ def test_records_round_trip_and_paginate(owner: tuple[httpx.Client, str, str]) -
     assert sorted(seen) == sorted(made)
     updated = client.put(f"{base}/{made[0]}", json={"document": {"i": 100}})
     assert updated.json()["document"] == {"i": 100}
-    assert client.delete(f"{base}/{made[1]}").status_code == 204
+    deleted = client.delete(f"{base}/{made[1]}")
+    assert deleted.status_code == 200
+    assert deleted.json()["subject_id"] == made[1] and deleted.json()["kind"] == "record"
     assert client.get(f"{base}/{made[1]}").status_code == 404
 
 

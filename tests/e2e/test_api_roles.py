@@ -26,6 +26,8 @@ class World:
     record: str
     file: str
     tokens: dict[str, str]
+    certificate: dict[str, Any]
+    caller: str = ""  # set by each test before it makes its request
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         tokens = {role.value: sr.access.create_token(ws.id, role.value).token for role in Role}
         tokens["other-tenant-owner"] = sr.access.create_token(other.id, "owner").token
         tokens["operator"] = sr.access.create_operator_token().token
-        yield World(live, ws.id, project.id, record, stored.id, tokens)
+        doomed = sr.records.put(ws.id, project.id, "notes", {"text": "doomed"})
+        sr.trash.purge_now(ws.id, sr.records.delete(ws.id, project.id, doomed).id)
+        sr.worker.run_once()
+        certificate = sr.certificates.get(sr.certificates.list(ws.id)[0]["certificate_id"])
+        yield World(live, ws.id, project.id, record, stored.id, tokens, certificate)
 
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, httpx keyword arguments
@@ -66,8 +72,47 @@ def _fresh_token(w: World) -> str:
     return w.live.sr.access.create_token(w.ws, "viewer").id
 
 
+def _fresh_project(w: World) -> str:
+    return w.live.sr.projects.create(w.ws, f"P{next(_fresh)}").id
+
+
+def _fresh_file(w: World) -> str:
+    return w.live.sr.files.put(w.ws, w.project, "f.txt", io.BytesIO(b"x")).id
+
+
+def _fresh_trash(w: World) -> str:
+    """A trash entry deleted by the local CLI: only owners and admins may restore it."""
+    return w.live.sr.records.delete(w.ws, w.project, _fresh_record(w)).id
+
+
+def _scratch_workspace(w: World) -> str:
+    """A workspace of its own, for requests that would end or change the shared one."""
+    return w.live.sr.workspaces.create("Scratch", f"s{next(_fresh)}@c.example").id
+
+
+def _delete_scratch_workspace(w: World) -> Request:
+    """The caller holds its role in a scratch workspace (deleting the shared one would end
+    every other test); another tenant's owner, the operator and no token stay as they are."""
+    ws = _scratch_workspace(w)
+    kwargs: dict[str, Any] = {"json": {"confirm_name": "Scratch"}}
+    if w.caller in {r.value for r in Role}:
+        token = w.live.sr.access.create_token(ws, w.caller).token
+        kwargs["headers"] = {"Authorization": f"Bearer {token}"}
+    return ("DELETE", f"/v1/workspaces/{ws}", kwargs)
+
+
+def _held_scratch_workspace(w: World) -> str:
+    ws = _scratch_workspace(w)
+    w.live.sr.plans.set_hold(ws, None, "litigation")
+    return ws
+
+
+#: The action of an endpoint only operator tokens may call.
+OPERATOR_ONLY = None
+
+
 # (method, route template, action, request factory)
-ENDPOINTS: list[tuple[str, str, Action, Callable[[World], Request]]] = [
+ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
     ("GET", "/v1/workspaces/{workspace_id}", Action.READ, lambda w: ("GET", _base(w), {})),
     (
         "GET",
@@ -225,19 +270,103 @@ ENDPOINTS: list[tuple[str, str, Action, Callable[[World], Request]]] = [
         Action.READ_KEYS,
         lambda w: ("GET", f"{_base(w)}/keys", {}),
     ),
+    # the lifecycle
+    (
+        "DELETE",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}",
+        Action.MANAGE_PROJECTS,
+        lambda w: ("DELETE", f"{_base(w)}/projects/{_fresh_project(w)}", {}),
+    ),
+    (
+        "DELETE",
+        "/v1/workspaces/{workspace_id}/projects/{project_id}/files/{file_id}",
+        Action.WRITE_DATA,
+        lambda w: ("DELETE", f"{_prj(w)}/files/{_fresh_file(w)}", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/trash",
+        Action.READ,
+        lambda w: ("GET", f"{_base(w)}/trash", {}),
+    ),
+    (
+        # Anyone who writes data may ask; the service lets members restore only their own
+        # deletions, so an entry someone else deleted needs RESTORE_ANY.
+        "POST",
+        "/v1/workspaces/{workspace_id}/trash/{trash_id}/restore",
+        Action.RESTORE_ANY,
+        lambda w: ("POST", f"{_base(w)}/trash/{_fresh_trash(w)}/restore", {}),
+    ),
+    (
+        "DELETE",
+        "/v1/workspaces/{workspace_id}/trash/{trash_id}",
+        Action.PURGE_TRASH,
+        lambda w: (
+            "DELETE",
+            f"{_base(w)}/trash/{_fresh_trash(w)}",
+            {"params": {"confirm": "true"}},
+        ),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/plan",
+        Action.READ,
+        lambda w: ("GET", f"{_base(w)}/plan", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/certificates",
+        Action.READ_AUDIT,
+        lambda w: ("GET", f"{_base(w)}/certificates", {}),
+    ),
+    ("DELETE", "/v1/workspaces/{workspace_id}", Action.DELETE_WORKSPACE, _delete_scratch_workspace),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/billing-events",
+        OPERATOR_ONLY,
+        lambda w: (
+            "POST",
+            f"/v1/workspaces/{_scratch_workspace(w)}/billing-events",
+            {
+                "json": {
+                    "kind": "trial_started",
+                    "event_id": f"evt-{next(_fresh)}",
+                    "trial_days": 14,
+                }
+            },
+        ),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/holds",
+        OPERATOR_ONLY,
+        lambda w: (
+            "POST",
+            f"/v1/workspaces/{_scratch_workspace(w)}/holds",
+            {"json": {"reason": "litigation"}},
+        ),
+    ),
+    (
+        "DELETE",
+        "/v1/workspaces/{workspace_id}/holds",
+        OPERATOR_ONLY,
+        lambda w: ("DELETE", f"/v1/workspaces/{_held_scratch_workspace(w)}/holds", {}),
+    ),
 ]
 
 CALLERS = [r.value for r in Role] + ["other-tenant-owner", "operator", "no-token"]
 
 
-def _expected(caller: str, action: Action) -> set[int]:
+def _expected(caller: str, action: Action | None) -> set[int]:
     if caller == "no-token":
         return {401}
+    if action is OPERATOR_ONLY:
+        return {200, 201} if caller == "operator" else {403}
     if caller == "operator":
         return {403}
     if caller == "other-tenant-owner":
         return {404}
-    return {200, 201, 204} if action in MATRIX[Role(caller)] else {403}
+    return {200, 201, 202, 204} if action in MATRIX[Role(caller)] else {403}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -249,9 +378,10 @@ def test_role_matrix(
     caller: str,
     method: str,
     route: str,
-    action: Action,
+    action: Action | None,
     make: Callable[[World], Request],
 ) -> None:
+    world.caller = caller
     verb, path, kwargs = make(world)
     with world.live.client(world.tokens.get(caller)) as client:
         response = client.request(verb, path, **kwargs)
@@ -276,11 +406,18 @@ def test_every_workspace_endpoint_is_in_the_matrix(world: World) -> None:
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_operator_endpoints(world: World, caller: str) -> None:
+    certificate_id = world.certificate["certificate_id"]
     with world.live.client(world.tokens.get(caller)) as client:
-        status = client.get("/v1/keys").status_code
-        rotated = client.post("/v1/keys/rotate").status_code
+        statuses = [
+            client.get("/v1/keys").status_code,
+            client.post("/v1/keys/rotate").status_code,
+            client.get("/v1/lifecycle/plan").status_code,
+            client.get("/v1/certificates", params={"workspace_id": world.ws}).status_code,
+            client.get(f"/v1/certificates/{certificate_id}").status_code,
+            client.post("/v1/certificates/verify", json=world.certificate).status_code,
+        ]
     expected = {"operator": 200, "no-token": 401}.get(caller, 403)
-    assert (status, rotated) == (expected, expected)
+    assert statuses == [expected] * len(statuses)
 
 
 def test_workspace_list_shows_only_the_callers_workspace(world: World) -> None:

@@ -12,6 +12,7 @@ from strongroom.api import problems
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_data import router as data_router
+from strongroom.api.routes_lifecycle import router as lifecycle_router
 from strongroom.api.routes_workspaces import router as workspaces_router
 from strongroom.api.schemas import Problem
 from strongroom.bootstrap import Strongroom
@@ -55,6 +56,7 @@ def create_app(sr: Strongroom) -> FastAPI:
     app.include_router(workspaces_router)
     app.include_router(data_router)
     app.include_router(admin_router)
+    app.include_router(lifecycle_router)
     app.add_middleware(
         BodyLimit,
         json_limit=sr.settings.record_max_bytes * 2 + 65536,

@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from strongroom.api.params import WorkspaceId
 from strongroom.bootstrap import Strongroom
 from strongroom.domain.access import Principal, PrincipalKind
-from strongroom.domain.roles import Action, Role
-from strongroom.errors import PermissionDenied, Unauthenticated
+from strongroom.domain.roles import Action, Role, may
+from strongroom.errors import Conflict, PermissionDenied, Unauthenticated
 
 
 async def get_strongroom(request: Request) -> Strongroom:  # async: no thread hop
@@ -56,10 +56,12 @@ class Grant:
         credentials: HTTPAuthorizationCredentials | None,
         workspace_id: str,
         action: Action,
+        fallback: Action | None = None,
     ) -> None:
         self._sr = sr
         self._credentials = credentials
         self._action = action
+        self._fallback = fallback
         self.workspace_id = workspace_id
         self._caller: Principal | None = None
         self._role: Role | None = None
@@ -67,7 +69,13 @@ class Grant:
     def resolve(self) -> None:
         """Authenticate and check the role matrix; raises 401, 403 or 404 errors."""
         caller = _authenticate(self._sr, self._credentials)
-        self._role = self._sr.access.require(caller, self.workspace_id, self._action)
+        try:
+            self._role = self._sr.access.require(caller, self.workspace_id, self._action)
+        except Conflict:  # the plan state refuses it: the fallback, if the role allows that
+            role = self._sr.access.role_in(caller, self.workspace_id)
+            if self._fallback is None or role is None or not may(role, self._fallback):
+                raise
+            self._role = self._sr.access.require(caller, self.workspace_id, self._fallback)
         self._caller = caller
 
     @property
@@ -83,13 +91,15 @@ class Grant:
         return self._role
 
 
-def allowed(action: Action) -> Any:
+def allowed(action: Action, fallback: Action | None = None) -> Any:
     """A dependency that lets the request through only if the caller's role in the path's
-    workspace allows ``action`` (404 for another tenant's workspace, 403 otherwise). The
-    check itself runs in the route's worker thread (see :func:`one_hop`)."""
+    workspace allows ``action`` (404 for another tenant's workspace, 403 otherwise). When
+    the workspace's plan state refuses ``action`` (409), ``fallback`` is tried instead, if
+    the caller's role allows it. The check itself runs in the route's worker thread (see
+    :func:`one_hop`)."""
 
     async def pending(workspace_id: WorkspaceId, sr: SR, credentials: Credentials) -> Grant:
-        return Grant(sr, credentials, workspace_id, action)
+        return Grant(sr, credentials, workspace_id, action, fallback)
 
     return Depends(pending)
 
@@ -128,3 +138,8 @@ ProjectManager = Annotated[Grant, allowed(Action.MANAGE_PROJECTS)]
 MemberManager = Annotated[Grant, allowed(Action.MANAGE_MEMBERS)]
 AuditReader = Annotated[Grant, allowed(Action.READ_AUDIT)]
 KeyReader = Annotated[Grant, allowed(Action.READ_KEYS)]
+TrashPurger = Annotated[Grant, allowed(Action.PURGE_TRASH)]
+WorkspaceDeleter = Annotated[Grant, allowed(Action.DELETE_WORKSPACE)]
+#: Anyone who may read, and in an ended trial (where reading is refused) owners and
+#: admins through EXPORT, the one action every plan state but closed allows them.
+PlanReader = Annotated[Grant, allowed(Action.READ, fallback=Action.EXPORT)]

@@ -10,13 +10,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.api.problems import PROBLEM, problem_body
 
-#: Every body but a record's or an upload: sign-in, names, roles, tokens.
+#: Every body but a record's, a certificate's or an upload: sign-in, names, roles, tokens.
 SMALL_LIMIT = 64 * 1024
 
 
 class BodyLimit:
     """413 for a body over the limit of its route: uploads (POST …/files) get
-    ``upload_limit``, record writes ``json_limit``, everything else SMALL_LIMIT (FastAPI
+    ``upload_limit``, record writes and certificates to verify ``json_limit`` (a
+    workspace's certificate lists every key it destroyed), everything else SMALL_LIMIT (FastAPI
     reads a JSON body before authentication, so an anonymous client may send this much)."""
 
     def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
@@ -31,7 +32,7 @@ class BodyLimit:
         path: str = scope["path"]
         if scope["method"] == "POST" and path.endswith("/files"):
             limit = self.upload_limit
-        elif "/records" in path:
+        elif "/records" in path or path == "/v1/certificates/verify":
             limit = self.json_limit
         else:
             limit = SMALL_LIMIT

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import anyio.to_thread
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from strongroom.api.body import ThreadBodyReader
 from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader, one_hop
+from strongroom.api.lifecycle_schemas import TrashEntryOut
 from strongroom.api.params import (
     CollectionCursor,
     CollectionName,
@@ -88,6 +89,16 @@ def get_project(sr: SR, grant: Reader, project_id: ProjectId) -> ProjectOut:
     return _project(sr.projects.get(grant.workspace_id, project_id, actor=grant.caller.actor))
 
 
+@router.delete(
+    "/projects/{project_id}", summary="Move a project, with its records and files, to the trash"
+)
+@one_hop
+def delete_project(sr: SR, grant: ProjectManager, project_id: ProjectId) -> TrashEntryOut:
+    return TrashEntryOut.of(
+        sr.projects.delete(grant.workspace_id, project_id, actor=grant.caller.actor)
+    )
+
+
 @router.get("/collections")
 @one_hop
 def list_collections(
@@ -161,13 +172,14 @@ def update_record(
     )
 
 
-@router.delete("/projects/{project_id}/records/{record_id}", status_code=204)
+@router.delete("/projects/{project_id}/records/{record_id}", summary="Move a record to the trash")
 @one_hop
 def delete_record(
     sr: SR, grant: DataWriter, project_id: ProjectId, record_id: RecordId
-) -> Response:
-    sr.records.delete(grant.workspace_id, project_id, record_id, actor=grant.caller.actor)
-    return Response(status_code=204)
+) -> TrashEntryOut:
+    return TrashEntryOut.of(
+        sr.records.delete(grant.workspace_id, project_id, record_id, actor=grant.caller.actor)
+    )
 
 
 # files -------------------------------------------------------------------------------
@@ -239,4 +251,12 @@ def download_file(
         body(),
         media_type="application/octet-stream",
         headers={"Content-Length": str(info.size), "Content-Disposition": disposition},
+    )
+
+
+@router.delete("/projects/{project_id}/files/{file_id}", summary="Move a file to the trash")
+@one_hop
+def delete_file(sr: SR, grant: DataWriter, project_id: ProjectId, file_id: FileId) -> TrashEntryOut:
+    return TrashEntryOut.of(
+        sr.files.delete(grant.workspace_id, project_id, file_id, actor=grant.caller.actor)
     )

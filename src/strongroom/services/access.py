@@ -27,6 +27,7 @@ from strongroom.domain.access import (
     check_workspace_access,
     login_retry_after,
 )
+from strongroom.domain.model import WorkspaceState
 from strongroom.domain.roles import MATRIX, Action, Role, parse_role
 from strongroom.domain.rules import check_email
 from strongroom.errors import (
@@ -215,8 +216,12 @@ class Access:
         if principal.kind is PrincipalKind.TOKEN and principal.workspace_id:
             return [principal.workspace_id]
         if principal.kind is PrincipalKind.SESSION and principal.user_id:
-            with self.ctx.store.read() as uow:
-                return uow.members.workspaces_of(principal.user_id)
+            with self.ctx.store.read() as uow:  # a deleted (closed) workspace is gone at once
+                return [
+                    ws
+                    for ws in uow.members.workspaces_of(principal.user_id)
+                    if (row := uow.workspaces.get(ws)) and row.state != WorkspaceState.CLOSED
+                ]
         return []
 
     # passwords and sessions -----------------------------------------------------------
