@@ -303,3 +303,48 @@ def test_serve_demo_as_a_new_user_would(tmp_path: Path) -> None:
         server.stdout.close()
         server.stderr.close()
     assert server.returncode == 0
+
+
+def test_serve_runs_the_lifecycle_worker(tmp_path: Path) -> None:
+    """A purge made due through the API is run by the worker inside `serve` at once."""
+    import signal
+    import ssl
+    import time
+
+    import httpx
+
+    home = tmp_path / "served"
+    port = _free_port()
+    server = subprocess.Popen(
+        [STRONGROOM, "serve", "--demo", "--home", str(home), "--port", str(port), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert server.stdout is not None
+        started = json.loads(server.stdout.readline())
+        assert started["worker"] is True
+        client = httpx.Client(
+            base_url=started["url"],
+            verify=ssl.create_default_context(cafile=started["ca"]),
+            headers={"Authorization": f"Bearer {started['token']}"},
+        )
+        ws = client.get("/v1/workspaces").json()["items"][0]["id"]
+        project = client.get(f"/v1/workspaces/{ws}/projects").json()["items"][0]["id"]
+        entry = client.delete(f"/v1/workspaces/{ws}/projects/{project}").json()
+        purge = client.delete(f"/v1/workspaces/{ws}/trash/{entry['id']}?confirm=true")
+        assert purge.status_code == 202
+        deadline = time.monotonic() + 30
+        items: list[Any] = []
+        while time.monotonic() < deadline and not items:
+            items = client.get(f"/v1/workspaces/{ws}/certificates").json()["items"]
+            time.sleep(0.2)
+        assert [(c["subject_id"], c["reason"]) for c in items] == [(project, "deleted_forever")]
+        client.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        assert server.stdout is not None and server.stderr is not None
+        server.stdout.close()
+        server.stderr.close()
+    assert server.returncode == 0
