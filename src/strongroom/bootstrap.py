@@ -21,6 +21,7 @@ from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.kms.local import LocalKms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, Conflict
+from strongroom.export.service import Exports
 from strongroom.services import audit
 from strongroom.services.access import Access
 from strongroom.services.audit import AuditLog
@@ -53,6 +54,7 @@ class Strongroom:
         self.keys = Keys(ctx)
         self.audit = AuditLog(ctx.store)
         self.access = Access(ctx)
+        self.exports = Exports(ctx)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

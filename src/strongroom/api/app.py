@@ -30,7 +30,7 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
         403: "The role does not allow it",
         404: "Not found (or another tenant's)",
         409: "Conflicts with the current state",
-        410: "The data was crypto-shredded",
+        410: "Crypto-shredded, or expired",
         413: "Body over the limit",
         422: "Body or parameters do not match the schema",
         429: "Too many attempts",
