@@ -8,7 +8,13 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from strongroom.cli import access_commands, admin_commands, data_commands, serve_command
+from strongroom.cli import (
+    access_commands,
+    admin_commands,
+    data_commands,
+    export_commands,
+    serve_command,
+)
 from strongroom.cli.output import report_error
 from strongroom.errors import StrongroomError
 
@@ -34,6 +40,7 @@ app = typer.Typer(
 admin_commands.register(app)
 data_commands.register(app)
 access_commands.register(app)
+export_commands.register(app)
 serve_command.register(app)
 
 
