@@ -12,6 +12,7 @@ from strongroom.api import problems
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_data import router as data_router
+from strongroom.api.routes_exports import router as exports_router
 from strongroom.api.routes_workspaces import router as workspaces_router
 from strongroom.api.schemas import Problem
 from strongroom.bootstrap import Strongroom
@@ -54,6 +55,7 @@ def create_app(sr: Strongroom) -> FastAPI:
     problems.install(app)
     app.include_router(workspaces_router)
     app.include_router(data_router)
+    app.include_router(exports_router)
     app.include_router(admin_router)
     app.add_middleware(
         BodyLimit,
