@@ -25,7 +25,7 @@ BIG = os.urandom(1024 * 1024 + 12345)
 CONTACTS = [
     {"name": "Ada Lovelace", "email": "ada@example.com", "tags": ["math", "poetry"]},
     {"name": f"{MARKER} Grace", "score": 9.5, "$ref": "x", "nested": {"a": [1, None]}},
-    {"active": True, "note": None, "multi": "line one\nline, two \"quoted\""},
+    {"active": True, "note": None, "multi": 'line one\nline, two "quoted"'},
 ]
 NOTES = [{"text": f"note {i}", "n": i} for i in range(7)]
 FILES = {
@@ -125,7 +125,7 @@ def test_an_export_leaves_out_what_was_written_after_it_began(
 
 @pytest.mark.parametrize("damage", ["flip", "drop", "extra", "manifest"])
 def test_verify_names_the_damaged_entry(sr: Strongroom, tmp_path: Path, damage: str) -> None:
-    ws_id, prj, file_ids = _workspace(sr)
+    ws_id, prj, _file_ids = _workspace(sr)
     good = tmp_path / "good.zip"
     sr.exports.write(ws_id, good)
     bad = tmp_path / "bad.zip"
@@ -177,7 +177,7 @@ def _blob_files(sr: Strongroom) -> list[Path]:
 def test_an_export_job_runs_seals_its_artifact_and_expires(
     sr: Strongroom, clock: FixedClock
 ) -> None:
-    ws_id, prj, _ = _workspace(sr)
+    ws_id, _prj, _ = _workspace(sr)
     job = sr.exports.create_job(ws_id, actor="token:t1")
     assert job.state is JobState.QUEUED
     with sr.ctx.store.read() as uow:
