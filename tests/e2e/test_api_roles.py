@@ -66,6 +66,17 @@ def _fresh_token(w: World) -> str:
     return w.live.sr.access.create_token(w.ws, "viewer").id
 
 
+_done_exports: dict[str, str] = {}
+
+
+def _done_export(w: World) -> str:
+    """One finished export job of the world's workspace, made on first use."""
+    if w.ws not in _done_exports:
+        job = w.live.sr.exports.create_job(w.ws)
+        _done_exports[w.ws] = w.live.sr.exports.run_job(job.id).id
+    return _done_exports[w.ws]
+
+
 # (method, route template, action, request factory)
 ENDPOINTS: list[tuple[str, str, Action, Callable[[World], Request]]] = [
     ("GET", "/v1/workspaces/{workspace_id}", Action.READ, lambda w: ("GET", _base(w), {})),
@@ -225,6 +236,24 @@ ENDPOINTS: list[tuple[str, str, Action, Callable[[World], Request]]] = [
         Action.READ_KEYS,
         lambda w: ("GET", f"{_base(w)}/keys", {}),
     ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/exports",
+        Action.EXPORT,
+        lambda w: ("POST", f"{_base(w)}/exports", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/exports/{export_id}",
+        Action.EXPORT,
+        lambda w: ("GET", f"{_base(w)}/exports/{_done_export(w)}", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/exports/{export_id}/download",
+        Action.EXPORT,
+        lambda w: ("GET", f"{_base(w)}/exports/{_done_export(w)}/download", {}),
+    ),
 ]
 
 CALLERS = [r.value for r in Role] + ["other-tenant-owner", "operator", "no-token"]
@@ -237,7 +266,7 @@ def _expected(caller: str, action: Action) -> set[int]:
         return {403}
     if caller == "other-tenant-owner":
         return {404}
-    return {200, 201, 204} if action in MATRIX[Role(caller)] else {403}
+    return {200, 201, 202, 204} if action in MATRIX[Role(caller)] else {403}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
