@@ -123,6 +123,20 @@ def test_an_export_leaves_out_what_was_written_after_it_began(
     assert again.counts["records"] == source_plan.counts["records"] + 1
 
 
+def test_csv_is_the_same_whether_kept_in_memory_or_read_again(
+    sr: Strongroom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws_id, prj, _ = _workspace(sr)
+    sr.records.put_many(ws_id, prj, "notes", [{"n": i, f"f{i % 5}": "x" * i} for i in range(300)])
+    sr.exports.write(ws_id, tmp_path / "kept.zip")
+    monkeypatch.setattr("strongroom.export.replay.MAX_BYTES", 1)  # always read again
+    sr.exports.write(ws_id, tmp_path / "reread.zip")
+    kept, reread = entries(tmp_path / "kept.zip"), entries(tmp_path / "reread.zip")
+    for name in (f"records/{prj}/notes.csv", f"records/{prj}/contacts.csv"):
+        assert kept[name] == reread[name]
+        assert len(kept[name].splitlines()) > 1
+
+
 @pytest.mark.parametrize("damage", ["flip", "drop", "extra", "manifest"])
 def test_verify_names_the_damaged_entry(sr: Strongroom, tmp_path: Path, damage: str) -> None:
     ws_id, prj, _file_ids = _workspace(sr)

@@ -19,7 +19,7 @@ from strongroom.crypto.segment_writer import SegmentWriter
 from strongroom.domain.model import Record
 from strongroom.errors import IntegrityFailure
 from strongroom.export.layout import MAX_NAME_BYTES, file_path, safe_name
-from strongroom.export.rows import CsvRows
+from strongroom.export.rows import CsvRecord, CsvRows, csv_record
 
 
 @pytest.mark.parametrize(
@@ -55,9 +55,9 @@ def test_a_long_name_keeps_its_extension() -> None:
     assert out.endswith(".pdf") and len(out.encode()) <= MAX_NAME_BYTES
 
 
-def _record(i: int, doc: dict[str, object]) -> Record:
+def _record(i: int, doc: dict[str, object]) -> CsvRecord:
     t = datetime(2026, 1, 1, tzinfo=UTC)
-    return Record(f"rec_{i}", "ws", "prj", "c", doc, t, t)
+    return csv_record(Record(f"rec_{i}", "ws", "prj", "c", doc, t, t))
 
 
 def test_csv_cells_follow_the_documented_rules() -> None:

@@ -27,7 +27,8 @@ from typing import IO, Any
 from strongroom.errors import Conflict
 from strongroom.export import layout
 from strongroom.export.layout import Kind
-from strongroom.export.rows import CsvRows, jsonl_line
+from strongroom.export.replay import Replay
+from strongroom.export.rows import CsvRecord, CsvRows, csv_record, jsonl_line
 from strongroom.export.source import Plan, WorkspaceSource
 from strongroom.storage.export_queries import CollectionStats
 
@@ -211,9 +212,11 @@ def _members(archive: _Archive, source: WorkspaceSource) -> int:
 def _collection(
     archive: _Archive, source: WorkspaceSource, project_id: str, stats: CollectionStats
 ) -> int:
-    """The collection as JSON Lines (noting every top-level field), then as CSV."""
+    """The collection as JSON Lines (noting every top-level field), then as CSV: from the
+    JSON Lines kept compressed in memory when they fit (see replay.py), else read again."""
     plan = archive.plan
     fields: dict[str, None] = {}  # insertion-ordered set
+    replay = Replay()
     with archive.entry(
         layout.records_path(project_id, stats.name, "jsonl"), Kind.RECORDS_JSONL
     ) as jsonl:
@@ -221,15 +224,22 @@ def _collection(
         for page in source.record_pages(plan, project_id, stats):
             for r in page:
                 fields.update(dict.fromkeys(r.document))
-            jsonl.write("".join(jsonl_line(r) for r in page).encode("utf-8"))
+            lines = "".join(jsonl_line(r) for r in page).encode("utf-8")
+            jsonl.write(lines)
+            replay.add(lines)
             jsonl.rows += len(page)
+    pages: Iterator[list[CsvRecord]]
+    if replay.complete:
+        pages = replay.pages()
+    else:
+        pages = ([csv_record(r) for r in p] for p in source.record_pages(plan, project_id, stats))
     rows = CsvRows(list(fields))
     with archive.entry(layout.records_path(project_id, stats.name, "csv"), Kind.RECORDS_CSV) as csv:
         csv.rows = 0
         csv.write(rows.header().encode("utf-8"))
-        for page in source.record_pages(plan, project_id, stats):
+        for csv_page in pages:
             try:
-                text, n = rows.render(page)
+                text, n = rows.render(csv_page)
             except ValueError:
                 raise Conflict(
                     f"records of collection {stats.name} in project {project_id} changed while "

@@ -20,6 +20,24 @@ from strongroom.domain.model import Record
 
 META_COLUMNS = ("$id", "$created_at", "$updated_at")
 
+#: A record as the CSV writer takes it: id, created_at and updated_at (ISO 8601), document.
+CsvRecord = tuple[str, str, str, dict[str, Any]]
+
+
+def csv_record(record: Record) -> CsvRecord:
+    return (
+        record.id,
+        record.created_at.isoformat(),
+        record.updated_at.isoformat(),
+        record.document,
+    )
+
+
+def csv_record_of_line(line: bytes) -> CsvRecord:
+    """The CSV view of one JSON Lines line (as :func:`jsonl_line` wrote it)."""
+    value = json.loads(line)
+    return value["id"], value["created_at"], value["updated_at"], value["document"]
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
@@ -61,21 +79,20 @@ class CsvRows:
         self._writer.writerow([*META_COLUMNS, *(column_name(f) for f in self.fields)])
         return self._take()
 
-    def render(self, records: Iterable[Record]) -> tuple[str, int]:
+    def render(self, records: Iterable[CsvRecord]) -> tuple[str, int]:
         """CSV text of ``records``, and how many rows it holds. Raises ValueError for a
         field outside the header (the caller reads only records it already saw)."""
         rows = 0
-        for r in records:
-            unknown = r.document.keys() - self._known
-            if unknown:
-                raise ValueError(f"record {r.id} has fields the header lacks")
-            doc = r.document
+        fields = self.fields
+        for record_id, created_at, updated_at, doc in records:
+            if not self._known.issuperset(doc):
+                raise ValueError(f"record {record_id} has fields the header lacks")
             self._writer.writerow(
                 [
-                    r.id,
-                    r.created_at.isoformat(),
-                    r.updated_at.isoformat(),
-                    *(_cell(doc[f]) if f in doc else "" for f in self.fields),
+                    record_id,
+                    created_at,
+                    updated_at,
+                    *(_cell(doc[f]) if f in doc else "" for f in fields),
                 ]
             )
             rows += 1
