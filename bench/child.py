@@ -3,6 +3,7 @@ both modes pay only for Strongroom itself).
 
     python -m bench.child open HOME
     python -m bench.child put-get HOME WORKSPACE_ID PROJECT_ID SOURCE DESTINATION
+    python -m bench.child export HOME WORKSPACE_ID DESTINATION
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ def main(argv: list[str]) -> int:
     mode, home, *rest = argv
     with open_strongroom(home) as sr:
         if mode == "open":
+            return 0
+        if mode == "export":
+            workspace_id, destination = rest
+            sr.exports.write(workspace_id, destination)
+            Path(destination).unlink()
             return 0
         if mode != "put-get":
             raise SystemExit(f"unknown mode {mode!r}")

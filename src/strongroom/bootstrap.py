@@ -20,7 +20,10 @@ from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.kms.local import LocalKms
 from strongroom.crypto.secret import SecretKey
+from strongroom.domain.lifecycle import DeadlineAction
 from strongroom.errors import ConfigurationError, Conflict
+from strongroom.export import jobs as export_jobs
+from strongroom.export.service import Exports
 from strongroom.lifecycle.worker import Worker
 from strongroom.services import audit
 from strongroom.services.access import Access
@@ -63,6 +66,11 @@ class Strongroom:
         #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.
         self.worker = Worker(ctx)
         ctx.wake_worker = self.worker.wake
+        self.exports = Exports(ctx)
+        self.worker.register(DeadlineAction.EXPORT_RUN, lambda s: export_jobs.run_deadline(ctx, s))
+        self.worker.register(
+            DeadlineAction.EXPORT_EXPIRE, lambda s: export_jobs.expire_deadline(ctx, s)
+        )
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

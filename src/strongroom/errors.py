@@ -13,13 +13,15 @@ api/problems.py)::
     ├── PermissionDenied             authenticated, but the role does not allow it
     ├── RateLimited                  too many attempts; try again later
     ├── Conflict                     the request contradicts the current state
+    ├── Expired                      it existed, but its time ran out (an export artifact)
     ├── IntegrityFailure             a ciphertext failed authentication (tampered or moved)
     ├── KeyUnavailable               a key needed is destroyed (crypto-shredded) or missing
     ├── KmsFailure                   the KMS or HSM refused or failed
     │   └── KmsAuthenticationFailed  wrong PIN or credentials
     ├── StorageUnavailable           the data store or keystore cannot be reached
     ├── ConfigurationError           settings that are unsafe or break a promise
-    └── AuditChainBroken             the audit log was edited, deleted or reordered
+    ├── AuditChainBroken             the audit log was edited, deleted or reordered
+    └── ExportInvalid                an export archive does not match its manifest
 
 Messages are one line, name the ids involved and never contain key material or
 customer plaintext.
@@ -76,6 +78,10 @@ class Conflict(StrongroomError):
     """The request contradicts the current state."""
 
 
+class Expired(StrongroomError):
+    """The object existed but is gone for good because its time ran out."""
+
+
 class IntegrityFailure(StrongroomError):
     """A ciphertext failed authentication: it was tampered with or moved."""
 
@@ -107,3 +113,11 @@ class AuditChainBroken(StrongroomError):
         super().__init__(message, position=position)
         self.position = position
         self.reason = reason
+
+
+class ExportInvalid(StrongroomError):
+    """An export archive failed verification; ``entry`` names the first bad entry."""
+
+    def __init__(self, message: str, *, entry: str) -> None:
+        super().__init__(message, entry=entry)
+        self.entry = entry

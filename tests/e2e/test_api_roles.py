@@ -109,6 +109,15 @@ def _held_scratch_workspace(w: World) -> str:
 
 #: The action of an endpoint only operator tokens may call.
 OPERATOR_ONLY = None
+_done_exports: dict[str, str] = {}
+
+
+def _done_export(w: World) -> str:
+    """One finished export job of the world's workspace, made on first use."""
+    if w.ws not in _done_exports:
+        job = w.live.sr.exports.create_job(w.ws)
+        _done_exports[w.ws] = w.live.sr.exports.run_job(job.id).id
+    return _done_exports[w.ws]
 
 
 # (method, route template, action, request factory)
@@ -351,6 +360,24 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
         "/v1/workspaces/{workspace_id}/holds",
         OPERATOR_ONLY,
         lambda w: ("DELETE", f"/v1/workspaces/{_held_scratch_workspace(w)}/holds", {}),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/exports",
+        Action.EXPORT,
+        lambda w: ("POST", f"{_base(w)}/exports", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/exports/{export_id}",
+        Action.EXPORT,
+        lambda w: ("GET", f"{_base(w)}/exports/{_done_export(w)}", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/exports/{export_id}/download",
+        Action.EXPORT,
+        lambda w: ("GET", f"{_base(w)}/exports/{_done_export(w)}/download", {}),
     ),
 ]
 

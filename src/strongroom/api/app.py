@@ -12,6 +12,7 @@ from strongroom.api import problems
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_data import router as data_router
+from strongroom.api.routes_exports import router as exports_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
 from strongroom.api.routes_workspaces import router as workspaces_router
 from strongroom.api.schemas import Problem
@@ -31,7 +32,7 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
         403: "The role does not allow it",
         404: "Not found (or another tenant's)",
         409: "Conflicts with the current state",
-        410: "The data was crypto-shredded",
+        410: "Crypto-shredded, or expired",
         413: "Body over the limit",
         422: "Body or parameters do not match the schema",
         429: "Too many attempts",
@@ -55,6 +56,7 @@ def create_app(sr: Strongroom) -> FastAPI:
     problems.install(app)
     app.include_router(workspaces_router)
     app.include_router(data_router)
+    app.include_router(exports_router)
     app.include_router(admin_router)
     app.include_router(lifecycle_router)
     app.add_middleware(

@@ -26,6 +26,7 @@ STATUS: list[tuple[type[e.StrongroomError], int, str]] = [
     (e.PermissionDenied, 403, "permission-denied"),
     (e.RateLimited, 429, "rate-limited"),
     (e.Conflict, 409, "conflict"),
+    (e.Expired, 410, "expired"),
     (e.KeyUnavailable, 410, "key-unavailable"),
     (e.IntegrityFailure, 500, "integrity-failure"),
     (e.KmsFailure, 503, "kms-unavailable"),

@@ -12,6 +12,7 @@ from strongroom.cli import (
     access_commands,
     admin_commands,
     data_commands,
+    export_commands,
     lifecycle_commands,
     serve_command,
 )
@@ -41,6 +42,7 @@ admin_commands.register(app)
 data_commands.register(app)
 access_commands.register(app)
 lifecycle_commands.register(app)
+export_commands.register(app)
 serve_command.register(app)
 
 

@@ -23,12 +23,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from strongroom.errors import AuditChainBroken, StrongroomError
+from strongroom.errors import AuditChainBroken, ExportInvalid, StrongroomError
 
 console = Console()
 err_console = Console(stderr=True)
 
-EXIT_FINDING = 1  # a check ran and found a problem (audit verify, demo scan)
+EXIT_FINDING = 1  # a check ran and found a problem (audit verify, export verify, demo scan)
 EXIT_BAD_INPUT = 2
 
 
@@ -64,7 +64,7 @@ def emit(
 
 
 def exit_code(error: StrongroomError) -> int:
-    if isinstance(error, AuditChainBroken):
+    if isinstance(error, AuditChainBroken | ExportInvalid):
         return EXIT_FINDING
     code = getattr(error, "exit_code", EXIT_BAD_INPUT)  # e.g. the server failed to start: 3
     return int(code)

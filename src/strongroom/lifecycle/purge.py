@@ -15,7 +15,6 @@ certificate id chosen at ``start``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,46 +23,14 @@ from strongroom.domain.lifecycle import EntryState, PurgeReason, TrashKind
 from strongroom.domain.model import ObjectState, WorkspaceState
 from strongroom.errors import Conflict
 from strongroom.lifecycle import certificates
-from strongroom.lifecycle.deadlines import CANCELLED, DONE
+from strongroom.lifecycle.deadlines import CANCELLED
+from strongroom.lifecycle.steps import NotDueYet, Step
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.storage.rows import DeadlineRow, LedgerRow
+from strongroom.storage.rows import LedgerRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
 BATCH = 500
-
-
-class LeaseLost(Exception):
-    """Another worker took this deadline over (our lease ran out)."""
-
-
-class NotDueYet(Exception):
-    """A purge claimed before its subject's time: it is put back, nothing is touched."""
-
-
-class Step:
-    """The deadline being worked on: its step and progress, saved after every step in the
-    same transaction as the step's own writes."""
-
-    def __init__(self, deadline: DeadlineRow, owner: str, lease_until: Callable[[], datetime]):
-        self.deadline = deadline
-        self.owner = owner
-        self.name = deadline.step
-        self.progress: dict[str, Any] = json.loads(deadline.progress)
-        self._lease_until = lease_until
-
-    def save(self, uow: DataUnitOfWork, name: str) -> None:
-        progress = json.dumps(self.progress, sort_keys=True)
-        if not uow.deadlines.advance(
-            self.deadline.id, self.owner, name, progress, self._lease_until()
-        ):
-            raise LeaseLost(self.deadline.id)
-        self.name = name
-
-    def finish(self, uow: DataUnitOfWork, now: datetime, state: str = DONE) -> None:
-        if not uow.deadlines.finish(self.deadline.id, self.owner, now, state):
-            raise LeaseLost(self.deadline.id)
-        self.name = state
 
 
 class Purger:

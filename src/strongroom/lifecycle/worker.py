@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from strongroom.domain.lifecycle import PURGES, DeadlineAction, is_held
-from strongroom.lifecycle.purge import LeaseLost, NotDueYet, Purger, Step
+from strongroom.lifecycle.purge import Purger
+from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
 from strongroom.services.context import Context
 from strongroom.storage.rows import DeadlineRow
 

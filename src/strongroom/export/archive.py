@@ -1,0 +1,286 @@
+"""The streaming export writer: one ZIP (ZIP64) written front to back into any ``write``
+(a file, or the sealed artifact of an API job), entry by entry, each hashed as it is
+written; ``manifest.json`` comes last and lists every other entry's size and SHA-256.
+
+Memory: records a page at a time, files a segment at a time, so it does not grow with the
+data. It grows with the number of entries (about a kilobyte each: the ZIP's central
+directory and the manifest both list every entry).
+
+Compression (measured on JSON records: deflate level 1 ran at ~280 MB/s for 18 % of the
+size, level 6 at ~80 MB/s for 12 %; random data deflates at ~60 MB/s for nothing):
+records, members, projects and audit events are deflated at level 1; files are stored,
+since most attachments (PDF, images, office files) are compressed already.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from strongroom.errors import Conflict
+from strongroom.export import layout
+from strongroom.export.layout import Kind
+from strongroom.export.replay import Replay
+from strongroom.export.rows import CsvRecord, CsvRows, csv_record, jsonl_line
+from strongroom.export.source import Plan, WorkspaceSource
+from strongroom.storage.export_queries import CollectionStats
+
+#: Called after each entry with (entries written, entries expected).
+Progress = Callable[[int, int], None]
+DEFLATE_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    workspace_id: str
+    created_at: datetime
+    counts: dict[str, int]
+    entries: int  # including manifest.json
+    size: int  # bytes of the ZIP
+    sha256: str  # of the ZIP
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "workspace_id": self.workspace_id,
+            "created_at": self.created_at.isoformat(),
+            "counts": self.counts,
+            "entries": self.entries,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
+
+
+class _Sink:
+    """Counts and hashes what the ZIP writer emits. It has no ``seek`` or ``tell``, so
+    zipfile writes each entry's sizes after its data (a data descriptor) and never goes
+    back: the archive streams into an encrypted blob as well as into a file."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes, /) -> int:
+        self._write(data)
+        self.hash.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass  # the caller owns what ``write`` writes to
+
+
+class _Entry:
+    """One archive entry being written: the bytes go to the ZIP and into its SHA-256."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.rows: int | None = None
+
+    def write(self, data: bytes) -> None:
+        self._raw.write(data)
+        self.hash.update(data)
+        self.size += len(data)
+
+
+def _zip_info(path: str, when: datetime, deflate: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(path, date_time=when.timetuple()[:6])
+    info.external_attr = 0o600 << 16
+    if deflate:
+        info.compress_type = zipfile.ZIP_DEFLATED
+        if sys.version_info >= (3, 13):
+            info.compress_level = DEFLATE_LEVEL
+        else:
+            info._compresslevel = DEFLATE_LEVEL  # type: ignore[attr-defined]
+    return info
+
+
+class _Archive:
+    def __init__(self, sink: _Sink, plan: Plan, progress: Progress | None) -> None:
+        self.zip = zipfile.ZipFile(sink, "w", allowZip64=True)
+        self.plan = plan
+        self.progress = progress
+        self.listed: list[dict[str, Any]] = []
+
+    @contextmanager
+    def entry(self, path: str, kind: Kind, deflate: bool = True, **extra: Any) -> Iterator[_Entry]:
+        info = _zip_info(path, self.plan.as_of, deflate)
+        with self.zip.open(info, "w", force_zip64=True) as raw:
+            entry = _Entry(raw)
+            yield entry
+        listed = {"path": path, "kind": kind.value, "size": entry.size}
+        listed["sha256"] = entry.hash.hexdigest()
+        if entry.rows is not None:
+            listed["rows"] = entry.rows
+        self.listed.append({**listed, **extra})
+        self.tick()
+
+    def tick(self) -> None:
+        if self.progress is not None:
+            done = len(self.listed)
+            self.progress(done, max(done, self.plan.entries_total))
+
+    def json_entry(self, path: str, kind: Kind, value: Any) -> None:
+        with self.entry(path, kind) as e:
+            e.write(json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def write_export(
+    source: WorkspaceSource,
+    plan: Plan,
+    write: Callable[[bytes], object],
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Write the export of ``plan`` into ``write``; return what it holds."""
+    sink = _Sink(write)
+    archive = _Archive(sink, plan, progress)
+    counts = dict.fromkeys(
+        ("projects", "collections", "records", "files", "file_bytes", "members", "audit_events"),
+        0,
+    )
+    with archive.zip:
+        _projects(archive, source, counts)
+        counts["members"] = _members(archive, source)
+        for project_plan in plan.projects:
+            project_id = project_plan.project.id
+            for stats in project_plan.collections:
+                counts["records"] += _collection(archive, source, project_id, stats)
+            for stored in source.project_files(plan, project_id):
+                path = layout.file_path(project_id, stored.id, stored.name)
+                extra = {"project_id": project_id, "file_id": stored.id, "name": stored.name}
+                with archive.entry(path, Kind.FILE, deflate=False, **extra) as e:
+                    for chunk in source.file_chunks(stored):
+                        e.write(chunk)
+                counts["files"] += 1
+                counts["file_bytes"] += e.size
+        counts["audit_events"] = _audit(archive, source)
+        manifest = _manifest(plan, counts, archive.listed)
+        with archive.zip.open(_zip_info(layout.MANIFEST, plan.as_of, True), "w") as raw:
+            raw.write(manifest)
+        archive.listed.append({"path": layout.MANIFEST})
+        archive.tick()
+    return ExportSummary(
+        plan.workspace.id, plan.as_of, counts, len(archive.listed), sink.size, sink.hash.hexdigest()
+    )
+
+
+def _projects(archive: _Archive, source: WorkspaceSource, counts: dict[str, int]) -> None:
+    plan = archive.plan
+    declared = source.records.collections(plan.workspace.id)
+    projects = [
+        {
+            "id": p.project.id,
+            "name": p.project.name,
+            "created_at": p.project.created_at.isoformat(),
+            "collections": [c.name for c in p.collections],
+            "files": p.files,
+        }
+        for p in plan.projects
+    ]
+    counts["projects"] = len(projects)
+    counts["collections"] = sum(len(p.collections) for p in plan.projects)
+    value = {
+        "projects": projects,
+        "declared_collections": [
+            {"name": c.name, "personal_fields": sorted(c.personal_fields)} for c in declared
+        ],
+    }
+    archive.json_entry(layout.PROJECTS, Kind.PROJECTS, value)
+
+
+def _members(archive: _Archive, source: WorkspaceSource) -> int:
+    members = [
+        {"user_id": m.user_id, "email": m.email, "role": m.role.value}
+        for m in source.members(archive.plan)
+    ]
+    archive.json_entry(layout.MEMBERS, Kind.MEMBERS, members)
+    return len(members)
+
+
+def _collection(
+    archive: _Archive, source: WorkspaceSource, project_id: str, stats: CollectionStats
+) -> int:
+    """The collection as JSON Lines (noting every top-level field), then as CSV: from the
+    JSON Lines kept compressed in memory when they fit (see replay.py), else read again."""
+    plan = archive.plan
+    fields: dict[str, None] = {}  # insertion-ordered set
+    replay = Replay()
+    with archive.entry(
+        layout.records_path(project_id, stats.name, "jsonl"), Kind.RECORDS_JSONL
+    ) as jsonl:
+        jsonl.rows = 0
+        for page in source.record_pages(plan, project_id, stats):
+            for r in page:
+                fields.update(dict.fromkeys(r.document))
+            lines = "".join(jsonl_line(r) for r in page).encode("utf-8")
+            jsonl.write(lines)
+            replay.add(lines)
+            jsonl.rows += len(page)
+    pages: Iterator[list[CsvRecord]]
+    if replay.complete:
+        pages = replay.pages()
+    else:
+        pages = ([csv_record(r) for r in p] for p in source.record_pages(plan, project_id, stats))
+    rows = CsvRows(list(fields))
+    with archive.entry(layout.records_path(project_id, stats.name, "csv"), Kind.RECORDS_CSV) as csv:
+        csv.rows = 0
+        csv.write(rows.header().encode("utf-8"))
+        for csv_page in pages:
+            try:
+                text, n = rows.render(csv_page)
+            except ValueError:
+                raise Conflict(
+                    f"records of collection {stats.name} in project {project_id} changed while "
+                    "the export ran; run it again",
+                    project_id=project_id,
+                ) from None
+            csv.write(text.encode("utf-8"))
+            csv.rows += n
+    return jsonl.rows
+
+
+def _audit(archive: _Archive, source: WorkspaceSource) -> int:
+    count = 0
+    with archive.entry(layout.AUDIT, Kind.AUDIT) as e:
+        for events in source.audit_pages(archive.plan):
+            text = "".join(
+                json.dumps(ev.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+                for ev in events
+            )
+            e.write(text.encode("utf-8"))
+            count += len(events)
+        e.rows = count
+    return count
+
+
+def _manifest(plan: Plan, counts: dict[str, int], listed: list[dict[str, Any]]) -> bytes:
+    from strongroom import __version__  # the package imports this module while it loads
+
+    workspace = plan.workspace
+    manifest = {
+        "format": layout.FORMAT,
+        "format_version": layout.FORMAT_VERSION,
+        "generator": f"strongroom {__version__}",
+        "created_at": plan.as_of.isoformat(),
+        "workspace": {
+            "id": workspace.id,
+            "name": workspace.name,
+            "state": workspace.state.value,
+            "created_at": workspace.created_at.isoformat(),
+        },
+        "counts": counts,
+        "entries": listed,
+    }
+    return json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
