@@ -143,8 +143,8 @@ def test_trial_activated_on_day_20_keeps_everything(cli_home: Path, faketime: st
     assert ok_json("record", "get", ws, project, record, home=cli_home) == {"text": "call back"}
 
 
-def test_cancelled_read_only_readable_on_day_29_purged_after_day_30(
-    cli_home: Path, faketime: str
+def test_cancelled_read_only_exported_on_day_29_purged_after_day_30(
+    cli_home: Path, faketime: str, tmp_path: Path
 ) -> None:
     ws, project, record = _workspace(cli_home)
     ok_json("billing", "event", ws, "cancelled", "--event-id", "c1", home=cli_home)
@@ -153,6 +153,9 @@ def test_cancelled_read_only_readable_on_day_29_purged_after_day_30(
     assert "read-only" in bad("record", "put", ws, project, "notes", '{"n": 1}', home=cli_home)
     doc = at(29, faketime, "record", "get", ws, project, record, home=cli_home)
     assert doc == {"text": "call back"}
+    archive = tmp_path / "acme.zip"
+    at(29, faketime, "export", "create", ws, "-o", str(archive), home=cli_home)
+    assert run("export", "verify", str(archive)).returncode == 0
     assert at(29, faketime, "lifecycle", "run", home=cli_home)["done"] == []
     assert len(at(31, faketime, "lifecycle", "run", home=cli_home)["done"]) == 1
     (cert,) = ok_json("certificate", "list", home=cli_home)["certificates"]

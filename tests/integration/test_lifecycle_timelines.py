@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -249,8 +250,8 @@ def test_a_trial_activated_on_day_20_after_its_end_keeps_everything(
 
 
 # cancellation -----------------------------------------------------------------------------
-def test_a_cancelled_workspace_is_read_only_then_purged_after_30_days(
-    sr: Strongroom, clock: FixedClock, acme: dict[str, str]
+def test_a_cancelled_workspace_is_read_only_exportable_on_day_29_then_purged(
+    sr: Strongroom, clock: FixedClock, acme: dict[str, str], tmp_path: Path
 ) -> None:
     ws, p = acme["ws"], acme["project"]
     sr.plans.billing_event(ws, "cancelled", "evt-9")
@@ -260,6 +261,9 @@ def test_a_cancelled_workspace_is_read_only_then_purged_after_30_days(
         sr.records.delete(ws, p, acme["record"])
     clock.advance(29 * DAY)
     assert sr.records.get(ws, p, acme["record"]).document == {"text": "call back"}
+    archive = tmp_path / "export.zip"
+    sr.exports.write(ws, archive)  # everything, on day 29
+    assert sr.exports.verify(archive).workspace_id == ws
     assert sr.worker.run_once().done == []
     clock.advance(DAY + timedelta(seconds=1))
     with pytest.raises(Conflict, match="window has closed"):
