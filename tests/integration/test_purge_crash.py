@@ -451,3 +451,29 @@ def test_two_workers_started_at_once_purge_each_project_once(pg_home: Settings) 
     assert sorted(done) == sorted(due)  # each deadline run to its end by one worker
     assert all(r and r["done"] for r in reports), reports  # both worked
     check_each_purged_once(pg_home, ws, due, DUE)
+
+
+@pytest.mark.postgres
+def test_two_processes_making_the_signing_key_at_once_share_one(pg_home: Settings) -> None:
+    """The first certificates of two workers at once: one signing key, no failed purge
+    (before the fix the loser's insert failed and its purge waited a retry)."""
+    import threading
+
+    instances = [open_strongroom(settings=pg_home) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    public: list[bytes] = []
+
+    def make(sr: Strongroom) -> None:
+        barrier.wait()
+        public.append(sr.ctx.keyring.signing_key().public_key().public_bytes_raw())
+
+    threads = [threading.Thread(target=make, args=(sr,)) for sr in instances]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for sr in instances:
+        sr.close()
+    assert len(public) == 2 and public[0] == public[1]
+    with open_strongroom(settings=pg_home) as sr:
+        assert sr.ctx.keyring.public_keys() == [public[0]]
