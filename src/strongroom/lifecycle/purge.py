@@ -1,8 +1,12 @@
 """Purges, in idempotent steps recorded on their deadline row:
 
-    start     → mark the subject purging (never restorable again), count it, name the keys
+    start     → mark the subject purging (never restorable again), name the keys
     marked    → destroy the project key (a project) or the workspace keys (a workspace):
-                from here on every copy of its ciphertext, backups included, is unreadable
+                from here on every copy of its ciphertext, backups included, is unreadable;
+                then count what the certificate will report (nothing is deleted before
+                "shredded" is recorded, so the count is exact; counting waits for the
+                shredding, never the other way round: a count of 100,000 rows takes longer
+                than the whole shred)
     shredded  → delete rows, blind-index entries and blobs in batches
     deleted   → write the tombstone and the signed certificate to the deletion ledger
     certified → append the certificate's hash to the audit chain; the deadline is done
@@ -45,12 +49,12 @@ class Purger:
         if step.name == CANCELLED:
             return
         kind = TrashKind(step.progress["kind"])
+        scope, value = _scope(kind, step.progress)
         if step.name == "marked":
             if kind is TrashKind.PROJECT:
                 self.ctx.keyring.destroy_data_key(step.progress["project_id"])
-            self._save(step, "shredded")
+            self._count_and_save(step, scope, value)
         if step.name == "shredded":
-            scope, value = _scope(kind, step.progress)
             self._delete_in_batches(step, scope, value)
             with self.ctx.store.write() as uow:
                 if kind is TrashKind.PROJECT:
@@ -72,15 +76,12 @@ class Purger:
             if d.reason == PurgeReason.TRASH_EXPIRED and now < entry.restore_until:
                 raise NotDueYet(f"{entry.id} is restorable until {entry.restore_until}")
             kind = TrashKind(entry.kind)
-            scope, value = _scope(kind, {"subject_id": entry.subject_id})
-            counts = uow.purging.counts(scope, value)
             keys = self._key_names(entry.project_id) if kind is TrashKind.PROJECT else []
             step.progress.update(
                 kind=entry.kind,
                 subject_id=entry.subject_id,
                 project_id=entry.project_id,
                 deleted_at=entry.deleted_at.isoformat(),
-                counts={**counts, "index_entries": 0},
                 destroyed_keys=keys,
                 certificate_id=ids.new_id("certificate"),
             )
@@ -98,7 +99,7 @@ class Purger:
             return
         if step.name == "marked":
             self.ctx.keyring.destroy_workspace_keys(d.workspace_id)
-            self._save(step, "shredded")
+            self._count_and_save(step, "workspace_id", d.workspace_id)
         if step.name == "shredded":
             self._delete_in_batches(step, "workspace_id", d.workspace_id)
             with self.ctx.store.write() as uow:
@@ -125,7 +126,6 @@ class Purger:
                 uow.workspaces.set_plan(d.workspace_id, WorkspaceState.CLOSED, None, now)
             uow.tokens.revoke_workspace(d.workspace_id, now)
             uow.deadlines.cancel_workspace(d.workspace_id, keep=d.id, now=now)
-            counts = uow.purging.counts("workspace_id", d.workspace_id)
             with self.ctx.keyring.keystore.read() as keys:
                 names = [
                     f"wsk:{d.workspace_id} v{v}"
@@ -135,7 +135,6 @@ class Purger:
                 subject_id=d.workspace_id,
                 project_id=None,
                 deleted_at=(ws.state_since or d.created_at).isoformat(),
-                counts={**counts, "index_entries": 0},
                 destroyed_keys=names,
                 certificate_id=ids.new_id("certificate"),
             )
@@ -146,6 +145,15 @@ class Purger:
     def _key_names(self, key_id: str) -> list[str]:
         with self.ctx.keyring.keystore.read() as keys:
             return [f"{key_id} v{v}" for v in keys.keys.data_key_versions(key_id)]
+
+    def _count_and_save(self, step: Step, scope: str, value: str) -> None:
+        """Count what is about to be deleted and record "shredded", in one transaction
+        (the key is destroyed already; nothing is deleted until this commits)."""
+        with self.ctx.store.write() as uow:
+            counts = uow.purging.counts(scope, value)
+            step.progress["counts"] = {**counts, "index_entries": 0}
+            step.save(uow, "shredded")
+            uow.commit()
 
     def _save(self, step: Step, name: str) -> None:
         with self.ctx.store.write() as uow:

@@ -296,29 +296,35 @@ class Keyring:
         made on first use."""
         cached = self.cache.get(("sign",))
         if cached is None:
-            with self.keystore.write() as uow:
-                found = uow.keys.signing_key(lock=True)
-                if found is None:
-                    cached = SecretKey.generate("signing-key")
-                    private = Ed25519PrivateKey.from_private_bytes(cached.reveal())
-                    root_version, wrapped = self.kms.wrap(
-                        cached, _root_context("signing", "signing", 1)
-                    )
-                    uow.keys.add_signing_key(
-                        WrappedKeyRow("signing", 1, root_version, wrapped, None, self.clock.now()),
-                        private.public_key().public_bytes_raw(),
-                    )
-                    uow.commit()
-                else:
-                    row, _public = found
-                    cached = self.kms.unwrap(
-                        row.wrapping_version,
-                        row.wrapped,
-                        _root_context("signing", "signing", row.version),
-                        "signing-key",
-                    )
+            try:
+                cached = self._load_or_make_signing_key()
+            except Conflict:  # another process made it first (PostgreSQL): use theirs
+                cached = self._load_or_make_signing_key()
             self.cache.put(("sign",), cached)
         return Ed25519PrivateKey.from_private_bytes(cached.reveal())
+
+    def _load_or_make_signing_key(self) -> SecretKey:
+        with self.keystore.write() as uow:
+            found = uow.keys.signing_key(lock=True)
+            if found is None:
+                cached = SecretKey.generate("signing-key")
+                private = Ed25519PrivateKey.from_private_bytes(cached.reveal())
+                root_version, wrapped = self.kms.wrap(
+                    cached, _root_context("signing", "signing", 1)
+                )
+                uow.keys.add_signing_key(
+                    WrappedKeyRow("signing", 1, root_version, wrapped, None, self.clock.now()),
+                    private.public_key().public_bytes_raw(),
+                )
+                uow.commit()
+                return cached
+            row, _public = found
+            return self.kms.unwrap(
+                row.wrapping_version,
+                row.wrapped,
+                _root_context("signing", "signing", row.version),
+                "signing-key",
+            )
 
     def public_keys(self) -> list[bytes]:
         """Every signing public key of this deployment (raw Ed25519 bytes)."""

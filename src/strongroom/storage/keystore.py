@@ -4,7 +4,9 @@ deletion ledger."""
 from __future__ import annotations
 
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from strongroom.errors import Conflict
 from strongroom.storage import keystore_tables as k
 from strongroom.storage.rows import LedgerRow, WrappedKeyRow
 
@@ -199,15 +201,18 @@ class Keystore:
         return [bytes(r[0]) for r in rows]
 
     def add_signing_key(self, row: WrappedKeyRow, public_key: bytes) -> None:
-        self.conn.execute(
-            insert(k.signing_keys).values(
-                version=row.version,
-                root_version=row.wrapping_version,
-                wrapped=row.wrapped,
-                public_key=public_key,
-                created_at=row.created_at,
+        try:
+            self.conn.execute(
+                insert(k.signing_keys).values(
+                    version=row.version,
+                    root_version=row.wrapping_version,
+                    wrapped=row.wrapped,
+                    public_key=public_key,
+                    created_at=row.created_at,
+                )
             )
-        )
+        except IntegrityError:
+            raise Conflict(f"signing key v{row.version} was made at the same time") from None
 
     def rewrap_signing_key(self, version: int, root_version: int, wrapped: bytes) -> None:
         self.conn.execute(
