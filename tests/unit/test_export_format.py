@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from datetime import UTC, datetime
 
@@ -16,10 +17,11 @@ from strongroom.crypto import segments
 from strongroom.crypto.envelope import Binding
 from strongroom.crypto.secret import SecretKey
 from strongroom.crypto.segment_writer import SegmentWriter
-from strongroom.domain.model import Record
+from strongroom.domain.model import RecordText
+from strongroom.domain.rules import encode_document
 from strongroom.errors import IntegrityFailure
 from strongroom.export.layout import MAX_NAME_BYTES, file_path, safe_name
-from strongroom.export.rows import CsvRecord, CsvRows, csv_record
+from strongroom.export.rows import CsvRecord, CsvRows, csv_record_of_line, jsonl_line
 
 
 @pytest.mark.parametrize(
@@ -57,7 +59,18 @@ def test_a_long_name_keeps_its_extension() -> None:
 
 def _record(i: int, doc: dict[str, object]) -> CsvRecord:
     t = datetime(2026, 1, 1, tzinfo=UTC)
-    return csv_record(Record(f"rec_{i}", "ws", "prj", "c", doc, t, t))
+    return csv_record_of_line(jsonl_line(RecordText(f"rec_{i}", t, t, encode_document(doc, 4096))))
+
+
+def test_a_json_lines_line_is_what_json_dumps_would_write() -> None:
+    t = datetime(2026, 1, 1, 12, 30, tzinfo=UTC)
+    doc = {"zeta": "Ünïcode ✓", "alpha": [1, 2.5, None, {"b": True}], "quote": 'say "hi"\n'}
+    line = jsonl_line(RecordText("rec_x", t, t, encode_document(doc, 4096)))
+    expected = {"id": "rec_x", "created_at": t.isoformat(), "updated_at": t.isoformat()}
+    as_dumps = json.dumps(
+        {**expected, "document": doc}, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
+    assert line == as_dumps.encode("utf-8") + b"\n"
 
 
 def test_csv_cells_follow_the_documented_rules() -> None:

@@ -104,6 +104,17 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordText:
+    """A record with its document as stored: canonical JSON (UTF-8, keys sorted, compact),
+    for readers that pass documents on without looking inside (export)."""
+
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    text: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class StoredFile:
     id: str
     workspace_id: str

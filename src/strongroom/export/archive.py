@@ -28,7 +28,7 @@ from strongroom.errors import Conflict
 from strongroom.export import layout
 from strongroom.export.layout import Kind
 from strongroom.export.replay import Replay
-from strongroom.export.rows import CsvRecord, CsvRows, csv_record, jsonl_line
+from strongroom.export.rows import CsvRecord, CsvRows, csv_record_of_line, jsonl_line
 from strongroom.export.source import Plan, WorkspaceSource
 from strongroom.storage.export_queries import CollectionStats
 
@@ -223,8 +223,8 @@ def _collection(
         jsonl.rows = 0
         for page in source.record_pages(plan, project_id, stats):
             for r in page:
-                fields.update(dict.fromkeys(r.document))
-            lines = "".join(jsonl_line(r) for r in page).encode("utf-8")
+                fields.update(dict.fromkeys(json.loads(r.text)))
+            lines = b"".join(jsonl_line(r) for r in page)
             jsonl.write(lines)
             replay.add(lines)
             jsonl.rows += len(page)
@@ -232,7 +232,10 @@ def _collection(
     if replay.complete:
         pages = replay.pages()
     else:
-        pages = ([csv_record(r) for r in p] for p in source.record_pages(plan, project_id, stats))
+        pages = (
+            [csv_record_of_line(jsonl_line(r)) for r in p]
+            for p in source.record_pages(plan, project_id, stats)
+        )
     rows = CsvRows(list(fields))
     with archive.entry(layout.records_path(project_id, stats.name, "csv"), Kind.RECORDS_CSV) as csv:
         csv.rows = 0

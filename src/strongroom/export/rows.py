@@ -16,21 +16,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from strongroom.domain.model import Record
+from strongroom.domain.model import RecordText
 
 META_COLUMNS = ("$id", "$created_at", "$updated_at")
 
 #: A record as the CSV writer takes it: id, created_at and updated_at (ISO 8601), document.
 CsvRecord = tuple[str, str, str, dict[str, Any]]
-
-
-def csv_record(record: Record) -> CsvRecord:
-    return (
-        record.id,
-        record.created_at.isoformat(),
-        record.updated_at.isoformat(),
-        record.document,
-    )
 
 
 def csv_record_of_line(line: bytes) -> CsvRecord:
@@ -43,18 +34,22 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def jsonl_line(record: Record) -> str:
-    """One line: ``{"created_at", "document", "id", "updated_at"}``, compact, keys sorted."""
-    return (
-        _json(
-            {
-                "id": record.id,
-                "created_at": record.created_at.isoformat(),
-                "updated_at": record.updated_at.isoformat(),
-                "document": record.document,
-            }
+def jsonl_line(record: RecordText) -> bytes:
+    """One line: ``{"created_at", "document", "id", "updated_at"}``, compact, keys sorted;
+    the document is spliced in as stored (it is already canonical JSON, the same bytes
+    ``json.dumps`` would make here), so it is never parsed and dumped again."""
+    return b"".join(
+        (
+            b'{"created_at":"',
+            record.created_at.isoformat().encode(),
+            b'","document":',
+            record.text,
+            b',"id":"',
+            record.id.encode(),
+            b'","updated_at":"',
+            record.updated_at.isoformat().encode(),
+            b'"}\n',
         )
-        + "\n"
     )
 
 

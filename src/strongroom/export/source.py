@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from strongroom.domain.model import Member, Project, Record, StoredFile, Workspace, WorkspaceState
+from strongroom.domain.model import (
+    Member,
+    Project,
+    RecordText,
+    StoredFile,
+    Workspace,
+    WorkspaceState,
+)
 from strongroom.errors import Conflict
 from strongroom.services.audit import AuditLog, Event
 from strongroom.services.context import Context
@@ -90,13 +97,14 @@ class WorkspaceSource:
 
     def record_pages(
         self, plan: Plan, project_id: str, stats: CollectionStats
-    ) -> Iterator[list[Record]]:
-        """The collection's records as of the plan, in id order, a page at a time."""
+    ) -> Iterator[list[RecordText]]:
+        """The collection's records as of the plan, in id order, a page at a time, each
+        document as its stored canonical JSON (the export passes it on unparsed)."""
         workspace_id = plan.workspace.id
         limit = record_page_size(stats.largest)
         cursor: str | None = None
         while True:
-            page = self.records.list(
+            page = self.records.list_text(
                 workspace_id, project_id, stats.name, cursor, limit, self.actor
             )
             kept = [r for r in page.items if r.updated_at <= plan.as_of]

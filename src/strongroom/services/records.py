@@ -17,7 +17,15 @@ from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer, indexable_values
 from strongroom.crypto.envelope import Binding, Sealer
 from strongroom.domain.lifecycle import TrashKind
-from strongroom.domain.model import Collection, ObjectState, Page, Record, make_page, page_limit
+from strongroom.domain.model import (
+    Collection,
+    ObjectState,
+    Page,
+    Record,
+    RecordText,
+    make_page,
+    page_limit,
+)
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_collection, check_field, encode_document
 from strongroom.errors import InvalidInput, NotFound
@@ -246,6 +254,30 @@ class Records:
             rows = uow.records.list(workspace_id, project_id, collection, cursor, limit + 1)
         return make_page(rows, limit, lambda r: r.id, lambda r: self._record(r, actor))
 
+    def list_text(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str,
+        cursor: str | None = None,
+        limit: int = 100,
+        actor: str = "system",
+    ) -> Page[RecordText]:
+        """Like :meth:`list`, with each document as its canonical JSON bytes (not parsed)."""
+        collection = check_collection(collection)
+        if cursor is not None:
+            ids.check_id("record", cursor)
+        limit = page_limit(limit)
+        with self.ctx.store.read() as uow:
+            require_project(uow, workspace_id, project_id)
+            rows = uow.records.list(workspace_id, project_id, collection, cursor, limit + 1)
+        return make_page(
+            rows,
+            limit,
+            lambda r: r.id,
+            lambda r: RecordText(r.id, r.created_at, r.updated_at, self._text(r, actor)),
+        )
+
     def find(self, workspace_id: str, field: str, value: str) -> builtins.list[str]:
         """Ids of live records whose declared personal field ``field`` equals ``value``."""
         check_field(field)
@@ -278,13 +310,16 @@ class Records:
             return None, personal
         return BlindIndexer(self.ctx.keyring.data_key(workspace_id)), personal
 
-    def _record(self, row: RecordRow, actor: str) -> Record:
-        data = self.ctx.open(
+    def _text(self, row: RecordRow, actor: str) -> bytes:
+        return self.ctx.open(
             row.project_id,
             record_binding(row.workspace_id, row.project_id, row.id),
             row.sealed,
             actor,
         )
+
+    def _record(self, row: RecordRow, actor: str) -> Record:
+        data = self._text(row, actor)
         return Record(
             row.id,
             row.workspace_id,
