@@ -383,8 +383,8 @@ COMMON_NOTES = (
 )
 READ_NOTES = (
     "Strongroom: GET /v1/workspaces/{ws}/projects/{p}/records/{id} with an owner token "
-    "(token lookup, role check, read transaction joining the live project, HKDF + AES-GCM "
-    "open, json.loads, RecordOut validation and JSON). Baseline: a Starlette app, sync "
+    "(token lookup, role check, one select of the live record joining its live project, "
+    "HKDF + AES-GCM open, json.loads, RecordOut JSON). Baseline: a Starlette app, sync "
     "endpoint (anyio thread pool, as FastAPI's sync routes), no auth, one sqlite3 "
     "SELECT body FROM plain_records WHERE id = ? (per-thread connection, Strongroom's "
     "pragmas) returning the stored bytes, byte-identical to Strongroom's body (checked). "

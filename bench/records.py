@@ -57,8 +57,9 @@ WRITE_NOTES = (
     "event and no encryption; those are Strongroom's overhead being measured."
 )
 READ_NOTES = (
-    "Strongroom: sr.records.get(ws, prj, id) per record (read transaction, one select joining "
-    "the live project, HKDF + AES-GCM open, json.loads). Baseline: per record, engine.connect(), "
+    "Strongroom: sr.records.get(ws, prj, id) per record (one select joining the live project, "
+    "at the driver level, no transaction of its own; HKDF + AES-GCM open, json.loads). "
+    "Baseline: per record, engine.connect(), "
     "BEGIN, SELECT the live plain row by (id, project_id, workspace_id) joined with its live "
     "project, as SQL text with typed columns (the same query shape as Strongroom's read "
     "path), rollback, close, "

@@ -119,11 +119,14 @@ def test_bad_tokens_are_401_and_change_nothing(
         )
         uow.commit()
     revoked = live.sr.access.create_token(ws, "owner")
-    with live.client(revoked.token) as client:
-        assert client.post(path, json=body).status_code == 201
+    with live.client(revoked.token) as client:  # one keep-alive connection throughout
+        created = client.post(path, json=body)
+        assert created.status_code == 201
+        assert client.get(f"{path}/{created.json()['id']}").status_code == 200
         with live.client(_client.headers["Authorization"].split()[1]) as admin:
             assert admin.delete(f"/v1/workspaces/{ws}/tokens/{revoked.id}").status_code == 204
-        assert client.post(path, json=body).status_code == 401  # at once
+        assert client.get(f"{path}/{created.json()['id']}").status_code == 401  # at once
+        assert client.post(path, json=body).status_code == 401
     before += 1
     for token, reason in (
         (None, "required"),

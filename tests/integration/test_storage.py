@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -56,3 +58,30 @@ def test_sqlite_home_runs_in_wal_mode_with_secure_delete_keystore(tmp_path: Path
         with sr.ctx.keyring.keystore.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_hot_statements_at_the_driver_level_read_what_sqlalchemy_reads(sr: Strongroom) -> None:
+    ws = sr.workspaces.create("Hot Co", "owner@hot.example")
+    prj = sr.projects.create(ws.id, "Reads")
+    (record_id,) = sr.records.put_many(ws.id, prj.id, "notes", [{"n": 1}])
+    issued = sr.access.create_token(ws.id, "viewer")
+    sr.access.revoke(issued.id)
+    with sr.ctx.store.read() as uow:
+        token = uow.tokens.get(issued.id)
+        record = uow.records.get(ws.id, prj.id, record_id)
+    assert token is not None and token.revoked_at is not None and record is not None
+    with sr.ctx.store.lookup() as uow:
+        assert uow.tokens.by_secret_hash(token.secret_hash) == token
+    with sr.ctx.store.lookup() as uow:
+        assert uow.records.get_live(ws.id, prj.id, record_id) == record
+    for stamp in (*token[6:], *record[7:]):
+        assert stamp is None or stamp.utcoffset() == timedelta(0)
+    with sr.ctx.store.lookup() as uow:
+        assert uow.tokens.by_secret_hash(b"\0" * 32) is None
+        assert uow.records.get_live(ws.id, prj.id, "rec_" + "a" * 26) is None
+        assert uow.records.get_live("ws_" + "a" * 26, prj.id, record_id) is None  # tenant
+
+
+def test_a_lookup_has_nothing_to_commit(sr: Strongroom) -> None:
+    with sr.ctx.store.lookup() as uow, pytest.raises(RuntimeError):
+        uow.commit()

@@ -26,6 +26,7 @@ from strongroom.api.params import (
     RecordId,
     page_keys,
 )
+from strongroom.api.responses import json_response
 from strongroom.api.schemas import (
     CollectionIn,
     CollectionOut,
@@ -124,14 +125,13 @@ def declare_collection(
 
 
 # records -----------------------------------------------------------------------------
-@router.post("/projects/{project_id}/records", status_code=201)
+@router.post("/projects/{project_id}/records", status_code=201, response_model=RecordOut)
 @one_hop
-def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: RecordIn) -> RecordOut:
-    return _record(
-        sr.records.create(
-            grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
-        )
+def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: RecordIn) -> Response:
+    record = sr.records.create(
+        grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
     )
+    return json_response(_record(record), status_code=201)
 
 
 @router.get("/projects/{project_id}/records")
@@ -150,10 +150,11 @@ def list_records(
     return Page(items=[_record(r) for r in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/projects/{project_id}/records/{record_id}")
+@router.get("/projects/{project_id}/records/{record_id}", response_model=RecordOut)
 @one_hop
-def get_record(sr: SR, grant: Reader, project_id: ProjectId, record_id: RecordId) -> RecordOut:
-    return _record(sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor))
+def get_record(sr: SR, grant: Reader, project_id: ProjectId, record_id: RecordId) -> Response:
+    record = sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor)
+    return json_response(_record(record))
 
 
 @router.put("/projects/{project_id}/records/{record_id}")

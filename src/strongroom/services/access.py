@@ -179,7 +179,7 @@ class Access:
         """The caller behind a bearer token; Unauthenticated for anything else."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
             raise Unauthenticated("not a Strongroom token")
-        with self.ctx.store.read() as uow:
+        with self.ctx.store.lookup() as uow:
             row = uow.tokens.by_secret_hash(_secret_hash(token))
         now = self.ctx.clock.now()
         if row is None:

@@ -223,7 +223,7 @@ class Records:
     def get(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"
     ) -> Record:
-        with self.ctx.store.read() as uow:
+        with self.ctx.store.lookup() as uow:
             row = uow.records.get_live(workspace_id, project_id, record_id)
         if row is None:  # say why: a malformed id, or nothing live by that id
             ids.check_id("workspace", workspace_id)

@@ -53,7 +53,8 @@ def _sqlite_engine(url: str, database: str | None, secure_delete: bool) -> Engin
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("strongroom_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # On the DBAPI connection: through exec_driver_sql, BEGIN cost a read ~15 µs more.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
     return engine
 

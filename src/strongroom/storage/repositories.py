@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from strongroom.errors import Conflict
 from strongroom.storage import tables as t
+from strongroom.storage.driver import DriverQuery, utc
 from strongroom.storage.rows import (
     AuditRow,
     FileRow,
@@ -50,26 +51,21 @@ _UPDATE_HEAD = (
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 _INSERT_EVENT = insert(t.audit_events)
-_SELECT_TOKEN = select(t.api_tokens).where(t.api_tokens.c.secret_hash == bindparam("secret_hash"))
 
-# The read path's statement as SQL text with typed columns: SQLAlchemy would otherwise
-# rebuild the cache key of a joined select on every call (about 30 µs, twice the query).
-_SELECT_LIVE_RECORD = text(
-    "SELECT r.id, r.workspace_id, r.project_id, r.collection, r.sealed, r.size, r.state,"
-    " r.created_at, r.updated_at"
-    " FROM records AS r JOIN projects AS p ON p.id = r.project_id"
-    " WHERE r.id = :record_id AND r.project_id = :project_id"
-    " AND r.workspace_id = :workspace_id AND r.state = 'live' AND p.state = 'live'"
-).columns(
-    t.records.c.id,
-    t.records.c.workspace_id,
-    t.records.c.project_id,
-    t.records.c.collection,
-    t.records.c.sealed,
-    t.records.c.size,
-    t.records.c.state,
-    t.records.c.created_at,
-    t.records.c.updated_at,
+# What every API request runs: the token lookup and the read of one record (storage/driver).
+_SELECT_TOKEN = DriverQuery(
+    select(t.api_tokens).where(t.api_tokens.c.secret_hash == bindparam("secret_hash"))
+)
+_SELECT_LIVE_RECORD = DriverQuery(
+    select(t.records)
+    .join(t.projects, t.projects.c.id == t.records.c.project_id)
+    .where(
+        t.records.c.id == bindparam("record_id"),
+        t.records.c.project_id == bindparam("project_id"),
+        t.records.c.workspace_id == bindparam("workspace_id"),
+        t.records.c.state == text("'live'"),
+        t.projects.c.state == text("'live'"),
+    )
 )
 
 
@@ -278,11 +274,13 @@ class Records(_Repo):
 
     def get_live(self, workspace_id: str, project_id: str, record_id: str) -> RecordRow | None:
         """The live record of a live project, in one statement (the read path)."""
-        r = self.conn.execute(
-            _SELECT_LIVE_RECORD,
+        r = _SELECT_LIVE_RECORD.first(
+            self.conn,
             {"record_id": record_id, "project_id": project_id, "workspace_id": workspace_id},
-        ).first()
-        return RecordRow(*r) if r else None
+        )
+        if r is None:
+            return None
+        return RecordRow._make((*r[:7], utc(r[7]), utc(r[8])))  # created_at, updated_at
 
     def set_state(self, record_id: str, state: str, now: Any, trash_id: str | None = None) -> None:
         self.conn.execute(
@@ -446,8 +444,10 @@ class Tokens(_Repo):
         self.conn.execute(insert(t.api_tokens).values(**_fields(row)))
 
     def by_secret_hash(self, secret_hash: bytes) -> TokenRow | None:
-        r = self.conn.execute(_SELECT_TOKEN, {"secret_hash": secret_hash}).first()
-        return TokenRow(*r) if r else None
+        r = _SELECT_TOKEN.first(self.conn, {"secret_hash": secret_hash})
+        if r is None:
+            return None
+        return TokenRow._make((*r[:6], utc(r[6]), utc(r[7]), utc(r[8])))  # the timestamps
 
     def get(self, token_id: str) -> TokenRow | None:
         r = self.conn.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()

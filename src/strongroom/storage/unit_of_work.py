@@ -21,22 +21,25 @@ from strongroom.storage.keystore import Keystore
 class _Transaction:
     conn: Connection
 
-    def __init__(self, engine: Engine, write: bool) -> None:
+    def __init__(self, engine: Engine, write: bool, begin: bool = True) -> None:
         self._engine = engine
         self._write = write
+        self._begin = begin
 
     def _open(self) -> None:
         conn = connect(self._engine)
         if self._write:
             conn = conn.execution_options(**WRITE)
         self.conn = conn
-        self._tx = conn.begin()
+        self._tx = conn.begin() if self._begin else None
 
     def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("a lookup has nothing to commit")
         self._tx.commit()
 
     def rollback(self) -> None:
-        if self._tx.is_active:
+        if self._tx is not None and self._tx.is_active:
             self._tx.rollback()
 
     def _close(self) -> None:
@@ -150,6 +153,13 @@ class DataStore:
 
     def write(self) -> DataUnitOfWork:
         return DataUnitOfWork(self.engine, write=True)
+
+    def lookup(self) -> DataUnitOfWork:
+        """A read of ONE statement, without a transaction of its own: a single statement is
+        atomic and sees one snapshot in both databases. On SQLite this saves the BEGIN and
+        ROLLBACK of a read (two calls into the driver, each a GIL hand-over on the API's
+        request path); anything run through ``Connection.execute`` still begins one."""
+        return DataUnitOfWork(self.engine, write=False, begin=False)
 
 
 class KeystoreStore:

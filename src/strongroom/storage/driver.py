@@ -1,0 +1,65 @@
+"""The statements every API request runs, executed at the driver level.
+
+SQLAlchemy's execution path (cache key, parameter and result processing, result metadata)
+costs about 30 µs a statement: several times the query itself, for a token lookup or the
+read of one record by its primary key. :class:`DriverQuery` compiles a Core statement once
+per dialect and runs the SQL on the unit of work's own DBAPI connection, in its
+transaction. The row comes back as the driver returns it: timestamps go through
+:func:`utc` to be what ``UtcDateTime`` gives.
+
+Only for a few hot, read-only statements whose parameters are strings and bytes (nothing
+that needs a bind processor); everything else goes through ``Connection.execute``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import Executable
+
+
+class DriverQuery:
+    """A statement compiled once per dialect, run on a connection's DBAPI cursor."""
+
+    def __init__(self, statement: Executable) -> None:
+        self._statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._lock = threading.Lock()
+
+    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row, or None. ``params`` by bind name, as for ``Connection.execute``."""
+        sql, positions = self._sql(conn.dialect)
+        cursor = conn.connection.cursor()
+        try:
+            if positions is None:
+                cursor.execute(sql, params)
+            else:
+                cursor.execute(sql, tuple(params[name] for name in positions))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else tuple(row)
+
+    def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            with self._lock:
+                compiled = self._statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+                positions = tuple(compiled.positiontup) if compiled.positional else None
+                found = self._compiled[dialect.name] = (compiled.string, positions)
+        return found
+
+
+def utc(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as ``UtcDateTime`` reads it: timezone-aware UTC. SQLite's driver
+    gives the text SQLAlchemy wrote (``YYYY-MM-DD HH:MM:SS.ffffff``), PostgreSQL's an
+    aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
