@@ -24,6 +24,8 @@ class Principal:
     #: For API tokens, the one workspace and role; sessions look their memberships up.
     workspace_id: str | None = None
     role: Role | None = None
+    #: For API tokens, their workspace's plan as read with the token (state, trial end).
+    plan: tuple[str, datetime | None] | None = None
 
     @property
     def actor(self) -> str:

@@ -27,6 +27,7 @@ from strongroom.domain.access import (
     check_workspace_access,
     login_retry_after,
 )
+from strongroom.domain.lifecycle import check_plan_allows, effective_state
 from strongroom.domain.model import WorkspaceState
 from strongroom.domain.roles import MATRIX, Action, Role, parse_role
 from strongroom.domain.rules import check_email
@@ -180,17 +181,25 @@ class Access:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
             raise Unauthenticated("not a Strongroom token")
         with self.ctx.store.lookup() as uow:
-            row = uow.tokens.by_secret_hash(_secret_hash(token))
+            found = uow.tokens.with_plan(_secret_hash(token))
         now = self.ctx.clock.now()
-        if row is None:
+        if found is None:
             raise Unauthenticated("unknown token")
+        row, plan = found
         if row.revoked_at is not None:
             raise Unauthenticated("the token was revoked")
         if row.expires_at is not None and row.expires_at <= now:
             raise Unauthenticated("the token has expired")
         kind = PrincipalKind(row.kind)
         role = Role(row.role) if row.role else None
-        return Principal(kind, row.id, row.user_id, row.workspace_id, role)
+        return Principal(
+            kind,
+            row.id,
+            row.user_id,
+            row.workspace_id,
+            role,
+            (plan.state, plan.trial_ends_at) if plan else None,
+        )
 
     # the role matrix ------------------------------------------------------------------
     def role_in(self, principal: Principal, workspace_id: str) -> Role | None:
@@ -208,8 +217,14 @@ class Access:
         role = self.role_in(principal, workspace_id)
         check_workspace_access(principal, workspace_id, role, action)
         assert role is not None  # check_workspace_access refused otherwise
-        with self.ctx.store.read() as uow:  # and the plan: cancelled, expired, closed
-            require_usable(uow, workspace_id, action, self.ctx.clock.now())
+        # and the plan (cancelled, expired, closed): an API token read it with itself
+        now = self.ctx.clock.now()
+        if principal.plan is not None and principal.workspace_id == workspace_id:
+            state, trial_ends_at = principal.plan
+            check_plan_allows(workspace_id, effective_state(state, trial_ends_at, now), action)
+        else:
+            with self.ctx.store.read() as uow:
+                require_usable(uow, workspace_id, action, now)
         return role
 
     def visible_workspaces(self, principal: Principal) -> list[str]:

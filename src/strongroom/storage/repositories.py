@@ -19,6 +19,7 @@ from strongroom.storage.rows import (
     FileRow,
     IndexEntry,
     MemberRow,
+    Plan,
     ProjectRow,
     RecordRow,
     TokenRow,
@@ -53,8 +54,12 @@ _UPDATE_HEAD = (
 _INSERT_EVENT = insert(t.audit_events)
 
 # What every API request runs: the token lookup and the read of one record (storage/driver).
+# The token with its workspace's plan (state, trial end): one statement, one snapshot.
 _SELECT_TOKEN = DriverQuery(
-    select(t.api_tokens).where(t.api_tokens.c.secret_hash == bindparam("secret_hash"))
+    select(t.api_tokens, t.workspaces.c.state, t.workspaces.c.trial_ends_at)
+    .select_from(t.api_tokens)
+    .outerjoin(t.workspaces, t.workspaces.c.id == t.api_tokens.c.workspace_id)
+    .where(t.api_tokens.c.secret_hash == bindparam("secret_hash"))
 )
 _SELECT_LIVE_RECORD = DriverQuery(
     select(t.records)
@@ -280,7 +285,7 @@ class Records(_Repo):
         )
         if r is None:
             return None
-        return RecordRow._make((*r[:7], utc(r[7]), utc(r[8])))  # created_at, updated_at
+        return RecordRow._make((*r[:7], utc(r[7]), utc(r[8]), *r[9:]))  # the timestamps
 
     def set_state(self, record_id: str, state: str, now: Any, trash_id: str | None = None) -> None:
         self.conn.execute(
@@ -444,10 +449,17 @@ class Tokens(_Repo):
         self.conn.execute(insert(t.api_tokens).values(**_fields(row)))
 
     def by_secret_hash(self, secret_hash: bytes) -> TokenRow | None:
+        found = self.with_plan(secret_hash)
+        return None if found is None else found[0]
+
+    def with_plan(self, secret_hash: bytes) -> tuple[TokenRow, Plan | None] | None:
+        """The token and its workspace's plan (None for a token of no workspace), read in
+        one statement: the authentication of every API request."""
         r = _SELECT_TOKEN.first(self.conn, {"secret_hash": secret_hash})
         if r is None:
             return None
-        return TokenRow._make((*r[:6], utc(r[6]), utc(r[7]), utc(r[8])))  # the timestamps
+        row = TokenRow._make((*r[:6], utc(r[6]), utc(r[7]), utc(r[8])))  # the timestamps
+        return row, (Plan(r[9], utc(r[10])) if r[9] is not None else None)
 
     def get(self, token_id: str) -> TokenRow | None:
         r = self.conn.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()

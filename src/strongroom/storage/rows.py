@@ -106,6 +106,13 @@ class TokenRow(NamedTuple):
     revoked_at: datetime | None
 
 
+class Plan(NamedTuple):
+    """A workspace's plan as stored: its state and, for a trial, when the trial ends."""
+
+    state: str
+    trial_ends_at: datetime | None
+
+
 class TrashRow(NamedTuple):
     id: str
     workspace_id: str
