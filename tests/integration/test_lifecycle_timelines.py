@@ -16,7 +16,7 @@ from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.domain.lifecycle import EntryState
 from strongroom.domain.model import WorkspaceState
-from strongroom.domain.roles import Role
+from strongroom.domain.roles import Action, Role
 from strongroom.errors import (
     Conflict,
     IntegrityFailure,
@@ -86,6 +86,7 @@ def test_after_day_30_a_restore_is_refused_and_the_purge_certifies_it(
     assert document["counts"]["files"] == 1
     assert document["counts"]["file_bytes"] == len(b"%PDF resume")
     assert document["destroyed_keys"] == []  # a file is not shredded by key: its row and blob go
+    assert document["retained_keys"] == [f"{p} v1"]  # copies made before stay readable with it
     assert document["backups_holding_ciphertext"] == []
     assert sr.certificates.verify(json.dumps(document)).certificate_id == cert["certificate_id"]
     assert sr.trash.get(ws, entry.id).state is EntryState.PURGED
@@ -141,6 +142,7 @@ def test_a_purged_project_is_crypto_shredded_with_everything_in_it(
     certs = {c["subject_id"]: c for c in _certificates(sr, ws)}
     document = sr.certificates.get(str(certs[p]["certificate_id"]))
     assert document["destroyed_keys"] == [f"{p} v1"]
+    assert document["retained_keys"] == []
     assert document["counts"]["records"] == 1 and document["counts"]["files"] == 1
     assert document["reason"] == "trash_expired"
     assert certs[acme["record"]]["reason"] == "trash_expired"  # purged on its own deadline
@@ -399,3 +401,78 @@ def test_a_tampered_or_foreign_certificate_fails_verification(
         sr.certificates.verify(json.dumps(forged))
     with pytest.raises(InvalidInput):
         sr.certificates.verify(b"not json")
+
+
+# found in review: races and holds ----------------------------------------------------------
+def test_a_restore_that_wins_a_race_with_the_purge_keeps_the_key(
+    sr: Strongroom, clock: FixedClock, acme: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purge read the entry as trashed, then the restore committed first: the purge's
+    conditional transition fails, it is cancelled, and nothing is destroyed."""
+    ws, p = acme["ws"], acme["project"]
+    entry = sr.projects.delete(ws, p)
+    clock.advance(31 * DAY)
+    with sr.ctx.store.read() as uow:
+        stale = uow.trash.get(ws, entry.id)
+    from strongroom.storage import lifecycle_repositories as lr
+
+    real_get = lr.Trash.get
+
+    def get_then_restore(self: lr.Trash, workspace_id: str, entry_id: str) -> object:
+        row = real_get(self, workspace_id, entry_id)
+        if entry_id == entry.id:  # the restore commits between the worker's read and write
+            self.conn.execute(
+                lr.update(lr.t.trash_entries)
+                .where(lr.t.trash_entries.c.id == entry_id)
+                .values(state="restored")
+            )
+            return stale
+        return row
+
+    monkeypatch.setattr(lr.Trash, "get", get_then_restore)
+    assert sr.worker.run_once().done != []  # the deadline ends, as cancelled
+    monkeypatch.undo()
+    assert sr.ctx.keyring.data_key(p) is not None
+    assert _certificates(sr, ws) == []
+    with sr.ctx.store.read() as uow:
+        (deadline,) = uow.deadlines.finished_for(entry.id) or [None]
+    assert deadline is None  # cancelled, not done
+
+
+def test_a_project_hold_blocks_the_workspace_purge_too(
+    sr: Strongroom, clock: FixedClock, acme: dict[str, str]
+) -> None:
+    ws = acme["ws"]
+    sr.plans.set_hold(ws, acme["project"], "matter 17")
+    sr.plans.billing_event(ws, "cancelled", "evt-1")
+    clock.advance(31 * DAY)
+    report = sr.worker.run_once()
+    assert report.done == [] and len(report.held) == 1
+    assert sr.plans.scheduled(workspace_id=ws)[0].held
+
+
+def test_holds_can_be_set_and_cleared_on_a_deleted_workspace_before_its_purge(
+    sr: Strongroom, clock: FixedClock, acme: dict[str, str]
+) -> None:
+    ws = acme["ws"]
+    sr.plans.set_hold(ws, None, "regulator")
+    sr.plans.delete_workspace(ws, "Acme")
+    assert sr.worker.run_once().done == []
+    second = sr.plans.set_hold(ws, acme["project"], "second matter")
+    assert second.startswith("hld_")
+    sr.plans.clear_hold(ws, None, "released")
+    sr.plans.clear_hold(ws, acme["project"], "released")
+    assert len(sr.worker.run_once().done) == 1
+
+
+def test_an_owner_can_revoke_a_token_in_a_cancelled_workspace(
+    sr: Strongroom, acme: dict[str, str]
+) -> None:
+    ws = acme["ws"]
+    stolen = sr.access.create_token(ws, "admin")
+    sr.plans.billing_event(ws, "cancelled", "evt-1")
+    owner = sr.access.authenticate(sr.access.create_token(ws, "owner").token)
+    sr.access.require(owner, ws, Action.MANAGE_MEMBERS)
+    sr.access.revoke(stolen.id, owner.actor, ws)
+    with pytest.raises(Exception, match="revoked"):
+        sr.access.authenticate(stolen.token)

@@ -368,7 +368,7 @@ def test_a_purge_killed_at_random_instants_finishes_once(home: Settings) -> None
     # A whole purge takes a few tenths of a second here: short random delays walk the
     # kills through all of it, a little further each round (a round resumes where the
     # last recorded step left off).
-    span = 0.1
+    span = 0.05
     rounds = 0
     while True:
         rounds += 1
@@ -384,7 +384,7 @@ def test_a_purge_killed_at_random_instants_finishes_once(home: Settings) -> None
         else:
             assert done.report is not None and done.report["failed"] == [], done.stderr
         now += ROUND
-    assert len(custody.kills) >= 3, custody.kills  # (timing varies by machine)
+    assert len(custody.kills) >= 2, custody.kills  # (every step: the test above)
     custody.check_finished(now)
     custody.restore_not_due(now)
 

@@ -144,3 +144,22 @@ def test_same_output_format_as_encrypt_stream() -> None:
     pulled = io.BytesIO()
     segments.encrypt_stream(io.BytesIO(data), pulled.write, key, "ws_a", 1, BINDING, 100)
     assert len(pushed.getvalue()) == len(pulled.getvalue())
+
+
+def test_csv_columns_are_capped_and_the_rest_goes_into_other() -> None:
+    from strongroom.export.rows import MAX_FIELD_COLUMNS, OTHER_COLUMN
+
+    fields = [f"f{i}" for i in range(MAX_FIELD_COLUMNS + 50)]
+    rows = CsvRows(fields)
+    header = rows.header().strip().split(",")
+    assert len(header) == 3 + MAX_FIELD_COLUMNS + 1 and header[-1] == OTHER_COLUMN
+    body, count = rows.render([_record(1, {"f0": "a", "f300": 7}), _record(2, {"f1": "b"})])
+    lines = body.strip().split("\r\n")
+    assert count == 2
+    assert lines[0].endswith('"{""f300"":7}"') and lines[0].split(",")[3] == "a"
+    assert lines[1].endswith(",")  # nothing beyond the columns: $other is empty
+
+
+def test_bidirectional_controls_cannot_disguise_a_file_name() -> None:
+    assert safe_name("cv\u202efdp.exe") == "cv_fdp.exe"
+    assert "\u2067" not in safe_name("a\u2067b.txt")

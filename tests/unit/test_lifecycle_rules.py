@@ -72,7 +72,9 @@ def test_a_trial_past_its_end_is_an_expired_trial() -> None:
         (WorkspaceState.CANCELLED, Action.READ, None),
         (WorkspaceState.CANCELLED, Action.EXPORT, None),
         (WorkspaceState.CANCELLED, Action.WRITE_DATA, Conflict),
-        (WorkspaceState.CANCELLED, Action.MANAGE_MEMBERS, Conflict),
+        (WorkspaceState.CANCELLED, Action.MANAGE_MEMBERS, None),  # revoke a stolen token
+        (WorkspaceState.CANCELLED, Action.MANAGE_PROJECTS, Conflict),
+        (WorkspaceState.EXPIRED, Action.MANAGE_MEMBERS, None),
         (WorkspaceState.EXPIRED, Action.EXPORT, None),
         (WorkspaceState.EXPIRED, Action.READ, Conflict),
         (WorkspaceState.CLOSED, Action.READ, NotFound),
@@ -102,7 +104,7 @@ def test_holds_cover_their_workspace_or_project_only() -> None:
     assert is_held(holds, "ws_a", None)
     assert is_held(holds, "ws_b", "prj_1")
     assert not is_held(holds, "ws_b", "prj_2")
-    assert not is_held(holds, "ws_b", None)  # a project hold does not hold the workspace
+    assert is_held(holds, "ws_b", None)  # a workspace purge would take the held project
     assert not is_held([], "ws_a", None)
 
 

@@ -231,7 +231,11 @@ def workspace_delete(
     worker pass, which this command runs."""
     with open_home(home) as sr:
         sr.plans.delete_workspace(workspace_id, confirm, actor=ACTOR)
-        due = [s for s in sr.plans.scheduled(workspace_id=workspace_id)]
+        due = [
+            s
+            for s in sr.plans.scheduled(workspace_id=workspace_id)
+            if s.action == DeadlineAction.PURGE_WORKSPACE
+        ]
         report = sr.worker.run_once(only=due[0].deadline_id) if due else None
         purged = bool(report and report.done)
     emit(

@@ -173,8 +173,12 @@ _READ_ONLY = frozenset({Action.READ, Action.READ_AUDIT, Action.READ_KEYS, Action
 _ALLOWED: dict[WorkspaceState, frozenset[Action]] = {
     WorkspaceState.TRIAL: frozenset(Action),
     WorkspaceState.ACTIVE: frozenset(Action),
-    WorkspaceState.CANCELLED: _READ_ONLY | {Action.DELETE_WORKSPACE},
-    WorkspaceState.EXPIRED: frozenset({Action.EXPORT, Action.DELETE_WORKSPACE}),
+    # Managing members stays possible (revoking a stolen token, removing someone): it is
+    # access administration, not a change to the customer's data.
+    WorkspaceState.CANCELLED: _READ_ONLY | {Action.DELETE_WORKSPACE, Action.MANAGE_MEMBERS},
+    WorkspaceState.EXPIRED: frozenset(
+        {Action.EXPORT, Action.DELETE_WORKSPACE, Action.MANAGE_MEMBERS}
+    ),
     WorkspaceState.CLOSED: frozenset(),
 }
 
@@ -198,8 +202,10 @@ def is_held(
     holds: Iterable[tuple[str, str | None]], workspace_id: str, project_id: str | None
 ) -> bool:
     """Whether an active hold, given as (workspace id, project id or None for the whole
-    workspace), blocks purging something of ``workspace_id`` (in ``project_id``)."""
+    workspace), blocks purging something of ``workspace_id`` in ``project_id`` (None: the
+    whole workspace, which any hold inside it blocks)."""
     return any(
-        ws == workspace_id and (held_project is None or held_project == project_id)
+        ws == workspace_id
+        and (held_project is None or project_id is None or held_project == project_id)
         for ws, held_project in holds
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -277,9 +278,24 @@ def _plaintext(ctx: Context, workspace_id: str, job_id: str, actor: str) -> Iter
 
 
 # the worker's handlers -----------------------------------------------------------------------
+#: How often a long export renews its deadline's lease (well inside the worker's lease).
+LEASE_RENEWAL_SECONDS = 60.0
+
+
 def run_deadline(ctx: Context, step: Step) -> None:
-    """``export.run``: make the artifact, then close the deadline."""
-    run_job(ctx, step.deadline.subject_id)
+    """``export.run``: make the artifact, then close the deadline. The lease is renewed as
+    the export goes, so no other worker takes a long export over (LeaseLost stops it)."""
+    renewed = time.monotonic()
+
+    def renew(_done: int, _total: int) -> None:
+        nonlocal renewed
+        if time.monotonic() - renewed >= LEASE_RENEWAL_SECONDS:
+            with ctx.store.write() as uow:
+                step.save(uow, step.name)
+                uow.commit()
+            renewed = time.monotonic()
+
+    run_job(ctx, step.deadline.subject_id, progress=renew)
     with ctx.store.write() as uow:
         step.finish(uow, ctx.clock.now())
         uow.commit()

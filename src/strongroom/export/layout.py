@@ -21,7 +21,11 @@ AUDIT = "audit.jsonl"
 #: Longest sanitised file name, in UTF-8 bytes (common file systems allow 255).
 MAX_NAME_BYTES = 200
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u2028\u2029]')
+# Control characters, path and shell-special characters, line separators, and the
+# bidirectional controls that would make "cv\u202efdp.exe" display as "cvexe.pdf".
+_UNSAFE = re.compile(
+    r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]'
+)
 _WINDOWS_RESERVED = frozenset(
     {
         "con",

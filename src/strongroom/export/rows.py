@@ -3,7 +3,8 @@
 CSV rules (docs/export-format.md): the first three columns are ``$id``, ``$created_at`` and
 ``$updated_at``; then one column per top-level field, in the order the fields were first
 seen in the collection's JSON Lines pass. A field name starting with ``$`` gets one more
-``$`` in front, so no field can take a metadata column's name. A cell holds a string field
+``$`` in front, so no field can take a metadata column's name. Past 256 fields, the rest
+go into one ``$other`` column as a JSON object. A cell holds a string field
 as it is, any other value (number, true/false, null, object, array) as compact JSON, and
 nothing when the record lacks the field.
 """
@@ -61,17 +62,27 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else _json(value)
 
 
+#: At most this many field columns; the fields seen after them go, per record, into one
+#: ``$other`` column as a compact JSON object (a collection whose records each bring new
+#: fields would otherwise make a CSV whose size grows with the square of its rows).
+MAX_FIELD_COLUMNS = 256
+OTHER_COLUMN = "$other"
+
+
 class CsvRows:
     """Renders pages of records as CSV text under a fixed list of fields."""
 
     def __init__(self, fields: list[str]) -> None:
-        self.fields = fields
+        self.fields = fields[:MAX_FIELD_COLUMNS]
+        self._columns = frozenset(self.fields)
+        self._overflow = len(fields) > MAX_FIELD_COLUMNS
         self._known = frozenset(fields)
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n")
 
     def header(self) -> str:
-        self._writer.writerow([*META_COLUMNS, *(column_name(f) for f in self.fields)])
+        other = [OTHER_COLUMN] if self._overflow else []
+        self._writer.writerow([*META_COLUMNS, *(column_name(f) for f in self.fields), *other])
         return self._take()
 
     def render(self, records: Iterable[CsvRecord]) -> tuple[str, int]:
@@ -82,14 +93,16 @@ class CsvRows:
         for record_id, created_at, updated_at, doc in records:
             if not self._known.issuperset(doc):
                 raise ValueError(f"record {record_id} has fields the header lacks")
-            self._writer.writerow(
-                [
-                    record_id,
-                    created_at,
-                    updated_at,
-                    *(_cell(doc[f]) if f in doc else "" for f in fields),
-                ]
-            )
+            row = [
+                record_id,
+                created_at,
+                updated_at,
+                *(_cell(doc[f]) if f in doc else "" for f in fields),
+            ]
+            if self._overflow:
+                rest = {k: v for k, v in doc.items() if k not in self._columns}
+                row.append(_json(rest) if rest else "")
+            self._writer.writerow(row)
             rows += 1
         return self._take(), rows
 

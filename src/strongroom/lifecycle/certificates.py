@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,9 @@ class Facts:
     counts: dict[str, int]
     destroyed_keys: list[str]
     backups: list[dict[str, str]]
+    #: Keys that still exist and can decrypt copies of the ciphertext made before the
+    #: purge (a record's or file's project key); empty when the purge destroyed the key.
+    retained_keys: list[str] = field(default_factory=list)
 
 
 def issue(facts: Facts, key: Ed25519PrivateKey, issued_at: datetime) -> dict[str, Any]:
@@ -74,6 +77,7 @@ def issue(facts: Facts, key: Ed25519PrivateKey, issued_at: datetime) -> dict[str
         "purged_at": _time(facts.purged_at),
         "counts": dict(sorted(facts.counts.items())),
         "destroyed_keys": sorted(facts.destroyed_keys),
+        "retained_keys": sorted(facts.retained_keys),
         "backups_holding_ciphertext": facts.backups,
         "signing_key": {
             "algorithm": ALGORITHM,

@@ -31,7 +31,8 @@ from strongroom.lifecycle.deadlines import CANCELLED
 from strongroom.lifecycle.steps import NotDueYet, Step
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.storage.rows import LedgerRow
+from strongroom.services.keyring import DATA_KEY_VERSION
+from strongroom.storage.rows import DeadlineRow, LedgerRow, WorkspaceRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
 BATCH = 500
@@ -52,6 +53,7 @@ class Purger:
         scope, value = _scope(kind, step.progress)
         if step.name == "marked":
             if kind is TrashKind.PROJECT:
+                self._save(step, "marked")  # still ours and still pending: then destroy
                 self.ctx.keyring.destroy_data_key(step.progress["project_id"])
             self._count_and_save(step, scope, value)
         if step.name == "shredded":
@@ -85,7 +87,12 @@ class Purger:
                 destroyed_keys=keys,
                 certificate_id=ids.new_id("certificate"),
             )
-            uow.trash.set_state(entry.id, EntryState.PURGING, None)
+            if not uow.trash.transition(entry.id, EntryState.TRASHED, EntryState.PURGING, None):
+                uow.rollback()  # restored (or purged) meanwhile: nothing to do
+                with self.ctx.store.write() as again:
+                    step.finish(again, now, CANCELLED)
+                    again.commit()
+                return
             _set_purging(uow, kind, entry.subject_id, now)
             step.save(uow, "marked")
             uow.commit()
@@ -98,6 +105,7 @@ class Purger:
         if step.name == CANCELLED:
             return
         if step.name == "marked":
+            self._save(step, "marked")  # still ours and still pending: then destroy
             self.ctx.keyring.destroy_workspace_keys(d.workspace_id)
             self._count_and_save(step, "workspace_id", d.workspace_id)
         if step.name == "shredded":
@@ -134,7 +142,7 @@ class Purger:
             step.progress.update(
                 subject_id=d.workspace_id,
                 project_id=None,
-                deleted_at=(ws.state_since or d.created_at).isoformat(),
+                deleted_at=_deleted_at(ws, d).isoformat(),
                 destroyed_keys=names,
                 certificate_id=ids.new_id("certificate"),
             )
@@ -203,6 +211,7 @@ class Purger:
                         counts=p["counts"],
                         destroyed_keys=p["destroyed_keys"],
                         backups=[],  # no backups exist yet (issue 5)
+                        retained_keys=_retained_keys(kind, p),
                     )
                     document = certificates.issue(facts, signing_key, now)
                     keys.keys.add_tombstone(
@@ -246,6 +255,22 @@ class Purger:
                     uow.trash.set_state(d.subject_id, EntryState.PURGED, now)
                 step.finish(uow, now)
                 uow.commit()
+
+
+def _retained_keys(kind: str, progress: dict[str, Any]) -> list[str]:
+    """A record or file is purged without destroying its project's key: copies of its
+    ciphertext made before the purge stay readable with that key until they expire."""
+    if kind in (TrashKind.RECORD, TrashKind.FILE) and progress.get("project_id"):
+        return [f"{progress['project_id']} v{DATA_KEY_VERSION}"]
+    return []
+
+
+def _deleted_at(ws: WorkspaceRow, deadline: DeadlineRow) -> datetime:
+    """When the workspace's data was given up: the trial's end, or the cancellation or
+    deletion (the state's start)."""
+    if deadline.reason == PurgeReason.TRIAL_EXPIRED and ws.trial_ends_at is not None:
+        return ws.trial_ends_at
+    return ws.state_since or deadline.created_at
 
 
 def _scope(kind: TrashKind, progress: dict[str, Any]) -> tuple[str, str]:

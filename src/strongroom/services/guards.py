@@ -52,3 +52,13 @@ def require_writable(
     """The live project, if its workspace's plan allows writing data at ``now``."""
     require_usable(uow, workspace_id, Action.WRITE_DATA, now)
     return require_project(uow, workspace_id, project_id)
+
+
+def require_existing(uow: DataUnitOfWork, workspace_id: str) -> WorkspaceRow:
+    """The workspace, closed (deleted, awaiting its purge) or not: for what operators must
+    still be able to do then, such as a legal hold."""
+    ids.check_id("workspace", workspace_id)
+    row = uow.workspaces.get(workspace_id)
+    if row is None:
+        raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+    return row

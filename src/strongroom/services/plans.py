@@ -27,7 +27,7 @@ from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.lifecycle.deadlines import new_deadline
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.guards import require_usable, require_workspace
+from strongroom.services.guards import require_existing, require_usable, require_workspace
 from strongroom.services.workspaces import workspace_name
 from strongroom.storage.rows import BillingEventRow, DeadlineRow, HoldRow, WorkspaceRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
@@ -246,7 +246,7 @@ class Plans:
         sealed = self.ctx.seal(workspace_id, _hold_binding(workspace_id, hold_id), reason.encode())
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            require_workspace(uow, workspace_id)
+            require_existing(uow, workspace_id)
             if project_id is not None and uow.projects.get(workspace_id, project_id) is None:
                 raise NotFound(f"no project {project_id} in workspace {workspace_id}")
             uow.holds.add(
@@ -271,7 +271,7 @@ class Plans:
         )
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            require_workspace(uow, workspace_id)
+            require_existing(uow, workspace_id)
             cleared = uow.holds.clear(workspace_id, project_id, actor, now, sealed)
             if not cleared:
                 raise NotFound("no active hold there")

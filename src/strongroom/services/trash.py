@@ -173,8 +173,9 @@ class Trash:
                     raise Conflict(
                         f"its project {row.project_id} is in the trash: restore the project first"
                     )
+            if not uow.trash.transition(row.id, EntryState.TRASHED, EntryState.RESTORED, now):
+                raise Conflict("this trash entry is being purged and cannot come back")
             _set_subject_state(uow, kind, row.subject_id, ObjectState.LIVE, now, None)
-            uow.trash.set_state(row.id, EntryState.RESTORED, now)
             uow.deadlines.cancel_for(row.id, (DeadlineAction.PURGE_TRASH.value,), now)
             audit.append(
                 uow,

@@ -69,6 +69,18 @@ class Trash(_Repo):
             .values(state=state, closed_at=now)
         )
 
+    def transition(self, entry_id: str, before: str, after: str, now: datetime | None) -> bool:
+        """Move an entry from state ``before`` to ``after``; False if it was not in
+        ``before`` any more (a restore and a purge racing: exactly one wins, even under
+        PostgreSQL's READ COMMITTED, where the loser's UPDATE re-reads the row)."""
+        c = t.trash_entries.c
+        n = self.conn.execute(
+            update(t.trash_entries)
+            .where(c.id == entry_id, c.state == before)
+            .values(state=after, closed_at=now)
+        ).rowcount
+        return n == 1
+
     def of_project(self, project_id: str, state: str) -> builtins.list[TrashRow]:
         c = t.trash_entries.c
         rows = self.conn.execute(
@@ -359,10 +371,10 @@ class Purging(_Repo):
         self.conn.execute(delete(t.projects).where(t.projects.c.id == project_id))
 
     def export_blobs(self, workspace_id: str) -> builtins.list[str]:
+        """Every export job's blob key (its id), whether or not the job recorded one: a
+        run that crashed before recording it may still have left a blob."""
         c = t.export_jobs.c
-        rows = self.conn.execute(
-            select(c.blob_key).where(c.workspace_id == workspace_id, c.blob_key.is_not(None))
-        )
+        rows = self.conn.execute(select(c.id).where(c.workspace_id == workspace_id))
         return [r[0] for r in rows]
 
     def delete_workspace(self, workspace_id: str, keep_deadline: str) -> dict[str, int]:
