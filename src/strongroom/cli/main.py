@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from strongroom.cli import (
     access_commands,
     admin_commands,
+    backup_commands,
     data_commands,
     lifecycle_commands,
     serve_command,
@@ -42,6 +43,7 @@ data_commands.register(app)
 access_commands.register(app)
 lifecycle_commands.register(app)
 serve_command.register(app)
+backup_commands.register(app)
 
 
 def run() -> None:
