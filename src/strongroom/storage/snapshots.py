@@ -14,9 +14,11 @@ PostgreSQL pipes it into ``pg_restore`` on an empty database.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
+import signal
 import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
@@ -75,6 +77,16 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
         env["PGPASSWORD"] = str(parsed.password)
     plain = parsed.set(drivername="postgresql", password=None)
     return plain.render_as_string(hide_password=False), env
+
+
+def _die_with_parent() -> None:
+    """In a pg_dump/pg_restore child: be killed when the Strongroom process dies (Linux),
+    so a killed restore leaves no orphan writing into the database."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _tool(name: str) -> str:
@@ -144,7 +156,11 @@ def _postgres_snapshot(url: str, which: str) -> Iterator[tuple[IO[bytes], Snapsh
                 command = [_tool("pg_dump"), "-Fc", "--no-owner", "--no-privileges"]
                 command += [f"--snapshot={name}", "--dbname", libpq]
                 with subprocess.Popen(
-                    command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    preexec_fn=_die_with_parent,  # async-signal-safe enough: prctl only
                 ) as dump:
                     assert dump.stdout is not None and dump.stderr is not None
                     try:
@@ -199,7 +215,12 @@ def loader(url: str) -> Iterator[_Sink]:
     command = [_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error"]
     command += ["--dbname", libpq]
     with subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=_die_with_parent,  # async-signal-safe enough: prctl only
     ) as load:
         assert load.stdin is not None and load.stderr is not None
         try:
@@ -240,6 +261,12 @@ def clear(url: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
+            conn.execute(  # a killed restore's pg_restore may still be writing
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     finally:
