@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import aead, api, files, records
+from bench import aead, api, backup, files, records
 from bench.runner import (
     MACHINE_FILE,
     RESULTS_FILE,
@@ -27,6 +27,7 @@ BENCHMARKS = (
     Benchmark(("file_put_ratio", "file_get_ratio"), files.run_throughput),
     Benchmark(("file_peak_rss_mb",), files.run_peak_rss),
     Benchmark(("aead_vs_openssl",), aead.run),
+    Benchmark(("backup_vs_restic", "restore_vs_restic", "backup_incremental_ratio"), backup.run),
     Benchmark(("api_read_ratio", "api_read_p50_ms", "api_read_p99_ms", "api_write_ratio"), api.run),
 )
 NAMES = tuple(name for b in BENCHMARKS for name in b.names)
