@@ -134,7 +134,8 @@ def restore_home(
         report = RestoreReport(data.id, keystore.id, str(target))
         with open_strongroom(settings=settings, clock=ctx.clock) as restored:
             report.replayed = replay_ledger(restored, _live_ledger(ctx))
-            vacuum(restored.ctx.store.engine)
+            if report.replayed:
+                vacuum(restored.ctx.store.engine)
             _copy_blobs(folder, data, restored, report, on_progress)
             with restored.ctx.store.write() as uow:
                 report.counts = uow.purging.table_counts()
