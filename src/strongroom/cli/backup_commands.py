@@ -60,9 +60,11 @@ def list_backups(home: Home = DEFAULT_HOME, json: Json = False) -> None:
         entries = sr.backups.list_all()
 
     def human() -> None:
-        table = Table("id", "kind", "taken", "size", "expires", "parts")
+        table = Table()
+        for column in ("id", "kind", "taken (UTC)", "size", "expires (UTC)", "parts"):
+            table.add_column(column, no_wrap=True)
         for e in entries:
-            created, expires = _when(e)
+            created, expires = (t[:16].replace("T", " ") for t in _when(e))
             table.add_row(e.id, e.kind, created, _size(e.size), expires, str(e.parts))
         console.print(table if entries else "no backups yet; run: strongroom backup create")
 
