@@ -62,7 +62,7 @@ def list_backups(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     def human() -> None:
         table = Table()
         for column in ("id", "kind", "taken (UTC)", "size", "expires (UTC)", "parts"):
-            table.add_column(column, no_wrap=True)
+            table.add_column(column, overflow="fold")  # ids and dates whole, if folded
         for e in entries:
             created, expires = (t[:16].replace("T", " ") for t in _when(e))
             table.add_row(e.id, e.kind, created, _size(e.size), expires, str(e.parts))
