@@ -42,12 +42,15 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests/unit
 
-## bench: benchmarks (installs Debian's wrk for the API ones); writes bench/results.json and
-## prints the table
+## bench: benchmarks (installs Debian's wrk for the API ones and restic for the backup ones);
+## writes bench/results.json and prints the table
 bench: $(VENV)/.installed-dev
 	@command -v wrk >/dev/null || { as_root=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$as_root apt-get update -qq && \
 	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	@command -v restic >/dev/null || { as_root=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$as_root apt-get update -qq && \
+	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic; }
 	$(BIN)/python -m bench
 
 clean:

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import aead, api, export, files, purge, records
+from bench import aead, api, backup, export, files, purge, records
 from bench.runner import (
     MACHINE_FILE,
     RESULTS_FILE,
@@ -28,6 +28,7 @@ BENCHMARKS = (
     Benchmark(("file_peak_rss_mb",), files.run_peak_rss),
     Benchmark(("aead_vs_openssl",), aead.run),
     Benchmark(("purge_shred_ms", "purge_rate"), purge.run),
+    Benchmark(("backup_vs_restic", "restore_vs_restic", "backup_incremental_ratio"), backup.run),
     Benchmark(("api_read_ratio", "api_read_p50_ms", "api_read_p99_ms", "api_write_ratio"), api.run),
     Benchmark(("export_ratio", "export_peak_rss_mb"), export.run),
 )

@@ -98,6 +98,8 @@ class Config:
     aead_seconds: float
     openssl_seconds: int
     openssl_reps: int
+    backup_bytes: int = 500 * MIB  # records and files in the home a backup copies
+    backup_reps: int = 3
 
     @classmethod
     def make(cls, quick: bool, work: Path) -> Config:
@@ -115,6 +117,8 @@ class Config:
                 aead_seconds=0.5,
                 openssl_seconds=1,
                 openssl_reps=1,
+                backup_bytes=24 * MIB,
+                backup_reps=1,
             )
         return cls(
             quick=False,

@@ -12,6 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from strongroom.backup import Backups
+from strongroom.backup.restore import is_unfinished_restore
 from strongroom.blobs.base import BlobStore
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.clock import Clock, SystemClock
@@ -63,6 +65,8 @@ class Strongroom:
         self.trash = Trash(ctx)
         self.plans = Plans(ctx)
         self.certificates = Certificates(ctx)
+        #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
+        self.backups = Backups(ctx)
         #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.
         self.worker = Worker(ctx)
         ctx.wake_worker = self.worker.wake
@@ -169,6 +173,10 @@ def open_strongroom(
     if settings is None:
         if home is None:
             raise ConfigurationError("give a home folder or settings")
+        if is_unfinished_restore(Path(home).expanduser()):
+            raise ConfigurationError(
+                f"{home} is a restore that did not finish; rerun the same backup restore"
+            )
         if not (Path(home).expanduser() / CONFIG_FILE).is_file():
             raise ConfigurationError(f"{home} is not a Strongroom home; run: strongroom init")
         settings = load_settings(home)

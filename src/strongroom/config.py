@@ -68,6 +68,15 @@ class Settings:
     cancellation_window_days: int = 30
     #: The promised bound, from deletion, until no backup holds the data any more.
     backup_purge_window_days: int = 60
+    #: Folder of backups (encrypted data and keystore backups); default ``HOME/backups``.
+    backup_dir: str = ""
+    #: Every data backup is deleted this many days after it was taken, whether or not newer
+    #: backups exist. At most backup_purge_window_days; default (0): that window (60 days).
+    backup_retention_days: int = 0
+    #: Keystore backups (wrapped keys) are deleted this many days after they were taken;
+    #: default (0): backup_purge_window_days - trash_days, so a key destroyed at a purge is
+    #: gone from every keystore backup within the promised window.
+    keystore_backup_retention_days: int = 0
     #: How long the server keeps an export artifact (encrypted) for download.
     export_ttl_days: int = 7
     #: Seconds between two passes of the lifecycle worker.
@@ -82,6 +91,13 @@ class Settings:
             object.__setattr__(self, "keystore_url", f"sqlite:///{home / 'keystore.db'}")
         if not self.blob_dir:
             object.__setattr__(self, "blob_dir", str(home / "blobs"))
+        if not self.backup_dir:
+            object.__setattr__(self, "backup_dir", str(home / "backups"))
+        if not self.backup_retention_days:
+            object.__setattr__(self, "backup_retention_days", self.backup_purge_window_days)
+        if not self.keystore_backup_retention_days:
+            derived = self.backup_purge_window_days - self.trash_days
+            object.__setattr__(self, "keystore_backup_retention_days", derived)
         if not self.tls_cert:
             object.__setattr__(self, "tls_cert", str(home / "tls" / "server.pem"))
         if not self.tls_key:
@@ -163,10 +179,36 @@ class Settings:
                 f"{promised}: deleted data is promised to be gone from backups within "
                 f"{promised} days"
             )
+        self._validate_backup_retention()
         if not 1 <= self.export_ttl_days <= 30:
             raise ConfigurationError("export_ttl_days must be between 1 and 30")
         if not 1 <= self.worker_interval_seconds <= 3600:
             raise ConfigurationError("worker_interval_seconds must be between 1 and 3600")
+
+    def _validate_backup_retention(self) -> None:
+        """Backups expire by absolute date inside the promised window (P7, P14): data backups
+        within it, keystore backups early enough that a key destroyed at the end of the
+        trash window is gone from every copy of the keystore by the end of it."""
+        window = self.backup_purge_window_days
+        if not 1 <= self.backup_retention_days <= window:
+            raise ConfigurationError(
+                f"backup_retention_days must be between 1 and backup_purge_window_days "
+                f"({window}): deleted data is promised to be gone from backups within "
+                f"{window} days"
+            )
+        if self.keystore_backup_retention_days < 1:
+            raise ConfigurationError(
+                f"keystore backups need at least one day: backup_purge_window_days ({window}) "
+                f"must exceed trash_days ({self.trash_days}), or set "
+                "keystore_backup_retention_days"
+            )
+        if self.trash_days + self.keystore_backup_retention_days > window:
+            raise ConfigurationError(
+                f"trash_days ({self.trash_days}) + keystore_backup_retention_days "
+                f"({self.keystore_backup_retention_days}) must not exceed "
+                f"backup_purge_window_days ({window}): a key destroyed when the trash expires "
+                f"must be gone from every keystore backup within {window} days of the deletion"
+            )
 
     def public(self) -> dict[str, Any]:
         """Settings as JSON, without secrets (there are none here: the PIN is in the env)."""
@@ -186,6 +228,8 @@ _INT_FIELDS = {
     "trial_retention_days",
     "cancellation_window_days",
     "backup_purge_window_days",
+    "backup_retention_days",
+    "keystore_backup_retention_days",
     "export_ttl_days",
     "worker_interval_seconds",
 }

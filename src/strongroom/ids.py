@@ -26,6 +26,8 @@ PREFIXES = {
     "hold": "hld",
     "export": "exp",
     "certificate": "crt",
+    "backup": "bkp",
+    "keystore-backup": "ksb",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

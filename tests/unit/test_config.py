@@ -429,3 +429,30 @@ def test_retention_that_breaks_a_promise_is_refused_with_the_reason(
 def test_a_shorter_backup_window_is_a_deployment_choice(tmp_path: Path) -> None:
     s = load_settings(tmp_path, NO_ENV, {"trash_days": 7, "backup_purge_window_days": 14})
     assert (s.trash_days, s.backup_purge_window_days) == (7, 14)
+
+
+# backups: retention by absolute date inside the promised window ---------------------------
+
+
+def test_backup_retention_defaults_follow_the_window(tmp_path: Path) -> None:
+    s = load_settings(tmp_path, NO_ENV)
+    assert s.backup_dir == str(tmp_path.resolve() / "backups")
+    assert (s.backup_retention_days, s.keystore_backup_retention_days) == (60, 30)
+    short = load_settings(tmp_path, NO_ENV, {"trash_days": 7, "backup_purge_window_days": 14})
+    assert (short.backup_retention_days, short.keystore_backup_retention_days) == (14, 7)
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({"backup_retention_days": 61}, r"backup_retention_days must be between 1 and .*\(60\)"),
+        ({"backup_retention_days": 15, "trash_days": 7, "backup_purge_window_days": 14}, "14"),
+        ({"keystore_backup_retention_days": 31}, r"trash_days \(30\) \+ keystore_backup"),
+        ({"trash_days": 30, "backup_purge_window_days": 30}, "keystore backups need"),
+    ],
+)
+def test_backup_retention_that_breaks_the_promise_is_refused(
+    tmp_path: Path, values: dict[str, int], reason: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=reason):
+        load_settings(tmp_path, NO_ENV, values)

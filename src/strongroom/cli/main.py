@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from strongroom.cli import (
     access_commands,
     admin_commands,
+    backup_commands,
     data_commands,
     export_commands,
     lifecycle_commands,
@@ -44,6 +45,7 @@ access_commands.register(app)
 lifecycle_commands.register(app)
 export_commands.register(app)
 serve_command.register(app)
+backup_commands.register(app)
 
 
 def run() -> None:

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from strongroom import ids
+from strongroom.backup import retention
 from strongroom.domain.lifecycle import EntryState, PurgeReason, TrashKind
 from strongroom.domain.model import ObjectState, WorkspaceState
 from strongroom.errors import Conflict
@@ -210,7 +211,9 @@ class Purger:
                         purged_at=now,
                         counts=p["counts"],
                         destroyed_keys=p["destroyed_keys"],
-                        backups=[],  # no backups exist yet (issue 5)
+                        backups=retention.holding(
+                            self.ctx.settings, now, key_shredded=kind in ("project", "workspace")
+                        ),
                         retained_keys=_retained_keys(kind, p),
                     )
                     document = certificates.issue(facts, signing_key, now)

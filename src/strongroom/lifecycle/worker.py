@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from strongroom.backup import retention
 from strongroom.domain.lifecycle import PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.purge import Purger
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
@@ -72,6 +73,8 @@ class Worker:
     ) -> PassReport:
         """Run everything due now (or only deadline ``only``, if due), then return."""
         report = PassReport()
+        if only is None:
+            self.expire_backups()
         seen: set[str] = set()
         while True:
             claimed = self._claim(report, seen, only)
@@ -82,6 +85,18 @@ class Worker:
                 if on_claimed is not None:
                     on_claimed(deadline)
                 self._run(deadline, report)
+
+    def expire_backups(self) -> retention.ExpiryReport | None:
+        """Delete the backups whose date has come (by this worker's clock). A failure is
+        logged and retried next pass; it never stops the purges."""
+        try:
+            expired = retention.expire(self.ctx.settings, self.ctx.clock.now())
+        except Exception:
+            log.exception("expiring backups failed; retried next pass")
+            return None
+        if expired.deleted:
+            log.info("backups expired: %s", expired.as_json())
+        return expired
 
     def _claim(self, report: PassReport, seen: set[str], only: str | None) -> list[DeadlineRow]:
         now = self.ctx.clock.now()

@@ -290,6 +290,22 @@ class Keyring:
         destroyed = [f"{workspace_key_id(workspace_id)} v{v}" for v in kek_versions]
         return destroyed + [f"{row.key_id} v{row.version}" for row in data]
 
+    # backup keys ----------------------------------------------------------------------
+    def new_backup_key(self, kind: str, backup_id: str) -> tuple[SecretKey, int, bytes]:
+        """A fresh key for one backup (``kind`` "backup" or "keystore-backup"), wrapped by
+        root with a context naming the backup: (key, root version, wrapped key). The
+        wrapped key travels in the backup's manifest, so root alone restores it."""
+        key = SecretKey.generate(f"{kind} {backup_id}")
+        version, wrapped = self.kms.wrap(key, _root_context(kind, backup_id, 1))
+        return key, version, wrapped
+
+    def backup_key(self, kind: str, backup_id: str, root_version: int, wrapped: bytes) -> SecretKey:
+        """Unwrap the key of backup ``backup_id``; IntegrityFailure if it was altered or
+        belongs to another backup."""
+        return self.kms.unwrap(
+            root_version, wrapped, _root_context(kind, backup_id, 1), f"{kind} {backup_id}"
+        )
+
     # the signing key ----------------------------------------------------------------
     def signing_key(self) -> Ed25519PrivateKey:
         """The deployment's Ed25519 signing key (deletion certificates), wrapped by root;

@@ -105,3 +105,15 @@ def checkpoint(engine: Engine) -> None:
     if is_sqlite(engine):
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def vacuum(engine: Engine) -> None:
+    """Rebuild a SQLite file so rows just deleted leave no copy in its free pages (after a
+    restore replays purges). PostgreSQL's dead tuples are left to autovacuum."""
+    if not is_sqlite(engine):
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute("VACUUM")
+    finally:
+        raw.close()

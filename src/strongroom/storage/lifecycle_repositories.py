@@ -402,3 +402,57 @@ class Purging(_Repo):
         )
         self.conn.execute(delete(t.workspaces).where(t.workspaces.c.id == workspace_id))
         return counts
+
+    # ledger replay (after a restore) -------------------------------------------------------
+    def close_trash_of(self, subject_id: str, now: datetime) -> int:
+        """Trash entries of ``subject_id``, purged elsewhere (the ledger says so): marked
+        purged, their pending deadlines cancelled. Returns how many entries."""
+        c = t.trash_entries.c
+        entry_ids = [
+            r[0] for r in self.conn.execute(select(c.id).where(c.subject_id == subject_id))
+        ]
+        if entry_ids:
+            self.conn.execute(
+                update(t.trash_entries)
+                .where(c.id.in_(entry_ids))
+                .values(state="purged", closed_at=now)
+            )
+            d = t.deadlines.c
+            self.conn.execute(
+                update(t.deadlines)
+                .where(d.subject_id.in_(entry_ids), d.state == "pending")
+                .values(state="cancelled", finished_at=now, lease_owner=None, lease_until=None)
+            )
+        return len(entry_ids)
+
+    def blob_keys(self) -> builtins.list[str]:
+        """Every blob key the data store names (files and export artifacts)."""
+        files = select(t.files.c.blob_key)
+        exports = select(t.export_jobs.c.blob_key).where(t.export_jobs.c.blob_key.is_not(None))
+        return sorted(r[0] for r in self.conn.execute(files.union(exports)))
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows of the tables a backup drill compares."""
+        out = {}
+        for name, table in (
+            ("workspaces", t.workspaces),
+            ("projects", t.projects),
+            ("records", t.records),
+            ("files", t.files),
+            ("audit_events", t.audit_events),
+        ):
+            out[name] = int(self.conn.execute(select(func.count()).select_from(table)).scalar_one())
+        return out
+
+    def live_sample(
+        self, limit: int
+    ) -> tuple[builtins.list[tuple[str, str, str]], builtins.list[tuple[str, str, str]]]:
+        """(workspace, project, id) of up to ``limit`` live records and live files."""
+        r, f = t.records.c, t.files.c
+        records = self.conn.execute(
+            select(r.workspace_id, r.project_id, r.id).where(r.state == "live").limit(limit)
+        )
+        files = self.conn.execute(
+            select(f.workspace_id, f.project_id, f.id).where(f.state == "live").limit(limit)
+        )
+        return [tuple(x) for x in records], [tuple(x) for x in files]

@@ -1,0 +1,259 @@
+"""Backup manifests and the layout of the backup folder.
+
+::
+
+    BACKUP_DIR/
+      .lock                         held while a backup is written or backups are expired
+      pool/<shard>/<blob key>       file ciphertext as stored (already AES-256-GCM under its
+                                    project key), shared by data backups: copied once
+      data/<bkp id>/snapshot.sr     the data store, encrypted under the backup's key
+      data/<bkp id>/manifest.json   written last (temp, fsync, rename): the backup exists
+      keystore/<ksb id>/snapshot.sr the keystore (wrapped keys, ledger), encrypted
+      keystore/<ksb id>/manifest.json
+
+A manifest names every part with its size and the SHA-256 of its bytes on disk, holds
+the backup's key wrapped by the root key (context names the backup id: root alone
+restores it), and carries a seal: an AES-256-GCM object, under the backup key, whose
+plaintext is the SHA-256 of the rest of the manifest. A manifest whose seal does not open
+is not a backup (not listed, not restorable).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from strongroom.crypto import envelope
+from strongroom.crypto.envelope import Binding
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import IntegrityFailure, StrongroomError
+from strongroom.services.keyring import Keyring
+
+#: STORED in every manifest: bump it and keep the old reader.
+FORMAT = "strongroom.backup.v1"
+DATA = "data"
+KEYSTORE = "keystore"
+#: The root-wrap context kind of each backup kind. STORED.
+KEY_KINDS = {DATA: "backup", KEYSTORE: "keystore-backup"}
+MANIFEST = "manifest.json"
+SNAPSHOT = "snapshot.sr"
+POOL = "pool"
+KEY_VERSION = 1
+
+
+def part_binding(backup_id: str, part: str) -> Binding:
+    """Associated data of a backup part: a part moved to another backup fails."""
+    return Binding("backup-part", "", backup_id, part)
+
+
+def _seal_binding(backup_id: str, kind: str) -> Binding:
+    return Binding("backup-manifest", "", backup_id, kind)
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat()
+
+
+@dataclass
+class Part:
+    name: str  # "snapshot" or "blob:<key>"
+    path: str  # relative to the backup folder
+    size: int
+    sha256: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "size": self.size, "sha256": self.sha256}
+
+
+@dataclass
+class Manifest:
+    kind: str  # data | keystore
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    backend: str  # sqlite | postgresql
+    revision: str  # the schema revision of the snapshot
+    root_version: int
+    wrapped_key: bytes
+    parts: list[Part]
+    counts: dict[str, int]
+    #: data backups: the keystore backup taken with it; blobs the snapshot names but that
+    #: were gone when copied (purged meanwhile); bytes this backup added to the folder.
+    keystore_backup_id: str | None = None
+    missing_blobs: list[str] = field(default_factory=list)
+    new_bytes: int = 0
+    seal: bytes = b""
+
+    @property
+    def size(self) -> int:
+        return sum(p.size for p in self.parts)
+
+    @property
+    def blob_parts(self) -> list[Part]:
+        return [p for p in self.parts if p.name.startswith("blob:")]
+
+    def expiry(self, retention_days: int) -> datetime:
+        """Absolute expiry: the date written at creation, or sooner if retention was since
+        shortened."""
+        return min(self.expires_at, self.created_at + timedelta(days=retention_days))
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "kind": self.kind,
+            "id": self.id,
+            "created_at": _time(self.created_at),
+            "expires_at": _time(self.expires_at),
+            "backend": self.backend,
+            "schema_revision": self.revision,
+            "key": {
+                "root_version": self.root_version,
+                "wrapped": base64.b64encode(self.wrapped_key).decode(),
+                "cipher": "AES-256-GCM",
+            },
+            "keystore_backup_id": self.keystore_backup_id,
+            "counts": self.counts,
+            "parts": [p.as_json() for p in self.parts],
+            "missing_blobs": self.missing_blobs,
+            "new_bytes": self.new_bytes,
+            "size": self.size,
+        }
+
+    def digest(self) -> bytes:
+        canonical = json.dumps(self.body(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).digest()
+
+    def seal_with(self, key: SecretKey) -> None:
+        self.seal = envelope.seal(
+            key, self.id, KEY_VERSION, _seal_binding(self.id, self.kind), self.digest()
+        )
+
+    def key(self, keyring: Keyring) -> SecretKey:
+        """The backup key, unwrapped by root; checks the seal with it."""
+        key = keyring.backup_key(KEY_KINDS[self.kind], self.id, self.root_version, self.wrapped_key)
+        opened = envelope.open_sealed(
+            self.seal,
+            _seal_binding(self.id, self.kind),
+            lambda _k, _v: key,
+            expected_key_id=self.id,
+        )
+        if opened != self.digest():
+            raise IntegrityFailure(f"the manifest of backup {self.id} was altered", backup=self.id)
+        return key
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.body(), "seal": base64.b64encode(self.seal).decode()}
+
+
+def parse(raw: bytes) -> Manifest:
+    """A manifest from its JSON; IntegrityFailure if it is not one (its seal is checked by
+    :meth:`Manifest.key`)."""
+    try:
+        doc = json.loads(raw)
+        if doc.get("format") != FORMAT:
+            raise ValueError("format")
+        key = doc["key"]
+        return Manifest(
+            kind=doc["kind"],
+            id=doc["id"],
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            expires_at=datetime.fromisoformat(doc["expires_at"]),
+            backend=doc["backend"],
+            revision=doc["schema_revision"],
+            root_version=int(key["root_version"]),
+            wrapped_key=base64.b64decode(key["wrapped"], validate=True),
+            parts=[Part(p["name"], p["path"], int(p["size"]), p["sha256"]) for p in doc["parts"]],
+            counts={k: int(v) for k, v in doc["counts"].items()},
+            keystore_backup_id=doc.get("keystore_backup_id"),
+            missing_blobs=list(doc.get("missing_blobs", [])),
+            new_bytes=int(doc.get("new_bytes", 0)),
+            seal=base64.b64decode(doc["seal"], validate=True),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise IntegrityFailure(f"not a backup manifest ({type(e).__name__})") from None
+
+
+# the folder ------------------------------------------------------------------------------
+class Folder:
+    """Paths of one backup folder."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"backup.Folder({str(self.root)!r})"
+
+    def kind_dir(self, kind: str) -> Path:
+        return self.root / kind
+
+    def backup_dir(self, kind: str, backup_id: str) -> Path:
+        return self.root / kind / backup_id
+
+    def pool_path(self, blob_key: str) -> Path:
+        shard = blob_key.split("_", 1)[-1][:2]
+        return self.root / POOL / shard / blob_key
+
+    def pool_relative(self, blob_key: str) -> str:
+        return str(self.pool_path(blob_key).relative_to(self.root))
+
+    def ids(self, kind: str) -> list[str]:
+        folder = self.kind_dir(kind)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+    def read_manifest(self, kind: str, backup_id: str) -> Manifest:
+        path = self.backup_dir(kind, backup_id) / MANIFEST
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise IntegrityFailure(
+                f"backup {backup_id} has no manifest: it never completed", backup=backup_id
+            ) from None
+        manifest = parse(raw)
+        if manifest.id != backup_id or manifest.kind != kind:
+            raise IntegrityFailure(f"the manifest of backup {backup_id} names another backup")
+        return manifest
+
+    def manifests(self, kind: str, keyring: Keyring | None = None) -> list[Manifest]:
+        """Complete backups of ``kind``, oldest first; with ``keyring``, only those whose
+        manifest seal verifies."""
+        found = []
+        for backup_id in self.ids(kind):
+            try:
+                manifest = self.read_manifest(kind, backup_id)
+                if keyring is not None:
+                    manifest.key(keyring)
+            except StrongroomError:
+                continue
+            found.append(manifest)
+        return sorted(found, key=lambda m: (m.created_at, m.id))
+
+    def write_manifest(self, manifest: Manifest) -> Path:
+        """Atomically: temp file, fsync, rename, fsync the folder."""
+        folder = self.backup_dir(manifest.kind, manifest.id)
+        final = folder / MANIFEST
+        temp = folder / (MANIFEST + ".tmp")
+        data = json.dumps(manifest.as_json(), indent=1, sort_keys=True).encode() + b"\n"
+        fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, final)
+        fsync_dir(folder)
+        return final
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

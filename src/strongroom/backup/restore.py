@@ -1,0 +1,311 @@
+"""Restoring a backup into a new home, then replaying the deletion ledger.
+
+Order, so that nothing purged ever lands in the new home:
+
+1. a marker file (``.strongroom-restore.json``) is written first; a home holding it is
+   refused by ``open_strongroom`` until the restore finishes;
+2. the data snapshot and the keystore snapshot are decrypted into the new databases;
+3. the live deployment's ledger is replayed: every subject it names is deleted (rows,
+   index entries, trash entries, deadlines) and its key destroyed in the restored
+   keystore; the tombstones are copied into the restored ledger; SQLite is vacuumed;
+4. only then are the blobs the restored rows still name copied from the pool, each
+   checked against its SHA-256;
+5. an audit event records the restore; the marker goes.
+
+A restore killed at any point leaves the marker: rerunning the same restore into the same
+folder redoes it from the start; anything else is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from strongroom.backup.locking import folder_lock
+from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest
+from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
+from strongroom.config import Settings, load_settings, write_settings
+from strongroom.errors import Conflict, InvalidInput, NotFound
+from strongroom.services import audit
+from strongroom.services.context import Context
+from strongroom.storage import snapshots
+from strongroom.storage.database import vacuum
+from strongroom.storage.rows import LedgerRow
+
+if TYPE_CHECKING:
+    from strongroom.bootstrap import Strongroom
+
+RESTORE_MARKER = ".strongroom-restore.json"
+#: Settings a restored home takes from the live one (the root key, the promises).
+CARRIED = (
+    "environment",
+    "kms",
+    "pkcs11_module",
+    "pkcs11_token_label",
+    "pkcs11_pin_env",
+    "trash_days",
+    "trial_retention_days",
+    "cancellation_window_days",
+    "backup_purge_window_days",
+    "backup_retention_days",
+    "keystore_backup_retention_days",
+    "export_ttl_days",
+)
+
+
+@dataclass
+class RestoreReport:
+    backup_id: str
+    keystore_backup_id: str
+    home: str
+    counts: dict[str, int] = field(default_factory=dict)  # restored, after the replay
+    replayed: dict[str, int] = field(default_factory=dict)  # tombstones applied, by kind
+    blobs: int = 0
+    files_without_blob: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "backup_id": self.backup_id,
+            "keystore_backup_id": self.keystore_backup_id,
+            "home": self.home,
+            "counts": self.counts,
+            "ledger_replayed": self.replayed,
+            "blobs_copied": self.blobs,
+            "files_without_blob": self.files_without_blob,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def keystore_for(folder: Folder, ctx: Context, data: Manifest) -> Manifest:
+    """The keystore backup to restore with a data backup: the one taken with it; else the
+    oldest taken after it (keys are only ever added or destroyed, so a later keystore
+    opens everything the data backup holds that was not purged since)."""
+    candidates = folder.manifests(KEYSTORE, ctx.keyring)
+    for m in candidates:
+        if m.id == data.keystore_backup_id:
+            return m
+    later = [m for m in candidates if m.created_at >= data.created_at]
+    if later:
+        return later[0]
+    raise NotFound(
+        f"no keystore backup taken at or after backup {data.id} exists any more; restore a "
+        "newer backup",
+        backup=data.id,
+    )
+
+
+def restore_home(
+    ctx: Context,
+    backup_id: str,
+    target: Path,
+    *,
+    database_url: str = "",
+    keystore_url: str = "",
+    on_progress: Callable[[int], None] | None = None,
+) -> RestoreReport:
+    """Restore data backup ``backup_id`` into the new home ``target`` (SQLite inside it,
+    or the given empty PostgreSQL databases)."""
+    from strongroom.bootstrap import open_strongroom
+
+    started = time.monotonic()
+    folder = Folder(ctx.settings.backup_dir)
+    target = target.expanduser().resolve()
+    if target == ctx.settings.home:
+        raise InvalidInput("restore into a new folder, not the live home")
+    with folder_lock(folder.root, exclusive=False):
+        data, data_key = open_backup(folder, ctx.keyring, backup_id)
+        if data.kind != DATA:
+            raise InvalidInput(f"{backup_id} is a keystore backup; restore a data backup")
+        keystore = keystore_for(folder, ctx, data)
+        keystore_key = keystore.key(ctx.keyring)
+        settings = _prepare(ctx, data, target, database_url, keystore_url)
+        with snapshots.loader(settings.database_url) as sink:
+            decrypt_snapshot(folder, data, data_key, sink.write, on_progress)
+        with snapshots.loader(settings.keystore_url) as sink:
+            decrypt_snapshot(folder, keystore, keystore_key, sink.write)
+        write_settings(settings, _carried_names(ctx, settings))
+        report = RestoreReport(data.id, keystore.id, str(target))
+        with open_strongroom(settings=settings, clock=ctx.clock) as restored:
+            report.replayed = replay_ledger(restored, _live_ledger(ctx))
+            if report.replayed:
+                vacuum(restored.ctx.store.engine)
+            _copy_blobs(folder, data, restored, report, on_progress)
+            with restored.ctx.store.write() as uow:
+                report.counts = uow.purging.table_counts()
+                audit.append(
+                    uow,
+                    ctx.clock.now(),
+                    "system:backup",
+                    "backup.restored",
+                    None,
+                    backup_id=data.id,
+                    keystore_backup_id=keystore.id,
+                    ledger_replayed=report.replayed,
+                    blobs=report.blobs,
+                )
+                uow.commit()
+    (target / RESTORE_MARKER).unlink()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _prepare(
+    ctx: Context, data: Manifest, target: Path, database_url: str, keystore_url: str
+) -> Settings:
+    """Check the target, write the marker, and make the new home's settings."""
+    options: dict[str, Any] = {n: getattr(ctx.settings, n) for n in CARRIED}
+    if database_url or keystore_url:
+        if not (database_url and keystore_url):
+            raise InvalidInput("give both --database-url and --keystore-url, or neither")
+        options.update(database_url=database_url, keystore_url=keystore_url)
+    settings = load_settings(target, env={}, overrides=options)
+    if snapshots.backend_of(settings.database_url) != data.backend:
+        raise InvalidInput(
+            f"backup {data.id} is of a {data.backend} data store: restore it into "
+            f"{data.backend} (PostgreSQL: --database-url and --keystore-url of empty databases)"
+        )
+    marker = target / RESTORE_MARKER
+    if target.exists() and any(target.iterdir()):
+        if not marker.is_file() or _marker_backup(marker) != data.id:
+            raise Conflict(
+                f"{target} is not empty; restore into a new folder (or rerun the unfinished "
+                "restore of the same backup there)"
+            )
+        for child in target.iterdir():  # an unfinished restore of this backup: redo it
+            if child.name != RESTORE_MARKER:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for url in (settings.database_url, settings.keystore_url):
+            if snapshots.backend_of(url) != "sqlite":
+                snapshots.clear(url)
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for url in (settings.database_url, settings.keystore_url):
+        if not snapshots.is_empty(url):
+            raise Conflict(f"{snapshots.redact(url)} is not empty; restore into empty databases")
+    _write_marker(marker, data.id)
+    if ctx.settings.kms == "local":  # the same root key: a copy of the local key files
+        shutil.copytree(ctx.settings.kms_dir, settings.kms_dir)
+    return settings
+
+
+def _marker_backup(marker: Path) -> str | None:
+    try:
+        value = json.loads(marker.read_text("utf-8")).get("backup_id")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _write_marker(marker: Path, backup_id: str) -> None:
+    fd = os.open(marker, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump({"backup_id": backup_id, "pid": os.getpid()}, out)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _carried_names(ctx: Context, settings: Settings) -> list[str]:
+    names = list(CARRIED)
+    if snapshots.backend_of(settings.database_url) != "sqlite":
+        names += ["database_url", "keystore_url"]
+    return names
+
+
+def _live_ledger(ctx: Context) -> list[LedgerRow]:
+    rows: list[LedgerRow] = []
+    after = 0
+    while True:
+        with ctx.keyring.keystore.read() as uow:
+            page = uow.keys.tombstones(after_seq=after, limit=1000)
+        if not page:
+            return rows
+        rows += page
+        after = page[-1].seq
+
+
+def replay_ledger(restored: Strongroom, tombstones: list[LedgerRow]) -> dict[str, int]:
+    """Delete from a restored home everything the ledger says was purged, destroy its keys
+    there, and copy the tombstones into its ledger. Idempotent."""
+    ctx = restored.ctx
+    applied: dict[str, int] = {}
+    for tomb in tombstones:
+        now = ctx.clock.now()
+        if tomb.kind == "workspace":
+            ctx.keyring.destroy_workspace_keys(tomb.workspace_id)
+            _delete_rows(ctx, "workspace_id", tomb.workspace_id)
+            with ctx.store.write() as uow:
+                uow.purging.delete_workspace(tomb.workspace_id, keep_deadline="")
+                uow.commit()
+        elif tomb.kind == "project":
+            ctx.keyring.destroy_data_key(tomb.subject_id)
+            _delete_rows(ctx, "project_id", tomb.subject_id)
+            with ctx.store.write() as uow:
+                for entry in uow.trash.of_project(tomb.subject_id, "trashed"):
+                    uow.purging.close_trash_of(entry.subject_id, now)
+                uow.purging.close_trash_of(tomb.subject_id, now)
+                uow.purging.delete_project(tomb.subject_id)
+                uow.commit()
+        else:  # a record or a file
+            _delete_rows(ctx, "id", tomb.subject_id)
+            with ctx.store.write() as uow:
+                uow.purging.close_trash_of(tomb.subject_id, now)
+                uow.commit()
+        with ctx.keyring.keystore.write() as keys:
+            if keys.keys.tombstone(tomb.certificate_id) is None:
+                keys.keys.add_tombstone(tomb)
+                keys.commit()
+        applied[tomb.kind] = applied.get(tomb.kind, 0) + 1
+    return applied
+
+
+def _delete_rows(ctx: Context, scope: str, value: str) -> None:
+    while True:
+        with ctx.store.write() as uow:
+            record_ids = uow.purging.record_ids(scope, value, 500)
+            if not record_ids:
+                break
+            uow.purging.delete_records(record_ids)
+            uow.commit()
+    while True:
+        with ctx.store.write() as uow:
+            files = uow.purging.files(scope, value, 500)
+            if not files:
+                break
+            uow.purging.delete_files([f for f, _ in files])
+            uow.commit()
+        for _file_id, blob_key in files:
+            ctx.blobs.delete(blob_key)
+
+
+def _copy_blobs(
+    folder: Folder,
+    data: Manifest,
+    restored: Strongroom,
+    report: RestoreReport,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """Copy from the pool the blobs the restored rows still name."""
+    parts = {p.name: p for p in data.blob_parts}
+    with restored.ctx.store.read() as uow:
+        wanted = uow.purging.blob_keys()
+    for blob_key in wanted:
+        part = parts.get("blob:" + blob_key)
+        if part is None:
+            report.files_without_blob.append(blob_key)
+            continue
+        with restored.ctx.blobs.writer(blob_key) as out:
+            copy_checked(folder, part, data.id, out.write)
+        report.blobs += 1
+        if on_progress is not None:
+            on_progress(part.size)
+
+
+def is_unfinished_restore(home: Path) -> bool:
+    """Whether ``home`` is a restore that has not finished (never to be opened as is)."""
+    return (home / RESTORE_MARKER).exists()

@@ -1,0 +1,260 @@
+"""Taking a backup while the server runs and writes go on.
+
+1. A consistent snapshot of the data store (storage/snapshots.py) is encrypted, as it is
+   read, with the segment format under a fresh backup key: ``data/<id>/snapshot.sr``.
+2. The blobs that snapshot names are copied into the shared pool unless the pool has them
+   already (blob ciphertext never changes: incremental by blob key). A blob gone by then
+   was purged meanwhile: it is listed as missing, and the ledger removes its row on restore.
+3. A keystore backup (its own key, its own folder, shorter retention) is taken after the
+   data snapshot, so it holds every key that snapshot needs, less those destroyed since.
+4. Every part written is read back and hashed; only then is the data manifest written
+   (temp, fsync, rename). Until that rename the backup does not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, BinaryIO, cast
+
+from strongroom import ids
+from strongroom.backup.locking import folder_lock
+from strongroom.backup.manifest import (
+    DATA,
+    KEY_KINDS,
+    KEY_VERSION,
+    KEYSTORE,
+    MANIFEST,
+    POOL,
+    SNAPSHOT,
+    Folder,
+    Manifest,
+    Part,
+    fsync_dir,
+    part_binding,
+)
+from strongroom.crypto import segments
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import IntegrityFailure, NotFound
+from strongroom.services import audit
+from strongroom.services.context import Context
+from strongroom.storage import snapshots
+
+Progress = Callable[[int], None]
+CHUNK = 1024 * 1024
+
+
+def _noop(_n: int) -> None:
+    return None
+
+
+def create(ctx: Context, on_progress: Progress | None = None) -> tuple[Manifest, Manifest]:
+    """Take a data backup and its keystore backup; returns both manifests."""
+    folder = Folder(ctx.settings.backup_dir)
+    progress = on_progress or _noop
+    with folder_lock(folder.root, exclusive=True):
+        remove_incomplete(folder)
+        data, key = _data_parts(ctx, folder, progress)
+        keystore = _keystore_backup(ctx, folder)
+        data.keystore_backup_id = keystore.id
+        data.seal_with(key)
+        folder.write_manifest(data)
+    with ctx.store.write() as uow:
+        audit.append(
+            uow,
+            ctx.clock.now(),
+            "system:backup",
+            "backup.created",
+            None,
+            backup_id=data.id,
+            keystore_backup_id=keystore.id,
+            parts=len(data.parts),
+            size=data.size,
+            new_bytes=data.new_bytes,
+            expires_at=data.expires_at.isoformat(),
+        )
+        uow.commit()
+    return data, keystore
+
+
+def remove_incomplete(folder: Folder) -> list[str]:
+    """Delete what a killed backup left (folders without a manifest, partial pool files).
+    Call with the folder's exclusive lock held."""
+    removed = []
+    for kind in (DATA, KEYSTORE):
+        for backup_id in folder.ids(kind):
+            path = folder.backup_dir(kind, backup_id)
+            if not (path / MANIFEST).exists():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(backup_id)
+    pool = folder.root / POOL
+    if pool.is_dir():
+        for partial in pool.glob("*/.*.partial"):
+            partial.unlink(missing_ok=True)
+    return removed
+
+
+def _new_manifest(ctx: Context, kind: str, now: datetime, days: int) -> tuple[Manifest, SecretKey]:
+    backup_id = ids.new_id("backup" if kind == DATA else "keystore-backup")
+    key, root_version, wrapped = ctx.keyring.new_backup_key(KEY_KINDS[kind], backup_id)
+    manifest = Manifest(
+        kind=kind,
+        id=backup_id,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+        backend="",
+        revision="",
+        root_version=root_version,
+        wrapped_key=wrapped,
+        parts=[],
+        counts={},
+    )
+    return manifest, key
+
+
+def _encrypt_part(
+    stream: IO[bytes],
+    folder: Folder,
+    manifest: Manifest,
+    key: SecretKey,
+    progress: Progress,
+) -> Part:
+    """Encrypt ``stream`` into the backup's snapshot part as it is read; no plaintext is
+    written here."""
+    path = folder.backup_dir(manifest.kind, manifest.id) / SNAPSHOT
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as out:
+
+        def write(chunk: bytes) -> None:
+            nonlocal size
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+
+        segments.encrypt_stream(
+            cast(BinaryIO, stream),
+            write,
+            key,
+            manifest.id,
+            KEY_VERSION,
+            part_binding(manifest.id, "snapshot"),
+            on_progress=progress,
+        )
+        out.flush()
+        os.fsync(out.fileno())
+    return Part("snapshot", str(path.relative_to(folder.root)), size, digest.hexdigest())
+
+
+def _snapshot_into(
+    ctx: Context, folder: Folder, kind: str, days: int, progress: Progress
+) -> tuple[Manifest, SecretKey, snapshots.SnapshotFacts]:
+    manifest, key = _new_manifest(ctx, kind, ctx.clock.now(), days)
+    target = folder.backup_dir(kind, manifest.id)
+    target.mkdir(mode=0o700, parents=True)
+    url = ctx.settings.database_url if kind == DATA else ctx.settings.keystore_url
+    with snapshots.snapshot(url, kind, target) as (stream, facts):
+        manifest.parts.append(_encrypt_part(stream, folder, manifest, key, progress))
+    manifest.backend, manifest.revision, manifest.counts = (
+        facts.backend,
+        facts.revision,
+        facts.counts,
+    )
+    return manifest, key, facts
+
+
+def _data_parts(ctx: Context, folder: Folder, progress: Progress) -> tuple[Manifest, SecretKey]:
+    days = ctx.settings.backup_retention_days
+    manifest, key, facts = _snapshot_into(ctx, folder, DATA, days, progress)
+    known = {p.name: p for m in folder.manifests(DATA) for p in m.blob_parts}
+    written: list[Part] = [manifest.parts[0]]
+    for blob_key in facts.blob_keys:
+        part = _pool_blob(ctx, folder, blob_key, known, progress)
+        if part is None:
+            manifest.missing_blobs.append(blob_key)
+            continue
+        if part.name not in known:
+            written.append(part)
+        manifest.parts.append(part)
+    _check_written(folder, written, manifest)
+    manifest.new_bytes = sum(p.size for p in written)
+    return manifest, key
+
+
+def _pool_blob(
+    ctx: Context, folder: Folder, blob_key: str, known: dict[str, Part], progress: Progress
+) -> Part | None:
+    """The pool's copy of a blob: reused if present, copied otherwise; None if the blob is
+    gone from the store."""
+    name = "blob:" + blob_key
+    path = folder.pool_path(blob_key)
+    if path.exists():
+        if name in known:
+            return known[name]
+        found, length = _hash_file(path)  # a copy from a backup that never completed
+        part = Part(name, folder.pool_relative(blob_key), length, found)
+        known[name] = part
+        return part
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with ctx.blobs.open(blob_key) as src, open(temp, "xb") as out:
+            os.fchmod(out.fileno(), 0o600)
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+                progress(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+    except NotFound:
+        temp.unlink(missing_ok=True)
+        return None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    os.replace(temp, path)
+    return Part(name, folder.pool_relative(blob_key), size, digest.hexdigest())
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _check_written(folder: Folder, written: list[Part], manifest: Manifest) -> None:
+    """Read back every part this backup wrote; make the folders durable."""
+    for part in written:
+        digest, size = _hash_file(folder.root / part.path)
+        if (digest, size) != (part.sha256, part.size):
+            raise IntegrityFailure(
+                f"part {part.name} of backup {manifest.id} did not read back as written",
+                backup=manifest.id,
+            )
+    for path in {(folder.root / p.path).parent for p in written}:
+        fsync_dir(path)
+    for reused in manifest.parts:
+        if not (folder.root / reused.path).exists():
+            raise IntegrityFailure(f"pool blob {reused.name} vanished during backup {manifest.id}")
+
+
+def _keystore_backup(ctx: Context, folder: Folder) -> Manifest:
+    days = ctx.settings.keystore_backup_retention_days
+    manifest, key, _facts = _snapshot_into(ctx, folder, KEYSTORE, days, _noop)
+    _check_written(folder, manifest.parts, manifest)
+    manifest.new_bytes = manifest.size
+    manifest.seal_with(key)
+    folder.write_manifest(manifest)
+    return manifest
