@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from strongroom import __version__
 from strongroom.api import problems
+from strongroom.api.fast_reads import FastReads
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_data import router as data_router
@@ -59,6 +60,7 @@ def create_app(sr: Strongroom) -> FastAPI:
     app.include_router(exports_router)
     app.include_router(admin_router)
     app.include_router(lifecycle_router)
+    app.add_middleware(FastReads, sr=sr)
     app.add_middleware(
         BodyLimit,
         json_limit=sr.settings.record_max_bytes * 2 + 65536,

@@ -31,14 +31,18 @@ _bearer = HTTPBearer(auto_error=False, description="An API, session or operator 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _authenticate(sr: Strongroom, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    if credentials is None:
+def _authenticate(sr: Strongroom, token: str | None) -> Principal:
+    if token is None:
         raise Unauthenticated("a bearer token is required")
-    return sr.access.authenticate(credentials.credentials)
+    return sr.access.authenticate(token)
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return None if credentials is None else credentials.credentials
 
 
 def current_caller(sr: SR, credentials: Credentials) -> Principal:
-    return _authenticate(sr, credentials)
+    return _authenticate(sr, _token(credentials))
 
 
 Caller = Annotated[Principal, Depends(current_caller)]
@@ -53,13 +57,13 @@ class Grant:
     def __init__(
         self,
         sr: Strongroom,
-        credentials: HTTPAuthorizationCredentials | None,
+        token: str | None,
         workspace_id: str,
         action: Action,
         fallback: Action | None = None,
     ) -> None:
         self._sr = sr
-        self._credentials = credentials
+        self._token = token
         self._action = action
         self._fallback = fallback
         self.workspace_id = workspace_id
@@ -67,8 +71,10 @@ class Grant:
         self._role: Role | None = None
 
     def resolve(self) -> None:
-        """Authenticate and check the role matrix; raises 401, 403 or 404 errors."""
-        caller = _authenticate(self._sr, self._credentials)
+        """Authenticate and check the role matrix (once); raises 401, 403 or 404 errors."""
+        if self._caller is not None:
+            return
+        caller = _authenticate(self._sr, self._token)
         try:
             self._role = self._sr.access.require(caller, self.workspace_id, self._action)
         except Conflict:  # the plan state refuses it: the fallback, if the role allows that
@@ -99,7 +105,7 @@ def allowed(action: Action, fallback: Action | None = None) -> Any:
     :func:`one_hop`)."""
 
     async def pending(workspace_id: WorkspaceId, sr: SR, credentials: Credentials) -> Grant:
-        return Grant(sr, credentials, workspace_id, action, fallback)
+        return Grant(sr, _token(credentials), workspace_id, action, fallback)
 
     return Depends(pending)
 

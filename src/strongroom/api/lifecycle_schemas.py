@@ -164,6 +164,9 @@ class Certificate(_Signed):
     purged_at: str
     counts: dict[str, int]
     destroyed_keys: list[str]
+    retained_keys: list[str] = Field(
+        description="Keys that still exist and can read copies made before the purge."
+    )
     backups_holding_ciphertext: list[dict[str, str]]
     signing_key: SigningKey
     signature: str
