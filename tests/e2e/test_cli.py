@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.pkcs11_support import TEST_PIN, new_softhsm_token
@@ -261,14 +268,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_demo_as_a_new_user_would(tmp_path: Path) -> None:
-    """`make serve`: a new home with the sample, then curl lists it over HTTPS only."""
-    import signal
-    import ssl
-    import warnings
-
-    import httpx
-
+@contextmanager
+def serving_demo(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """`strongroom serve --demo --json` in a process; what it printed when it started. The
+    server must stop cleanly (exit 0) on SIGINT."""
     home = tmp_path / "served"
     port = _free_port()
     server = subprocess.Popen(
@@ -280,6 +283,19 @@ def test_serve_demo_as_a_new_user_would(tmp_path: Path) -> None:
         assert server.stdout is not None
         started = json.loads(server.stdout.readline())
         assert started["url"] == f"https://127.0.0.1:{port}"
+        yield started
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        assert server.stdout is not None and server.stderr is not None
+        server.stdout.close()
+        server.stderr.close()
+    assert server.returncode == 0
+
+
+def test_serve_demo_as_a_new_user_would(tmp_path: Path) -> None:
+    """`make serve`: a new home with the sample, then curl lists it over HTTPS only."""
+    with serving_demo(tmp_path) as started:
         trust = ssl.create_default_context(cafile=started["ca"])
         response = httpx.get(
             f"{started['url']}/v1/workspaces",
@@ -296,33 +312,11 @@ def test_serve_demo_as_a_new_user_would(tmp_path: Path) -> None:
             old.maximum_version = ssl.TLSVersion.TLSv1_1
         with pytest.raises((ssl.SSLError, httpx.ConnectError, httpx.RemoteProtocolError)):
             httpx.get(f"{started['url']}/health", verify=old)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-        assert server.stdout is not None and server.stderr is not None
-        server.stdout.close()
-        server.stderr.close()
-    assert server.returncode == 0
 
 
 def test_serve_runs_the_lifecycle_worker(tmp_path: Path) -> None:
     """A purge made due through the API is run by the worker inside `serve` at once."""
-    import signal
-    import ssl
-    import time
-
-    import httpx
-
-    home = tmp_path / "served"
-    port = _free_port()
-    server = subprocess.Popen(
-        [STRONGROOM, "serve", "--demo", "--home", str(home), "--port", str(port), "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert server.stdout is not None
-        started = json.loads(server.stdout.readline())
+    with serving_demo(tmp_path) as started:
         assert started["worker"] is True
         client = httpx.Client(
             base_url=started["url"],
@@ -341,10 +335,3 @@ def test_serve_runs_the_lifecycle_worker(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert [(c["subject_id"], c["reason"]) for c in items] == [(project, "deleted_forever")]
         client.close()
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-        assert server.stdout is not None and server.stderr is not None
-        server.stdout.close()
-        server.stderr.close()
-    assert server.returncode == 0

@@ -3,13 +3,11 @@ the API's export jobs (see jobs.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from strongroom.atomic_file import write_atomically
 from strongroom.export import jobs
 from strongroom.export.archive import ExportSummary, Progress, write_export
 from strongroom.export.jobs import ExportJob
@@ -35,7 +33,7 @@ class Exports:
         source = WorkspaceSource(self.ctx, actor)
         plan = source.plan(workspace_id)
         if isinstance(target, str | Path):
-            summary = _to_path(
+            summary = write_atomically(
                 Path(target), lambda write: write_export(source, plan, write, progress)
             )
         else:
@@ -72,21 +70,3 @@ class Exports:
         self, workspace_id: str, job_id: str, actor: str = "system"
     ) -> tuple[ExportJob, Iterator[bytes]]:
         return jobs.open_artifact(self.ctx, workspace_id, job_id, actor)
-
-
-def _to_path(
-    path: Path, run: Callable[[Callable[[bytes], object]], ExportSummary]
-) -> ExportSummary:
-    """Write through a temporary file beside ``path``; rename it into place at the end."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            summary = run(out.write)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    return summary

@@ -3,14 +3,12 @@ the blob store, in constant memory."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from strongroom import ids
+from strongroom.atomic_file import write_atomically
 from strongroom.crypto import segments
 from strongroom.crypto.envelope import Binding
 from strongroom.domain.lifecycle import TrashKind
@@ -217,21 +215,12 @@ class Files:
         on_progress: Progress | None = None,
     ) -> StoredFile:
         """Decrypt into ``path``; the file appears only if every segment authenticated."""
-        path = Path(path)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                info = self.read_into(
-                    workspace_id, project_id, file_id, out.write, actor, on_progress
-                )
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-        return info
+        return write_atomically(
+            Path(path),
+            lambda write: self.read_into(
+                workspace_id, project_id, file_id, write, actor, on_progress
+            ),
+        )
 
     def _live(
         self, uow: DataUnitOfWork, workspace_id: str, project_id: str, file_id: str

@@ -245,13 +245,7 @@ class Records:
         limit: int = 100,
         actor: str = "system",
     ) -> Page[Record]:
-        collection = check_collection(collection)
-        if cursor is not None:
-            ids.check_id("record", cursor)
-        limit = page_limit(limit)
-        with self.ctx.store.read() as uow:
-            require_project(uow, workspace_id, project_id)
-            rows = uow.records.list(workspace_id, project_id, collection, cursor, limit + 1)
+        rows, limit = self._page_rows(workspace_id, project_id, collection, cursor, limit)
         return make_page(rows, limit, lambda r: r.id, lambda r: self._record(r, actor))
 
     def list_text(
@@ -264,6 +258,24 @@ class Records:
         actor: str = "system",
     ) -> Page[RecordText]:
         """Like :meth:`list`, with each document as its canonical JSON bytes (not parsed)."""
+        rows, limit = self._page_rows(workspace_id, project_id, collection, cursor, limit)
+        return make_page(
+            rows,
+            limit,
+            lambda r: r.id,
+            lambda r: RecordText(r.id, r.created_at, r.updated_at, self._text(r, actor)),
+        )
+
+    def _page_rows(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[builtins.list[RecordRow], int]:
+        """The rows of one page (one more than the page, to tell whether another follows)
+        and the page size."""
         collection = check_collection(collection)
         if cursor is not None:
             ids.check_id("record", cursor)
@@ -271,12 +283,7 @@ class Records:
         with self.ctx.store.read() as uow:
             require_project(uow, workspace_id, project_id)
             rows = uow.records.list(workspace_id, project_id, collection, cursor, limit + 1)
-        return make_page(
-            rows,
-            limit,
-            lambda r: r.id,
-            lambda r: RecordText(r.id, r.created_at, r.updated_at, self._text(r, actor)),
-        )
+        return rows, limit
 
     def find(self, workspace_id: str, field: str, value: str) -> builtins.list[str]:
         """Ids of live records whose declared personal field ``field`` equals ``value``."""
