@@ -39,6 +39,7 @@ from bench.runner import Config, Result, Target, median, work_dir
 from strongroom import ids
 from strongroom.bootstrap import Strongroom, init_home, open_strongroom
 from strongroom.storage.database import WRITE, make_engine
+from strongroom.storage.driver import DriverQuery
 from strongroom.storage.types import UtcDateTime
 
 COLLECTION = "contacts"
@@ -59,11 +60,10 @@ WRITE_NOTES = (
 READ_NOTES = (
     "Strongroom: sr.records.get(ws, prj, id) per record (one select joining the live project, "
     "at the driver level, no transaction of its own; HKDF + AES-GCM open, json.loads). "
-    "Baseline: per record, engine.connect(), "
-    "BEGIN, SELECT the live plain row by (id, project_id, workspace_id) joined with its live "
-    "project, as SQL text with typed columns (the same query shape as Strongroom's read "
-    "path), rollback, close, "
-    "check state, json.loads. Shuffled ids, the same order on both sides."
+    "Baseline: per record, engine.connect(), the same statement shape (SELECT the live plain "
+    "row by (id, project_id, workspace_id) joined with its live project) at the driver level "
+    "without a transaction of its own (storage/driver.DriverQuery, as Strongroom's read "
+    "path), close, check state, json.loads. Shuffled ids, the same order on both sides."
 )
 
 plain_metadata = MetaData()
@@ -101,6 +101,7 @@ _SELECT_PLAIN = text(
     " WHERE r.id = :id AND r.project_id = :project_id AND r.workspace_id = :ws"
     " AND r.state = 'live' AND p.state = 'live'"
 ).columns(*plain_records.c)
+_PLAIN_GET = DriverQuery(_SELECT_PLAIN)
 
 
 # documents -------------------------------------------------------------------------------
@@ -245,21 +246,18 @@ class PlainRecords:
         return record_ids
 
     def get(self, record_id: str) -> dict[str, Any]:
+        """One statement at the driver level, without a transaction of its own: what
+        Strongroom's read path does (DataStore.lookup, storage/driver.py)."""
         conn = self.engine.connect()
         try:
-            tx = conn.begin()
-            try:
-                row = conn.execute(
-                    _SELECT_PLAIN,
-                    {"id": record_id, "project_id": self.project_id, "ws": self.workspace_id},
-                ).first()
-            finally:
-                tx.rollback()
+            row = _PLAIN_GET.first(
+                conn, {"id": record_id, "project_id": self.project_id, "ws": self.workspace_id}
+            )
         finally:
             conn.close()
-        if row is None or row.state != "live":
+        if row is None or row[6] != "live":  # state
             raise KeyError(record_id)
-        document: dict[str, Any] = json.loads(row.document)
+        document: dict[str, Any] = json.loads(row[4])  # document
         return document
 
 
