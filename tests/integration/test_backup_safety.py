@@ -1,0 +1,79 @@
+"""Backups against a hostile or unlucky backup folder and target: a rerun restore never
+clears a database it did not create, planted or edited manifests neither stop expiry nor
+outlive retention nor launder files into a backup, a single-workspace restore never brings
+back what was purged or deleted meanwhile, and nothing decrypted is left behind."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from strongroom.bootstrap import Strongroom
+from strongroom.config import Settings
+from strongroom.errors import Conflict, InvalidInput
+from strongroom.storage import snapshots
+from tests.integration.test_backup import seed
+
+MARKER = ".strongroom-restore.json"
+
+
+def plant_marker(target: Path, backup_id: str) -> None:
+    target.mkdir()
+    (target / MARKER).write_text(json.dumps({"backup_id": backup_id}))
+
+
+def workspace_count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM workspaces")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_a_rerun_restore_never_writes_into_or_clears_the_live_databases(
+    sr: Strongroom, home: Settings, tmp_path: Path
+) -> None:
+    seed(sr, 1)
+    entry = sr.backups.create()
+    target = tmp_path / "elsewhere"
+    plant_marker(target, entry.id)
+    for live in (home.database_url, home.keystore_url):
+        other = make_url(live).set(database=str(tmp_path / "spare.db")).render_as_string(False)
+        with pytest.raises(InvalidInput, match="live database"):
+            sr.backups.restore_home(entry.id, target, database_url=live, keystore_url=other)
+    assert workspace_count(home.database_url) == 1
+    with pytest.raises(InvalidInput, match="new folder"):  # a rerun empties its target
+        sr.backups.restore_home(entry.id, Path(home.home).parent)
+    assert sr.backups.verify(entry.id).ok
+
+
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@POSTGRES_ONLY
+def test_a_rerun_restore_clears_only_the_databases_its_first_run_created(
+    sr: Strongroom, home: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    server = request.getfixturevalue("postgres")
+    names = [f"{server.prefix}_s{secrets.token_hex(4)}_{s}" for s in ("data", "keys")]
+    for name in names:
+        server.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(server.url(names[0]))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE precious (n int)"))
+    engine.dispose()
+    seed(sr, 1)
+    entry = sr.backups.create()
+    target = tmp_path / "elsewhere"
+    plant_marker(target, entry.id)  # a marker that records no database
+    urls = {"database_url": server.url(names[0]), "keystore_url": server.url(names[1])}
+    with pytest.raises(Conflict, match="not empty"):
+        sr.backups.restore_home(entry.id, target, **urls)
+    assert not snapshots.is_empty(urls["database_url"])  # never cleared
