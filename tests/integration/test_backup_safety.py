@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from strongroom.bootstrap import Strongroom
+from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.errors import Conflict, InvalidInput
 from strongroom.storage import snapshots
 from tests.integration.test_backup import seed
 
 MARKER = ".strongroom-restore.json"
+DAY = timedelta(days=1)
 
 
 def plant_marker(target: Path, backup_id: str) -> None:
@@ -77,3 +80,30 @@ def test_a_rerun_restore_clears_only_the_databases_its_first_run_created(
     with pytest.raises(Conflict, match="not empty"):
         sr.backups.restore_home(entry.id, target, **urls)
     assert not snapshots.is_empty(urls["database_url"])  # never cleared
+
+
+def plant_copy(home: Settings, backup_id: str, **changes: str) -> str:
+    """A copy of a backup's manifest under a new id, edited (its seal no longer opens)."""
+    root = Path(home.backup_dir) / "data"
+    doc = json.loads((root / backup_id / "manifest.json").read_text())
+    fake = "bkp_" + secrets.token_hex(13)[:26]
+    doc.update(id=fake, **changes)
+    (root / fake).mkdir()
+    (root / fake / "manifest.json").write_text(json.dumps(doc))
+    return fake
+
+
+def test_a_planted_manifest_with_a_naive_date_stops_neither_expiry_nor_certificates(
+    sr: Strongroom, home: Settings, clock: FixedClock
+) -> None:
+    world = seed(sr, 2)
+    first = sr.backups.create()
+    plant_copy(home, first.id, created_at="2026-01-01T00:00:00", expires_at="2026-03-01T00:00:00")
+    second = sr.backups.create()
+    gone = sr.records.delete(world["ws"], world["project"], world["records"][0])
+    sr.trash.purge_now(world["ws"], gone.id)
+    assert len(sr.worker.run_once().done) == 1
+    (certificate,) = sr.certificates.list(world["ws"])
+    assert certificate["subject_id"] == world["records"][0]
+    clock.advance(61 * DAY)
+    assert {first.id, second.id} <= set(sr.backups.expire().deleted)

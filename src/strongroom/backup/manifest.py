@@ -151,31 +151,50 @@ class Manifest:
         return {**self.body(), "seal": base64.b64encode(self.seal).decode()}
 
 
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a text field is not text")
+    return value
+
+
+def _date(value: object) -> datetime:
+    """A timezone-aware date (a naive one cannot be compared with the clock's)."""
+    parsed = datetime.fromisoformat(_text(value))
+    if parsed.utcoffset() is None:
+        raise ValueError("a date without a timezone")
+    return parsed
+
+
+def _part(doc: dict[str, Any]) -> Part:
+    return Part(_text(doc["name"]), _text(doc["path"]), int(doc["size"]), _text(doc["sha256"]))
+
+
 def parse(raw: bytes) -> Manifest:
-    """A manifest from its JSON; IntegrityFailure if it is not one (its seal is checked by
-    :meth:`Manifest.key`)."""
+    """A manifest from its JSON; IntegrityFailure if it is not one, malformed in any field
+    (its seal is checked by :meth:`Manifest.key`)."""
     try:
         doc = json.loads(raw)
         if doc.get("format") != FORMAT:
             raise ValueError("format")
         key = doc["key"]
+        ks = doc.get("keystore_backup_id")
         return Manifest(
-            kind=doc["kind"],
-            id=doc["id"],
-            created_at=datetime.fromisoformat(doc["created_at"]),
-            expires_at=datetime.fromisoformat(doc["expires_at"]),
-            backend=doc["backend"],
-            revision=doc["schema_revision"],
+            kind=_text(doc["kind"]),
+            id=_text(doc["id"]),
+            created_at=_date(doc["created_at"]),
+            expires_at=_date(doc["expires_at"]),
+            backend=_text(doc["backend"]),
+            revision=_text(doc["schema_revision"]),
             root_version=int(key["root_version"]),
-            wrapped_key=base64.b64decode(key["wrapped"], validate=True),
-            parts=[Part(p["name"], p["path"], int(p["size"]), p["sha256"]) for p in doc["parts"]],
-            counts={k: int(v) for k, v in doc["counts"].items()},
-            keystore_backup_id=doc.get("keystore_backup_id"),
-            missing_blobs=list(doc.get("missing_blobs", [])),
+            wrapped_key=base64.b64decode(_text(key["wrapped"]), validate=True),
+            parts=[_part(p) for p in doc["parts"]],
+            counts={_text(k): int(v) for k, v in doc["counts"].items()},
+            keystore_backup_id=None if ks is None else _text(ks),
+            missing_blobs=[_text(b) for b in doc.get("missing_blobs", [])],
             new_bytes=int(doc.get("new_bytes", 0)),
-            seal=base64.b64decode(doc["seal"], validate=True),
+            seal=base64.b64decode(_text(doc["seal"]), validate=True),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise IntegrityFailure(f"not a backup manifest ({type(e).__name__})") from None
 
 

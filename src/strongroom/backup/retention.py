@@ -8,6 +8,7 @@ backup stops existing), then its parts, then every pool blob no remaining backup
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from strongroom.backup.manifest import DATA, KEYSTORE, MANIFEST, POOL, Folder, f
 from strongroom.backup.writer import remove_incomplete
 from strongroom.config import Settings
 from strongroom.errors import Conflict, IntegrityFailure
+
+log = logging.getLogger("strongroom.backup")
 
 
 @dataclass
@@ -63,15 +66,28 @@ def expire(settings: Settings, now: datetime) -> ExpiryReport:
         with folder_lock(folder.root, exclusive=True, wait=False):
             remove_incomplete(folder)
             for kind in (DATA, KEYSTORE):
-                days = retention_days(settings, kind)
                 for backup_id in folder.ids(kind):
-                    if expiry_of(folder, kind, backup_id, days) <= now:
-                        _delete_backup(folder.backup_dir(kind, backup_id))
+                    if _expire_one(settings, folder, kind, backup_id, now):
                         report.deleted.append(backup_id)
             report.pool_blobs_deleted = _collect_pool(folder)
     except Conflict:
         report.busy = True
     return report
+
+
+def _expire_one(
+    settings: Settings, folder: Folder, kind: str, backup_id: str, now: datetime
+) -> bool:
+    """Delete one backup if its date has come. A failure is logged and leaves the others
+    to be handled: one bad backup never stops expiry."""
+    try:
+        if expiry_of(folder, kind, backup_id, retention_days(settings, kind)) > now:
+            return False
+        _delete_backup(folder.backup_dir(kind, backup_id))
+        return True
+    except Exception:
+        log.exception("expiring backup %s failed; retried next pass", backup_id)
+        return False
 
 
 def _delete_backup(path: Path) -> None:
