@@ -6,13 +6,15 @@ back what was purged or deleted meanwhile, and nothing decrypted is left behind.
 from __future__ import annotations
 
 import json
+import os
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from strongroom.backup.manifest import Folder
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
@@ -107,3 +109,55 @@ def test_a_planted_manifest_with_a_naive_date_stops_neither_expiry_nor_certifica
     assert certificate["subject_id"] == world["records"][0]
     clock.advance(61 * DAY)
     assert {first.id, second.id} <= set(sr.backups.expire().deleted)
+
+
+def date_files(path: Path, when: datetime) -> None:
+    for p in [path, *path.iterdir()]:
+        os.utime(p, (when.timestamp(), when.timestamp()))
+
+
+def test_a_backup_whose_manifest_was_edited_expires_by_age_and_certificates_name_it(
+    sr: Strongroom, home: Settings, clock: FixedClock
+) -> None:
+    world = seed(sr, 2)
+    entry = sr.backups.create()
+    folder = Path(home.backup_dir) / "data" / entry.id
+    doc = json.loads((folder / "manifest.json").read_text())
+    doc.update(created_at="2099-01-01T00:00:00+00:00", expires_at="2099-03-01T00:00:00+00:00")
+    (folder / "manifest.json").write_text(json.dumps(doc))
+    date_files(folder, clock.now())
+    assert sr.backups.list() == []  # not a backup any more; still data on disk
+    gone = sr.records.delete(world["ws"], world["project"], world["records"][0])
+    sr.trash.purge_now(world["ws"], gone.id)
+    sr.worker.run_once()
+    (listed,) = sr.certificates.list(world["ws"])
+    named = sr.certificates.get(str(listed["certificate_id"]))["backups_holding_ciphertext"]
+    assert [(b["backup_id"], b["expires_at"][:10]) for b in named] == [
+        (entry.id, (clock.now() + 60 * DAY).date().isoformat())
+    ]
+    clock.advance(59 * DAY)
+    assert entry.id not in sr.backups.expire().deleted
+    clock.advance(2 * DAY)
+    assert entry.id in sr.backups.expire().deleted
+    assert not folder.exists()
+
+
+def test_a_planted_manifest_keeps_no_pool_blob_beyond_retention(
+    sr: Strongroom, home: Settings, clock: FixedClock
+) -> None:
+    world = seed(sr, 1)
+    first = sr.backups.create()
+    gone = sr.files.delete(world["ws"], world["project"], world["files"][0])
+    sr.trash.purge_now(world["ws"], gone.id)
+    sr.worker.run_once()
+    planted = plant_copy(
+        home,
+        first.id,
+        created_at="2099-01-01T00:00:00+00:00",
+        expires_at="2099-03-01T00:00:00+00:00",
+    )
+    date_files(Path(home.backup_dir) / "data" / planted, clock.now())
+    pool = Folder(home.backup_dir).pool_path(world["files"][0])
+    clock.advance(61 * DAY)
+    assert {first.id, planted} <= set(sr.backups.expire().deleted)
+    assert not pool.exists()
