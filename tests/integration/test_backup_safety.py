@@ -8,19 +8,22 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from strongroom.backup import workspace
 from strongroom.backup.manifest import Folder
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
-from strongroom.errors import Conflict, InvalidInput
+from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.storage import snapshots
-from tests.integration.test_backup import seed
+from tests.integration.test_backup import MARKERS, contents, seed
 
 MARKER = ".strongroom-restore.json"
 DAY = timedelta(days=1)
@@ -161,3 +164,65 @@ def test_a_planted_manifest_keeps_no_pool_blob_beyond_retention(
     clock.advance(61 * DAY)
     assert {first.id, planted} <= set(sr.backups.expire().deleted)
     assert not pool.exists()
+
+
+def during_restore(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> None:
+    """Run ``action`` once, after the backup's snapshot is decrypted and filtered, before
+    the rows are written."""
+    leave_out = workspace._filter
+    pending = [action]
+
+    def racing(*args: Any) -> None:
+        leave_out(*args)
+        while pending:
+            pending.pop()()
+
+    monkeypatch.setattr(workspace, "_filter", racing)
+
+
+def test_a_purge_finishing_during_a_workspace_restore_is_honoured(
+    sr: Strongroom, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = seed(sr, 3)
+    ws, p = world["ws"], world["project"]
+    entry = sr.backups.create()
+    purged, file_id = world["records"][0], world["files"][0]
+    due = [sr.records.delete(ws, p, purged), sr.files.delete(ws, p, file_id)]
+    for trashed in due:
+        sr.trash.purge_now(ws, trashed.id)
+    during_restore(monkeypatch, lambda: sr.worker.run_once())
+    report = sr.backups.restore_workspace(entry.id, ws)
+    assert report.left_out_purged == 2
+    with pytest.raises(NotFound):
+        sr.records.get(ws, p, purged)
+    assert file_id not in contents(sr, world)["files"]
+    assert len(contents(sr, world)["records"]) == 2
+    assert not sr.ctx.blobs.exists(file_id)  # the copy from the pool was removed again
+
+
+def test_a_deletion_made_after_the_backup_stands_after_a_workspace_restore(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    world = seed(sr, 3)
+    ws, p = world["ws"], world["project"]
+    entry = sr.backups.create()
+    deleted = world["records"][1]
+    trashed = sr.records.delete(ws, p, deleted)
+    sr.backups.restore_workspace(entry.id, ws)
+    with pytest.raises(NotFound):
+        sr.records.get(ws, p, deleted)
+    assert [(e.id, e.subject_id) for e in sr.trash.list(ws).items] == [(trashed.id, deleted)]
+    clock.advance(31 * DAY)  # its purge deadline stands too
+    sr.worker.run_once()
+    assert deleted in {c["subject_id"] for c in sr.certificates.list(ws)}
+
+
+def test_a_workspace_restore_is_refused_when_the_workspace_purge_becomes_due(
+    sr: Strongroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = seed(sr, 1)
+    entry = sr.backups.create()
+    name = f"Acme {MARKERS[3]}"
+    during_restore(monkeypatch, lambda: sr.plans.delete_workspace(world["ws"], name))
+    with pytest.raises(Conflict, match="purge"):
+        sr.backups.restore_workspace(entry.id, world["ws"])
