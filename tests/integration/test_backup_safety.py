@@ -5,10 +5,13 @@ back what was purged or deleted meanwhile, and nothing decrypted is left behind.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +20,11 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from strongroom.backup import workspace
-from strongroom.backup.manifest import Folder
+from strongroom.backup.manifest import Folder, Part
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
-from strongroom.errors import Conflict, InvalidInput, NotFound
+from strongroom.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
 from strongroom.storage import snapshots
 from tests.integration.test_backup import MARKERS, contents, seed
 
@@ -87,7 +90,7 @@ def test_a_rerun_restore_clears_only_the_databases_its_first_run_created(
     assert not snapshots.is_empty(urls["database_url"])  # never cleared
 
 
-def plant_copy(home: Settings, backup_id: str, **changes: str) -> str:
+def plant_copy(home: Settings, backup_id: str, **changes: object) -> str:
     """A copy of a backup's manifest under a new id, edited (its seal no longer opens)."""
     root = Path(home.backup_dir) / "data"
     doc = json.loads((root / backup_id / "manifest.json").read_text())
@@ -226,3 +229,30 @@ def test_a_workspace_restore_is_refused_when_the_workspace_purge_becomes_due(
     during_restore(monkeypatch, lambda: sr.plans.delete_workspace(world["ws"], name))
     with pytest.raises(Conflict, match="purge"):
         sr.backups.restore_workspace(entry.id, world["ws"])
+
+
+def test_a_planted_manifest_cannot_make_a_backup_name_a_file_outside_the_pool(
+    sr: Strongroom, home: Settings, clock: FixedClock
+) -> None:
+    seed(sr, 1)
+    first = sr.backups.create()
+    target = Path(home.home) / "strongroom.toml"
+    doc = json.loads((Path(home.backup_dir) / "data" / first.id / "manifest.json").read_text())
+    facts = {"path": "../strongroom.toml", "size": target.stat().st_size}
+    facts["sha256"] = hashlib.sha256(target.read_bytes()).hexdigest()
+    parts = [p if p["name"] == "snapshot" else {**p, **facts} for p in doc["parts"]]
+    plant_copy(home, first.id, parts=parts)
+    shutil.rmtree(Path(home.backup_dir) / "data" / first.id)  # the real one is gone
+    clock.advance(DAY)
+    second = sr.backups.create()
+    folder = Folder(home.backup_dir)
+    manifest = folder.read_manifest("data", second.id)
+    assert not any(p.path.startswith("..") for p in manifest.parts)
+    assert all(folder.part_path(manifest, p).is_relative_to(folder.root) for p in manifest.parts)
+    assert sr.backups.verify(second.id).ok
+    outside = Part("blob:..", "pool/../..", 1, "0" * 64)
+    with pytest.raises(IntegrityFailure, match="not where a part belongs"):
+        folder.part_path(manifest, outside)
+    moved = replace(manifest.blob_parts[0], path="../strongroom.toml")
+    with pytest.raises(IntegrityFailure, match="not where a part belongs"):
+        folder.part_path(manifest, moved)

@@ -221,6 +221,23 @@ class Folder:
     def pool_relative(self, blob_key: str) -> str:
         return str(self.pool_path(blob_key).relative_to(self.root))
 
+    def part_path(self, manifest: Manifest, part: Part) -> Path:
+        """Where a part lives, derived from its name and the backup, never taken from the
+        manifest's ``path``: IntegrityFailure if that path says otherwise or the place
+        would be outside the backup folder."""
+        if part.name == "snapshot":
+            path = self.backup_dir(manifest.kind, manifest.id) / SNAPSHOT
+        elif part.name.startswith("blob:") and _plain(part.name.removeprefix("blob:")):
+            path = self.pool_path(part.name.removeprefix("blob:"))
+        else:
+            path = None
+        if path is None or part.path != str(path.relative_to(self.root)):
+            raise IntegrityFailure(
+                f"part {part.name[:80]!r} of backup {manifest.id} is not where a part belongs",
+                backup=manifest.id,
+            )
+        return path
+
     def ids(self, kind: str) -> list[str]:
         folder = self.kind_dir(kind)
         if not folder.is_dir():
@@ -268,6 +285,15 @@ class Folder:
         os.replace(temp, final)
         fsync_dir(folder)
         return final
+
+
+def _plain(blob_key: str) -> bool:
+    """A blob key that names a file in its pool shard, and nothing else."""
+    return (
+        bool(blob_key)
+        and blob_key not in (".", "..")
+        and all(c.isascii() and (c.isalnum() or c in "_-.") for c in blob_key)
+    )
 
 
 def fsync_dir(path: Path) -> None:

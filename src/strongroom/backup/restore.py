@@ -334,7 +334,7 @@ def _copy_blobs(
             report.files_without_blob.append(blob_key)
             continue
         with restored.ctx.blobs.writer(blob_key) as out:
-            copy_checked(folder, part, data.id, out.write)
+            copy_checked(folder, data, part, out.write)
         report.blobs += 1
         if on_progress is not None:
             on_progress(part.size)

@@ -172,7 +172,7 @@ def _copy_blobs(ctx: Context, folder: Folder, manifest: Manifest, rows: Workspac
         if part is None:
             raise Conflict(f"backup {manifest.id} lacks the blob of file {f['id']}")
         with ctx.blobs.writer(key) as out:
-            copy_checked(folder, part, manifest.id, out.write)
+            copy_checked(folder, manifest, part, out.write)
         copied.add(key)
     return copied
 
