@@ -110,7 +110,7 @@ def open_kms(settings: Settings, create: bool = False) -> RootKms:
 def _stores(settings: Settings) -> tuple[DataStore, KeystoreStore]:
     """The data store and the keystore, their schemas brought up to date."""
     data = DataStore(make_engine(settings.database_url))
-    keys = KeystoreStore(make_engine(settings.keystore_url, secure_delete=True))
+    keys = KeystoreStore(make_engine(settings.keystore_url))
     try:
         for engine, which in ((data.engine, "data"), (keys.engine, "keystore")):
             if migrations.current_revision(engine) != HEAD_REVISIONS[which]:

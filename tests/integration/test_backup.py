@@ -186,7 +186,7 @@ def test_one_workspace_restores_into_the_live_deployment_without_what_was_purged
     gone = sr.records.delete(ws, p, world["records"][0])
     sr.trash.purge_now(ws, gone.id)
     sr.worker.run_once()
-    sr.files.delete(ws, p, world["files"][0])
+    trashed = sr.files.delete(ws, p, world["files"][0])
     sr.backups.create()  # (a newer backup exists; the older one is restored)
 
     report = sr.backups.restore_workspace(entry.id, ws)
@@ -195,7 +195,9 @@ def test_one_workspace_restores_into_the_live_deployment_without_what_was_purged
     expected = dict(before["records"])
     del expected[world["records"][0]]
     assert after["records"] == expected
-    assert after["files"] == before["files"]
+    assert world["files"][0] not in after["files"]  # a deletion since the backup stands...
+    sr.trash.restore(ws, trashed.id)  # ...in the trash, with its deadline
+    assert contents(sr, world)["files"] == before["files"]
     assert len(contents(sr, bystander)["records"]) == 2  # other workspaces are untouched
     assert sr.audit.verify() > 0
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -58,6 +60,23 @@ def test_sqlite_home_runs_in_wal_mode_with_secure_delete_keystore(tmp_path: Path
         with sr.ctx.keyring.keystore.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_both_sqlite_stores_overwrite_freed_pages_whatever_the_build_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sqlite3.dbapi2.connect
+
+    def off_by_default(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete=OFF")  # as a build compiled without it
+        return conn
+
+    monkeypatch.setattr(sqlite3.dbapi2, "connect", off_by_default)  # what SQLAlchemy calls
+    with open_strongroom(settings=init_home(tmp_path / "home")) as sr:
+        for engine in (sr.ctx.store.engine, sr.ctx.keyring.keystore.engine):
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
 
 
 def test_hot_statements_at_the_driver_level_read_what_sqlalchemy_reads(sr: Strongroom) -> None:

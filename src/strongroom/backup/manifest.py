@@ -151,31 +151,50 @@ class Manifest:
         return {**self.body(), "seal": base64.b64encode(self.seal).decode()}
 
 
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a text field is not text")
+    return value
+
+
+def _date(value: object) -> datetime:
+    """A timezone-aware date (a naive one cannot be compared with the clock's)."""
+    parsed = datetime.fromisoformat(_text(value))
+    if parsed.utcoffset() is None:
+        raise ValueError("a date without a timezone")
+    return parsed
+
+
+def _part(doc: dict[str, Any]) -> Part:
+    return Part(_text(doc["name"]), _text(doc["path"]), int(doc["size"]), _text(doc["sha256"]))
+
+
 def parse(raw: bytes) -> Manifest:
-    """A manifest from its JSON; IntegrityFailure if it is not one (its seal is checked by
-    :meth:`Manifest.key`)."""
+    """A manifest from its JSON; IntegrityFailure if it is not one, malformed in any field
+    (its seal is checked by :meth:`Manifest.key`)."""
     try:
         doc = json.loads(raw)
         if doc.get("format") != FORMAT:
             raise ValueError("format")
         key = doc["key"]
+        ks = doc.get("keystore_backup_id")
         return Manifest(
-            kind=doc["kind"],
-            id=doc["id"],
-            created_at=datetime.fromisoformat(doc["created_at"]),
-            expires_at=datetime.fromisoformat(doc["expires_at"]),
-            backend=doc["backend"],
-            revision=doc["schema_revision"],
+            kind=_text(doc["kind"]),
+            id=_text(doc["id"]),
+            created_at=_date(doc["created_at"]),
+            expires_at=_date(doc["expires_at"]),
+            backend=_text(doc["backend"]),
+            revision=_text(doc["schema_revision"]),
             root_version=int(key["root_version"]),
-            wrapped_key=base64.b64decode(key["wrapped"], validate=True),
-            parts=[Part(p["name"], p["path"], int(p["size"]), p["sha256"]) for p in doc["parts"]],
-            counts={k: int(v) for k, v in doc["counts"].items()},
-            keystore_backup_id=doc.get("keystore_backup_id"),
-            missing_blobs=list(doc.get("missing_blobs", [])),
+            wrapped_key=base64.b64decode(_text(key["wrapped"]), validate=True),
+            parts=[_part(p) for p in doc["parts"]],
+            counts={_text(k): int(v) for k, v in doc["counts"].items()},
+            keystore_backup_id=None if ks is None else _text(ks),
+            missing_blobs=[_text(b) for b in doc.get("missing_blobs", [])],
             new_bytes=int(doc.get("new_bytes", 0)),
-            seal=base64.b64decode(doc["seal"], validate=True),
+            seal=base64.b64decode(_text(doc["seal"]), validate=True),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise IntegrityFailure(f"not a backup manifest ({type(e).__name__})") from None
 
 
@@ -201,6 +220,23 @@ class Folder:
 
     def pool_relative(self, blob_key: str) -> str:
         return str(self.pool_path(blob_key).relative_to(self.root))
+
+    def part_path(self, manifest: Manifest, part: Part) -> Path:
+        """Where a part lives, derived from its name and the backup, never taken from the
+        manifest's ``path``: IntegrityFailure if that path says otherwise or the place
+        would be outside the backup folder."""
+        if part.name == "snapshot":
+            path = self.backup_dir(manifest.kind, manifest.id) / SNAPSHOT
+        elif part.name.startswith("blob:") and _plain(part.name.removeprefix("blob:")):
+            path = self.pool_path(part.name.removeprefix("blob:"))
+        else:
+            path = None
+        if path is None or part.path != str(path.relative_to(self.root)):
+            raise IntegrityFailure(
+                f"part {part.name[:80]!r} of backup {manifest.id} is not where a part belongs",
+                backup=manifest.id,
+            )
+        return path
 
     def ids(self, kind: str) -> list[str]:
         folder = self.kind_dir(kind)
@@ -249,6 +285,15 @@ class Folder:
         os.replace(temp, final)
         fsync_dir(folder)
         return final
+
+
+def _plain(blob_key: str) -> bool:
+    """A blob key that names a file in its pool shard, and nothing else."""
+    return (
+        bool(blob_key)
+        and blob_key not in (".", "..")
+        and all(c.isascii() and (c.isalnum() or c in "_-.") for c in blob_key)
+    )
 
 
 def fsync_dir(path: Path) -> None:

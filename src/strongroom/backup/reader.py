@@ -76,7 +76,7 @@ def decrypt_snapshot(
     IntegrityFailure what was written must be discarded (snapshots.loader does)."""
     part = manifest.parts[0]
     try:
-        raw = open(folder.root / part.path, "rb")  # noqa: SIM115 - closed below
+        raw = open(folder.part_path(manifest, part), "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise IntegrityFailure(
             f"part {part.name} of backup {manifest.id} is missing", part=part.name
@@ -100,21 +100,21 @@ def decrypt_snapshot(
 
 
 def copy_checked(
-    folder: Folder, part: Part, backup_id: str, write: Callable[[bytes], object]
+    folder: Folder, manifest: Manifest, part: Part, write: Callable[[bytes], object]
 ) -> int:
     """Copy a pool blob into ``write``, checking its SHA-256 (IntegrityFailure at the end:
     the caller discards what was written)."""
     try:
-        raw = open(folder.root / part.path, "rb")  # noqa: SIM115 - closed below
+        raw = open(folder.part_path(manifest, part), "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise IntegrityFailure(
-            f"part {part.name} of backup {backup_id} is missing", part=part.name
+            f"part {part.name} of backup {manifest.id} is missing", part=part.name
         ) from None
     with raw:
         reader = HashingReader(raw)
         while chunk := reader.read(CHUNK):
             write(chunk)
-        _check_digest(reader, part, backup_id)
+        _check_digest(reader, part, manifest.id)
     return reader.size
 
 
@@ -169,7 +169,7 @@ def _verify_one(
             if part.name == "snapshot":
                 decrypt_snapshot(folder, manifest, key, lambda _b: None)
             else:
-                copy_checked(folder, part, manifest.id, lambda _b: None)
+                copy_checked(folder, manifest, part, lambda _b: None)
             report.bytes += part.size
         except IntegrityFailure as e:
             report.bad_parts.append({"part": prefix + part.name, "problem": str(e)})

@@ -13,7 +13,9 @@ Order, so that nothing purged ever lands in the new home:
 5. an audit event records the restore; the marker goes.
 
 A restore killed at any point leaves the marker: rerunning the same restore into the same
-folder redoes it from the start; anything else is refused.
+folder redoes it from the start; anything else is refused. The marker records the
+databases the restore writes; a rerun clears only those, and no restore ever names the
+live data store or keystore (or a folder holding the live home, blobs or backups).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.storage import snapshots
-from strongroom.storage.database import vacuum
+from strongroom.storage.database import redact_url, same_database, vacuum
 from strongroom.storage.rows import LedgerRow
 
 if TYPE_CHECKING:
@@ -117,8 +119,7 @@ def restore_home(
     started = time.monotonic()
     folder = Folder(ctx.settings.backup_dir)
     target = target.expanduser().resolve()
-    if target == ctx.settings.home:
-        raise InvalidInput("restore into a new folder, not the live home")
+    _check_target_folder(ctx, target)
     with folder_lock(folder.root, exclusive=False):
         data, data_key = open_backup(folder, ctx.keyring, backup_id)
         if data.kind != DATA:
@@ -171,41 +172,74 @@ def _prepare(
             f"backup {data.id} is of a {data.backend} data store: restore it into "
             f"{data.backend} (PostgreSQL: --database-url and --keystore-url of empty databases)"
         )
+    urls = (settings.database_url, settings.keystore_url)
+    _refuse_live_stores(ctx, urls)
     marker = target / RESTORE_MARKER
     if target.exists() and any(target.iterdir()):
-        if not marker.is_file() or _marker_backup(marker) != data.id:
-            raise Conflict(
-                f"{target} is not empty; restore into a new folder (or rerun the unfinished "
-                "restore of the same backup there)"
-            )
-        for child in target.iterdir():  # an unfinished restore of this backup: redo it
-            if child.name != RESTORE_MARKER:
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        for url in (settings.database_url, settings.keystore_url):
-            if snapshots.backend_of(url) != "sqlite":
-                snapshots.clear(url)
+        _clear_unfinished(marker, target, data.id, urls)
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for url in (settings.database_url, settings.keystore_url):
+    for url in urls:
         if not snapshots.is_empty(url):
             raise Conflict(f"{snapshots.redact(url)} is not empty; restore into empty databases")
-    _write_marker(marker, data.id)
+    _write_marker(marker, data.id, urls)
     if ctx.settings.kms == "local":  # the same root key: a copy of the local key files
         shutil.copytree(ctx.settings.kms_dir, settings.kms_dir)
     return settings
 
 
-def _marker_backup(marker: Path) -> str | None:
+def _check_target_folder(ctx: Context, target: Path) -> None:
+    """The target is not a live folder (home, blobs, backups) nor holds one: a rerun of an
+    unfinished restore empties the target."""
+    s = ctx.settings
+    for live in (s.home, *(Path(p).expanduser().resolve() for p in (s.blob_dir, s.backup_dir))):
+        if target == live or target in live.parents:
+            raise InvalidInput(f"restore into a new folder, not {live} or a folder holding it")
+
+
+def _refuse_live_stores(ctx: Context, urls: tuple[str, ...]) -> None:
+    """A restore never writes into (or clears) the live data store or keystore."""
+    live = (ctx.settings.database_url, ctx.settings.keystore_url)
+    for url in urls:
+        if any(same_database(url, other) for other in live):
+            raise InvalidInput(
+                f"{snapshots.redact(url)} is a live database of this deployment; restore "
+                "into new, empty databases"
+            )
+
+
+def _clear_unfinished(marker: Path, target: Path, backup_id: str, urls: tuple[str, ...]) -> None:
+    """An unfinished restore of this backup into ``target``: empty the folder and the
+    databases that restore created (named in its marker) so it is redone; anything else
+    is refused."""
+    recorded = _read_marker(marker)
+    if recorded.get("backup_id") != backup_id:
+        raise Conflict(
+            f"{target} is not empty; restore into a new folder (or rerun the unfinished "
+            "restore of the same backup there)"
+        )
+    for child in target.iterdir():
+        if child.name != RESTORE_MARKER:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    created = [u for u in recorded.get("urls", []) if isinstance(u, str)]
+    for url in urls:
+        if snapshots.backend_of(url) != "sqlite" and any(same_database(url, c) for c in created):
+            snapshots.clear(url)
+
+
+def _read_marker(marker: Path) -> dict[str, Any]:
     try:
-        value = json.loads(marker.read_text("utf-8")).get("backup_id")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+        value = json.loads(marker.read_text("utf-8"))
+    except (ValueError, OSError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
-def _write_marker(marker: Path, backup_id: str) -> None:
+def _write_marker(marker: Path, backup_id: str, urls: tuple[str, ...]) -> None:
+    """The marker names the backup and the databases this restore writes (no password)."""
     fd = os.open(marker, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"backup_id": backup_id, "pid": os.getpid()}, out)
+        body = {"backup_id": backup_id, "pid": os.getpid(), "urls": [redact_url(u) for u in urls]}
+        json.dump(body, out)
         out.flush()
         os.fsync(out.fileno())
 
@@ -300,7 +334,7 @@ def _copy_blobs(
             report.files_without_blob.append(blob_key)
             continue
         with restored.ctx.blobs.writer(blob_key) as out:
-            copy_checked(folder, part, data.id, out.write)
+            copy_checked(folder, data, part, out.write)
         report.blobs += 1
         if on_progress is not None:
             on_progress(part.size)

@@ -104,7 +104,7 @@ class Backups:
         return workspace.restore_workspace(self.ctx, backup_id, workspace_id)
 
     def expire(self, now: datetime | None = None) -> retention.ExpiryReport:
-        return retention.expire(self.ctx.settings, now or self.ctx.clock.now())
+        return retention.expire(self.ctx.settings, self.ctx.keyring, now or self.ctx.clock.now())
 
     def drill(self, scratch: Path | None = None) -> drill.DrillReport:
         return drill.run(self.ctx, scratch)

@@ -5,10 +5,14 @@ Semantics: the workspace's data (collections, projects, records and their index 
 files, open trash entries and their purge deadlines) is replaced by the backup's; its
 account side (plan, members, tokens, holds, billing, exports) stays as it is live.
 Refused: a workspace the ledger says was purged, one that no longer exists live, and one
-with a purge under way. Left out, and counted: every project, record or file the ledger
-says was purged, and every project whose key is no longer in the live keystore. Blobs the
+with a purge under way (or a workspace purge due). Left out, and counted: every project,
+record or file the ledger says was purged or whose live trash entry is purging or purged,
+and every project whose key is no longer in the live keystore. A subject deleted since the
+backup stays deleted: restored in the trash under its live entry and deadline. These
+checks run again inside the transaction that writes the rows (the live trash entries
+locked), so a purge finishing while the snapshot is decrypted is honoured. Blobs the
 restored files need are copied from the pool (checked) before the rows are written; blobs
-of live files the backup does not have are deleted after.
+of live files the backup does not have, and copies left out meanwhile, are deleted after.
 """
 
 from __future__ import annotations
@@ -16,9 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection
+
 from strongroom.backup.locking import folder_lock
-from strongroom.backup.manifest import DATA, Folder
+from strongroom.backup.manifest import DATA, Folder, Manifest
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
+from strongroom.crypto.secret import SecretKey
+from strongroom.domain.lifecycle import EntryState
+from strongroom.domain.model import ObjectState
 from strongroom.errors import Conflict, InvalidInput, KeyUnavailable, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -49,17 +58,29 @@ class WorkspaceReport:
         }
 
 
-def _purged_in(ctx: Context, workspace_id: str) -> tuple[bool, set[str]]:
-    """Whether the ledger says the workspace was purged, and its purged subjects."""
+def _purged_in(ctx: Context, workspace_id: str) -> set[str]:
+    """The subjects the ledger says were purged; Conflict if the workspace itself was."""
     with ctx.keyring.keystore.read() as uow:
         tombs = uow.keys.tombstones(workspace_id=workspace_id, limit=1_000_000)
-    return any(t.kind == "workspace" for t in tombs), {t.subject_id for t in tombs}
+    if any(t.kind == "workspace" for t in tombs):
+        raise Conflict(
+            f"the deletion ledger says workspace {workspace_id} was purged; it is never restored",
+            workspace_id=workspace_id,
+        )
+    return {t.subject_id for t in tombs}
 
 
-def _read_backup_rows(ctx: Context, folder: Folder, backup_id: str, ws: str) -> WorkspaceRows:
-    manifest, key = open_backup(folder, ctx.keyring, backup_id)
-    if manifest.kind != DATA:
-        raise InvalidInput(f"{backup_id} is a keystore backup; give a data backup")
+def _refuse_busy(conn: Connection, workspace_id: str) -> None:
+    if workspace_copy.busy_purges(conn, workspace_id):
+        raise Conflict(
+            f"a purge is under way or due in {workspace_id}; retry when it has finished",
+            workspace_id=workspace_id,
+        )
+
+
+def _read_backup_rows(
+    ctx: Context, folder: Folder, manifest: Manifest, key: SecretKey, ws: str
+) -> WorkspaceRows:
     with snapshots.scratch_database(ctx.settings.database_url, folder.root) as url:
         with snapshots.loader(url) as sink:
             decrypt_snapshot(folder, manifest, key, sink.write)
@@ -104,39 +125,79 @@ def _filter(ctx: Context, rows: WorkspaceRows, purged: set[str], report: Workspa
     rows.tables["deadlines"] = [r for r in rows.rows("deadlines") if r["subject_id"] in entries]
 
 
+def _keep_deletions(rows: WorkspaceRows, trashed: dict[str, dict[str, Any]]) -> set[str]:
+    """A subject deleted since the backup stays deleted: its restored row is trashed under
+    the live entry, which is kept with its deadline; the backup's entries for it are left
+    out. Returns the ids of the live entries kept."""
+    kept = set()
+    for name in ("projects", "records", "files"):
+        for row in rows.rows(name):
+            entry = trashed.get(row["id"])
+            if entry is not None:
+                row.update(state=ObjectState.TRASHED.value, trash_id=entry["id"])
+                kept.add(entry["id"])
+    rows.tables["trash_entries"] = [
+        r for r in rows.rows("trash_entries") if r["subject_id"] not in trashed
+    ]
+    entries = {r["id"] for r in rows.rows("trash_entries")}
+    rows.tables["deadlines"] = [r for r in rows.rows("deadlines") if r["subject_id"] in entries]
+    return kept
+
+
+def _apply_live(
+    ctx: Context, conn: Connection, ws: str, rows: WorkspaceRows, report: WorkspaceReport
+) -> set[str]:
+    """Inside the replacing transaction, against the live ledger and trash: refuse during a
+    workspace purge, leave out what was purged (or began purging) since the backup was
+    read, keep deletions made since. Returns the live trash entries to keep."""
+    _refuse_busy(conn, ws)
+    entries = workspace_copy.live_trash(conn, ws)
+    closing = [e for e in entries if e["state"] in (EntryState.PURGING, EntryState.PURGED)]
+    gone = _purged_in(ctx, ws) | {e["subject_id"] for e in closing}
+    _filter(ctx, rows, gone, report)
+    trashed = {e["subject_id"]: e for e in entries if e["state"] == EntryState.TRASHED}
+    return _keep_deletions(rows, trashed) | {e["id"] for e in closing}
+
+
+def _copy_blobs(ctx: Context, folder: Folder, manifest: Manifest, rows: WorkspaceRows) -> set[str]:
+    """Copy from the pool (checked) the blobs the restored files need and the live store
+    lacks; returns their keys."""
+    parts = {p.name: p for p in manifest.blob_parts}
+    copied = set()
+    for f in rows.rows("files"):
+        key = f["blob_key"]
+        if ctx.blobs.exists(key):
+            continue
+        part = parts.get("blob:" + key)
+        if part is None:
+            raise Conflict(f"backup {manifest.id} lacks the blob of file {f['id']}")
+        with ctx.blobs.writer(key) as out:
+            copy_checked(folder, manifest, part, out.write)
+        copied.add(key)
+    return copied
+
+
 def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> WorkspaceReport:
     folder = Folder(ctx.settings.backup_dir)
     report = WorkspaceReport(backup_id, workspace_id)
-    was_purged, purged = _purged_in(ctx, workspace_id)
-    if was_purged:
-        raise Conflict(
-            f"the deletion ledger says workspace {workspace_id} was purged; it is never restored",
-            workspace_id=workspace_id,
-        )
+    purged = _purged_in(ctx, workspace_id)
     with ctx.store.read() as uow:
         if uow.workspaces.get(workspace_id) is None:
             raise NotFound(f"no workspace {workspace_id} in the live deployment")
-        if workspace_copy.busy_purges(uow.conn, workspace_id):
-            raise Conflict(f"a purge is under way in {workspace_id}; retry when it has finished")
+        _refuse_busy(uow.conn, workspace_id)
     ctx.keyring.workspace_key(workspace_id)  # KeyUnavailable if the live key is gone
     with folder_lock(folder.root, exclusive=False):
-        rows = _read_backup_rows(ctx, folder, backup_id, workspace_id)
+        manifest, key = open_backup(folder, ctx.keyring, backup_id)
+        if manifest.kind != DATA:
+            raise InvalidInput(f"{backup_id} is a keystore backup; give a data backup")
+        rows = _read_backup_rows(ctx, folder, manifest, key, workspace_id)
         _filter(ctx, rows, purged, report)
-        manifest = folder.read_manifest(DATA, backup_id)
-        parts = {p.name: p for p in manifest.blob_parts}
-        for f in rows.rows("files"):
-            key = f["blob_key"]
-            if ctx.blobs.exists(key):
-                continue
-            part = parts.get("blob:" + key)
-            if part is None:
-                raise Conflict(f"backup {backup_id} lacks the blob of file {f['id']}")
-            with ctx.blobs.writer(key) as out:
-                copy_checked(folder, part, backup_id, out.write)
-            report.blobs_copied += 1
+        copied = _copy_blobs(ctx, folder, manifest, rows)
+    report.blobs_copied = len(copied)
     with ctx.store.write() as uow:
+        kept = _apply_live(ctx, uow.conn, workspace_id, rows, report)
         before = set(workspace_copy.live_blobs(uow.conn, workspace_id))
-        workspace_copy.replace(uow.conn, workspace_id, rows)
+        workspace_copy.replace(uow.conn, workspace_id, rows, kept)
         report.restored = rows.counts()
         audit.append(
             uow,
@@ -150,7 +211,7 @@ def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> Worksp
             left_out_without_key=report.left_out_without_key,
         )
         uow.commit()
-    for key in before - {f["blob_key"] for f in rows.rows("files")}:
-        ctx.blobs.delete(key)
+    for blob_key in (before | copied) - {f["blob_key"] for f in rows.rows("files")}:
+        ctx.blobs.delete(blob_key)
         report.blobs_deleted += 1
     return report

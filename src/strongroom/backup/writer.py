@@ -171,7 +171,8 @@ def _snapshot_into(
 def _data_parts(ctx: Context, folder: Folder, progress: Progress) -> tuple[Manifest, SecretKey]:
     days = ctx.settings.backup_retention_days
     manifest, key, facts = _snapshot_into(ctx, folder, DATA, days, progress)
-    known = {p.name: p for m in folder.manifests(DATA) for p in m.blob_parts}
+    # only backups whose seal verifies: an unsealed manifest could name any file
+    known = {p.name: p for m in folder.manifests(DATA, ctx.keyring) for p in m.blob_parts}
     written: list[Part] = [manifest.parts[0]]
     for blob_key in facts.blob_keys:
         part = _pool_blob(ctx, folder, blob_key, known, progress)
@@ -237,16 +238,16 @@ def _hash_file(path: Path) -> tuple[str, int]:
 def _check_written(folder: Folder, written: list[Part], manifest: Manifest) -> None:
     """Read back every part this backup wrote; make the folders durable."""
     for part in written:
-        digest, size = _hash_file(folder.root / part.path)
+        digest, size = _hash_file(folder.part_path(manifest, part))
         if (digest, size) != (part.sha256, part.size):
             raise IntegrityFailure(
                 f"part {part.name} of backup {manifest.id} did not read back as written",
                 backup=manifest.id,
             )
-    for path in {(folder.root / p.path).parent for p in written}:
+    for path in {folder.part_path(manifest, p).parent for p in written}:
         fsync_dir(path)
     for reused in manifest.parts:
-        if not (folder.root / reused.path).exists():
+        if not folder.part_path(manifest, reused).exists():
             raise IntegrityFailure(f"pool blob {reused.name} vanished during backup {manifest.id}")
 
 

@@ -198,6 +198,12 @@ class Purger:
         if step.name == "deleted":
             now = self.ctx.clock.now()
             signing_key = self.ctx.keyring.signing_key()  # (its own keystore transaction)
+            backups = retention.holding(
+                self.ctx.settings,
+                self.ctx.keyring,
+                now,
+                key_shredded=kind in ("project", "workspace"),
+            )
             with self.ctx.keyring.keystore.write() as keys:
                 if keys.keys.tombstone(p["certificate_id"]) is None:
                     facts = certificates.Facts(
@@ -211,9 +217,7 @@ class Purger:
                         purged_at=now,
                         counts=p["counts"],
                         destroyed_keys=p["destroyed_keys"],
-                        backups=retention.holding(
-                            self.ctx.settings, now, key_shredded=kind in ("project", "workspace")
-                        ),
+                        backups=backups,
                         retained_keys=_retained_keys(kind, p),
                     )
                     document = certificates.issue(facts, signing_key, now)

@@ -90,7 +90,7 @@ class Worker:
         """Delete the backups whose date has come (by this worker's clock). A failure is
         logged and retried next pass; it never stops the purges."""
         try:
-            expired = retention.expire(self.ctx.settings, self.ctx.clock.now())
+            expired = retention.expire(self.ctx.settings, self.ctx.keyring, self.ctx.clock.now())
         except Exception:
             log.exception("expiring backups failed; retried next pass")
             return None

@@ -18,18 +18,20 @@ from strongroom.errors import ConfigurationError, StorageUnavailable
 WRITE = {"strongroom_write": True}
 
 
-def make_engine(url: str, *, secure_delete: bool = False) -> Engine:
-    """An engine for ``url``. SQLite gets WAL, full sync, foreign keys and a busy timeout;
-    with ``secure_delete`` (the keystore) freed pages are overwritten with zeros."""
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, full sync, foreign keys, a busy timeout and
+    secure_delete: freed pages are overwritten with zeros, in the keystore (destroyed keys)
+    and in the data store (purged ciphertext, which the online backup API would otherwise
+    copy into later backups with the free pages), whatever the build's default."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, secure_delete)
+        return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() != "postgresql":
         raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}")
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _sqlite_engine(url: str, database: str | None, secure_delete: bool) -> Engine:
+def _sqlite_engine(url: str, database: str | None) -> Engine:
     if not database or database == ":memory:":
         raise ConfigurationError("SQLite stores must be files (WAL needs one)")
     Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -46,8 +48,7 @@ def _sqlite_engine(url: str, database: str | None, secure_delete: bool) -> Engin
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        if secure_delete:
-            cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

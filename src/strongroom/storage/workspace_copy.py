@@ -2,9 +2,10 @@
 live ones (``strongroom backup restore ID --workspace WS``).
 
 What is replaced: collections, projects, records with their blind-index entries, files,
-trash entries (but for those already purging or purged) and pending trash purges. What
-stays live: the workspace row and plan, members, tokens, holds, billing events, exports,
-and every finished deadline.
+trash entries and pending trash purges, but for the live trash entries the caller keeps
+(purging or purged, and deletions made since the backup) with their deadlines. What stays
+live: the workspace row and plan, members, tokens, holds, billing events, exports, and
+every finished deadline.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, or_, select
 
 from strongroom.storage import tables as t
 
 PURGE_TRASH = "purge.trash"
+PURGE_WORKSPACE = "purge.workspace"
 
 
 @dataclass
@@ -53,12 +55,24 @@ def read(conn: Connection, workspace_id: str) -> WorkspaceRows:
 
 
 def busy_purges(conn: Connection, workspace_id: str) -> list[str]:
-    """Ids of purges of this workspace that have begun and not finished."""
+    """Ids of purges that forbid a restore: begun and not finished, or of the workspace."""
     c = t.deadlines.c
     rows = conn.execute(
-        select(c.id).where(c.workspace_id == workspace_id, c.state == "pending", c.step != "start")
+        select(c.id).where(
+            c.workspace_id == workspace_id,
+            c.state == "pending",
+            or_(c.step != "start", c.action == PURGE_WORKSPACE),
+        )
     )
     return [r[0] for r in rows]
+
+
+def live_trash(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
+    """The workspace's trash entries, locked to the end of the (write) transaction on
+    PostgreSQL, so no purge moves one on meanwhile (SQLite: the write lock does)."""
+    te = t.trash_entries.c
+    query = select(te.id, te.kind, te.subject_id, te.state).where(te.workspace_id == workspace_id)
+    return [dict(r._mapping) for r in conn.execute(query.with_for_update())]
 
 
 def live_blobs(conn: Connection, workspace_id: str) -> list[str]:
@@ -66,8 +80,9 @@ def live_blobs(conn: Connection, workspace_id: str) -> list[str]:
     return [r[0] for r in conn.execute(select(c.blob_key).where(c.workspace_id == workspace_id))]
 
 
-def replace(conn: Connection, workspace_id: str, rows: WorkspaceRows) -> None:
-    """Delete the live rows of the workspace's data and insert ``rows`` (one transaction)."""
+def replace(conn: Connection, workspace_id: str, rows: WorkspaceRows, kept: set[str]) -> None:
+    """Delete the live rows of the workspace's data but for the trash entries ``kept``
+    (and their deadlines), and insert ``rows`` (one transaction)."""
     ws = workspace_id
     te, d = t.trash_entries.c, t.deadlines.c
     conn.execute(delete(t.record_index).where(t.record_index.c.workspace_id == ws))
@@ -75,15 +90,12 @@ def replace(conn: Connection, workspace_id: str, rows: WorkspaceRows) -> None:
     conn.execute(delete(t.files).where(t.files.c.workspace_id == ws))
     conn.execute(
         delete(t.deadlines).where(
-            d.workspace_id == ws, d.action == PURGE_TRASH, d.state == "pending"
+            d.workspace_id == ws,
+            d.action == PURGE_TRASH,
+            d.state == "pending",
+            d.subject_id.not_in(kept),
         )
     )
-    kept = {
-        r[0]
-        for r in conn.execute(
-            select(te.id).where(te.workspace_id == ws, te.state.in_(("purging", "purged")))
-        )
-    }
     conn.execute(delete(t.trash_entries).where(te.workspace_id == ws, te.id.not_in(kept)))
     conn.execute(delete(t.projects).where(t.projects.c.workspace_id == ws))
     conn.execute(delete(t.collections).where(t.collections.c.workspace_id == ws))
