@@ -21,6 +21,7 @@ from typing import Any
 from strongroom.backup.manifest import DATA, Folder
 from strongroom.backup.reader import verify
 from strongroom.backup.restore import restore_home
+from strongroom.backup.scratch import scratch_folder
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.services.context import Context
 from strongroom.storage import snapshots
@@ -96,7 +97,9 @@ def run(ctx: Context, scratch: Path | None = None) -> DrillReport:
     report.problems += [f"part {b['part']}: {b['problem']}" for b in checked.bad_parts]
     if not checked.ok:
         return report
-    parent = Path(tempfile.mkdtemp(prefix="strongroom-drill-", dir=scratch))
+    parent = Path(
+        tempfile.mkdtemp(prefix="strongroom-drill-", dir=scratch or scratch_folder(ctx.settings))
+    )
     try:
         home = parent / "home"
         with _scratch_urls(ctx, parent) as (data_url, keys_url):

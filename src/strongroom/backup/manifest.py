@@ -46,6 +46,9 @@ SNAPSHOT = "snapshot.sr"
 POOL = "pool"
 KEY_VERSION = 1
 
+#: A manifest lists parts, not data: anything larger was not written by Strongroom.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
 
 def part_binding(backup_id: str, part: str) -> Binding:
     """Associated data of a backup part: a part moved to another backup fails."""
@@ -247,6 +250,8 @@ class Folder:
     def read_manifest(self, kind: str, backup_id: str) -> Manifest:
         path = self.backup_dir(kind, backup_id) / MANIFEST
         try:
+            if path.stat().st_size > MAX_MANIFEST_BYTES:
+                raise IntegrityFailure(f"the manifest of backup {backup_id} is oversized")
             raw = path.read_bytes()
         except FileNotFoundError:
             raise IntegrityFailure(

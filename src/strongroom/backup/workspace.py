@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, Folder, Manifest
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
+from strongroom.backup.scratch import scratch_folder
 from strongroom.crypto.secret import SecretKey
 from strongroom.domain.lifecycle import EntryState
 from strongroom.domain.model import ObjectState
@@ -81,7 +82,7 @@ def _refuse_busy(conn: Connection, workspace_id: str) -> None:
 def _read_backup_rows(
     ctx: Context, folder: Folder, manifest: Manifest, key: SecretKey, ws: str
 ) -> WorkspaceRows:
-    with snapshots.scratch_database(ctx.settings.database_url, folder.root) as url:
+    with snapshots.scratch_database(ctx.settings.database_url, scratch_folder(ctx.settings)) as url:
         with snapshots.loader(url) as sink:
             decrypt_snapshot(folder, manifest, key, sink.write)
         engine = make_engine(url)
