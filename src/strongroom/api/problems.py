@@ -66,6 +66,10 @@ def from_error(error: e.StrongroomError) -> JSONResponse:
     return response
 
 
+def unexpected_error() -> JSONResponse:
+    return problem(500, "internal-error", "an unexpected error; it has been logged")
+
+
 def install(app: FastAPI) -> None:
     async def strongroom_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, e.StrongroomError)
@@ -92,7 +96,7 @@ def install(app: FastAPI) -> None:
 
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
-        return problem(500, "internal-error", "an unexpected error; it has been logged")
+        return unexpected_error()
 
     app.add_exception_handler(e.StrongroomError, strongroom_error)
     app.add_exception_handler(HTTPException, http_error)
