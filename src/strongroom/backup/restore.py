@@ -25,12 +25,13 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strongroom.backup.locking import folder_lock
-from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest
+from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest, Part
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
 from strongroom.config import Settings, load_settings, write_settings
 from strongroom.errors import Conflict, InvalidInput, NotFound
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from strongroom.bootstrap import Strongroom
 
 RESTORE_MARKER = ".strongroom-restore.json"
+#: Blob copies at a time during a restore.
+COPY_THREADS = 4
 #: Settings a restored home takes from the live one (the root key, the promises).
 CARRIED = (
     "environment",
@@ -324,20 +327,29 @@ def _copy_blobs(
     report: RestoreReport,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    """Copy from the pool the blobs the restored rows still name."""
+    """Copy from the pool the blobs the restored rows still name, a few at a time (reading,
+    hashing and writing release the GIL, so copies overlap on several cores)."""
     parts = {p.name: p for p in data.blob_parts}
     with restored.ctx.store.read() as uow:
         wanted = uow.purging.blob_keys()
+    copies: list[tuple[str, Part]] = []
     for blob_key in wanted:
         part = parts.get("blob:" + blob_key)
         if part is None:
             report.files_without_blob.append(blob_key)
-            continue
+        else:
+            copies.append((blob_key, part))
+
+    def copy(blob_key: str, part: Part) -> int:
         with restored.ctx.blobs.writer(blob_key) as out:
             copy_checked(folder, data, part, out.write)
-        report.blobs += 1
-        if on_progress is not None:
-            on_progress(part.size)
+        return part.size
+
+    with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
+        for size in pool.map(lambda c: copy(*c), copies):  # the first failure is raised
+            report.blobs += 1
+            if on_progress is not None:
+                on_progress(size)
 
 
 def is_unfinished_restore(home: Path) -> bool:
