@@ -82,7 +82,7 @@ class Strongroom:
     def close(self) -> None:
         self.ctx.keyring.forget_all()
         self.ctx.keyring.kms.close()
-        self.ctx.store.engine.dispose()
+        self.ctx.store.dispose()
         self.ctx.keyring.keystore.engine.dispose()
 
     def __enter__(self) -> Strongroom:
@@ -109,14 +109,16 @@ def open_kms(settings: Settings, create: bool = False) -> RootKms:
 
 def _stores(settings: Settings) -> tuple[DataStore, KeystoreStore]:
     """The data store and the keystore, their schemas brought up to date."""
-    data = DataStore(make_engine(settings.database_url))
+    sqlite = settings.database_url.startswith("sqlite")
+    lookups = make_engine(settings.database_url, per_thread=True) if sqlite else None
+    data = DataStore(make_engine(settings.database_url), lookups)
     keys = KeystoreStore(make_engine(settings.keystore_url))
     try:
         for engine, which in ((data.engine, "data"), (keys.engine, "keystore")):
             if migrations.current_revision(engine) != HEAD_REVISIONS[which]:
                 migrations.upgrade(engine, which)
     except BaseException:
-        data.engine.dispose()
+        data.dispose()
         keys.engine.dispose()
         raise
     return data, keys
@@ -143,8 +145,9 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     os.chmod(home, 0o700)
     kms = open_kms(settings, create=True)
     kms.close()
-    for made in _stores(settings):  # before the settings file: a failure leaves no home
-        made.engine.dispose()
+    data, keys = _stores(settings)  # before the settings file: a failure leaves no home
+    data.dispose()
+    keys.engine.dispose()
     write_settings(settings, options)
     _make_local_tls(settings)
     with open_strongroom(settings=settings) as sr:

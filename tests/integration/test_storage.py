@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 
 from strongroom import init_home, open_strongroom
 from strongroom.bootstrap import HEAD_REVISIONS, Strongroom
+from strongroom.errors import Unauthenticated
 from strongroom.storage import keystore_tables, migrations, tables
 
 
@@ -104,3 +105,21 @@ def test_hot_statements_at_the_driver_level_read_what_sqlalchemy_reads(sr: Stron
 def test_a_lookup_has_nothing_to_commit(sr: Strongroom) -> None:
     with sr.ctx.store.lookup() as uow, pytest.raises(RuntimeError):
         uow.commit()
+
+
+def test_kept_lookup_connections_hold_no_snapshot(sr: Strongroom) -> None:
+    """SQLite keeps one lookup connection per thread (DataStore.lookups): a revocation
+    committed elsewhere is seen by the very next lookup, and no transaction stays open."""
+    ws = sr.workspaces.create("A", "owner@a.example")
+    issued = sr.access.create_token(ws.id, "owner")
+    store = sr.ctx.store
+    with store.lookups():
+        assert sr.access.authenticate(issued.token).workspace_id == ws.id
+        sr.access.revoke(issued.id)  # another connection, committed
+        with pytest.raises(Unauthenticated, match="revoked"):
+            sr.access.authenticate(issued.token)
+    kept = getattr(store._shared, "kept", None)
+    if store.lookup_engine is not None:  # SQLite
+        assert kept is not None and not kept.closed and not kept.in_transaction()
+    else:  # PostgreSQL: one connection per block, returned to the pool
+        assert kept is None

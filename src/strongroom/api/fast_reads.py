@@ -55,8 +55,9 @@ def read_record(sr: Strongroom, grant: Grant, project_id: str, record_id: str) -
     """Check the grant, read and decrypt the record: its JSON body (``RecordOut``)."""
     from strongroom.api.routes_data import record_out  # the route module imports this one
 
-    grant.resolve()
-    record = sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor)
+    with sr.ctx.store.lookups():  # the token check and the read: one connection
+        grant.resolve()
+        record = sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor)
     body: str = record_out(record).model_dump_json()
     return body.encode()
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, SingletonThreadPool
 
 from strongroom.errors import ConfigurationError, StorageUnavailable
 
@@ -18,26 +18,38 @@ from strongroom.errors import ConfigurationError, StorageUnavailable
 WRITE = {"strongroom_write": True}
 
 
-def make_engine(url: str) -> Engine:
+#: Threads whose lookup connection a per-thread engine keeps (more are closed, oldest first).
+PER_THREAD_CONNECTIONS = 64
+
+
+def make_engine(url: str, *, per_thread: bool = False) -> Engine:
     """An engine for ``url``. SQLite gets WAL, full sync, foreign keys, a busy timeout and
     secure_delete: freed pages are overwritten with zeros, in the keystore (destroyed keys)
     and in the data store (purged ciphertext, which the online backup API would otherwise
-    copy into later backups with the free pages), whatever the build's default."""
+    copy into later backups with the free pages), whatever the build's default.
+
+    ``per_thread`` (SQLite only): one connection per thread, kept (the data store's
+    lookups, DataStore.lookups)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, per_thread)
     if parsed.get_backend_name() != "postgresql":
         raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}")
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
+def _sqlite_engine(url: str, database: str | None, per_thread: bool = False) -> Engine:
     if not database or database == ":memory:":
         raise ConfigurationError("SQLite stores must be files (WAL needs one)")
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     # Owner-only from the start; SQLite gives its -wal and -shm files the same mode.
     os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    pool: dict[str, Any] = (
+        {"poolclass": SingletonThreadPool, "pool_size": PER_THREAD_CONNECTIONS}
+        if per_thread
+        else {}
+    )
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -7,6 +7,9 @@ with store.write() as uow:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from types import TracebackType
 
@@ -21,13 +24,20 @@ from strongroom.storage.keystore import Keystore
 class _Transaction:
     conn: Connection
 
-    def __init__(self, engine: Engine, write: bool, begin: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        write: bool,
+        begin: bool = True,
+        borrowed: Connection | None = None,
+    ) -> None:
         self._engine = engine
         self._write = write
         self._begin = begin
+        self._borrowed = borrowed
 
     def _open(self) -> None:
-        conn = connect(self._engine)
+        conn = self._borrowed or connect(self._engine)
         if self._write:
             conn = conn.execution_options(**WRITE)
         self.conn = conn
@@ -46,7 +56,8 @@ class _Transaction:
         try:
             self.rollback()
         finally:
-            self.conn.close()
+            if self._borrowed is None:
+                self.conn.close()
 
 
 class DataUnitOfWork(_Transaction):
@@ -145,8 +156,11 @@ class KeystoreUnitOfWork(_Transaction):
 class DataStore:
     """The data store's engine and its units of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lookup_engine: Engine | None = None) -> None:
         self.engine = engine
+        #: SQLite: an engine keeping one connection per thread for :meth:`lookups`.
+        self.lookup_engine = lookup_engine
+        self._shared = threading.local()
 
     def read(self) -> DataUnitOfWork:
         return DataUnitOfWork(self.engine, write=False)
@@ -158,8 +172,44 @@ class DataStore:
         """A read of ONE statement, without a transaction of its own: a single statement is
         atomic and sees one snapshot in both databases. On SQLite this saves the BEGIN and
         ROLLBACK of a read (two calls into the driver, each a GIL hand-over on the API's
-        request path); anything run through ``Connection.execute`` still begins one."""
-        return DataUnitOfWork(self.engine, write=False, begin=False)
+        request path); anything run through ``Connection.execute`` still begins one.
+        Inside :meth:`lookups`, it borrows that block's connection."""
+        shared: Connection | None = getattr(self._shared, "conn", None)
+        return DataUnitOfWork(self.engine, write=False, begin=False, borrowed=shared)
+
+    @contextmanager
+    def lookups(self) -> Iterator[None]:
+        """The lookups of this thread inside the block share one connection (one pool
+        checkout instead of one each: a request's token check and its read). Each is still
+        its own statement, seeing what is committed when it runs."""
+        if getattr(self._shared, "conn", None) is not None:
+            yield
+            return
+        conn = self._kept_connection() if self.lookup_engine is not None else None
+        conn = conn or connect(self.engine)
+        self._shared.conn = conn
+        try:
+            yield
+        finally:
+            self._shared.conn = None
+            if conn.in_transaction():  # a lookup must leave none open; never keep one
+                conn.rollback()
+            if conn is not getattr(self._shared, "kept", None):
+                conn.close()
+
+    def _kept_connection(self) -> Connection:
+        """This thread's lookup connection (SQLite), made on first use and kept: idle
+        between requests with no transaction open, so it holds no read snapshot."""
+        assert self.lookup_engine is not None
+        kept: Connection | None = getattr(self._shared, "kept", None)
+        if kept is None or kept.closed or kept.invalidated:
+            kept = self._shared.kept = connect(self.lookup_engine)
+        return kept
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.lookup_engine is not None:
+            self.lookup_engine.dispose()
 
 
 class KeystoreStore:
