@@ -256,3 +256,28 @@ def test_a_planted_manifest_cannot_make_a_backup_name_a_file_outside_the_pool(
     moved = replace(manifest.blob_parts[0], path="../strongroom.toml")
     with pytest.raises(IntegrityFailure, match="not where a part belongs"):
         folder.part_path(manifest, moved)
+
+
+def test_a_certificate_waits_while_the_backup_folder_is_gone(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    """Backups were made; the folder is then unmounted (moved away): the purge destroys the
+    key and deletes the rows, but issues no certificate claiming no backup holds the data
+    until the folder is back; then the certificate names the backup."""
+    ws = sr.workspaces.create("A", "owner@a.example")
+    project = sr.projects.create(ws.id, "P")
+    sr.records.put(ws.id, project.id, "notes", {"text": "x"})
+    data = sr.backups.create()
+    entry = sr.projects.delete(ws.id, project.id)
+    root = Path(sr.settings.backup_dir)
+    away = root.with_name(root.name + "-unmounted")
+    root.rename(away)
+    sr.trash.purge_now(ws.id, entry.id)
+    report = sr.worker.run_once()
+    assert report.failed and sr.certificates.list(ws.id) == []
+    away.rename(root)
+    clock.advance(timedelta(minutes=5))
+    assert sr.worker.run_once().failed == []
+    (cert,) = sr.certificates.list(ws.id)
+    document = sr.certificates.get(str(cert["certificate_id"]))
+    assert data.id in [b["backup_id"] for b in document["backups_holding_ciphertext"]]

@@ -32,7 +32,7 @@ from typing import Any
 from strongroom.crypto import envelope
 from strongroom.crypto.envelope import Binding
 from strongroom.crypto.secret import SecretKey
-from strongroom.errors import IntegrityFailure, StrongroomError
+from strongroom.errors import IntegrityFailure, StorageUnavailable, StrongroomError
 from strongroom.services.keyring import Keyring
 
 #: STORED in every manifest: bump it and keep the old reader.
@@ -202,6 +202,32 @@ def parse(raw: bytes) -> Manifest:
 
 
 # the folder ------------------------------------------------------------------------------
+#: In the home: the backup folder this deployment has written a backup to. A certificate
+#: must not say "no backup holds it" because that folder is unmounted or gone.
+BACKUPS_MADE = ".backups-made"
+
+
+def mark_backups_made(home: Path, folder: Folder) -> None:
+    marker = home / BACKUPS_MADE
+    if not marker.exists():
+        fd = os.open(marker, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(str(folder.root.resolve()) + "\n")
+
+
+def require_reachable(home: Path, folder: Folder) -> None:
+    """StorageUnavailable if backups were written to ``folder`` and it cannot be read now
+    (unmounted, removed): what backups hold cannot be known, so nothing may claim it."""
+    marker = home / BACKUPS_MADE
+    if not marker.exists() or folder.kind_dir(DATA).is_dir():
+        return
+    if marker.read_text("utf-8").strip() == str(folder.root.resolve()):
+        raise StorageUnavailable(
+            f"the backup folder {folder.root} holds no backups, yet backups were made there: "
+            "is it unmounted? (the certificate waits until it can name the backups)"
+        )
+
+
 class Folder:
     """Paths of one backup folder."""
 

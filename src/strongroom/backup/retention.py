@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.backup.locking import folder_lock
-from strongroom.backup.manifest import DATA, KEYSTORE, MANIFEST, POOL, Folder, Manifest, fsync_dir
+from strongroom.backup.manifest import (
+    DATA,
+    KEYSTORE,
+    MANIFEST,
+    POOL,
+    Folder,
+    Manifest,
+    fsync_dir,
+    require_reachable,
+)
 from strongroom.backup.writer import remove_incomplete
 from strongroom.config import Settings
 from strongroom.errors import Conflict, IntegrityFailure, KeyUnavailable
@@ -178,6 +187,7 @@ def holding(
     does not verify is named too, dated by its files' age). After the last of those dates
     no copy anywhere can be read."""
     folder = Folder(settings.backup_dir)
+    require_reachable(settings.home, folder)
     found: list[Held] = []
     for kind in (DATA, KEYSTORE) if key_shredded else (DATA,):
         days = retention_days(settings, kind)

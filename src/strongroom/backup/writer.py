@@ -35,6 +35,7 @@ from strongroom.backup.manifest import (
     Manifest,
     Part,
     fsync_dir,
+    mark_backups_made,
     part_binding,
 )
 from strongroom.crypto import segments
@@ -63,6 +64,7 @@ def create(ctx: Context, on_progress: Progress | None = None) -> tuple[Manifest,
         data.keystore_backup_id = keystore.id
         data.seal_with(key)
         folder.write_manifest(data)
+        mark_backups_made(ctx.settings.home, folder)
     with ctx.store.write() as uow:
         audit.append(
             uow,
