@@ -97,13 +97,12 @@ def _purge(sr: Strongroom, reader: Strongroom, ws: str, project: str, records: i
     assert isinstance(purger, Purger)
     delete_in_batches = purger._delete_in_batches
 
-    def timed_destroy(key_id: str) -> list[str]:
+    def timed_destroy(key_id: str) -> None:
         marks.setdefault("destroy", time.perf_counter())
-        destroyed = destroy(key_id)
+        destroy(key_id)
         marks.setdefault("destroyed", time.perf_counter())
         _fresh_read_fails(reader, ws, project, record_id)
         marks.setdefault("unreadable", time.perf_counter())
-        return destroyed
 
     def timed_delete(*args: Any) -> None:
         t0 = time.perf_counter()

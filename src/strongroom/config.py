@@ -219,20 +219,8 @@ class Settings:
         return out
 
 
-_INT_FIELDS = {
-    "record_max_bytes",
-    "file_max_bytes",
-    "key_cache_entries",
-    "key_cache_ttl_seconds",
-    "trash_days",
-    "trial_retention_days",
-    "cancellation_window_days",
-    "backup_purge_window_days",
-    "backup_retention_days",
-    "keystore_backup_retention_days",
-    "export_ttl_days",
-    "worker_interval_seconds",
-}
+#: The whole-number settings (read from TOML or the environment as such).
+_INT_FIELDS = {f.name for f in fields(Settings) if f.type == "int"}
 SETTING_NAMES = {f.name for f in fields(Settings)} - {"home"}
 
 

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from strongroom.api import problems
 from strongroom.api.deps import Grant
+from strongroom.api.schemas import record_out
 from strongroom.api.security_headers import Receive, Scope, Send
 from strongroom.bootstrap import Strongroom
 from strongroom.domain.roles import Action
@@ -53,8 +54,6 @@ def bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 def read_record(sr: Strongroom, grant: Grant, project_id: str, record_id: str) -> bytes:
     """Check the grant, read and decrypt the record: its JSON body (``RecordOut``)."""
-    from strongroom.api.routes_data import record_out  # the route module imports this one
-
     with sr.ctx.store.lookups():  # the token check and the read: one connection
         grant.resolve()
         record = sr.records.get(grant.workspace_id, project_id, record_id, grant.caller.actor)

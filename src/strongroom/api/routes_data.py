@@ -38,8 +38,9 @@ from strongroom.api.schemas import (
     RecordIn,
     RecordOut,
     RecordUpdate,
+    record_out,
 )
-from strongroom.domain.model import Project, Record, StoredFile
+from strongroom.domain.model import Project, StoredFile
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["data"])
 
@@ -53,16 +54,6 @@ BINARY_BODY = {
 
 def _project(p: Project) -> ProjectOut:
     return ProjectOut(id=p.id, name=p.name, created_at=p.created_at)
-
-
-def record_out(r: Record) -> RecordOut:
-    return RecordOut(
-        id=r.id,
-        collection=r.collection,
-        document=r.document,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
 
 
 def _file(f: StoredFile) -> FileOut:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from strongroom.domain.model import Record
 from strongroom.domain.roles import Role
 from strongroom.domain.rules import (
     COLLECTION_PATTERN,
@@ -151,3 +152,13 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+
+
+def record_out(r: Record) -> RecordOut:
+    return RecordOut(
+        id=r.id,
+        collection=r.collection,
+        document=r.document,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )

@@ -61,8 +61,17 @@ def _deleted(json: bool, e: TrashEntry) -> None:
     )
 
 
-def _restore(sr: Strongroom, workspace_id: str, kind: TrashKind, subject_id: str) -> TrashEntry:
+def _restore(
+    sr: Strongroom,
+    workspace_id: str,
+    kind: TrashKind,
+    subject_id: str,
+    project_id: str | None = None,
+) -> TrashEntry:
+    """Restore by the subject's own id (its newest trash entry), in ``project_id`` if given."""
     entry = sr.trash.entry_for(workspace_id, kind, subject_id)
+    if project_id is not None and entry.project_id != project_id:
+        raise InvalidInput(f"{subject_id} is not in project {project_id}")
     return sr.trash.restore(workspace_id, entry.id, actor=ACTOR)
 
 
@@ -112,8 +121,7 @@ def record_restore(
 ) -> None:
     """Bring a record back from the trash."""
     with open_home(home) as sr:
-        _check_project(sr, workspace_id, project_id, record_id)
-        _restored(json, _restore(sr, workspace_id, TrashKind.RECORD, record_id))
+        _restored(json, _restore(sr, workspace_id, TrashKind.RECORD, record_id, project_id))
 
 
 @file_app.command("delete")
@@ -139,15 +147,7 @@ def file_restore(
 ) -> None:
     """Bring a file back from the trash."""
     with open_home(home) as sr:
-        _check_project(sr, workspace_id, project_id, file_id)
-        _restored(json, _restore(sr, workspace_id, TrashKind.FILE, file_id))
-
-
-def _check_project(sr: Strongroom, workspace_id: str, project_id: str, subject_id: str) -> None:
-    kind = TrashKind.RECORD if subject_id.startswith("rec_") else TrashKind.FILE
-    entry = sr.trash.entry_for(workspace_id, kind, subject_id)
-    if entry.project_id != project_id:
-        raise InvalidInput(f"{subject_id} is not in project {project_id}")
+        _restored(json, _restore(sr, workspace_id, TrashKind.FILE, file_id, project_id))
 
 
 # the trash -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any
 
 from strongroom import ids
 from strongroom.backup import retention
-from strongroom.domain.lifecycle import EntryState, PurgeReason, TrashKind
+from strongroom.domain.lifecycle import DeadlineAction, EntryState, PurgeReason, TrashKind
 from strongroom.domain.model import ObjectState, WorkspaceState
 from strongroom.errors import Conflict
 from strongroom.lifecycle import certificates
@@ -33,6 +33,7 @@ from strongroom.lifecycle.steps import NotDueYet, Step
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.keyring import DATA_KEY_VERSION
+from strongroom.services.trash import set_subject_state
 from strongroom.storage.rows import DeadlineRow, LedgerRow, WorkspaceRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -72,14 +73,20 @@ class Purger:
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             entry = uow.trash.get(d.workspace_id, d.subject_id)
-            if entry is None or entry.state == EntryState.RESTORED:
-                step.finish(uow, now, CANCELLED)  # restored meanwhile: nothing to purge
-                uow.commit()
+            if entry is None or entry.state != EntryState.TRASHED:
+                _cancel(uow, step, now)  # restored meanwhile: nothing to purge
                 return
             if d.reason == PurgeReason.TRASH_EXPIRED and now < entry.restore_until:
                 raise NotDueYet(f"{entry.id} is restorable until {entry.restore_until}")
+            if not uow.trash.transition(entry.id, EntryState.TRASHED, EntryState.PURGING, None):
+                _cancel(uow, step, now)  # a restore won the race
+                return
             kind = TrashKind(entry.kind)
-            keys = self._key_names(entry.project_id) if kind is TrashKind.PROJECT else []
+            keys = (
+                self.ctx.keyring.data_key_names(entry.project_id)
+                if kind is TrashKind.PROJECT
+                else []
+            )
             step.progress.update(
                 kind=entry.kind,
                 subject_id=entry.subject_id,
@@ -88,13 +95,7 @@ class Purger:
                 destroyed_keys=keys,
                 certificate_id=ids.new_id("certificate"),
             )
-            if not uow.trash.transition(entry.id, EntryState.TRASHED, EntryState.PURGING, None):
-                uow.rollback()  # restored (or purged) meanwhile: nothing to do
-                with self.ctx.store.write() as again:
-                    step.finish(again, now, CANCELLED)
-                    again.commit()
-                return
-            _set_purging(uow, kind, entry.subject_id, now)
+            set_subject_state(uow, kind, entry.subject_id, ObjectState.PURGING, now, None)
             step.save(uow, "marked")
             uow.commit()
 
@@ -111,7 +112,7 @@ class Purger:
             self._count_and_save(step, "workspace_id", d.workspace_id)
         if step.name == "shredded":
             self._delete_in_batches(step, "workspace_id", d.workspace_id)
-            with self.ctx.store.write() as uow:
+            with self.ctx.store.read() as uow:
                 blobs = uow.purging.export_blobs(d.workspace_id)
             for key in blobs:
                 self.ctx.blobs.delete(key)
@@ -135,11 +136,7 @@ class Purger:
                 uow.workspaces.set_plan(d.workspace_id, WorkspaceState.CLOSED, None, now)
             uow.tokens.revoke_workspace(d.workspace_id, now)
             uow.deadlines.cancel_workspace(d.workspace_id, keep=d.id, now=now)
-            with self.ctx.keyring.keystore.read() as keys:
-                names = [
-                    f"wsk:{d.workspace_id} v{v}"
-                    for v in keys.keys.workspace_key_versions(d.workspace_id)
-                ] + [f"{r.key_id} v{r.version}" for r in keys.keys.data_keys_of(d.workspace_id)]
+            names = self.ctx.keyring.workspace_key_names(d.workspace_id)
             step.progress.update(
                 subject_id=d.workspace_id,
                 project_id=None,
@@ -151,10 +148,6 @@ class Purger:
             uow.commit()
 
     # shared steps ------------------------------------------------------------------------
-    def _key_names(self, key_id: str) -> list[str]:
-        with self.ctx.keyring.keystore.read() as keys:
-            return [f"{key_id} v{v}" for v in keys.keys.data_key_versions(key_id)]
-
     def _count_and_save(self, step: Step, scope: str, value: str) -> None:
         """Count what is about to be deleted and record "shredded", in one transaction
         (the key is destroyed already; nothing is deleted until this commits)."""
@@ -264,6 +257,12 @@ class Purger:
                 uow.commit()
 
 
+def _cancel(uow: DataUnitOfWork, step: Step, now: datetime) -> None:
+    """End the deadline as cancelled: nothing to purge (nothing was written yet)."""
+    step.finish(uow, now, CANCELLED)
+    uow.commit()
+
+
 def _retained_keys(kind: str, progress: dict[str, Any]) -> list[str]:
     """A record or file is purged without destroying its project's key: copies of its
     ciphertext made before the purge stay readable with that key until they expire."""
@@ -287,20 +286,11 @@ def _scope(kind: TrashKind, progress: dict[str, Any]) -> tuple[str, str]:
     return "id", progress["subject_id"]
 
 
-def _set_purging(uow: DataUnitOfWork, kind: TrashKind, subject_id: str, now: datetime) -> None:
-    if kind is TrashKind.PROJECT:
-        uow.projects.set_state(subject_id, ObjectState.PURGING, now, None)
-    elif kind is TrashKind.RECORD:
-        uow.records.set_state(subject_id, ObjectState.PURGING, now, None)
-    else:
-        uow.files.set_state(subject_id, ObjectState.PURGING, None)
-
-
 def _close_nested_entries(
     uow: DataUnitOfWork, workspace_id: str, project_id: str, now: datetime
 ) -> None:
     """Entries of records and files inside a purged project: their data went with it."""
     for entry in uow.trash.of_project(project_id, EntryState.TRASHED):
         if entry.kind != TrashKind.PROJECT:
-            uow.deadlines.cancel_for(entry.id, ("purge.trash",), now)
+            uow.deadlines.cancel_for(entry.id, (DeadlineAction.PURGE_TRASH.value,), now)
             uow.trash.set_state(entry.id, EntryState.PURGED, now)

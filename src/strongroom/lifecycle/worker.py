@@ -19,13 +19,14 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from strongroom.backup import retention
 from strongroom.domain.lifecycle import PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.purge import Purger
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
 from strongroom.services.context import Context
+from strongroom.storage.lifecycle_repositories import HELD
 from strongroom.storage.rows import DeadlineRow
 
 log = logging.getLogger("strongroom.worker")
@@ -75,13 +76,11 @@ class Worker:
         report = PassReport()
         if only is None:
             self.expire_backups()
-        seen: set[str] = set()
-        while True:
-            claimed = self._claim(report, seen, only)
+        while True:  # a claimed row is leased, so the next claim does not see it again
+            claimed = self._claim(report, only)
             if not claimed:
                 return report
             for deadline in claimed:
-                seen.add(deadline.id)
                 if on_claimed is not None:
                     on_claimed(deadline)
                 self._run(deadline, report)
@@ -98,21 +97,17 @@ class Worker:
             log.info("backups expired: %s", expired.as_json())
         return expired
 
-    def _claim(self, report: PassReport, seen: set[str], only: str | None) -> list[DeadlineRow]:
+    def _claim(self, report: PassReport, only: str | None) -> list[DeadlineRow]:
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            due = [
-                d
-                for d in uow.deadlines.due(now, CLAIM_BATCH, lock=self._postgres, only=only)
-                if d.id not in seen
-            ]
+            due = uow.deadlines.due(now, CLAIM_BATCH, lock=self._postgres, only=only)
             holds = [(h.workspace_id, h.project_id) for h in uow.holds.active_all()] if due else []
             claimed = []
             for deadline in due:
                 if deadline.action in PURGES and deadline.step == "start":
                     project_id = _project_of(deadline)
                     if is_held(holds, deadline.workspace_id, project_id):
-                        uow.deadlines.lease(deadline.id, "held", now + RETRY_AFTER)
+                        uow.deadlines.lease(deadline.id, HELD, now + RETRY_AFTER)
                         report.held.append(deadline.id)
                         continue
                 uow.deadlines.lease(deadline.id, self.owner, now + LEASE)
@@ -131,19 +126,21 @@ class Worker:
             log.warning("deadline %s: lease lost to another worker", deadline.id)
             return
         except NotDueYet as e:
-            self._release(deadline, str(e), self.ctx.clock.now() + RETRY_AFTER)
+            self._release(deadline, str(e))
             return
         except Exception as e:
             log.exception("deadline %s (%s) failed; retried later", deadline.id, deadline.action)
-            self._release(deadline, f"{type(e).__name__}: {e}"[:500], None)
+            self._release(deadline, f"{type(e).__name__}: {e}"[:500])
             report.failed.append(deadline.id)
             return
         report.done.append(deadline.id)
 
-    def _release(self, deadline: DeadlineRow, error: str, retry_at: datetime | None) -> None:
-        retry = retry_at or self.ctx.clock.now() + RETRY_AFTER
+    def _release(self, deadline: DeadlineRow, error: str) -> None:
+        """Give the deadline back, to be tried again after RETRY_AFTER."""
         with self.ctx.store.write() as uow:
-            uow.deadlines.release(deadline.id, self.owner, error, retry)
+            uow.deadlines.release(
+                deadline.id, self.owner, error, self.ctx.clock.now() + RETRY_AFTER
+            )
             uow.commit()
 
     # continuously --------------------------------------------------------------------

@@ -261,21 +261,34 @@ class Keyring:
         self.forget(key_id or workspace_id)
 
     # crypto-shredding ----------------------------------------------------------------
-    def destroy_data_key(self, key_id: str) -> list[str]:
+    def data_key_names(self, key_id: str) -> list[str]:
+        """The versions of data key ``key_id``, as "key id vN" (what destroying it takes)."""
+        with self.keystore.read() as uow:
+            return [f"{key_id} v{v}" for v in uow.keys.data_key_versions(key_id)]
+
+    def workspace_key_names(self, workspace_id: str) -> list[str]:
+        """The workspace key's versions and every data key of the workspace, as "key id vN"
+        (what destroying the workspace's keys takes)."""
+        with self.keystore.read() as uow:
+            versions = uow.keys.workspace_key_versions(workspace_id)
+            data = uow.keys.data_keys_of(workspace_id)
+        return [f"{workspace_key_id(workspace_id)} v{v}" for v in versions] + [
+            f"{r.key_id} v{r.version}" for r in data
+        ]
+
+    def destroy_data_key(self, key_id: str) -> None:
         """Destroy every version of data key ``key_id`` (a project's): whatever was sealed
-        under it, in any copy, can no longer be read. Idempotent. Returns what was
-        destroyed, as "key id vN" names."""
+        under it, in any copy, can no longer be read. Idempotent (name what it destroys
+        first: :meth:`data_key_names`)."""
         with self.keystore.write() as uow:
-            versions = uow.keys.data_key_versions(key_id)
             uow.keys.delete_data_key(key_id)
             uow.commit()
         self.forget(key_id)
         checkpoint(self.keystore.engine)
-        return [f"{key_id} v{v}" for v in versions]
 
-    def destroy_workspace_keys(self, workspace_id: str) -> list[str]:
+    def destroy_workspace_keys(self, workspace_id: str) -> None:
         """Destroy the workspace key (every version) and every data key wrapped by it.
-        Idempotent. Returns what was destroyed."""
+        Idempotent (name what it destroys first: :meth:`workspace_key_names`)."""
         with self.keystore.write() as uow:
             data = uow.keys.data_keys_of(workspace_id)
             kek_versions = uow.keys.workspace_key_versions(workspace_id)
@@ -287,8 +300,6 @@ class Keyring:
         for version in kek_versions:
             self.cache.forget(_kek_name(workspace_id, version))
         checkpoint(self.keystore.engine)
-        destroyed = [f"{workspace_key_id(workspace_id)} v{v}" for v in kek_versions]
-        return destroyed + [f"{row.key_id} v{row.version}" for row in data]
 
     # backup keys ----------------------------------------------------------------------
     def new_backup_key(self, kind: str, backup_id: str) -> tuple[SecretKey, int, bytes]:

@@ -134,7 +134,7 @@ class Plans:
                 now=now,
                 retention=self.ctx.retention,
                 trial_days=trial_days,
-                billed_before=uow.billing.count(workspace_id) > 0,
+                billed_before=uow.billing.any_for(workspace_id),
                 purge_due=purge.due_at if purge else None,
             )
             if change.cancel_purge and purge is not None:

@@ -83,7 +83,7 @@ def move_to_trash(
         EntryState.TRASHED.value,
         None,
     )
-    _set_subject_state(uow, kind, subject_id, ObjectState.TRASHED, now, row.id)
+    set_subject_state(uow, kind, subject_id, ObjectState.TRASHED, now, row.id)
     uow.trash.add(row)
     uow.deadlines.add(
         new_deadline(
@@ -111,7 +111,7 @@ def move_to_trash(
     return _entry(row)
 
 
-def _set_subject_state(
+def set_subject_state(
     uow: DataUnitOfWork,
     kind: TrashKind,
     subject_id: str,
@@ -175,7 +175,7 @@ class Trash:
                     )
             if not uow.trash.transition(row.id, EntryState.TRASHED, EntryState.RESTORED, now):
                 raise Conflict("this trash entry is being purged and cannot come back")
-            _set_subject_state(uow, kind, row.subject_id, ObjectState.LIVE, now, None)
+            set_subject_state(uow, kind, row.subject_id, ObjectState.LIVE, now, None)
             uow.deadlines.cancel_for(row.id, (DeadlineAction.PURGE_TRASH.value,), now)
             audit.append(
                 uow,

@@ -18,6 +18,9 @@ from strongroom.storage.rows import (
     TrashRow,
 )
 
+#: The lease owner of a deadline parked by a legal hold (clearing the hold unparks it).
+HELD = "held"
+
 
 def _fields(row: Any) -> dict[str, Any]:
     return dict(row._asdict())
@@ -200,7 +203,7 @@ class Deadlines(_Repo):
         c = t.deadlines.c
         self.conn.execute(
             update(t.deadlines)
-            .where(c.workspace_id == workspace_id, c.state == "pending", c.lease_owner == "held")
+            .where(c.workspace_id == workspace_id, c.state == "pending", c.lease_owner == HELD)
             .values(lease_owner=None, lease_until=None)
         )
 
@@ -293,13 +296,10 @@ class BillingEvents(_Repo):
     def add(self, row: BillingEventRow) -> None:
         self.conn.execute(insert(t.billing_events).values(**_fields(row)))
 
-    def count(self, workspace_id: str) -> int:
-        rows = self.conn.execute(
-            select(t.billing_events.c.event_id).where(
-                t.billing_events.c.workspace_id == workspace_id
-            )
-        )
-        return len(rows.all())
+    def any_for(self, workspace_id: str) -> bool:
+        c = t.billing_events.c
+        found = self.conn.execute(select(c.event_id).where(c.workspace_id == workspace_id).limit(1))
+        return found.first() is not None
 
 
 class ExportJobs(_Repo):
