@@ -73,9 +73,10 @@ class Settings:
     #: Every data backup is deleted this many days after it was taken, whether or not newer
     #: backups exist. At most backup_purge_window_days; default (0): that window (60 days).
     backup_retention_days: int = 0
-    #: Keystore backups (wrapped keys) are deleted this many days after they were taken;
-    #: default (0): backup_purge_window_days - trash_days, so a key destroyed at a purge is
-    #: gone from every keystore backup within the promised window.
+    #: Keystore backups (wrapped keys) are deleted this many days after they were taken, or
+    #: sooner: one holding a key a purge destroyed goes by that deletion + the window.
+    #: At least backup_retention_days (a data backup restores only with a keystore backup
+    #: taken at or after it); default (0): backup_retention_days.
     keystore_backup_retention_days: int = 0
     #: How long the server keeps an export artifact (encrypted) for download.
     export_ttl_days: int = 7
@@ -96,8 +97,7 @@ class Settings:
         if not self.backup_retention_days:
             object.__setattr__(self, "backup_retention_days", self.backup_purge_window_days)
         if not self.keystore_backup_retention_days:
-            derived = self.backup_purge_window_days - self.trash_days
-            object.__setattr__(self, "keystore_backup_retention_days", derived)
+            object.__setattr__(self, "keystore_backup_retention_days", self.backup_retention_days)
         if not self.tls_cert:
             object.__setattr__(self, "tls_cert", str(home / "tls" / "server.pem"))
         if not self.tls_key:
@@ -186,9 +186,11 @@ class Settings:
             raise ConfigurationError("worker_interval_seconds must be between 1 and 3600")
 
     def _validate_backup_retention(self) -> None:
-        """Backups expire by absolute date inside the promised window (P7, P14): data backups
-        within it, keystore backups early enough that a key destroyed at the end of the
-        trash window is gone from every copy of the keystore by the end of it."""
+        """Backups expire by absolute date inside the promised window (P7, P14), and every
+        data backup stays restorable until it expires: it restores only with a keystore
+        backup taken at or after it, so keystore backups are kept at least as long. A key
+        a purge destroys leaves the keystore backups by its own date (backup/retention.py),
+        whatever their retention."""
         window = self.backup_purge_window_days
         if not 1 <= self.backup_retention_days <= window:
             raise ConfigurationError(
@@ -196,18 +198,20 @@ class Settings:
                 f"({window}): deleted data is promised to be gone from backups within "
                 f"{window} days"
             )
-        if self.keystore_backup_retention_days < 1:
+        if self.keystore_backup_retention_days < self.backup_retention_days:
             raise ConfigurationError(
-                f"keystore backups need at least one day: backup_purge_window_days ({window}) "
-                f"must exceed trash_days ({self.trash_days}), or set "
-                "keystore_backup_retention_days"
+                f"keystore_backup_retention_days ({self.keystore_backup_retention_days}) is "
+                f"shorter than backup_retention_days ({self.backup_retention_days}): a data "
+                "backup restores only with a keystore backup taken at or after it, so backups "
+                "would be listed that can no longer be restored; set "
+                f"keystore_backup_retention_days to at least {self.backup_retention_days} "
+                "(or remove it: it follows backup_retention_days)"
             )
-        if self.trash_days + self.keystore_backup_retention_days > window:
+        if self.keystore_backup_retention_days > window:
             raise ConfigurationError(
-                f"trash_days ({self.trash_days}) + keystore_backup_retention_days "
-                f"({self.keystore_backup_retention_days}) must not exceed "
-                f"backup_purge_window_days ({window}): a key destroyed when the trash expires "
-                f"must be gone from every keystore backup within {window} days of the deletion"
+                f"keystore_backup_retention_days must be at most backup_purge_window_days "
+                f"({window}): deleted data is promised to be gone from backups within "
+                f"{window} days"
             )
 
     def public(self) -> dict[str, Any]:

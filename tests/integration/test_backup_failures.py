@@ -89,7 +89,7 @@ def test_a_flipped_byte_in_any_part_is_named(sr: Strongroom, home: Settings) -> 
 
 
 def test_retention_deletes_by_absolute_date_whether_or_not_newer_backups_exist(
-    sr: Strongroom, clock: FixedClock, home: Settings
+    sr: Strongroom, clock: FixedClock, home: Settings, request: pytest.FixtureRequest
 ) -> None:
     world = seed(sr, 2)
     first = sr.backups.create()
@@ -104,7 +104,10 @@ def test_retention_deletes_by_absolute_date_whether_or_not_newer_backups_exist(
     clock.advance(30 * DAY - HOUR)  # first: an hour short of 60 days old
     sr.worker.run_once()
     assert [e.id for e in sr.backups.list()] == [first.id, second.id]
-    assert [e.id for e in sr.backups.list("keystore")] == [second.keystore_backup_id]
+    assert [e.id for e in sr.backups.list("keystore")] == [
+        first.keystore_backup_id,
+        second.keystore_backup_id,
+    ]  # each kept as long as the data backup taken with it
 
     clock.advance(DAY + HOUR)  # first: 61 days old
     sr.worker.run_once()
@@ -112,10 +115,11 @@ def test_retention_deletes_by_absolute_date_whether_or_not_newer_backups_exist(
     assert not pool.exists()  # no backup names it any more
     assert not (Path(home.backup_dir) / "data" / first.id).exists()
     assert sr.backups.verify(second.id).ok
-    assert sr.backups.list("keystore") == []  # 30-day keystore retention
-    # the second backup's keystore backup has expired: nothing can open its project keys
-    with pytest.raises(NotFound, match="no keystore backup"):
-        sr.backups.restore_home(second.id, Path(home.home).parent / "too-late")
+    assert [e.id for e in sr.backups.list("keystore")] == [second.keystore_backup_id]
+    # 31 days old, the second backup still restores: its keystore backup lives as long
+    target = Path(home.home).parent / "day-31"
+    report = sr.backups.restore_home(second.id, target, **target_dbs(request, home))
+    assert report.keystore_backup_id == second.keystore_backup_id
 
 
 def test_a_backup_killed_at_any_point_is_never_listed_and_is_cleaned_up(

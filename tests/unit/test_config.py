@@ -437,9 +437,12 @@ def test_a_shorter_backup_window_is_a_deployment_choice(tmp_path: Path) -> None:
 def test_backup_retention_defaults_follow_the_window(tmp_path: Path) -> None:
     s = load_settings(tmp_path, NO_ENV)
     assert s.backup_dir == str(tmp_path.resolve() / "backups")
-    assert (s.backup_retention_days, s.keystore_backup_retention_days) == (60, 30)
+    # keystore backups are kept as long as data backups: each stays restorable until it expires
+    assert (s.backup_retention_days, s.keystore_backup_retention_days) == (60, 60)
     short = load_settings(tmp_path, NO_ENV, {"trash_days": 7, "backup_purge_window_days": 14})
-    assert (short.backup_retention_days, short.keystore_backup_retention_days) == (14, 7)
+    assert (short.backup_retention_days, short.keystore_backup_retention_days) == (14, 14)
+    shorter = load_settings(tmp_path, NO_ENV, {"backup_retention_days": 20})
+    assert shorter.keystore_backup_retention_days == 20
 
 
 @pytest.mark.parametrize(
@@ -447,8 +450,12 @@ def test_backup_retention_defaults_follow_the_window(tmp_path: Path) -> None:
     [
         ({"backup_retention_days": 61}, r"backup_retention_days must be between 1 and .*\(60\)"),
         ({"backup_retention_days": 15, "trash_days": 7, "backup_purge_window_days": 14}, "14"),
-        ({"keystore_backup_retention_days": 31}, r"trash_days \(30\) \+ keystore_backup"),
-        ({"trash_days": 30, "backup_purge_window_days": 30}, "keystore backups need"),
+        (
+            {"keystore_backup_retention_days": 30},
+            r"keystore_backup_retention_days \(30\) is shorter than backup_retention_days "
+            r"\(60\).* set keystore_backup_retention_days to at least 60",
+        ),
+        ({"keystore_backup_retention_days": 61}, r"at most backup_purge_window_days \(60\)"),
     ],
 )
 def test_backup_retention_that_breaks_the_promise_is_refused(

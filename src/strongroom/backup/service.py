@@ -5,11 +5,11 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from strongroom.backup import drill, reader, restore, retention, workspace, writer
+from strongroom.backup import drill, reader, restorable, restore, retention, workspace, writer
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest
 from strongroom.services.context import Context
@@ -26,19 +26,25 @@ class BackupEntry:
     parts: int
     keystore_backup_id: str | None
     counts: dict[str, int]
+    #: Data backups: until when a keystore backup that restores it is kept (None: none
+    #: is). Keystore backups are restored with a data backup, never alone: None.
+    restorable_until: datetime | None = None
 
     @classmethod
-    def of(cls, m: Manifest, days: int) -> BackupEntry:
+    def of(
+        cls, m: Manifest, expires_at: datetime, restorable_until: datetime | None = None
+    ) -> BackupEntry:
         return cls(
             m.id,
             m.kind,
             m.created_at,
-            m.expiry(days),
+            expires_at,
             m.size,
             m.new_bytes,
             len(m.parts),
             m.keystore_backup_id,
             m.counts,
+            restorable_until,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -52,6 +58,9 @@ class BackupEntry:
             "parts": self.parts,
             "keystore_backup_id": self.keystore_backup_id,
             "counts": self.counts,
+            "restorable_until": (
+                None if self.restorable_until is None else self.restorable_until.isoformat()
+            ),
         }
 
 
@@ -67,16 +76,48 @@ class Backups:
         return Folder(self.ctx.settings.backup_dir)
 
     def create(self, on_progress: Callable[[int], None] | None = None) -> BackupEntry:
-        data, _keystore = writer.create(self.ctx, on_progress)
-        return BackupEntry.of(data, self.ctx.settings.backup_retention_days)
+        data, keystore = writer.create(self.ctx, on_progress)
+        expires = data.expiry(self.ctx.settings.backup_retention_days)
+        until = restorable.restorable_until(
+            data.created_at, expires, [(keystore.created_at, keystore.expires_at)]
+        )
+        return BackupEntry.of(data, expires, until)
 
     def list(self, kind: str = DATA) -> list[BackupEntry]:
         """Complete backups (manifest present, seal verified), oldest first."""
-        days = retention.retention_days(self.ctx.settings, kind)
-        return [BackupEntry.of(m, days) for m in self.folder.manifests(kind, self.ctx.keyring)]
+        data, keystores = self._dated()
+        return data if kind == DATA else keystores
 
     def list_all(self) -> builtins.list[BackupEntry]:
-        return self.list(DATA) + self.list(KEYSTORE)
+        data, keystores = self._dated()
+        return data + keystores
+
+    def _dated(self) -> tuple[builtins.list[BackupEntry], builtins.list[BackupEntry]]:
+        """Data and keystore backups with the dates retention gives them: a keystore
+        backup's brought forward by keys destroyed since; a data backup's restorable-until
+        from the keystore backups taken at or after it."""
+        settings, now = self.ctx.settings, self.ctx.clock.now()
+        shreds = retention.key_shreds(self.ctx, now)
+        window = timedelta(days=settings.backup_purge_window_days)
+        keystores = [
+            BackupEntry.of(
+                m,
+                restorable.keystore_expiry(
+                    m.created_at,
+                    m.expiry(settings.keystore_backup_retention_days),
+                    shreds,
+                    window,
+                ),
+            )
+            for m in self.folder.manifests(KEYSTORE, self.ctx.keyring)
+        ]
+        dates = [(k.created_at, k.expires_at) for k in keystores]
+        data = []
+        for m in self.folder.manifests(DATA, self.ctx.keyring):
+            expires = m.expiry(settings.backup_retention_days)
+            until = restorable.restorable_until(m.created_at, expires, dates)
+            data.append(BackupEntry.of(m, expires, until))
+        return data, keystores
 
     def verify(self, backup_id: str) -> reader.VerifyReport:
         with folder_lock(self.folder.root, exclusive=False):
@@ -104,7 +145,7 @@ class Backups:
         return workspace.restore_workspace(self.ctx, backup_id, workspace_id)
 
     def expire(self, now: datetime | None = None) -> retention.ExpiryReport:
-        return retention.expire(self.ctx.settings, self.ctx.keyring, now or self.ctx.clock.now())
+        return retention.expire(self.ctx, now or self.ctx.clock.now())
 
     def drill(self, scratch: Path | None = None) -> drill.DrillReport:
         return drill.run(self.ctx, scratch)

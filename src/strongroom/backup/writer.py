@@ -5,8 +5,8 @@
 2. The blobs that snapshot names are copied into the shared pool unless the pool has them
    already (blob ciphertext never changes: incremental by blob key). A blob gone by then
    was purged meanwhile: it is listed as missing, and the ledger removes its row on restore.
-3. A keystore backup (its own key, its own folder, shorter retention) is taken after the
-   data snapshot, so it holds every key that snapshot needs, less those destroyed since.
+3. A keystore backup (its own key, its own folder, kept at least as long) is taken after
+   the data snapshot, so it holds every key that snapshot needs, less those destroyed since.
 4. Every part written is read back and hashed; only then is the data manifest written
    (temp, fsync, rename). Until that rename the backup does not exist.
 """
@@ -154,9 +154,14 @@ def _encrypt_part(
 
 
 def _snapshot_into(
-    ctx: Context, folder: Folder, kind: str, days: int, progress: Progress
+    ctx: Context,
+    folder: Folder,
+    kind: str,
+    days: int,
+    progress: Progress,
+    now: datetime | None = None,
 ) -> tuple[Manifest, SecretKey, snapshots.SnapshotFacts]:
-    manifest, key = _new_manifest(ctx, kind, ctx.clock.now(), days)
+    manifest, key = _new_manifest(ctx, kind, now or ctx.clock.now(), days)
     target = folder.backup_dir(kind, manifest.id)
     target.mkdir(mode=0o700, parents=True)
     url = ctx.settings.database_url if kind == DATA else ctx.settings.keystore_url
@@ -253,9 +258,28 @@ def _check_written(folder: Folder, written: list[Part], manifest: Manifest) -> N
             raise IntegrityFailure(f"pool blob {reused.name} vanished during backup {manifest.id}")
 
 
-def _keystore_backup(ctx: Context, folder: Folder) -> Manifest:
+def keystore_backup(ctx: Context, folder: Folder, now: datetime) -> Manifest:
+    """A keystore backup on its own, taken now from the live keystore (so it holds no key
+    destroyed before it): retention renews with it. Call with the folder's exclusive lock
+    held."""
+    manifest = _keystore_backup(ctx, folder, now)
+    with ctx.store.write() as uow:
+        audit.append(
+            uow,
+            now,
+            "system:backup",
+            "backup.keystore_renewed",
+            None,
+            keystore_backup_id=manifest.id,
+            expires_at=manifest.expires_at.isoformat(),
+        )
+        uow.commit()
+    return manifest
+
+
+def _keystore_backup(ctx: Context, folder: Folder, now: datetime | None = None) -> Manifest:
     days = ctx.settings.keystore_backup_retention_days
-    manifest, key, _facts = _snapshot_into(ctx, folder, KEYSTORE, days, _noop)
+    manifest, key, _facts = _snapshot_into(ctx, folder, KEYSTORE, days, _noop, now)
     _check_written(folder, manifest.parts, manifest)
     manifest.new_bytes = manifest.size
     manifest.seal_with(key)

@@ -38,6 +38,15 @@ def _when(entry: BackupEntry) -> tuple[str, str]:
     )
 
 
+def _restorable(entry: BackupEntry) -> str:
+    """A data backup's restorable-until date; keystore backups restore with a data backup."""
+    if entry.kind != "data":
+        return "with a data backup"
+    if entry.restorable_until is None:
+        return "no: no keystore backup"
+    return entry.restorable_until.isoformat(timespec="seconds")[:16].replace("T", " ")
+
+
 @backup_app.command("create")
 def create(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Take a consistent, encrypted backup (data, then keystore) while the server runs."""
@@ -55,17 +64,29 @@ def create(home: Home = DEFAULT_HOME, json: Json = False) -> None:
 
 @backup_app.command("list")
 def list_backups(home: Home = DEFAULT_HOME, json: Json = False) -> None:
-    """Complete backups (data and keystore) with their time, size and expiry."""
+    """Complete backups (data and keystore) with their time, size, expiry and, for data
+    backups, until when they can be restored."""
     with open_home(home) as sr:
         entries = sr.backups.list_all()
 
     def human() -> None:
         table = Table()
-        for column in ("id", "kind", "taken (UTC)", "size", "expires (UTC)", "parts"):
+        columns = (
+            "id",
+            "kind",
+            "taken (UTC)",
+            "size",
+            "expires (UTC)",
+            "restorable until",
+            "parts",
+        )
+        for column in columns:
             table.add_column(column, overflow="fold")  # ids and dates whole, if folded
         for e in entries:
             created, expires = (t[:16].replace("T", " ") for t in _when(e))
-            table.add_row(e.id, e.kind, created, _size(e.size), expires, str(e.parts))
+            table.add_row(
+                e.id, e.kind, created, _size(e.size), expires, _restorable(e), str(e.parts)
+            )
         console.print(table if entries else "no backups yet; run: strongroom backup create")
 
     emit(json, {"backups": [e.as_json() for e in entries]}, human)

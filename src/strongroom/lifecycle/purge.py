@@ -192,9 +192,9 @@ class Purger:
             now = self.ctx.clock.now()
             signing_key = self.ctx.keyring.signing_key()  # (its own keystore transaction)
             backups = retention.holding(
-                self.ctx.settings,
-                self.ctx.keyring,
+                self.ctx,
                 now,
+                datetime.fromisoformat(p["deleted_at"]),
                 key_shredded=kind in ("project", "workspace"),
             )
             with self.ctx.keyring.keystore.write() as keys:

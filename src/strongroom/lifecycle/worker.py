@@ -89,11 +89,11 @@ class Worker:
         """Delete the backups whose date has come (by this worker's clock). A failure is
         logged and retried next pass; it never stops the purges."""
         try:
-            expired = retention.expire(self.ctx.settings, self.ctx.keyring, self.ctx.clock.now())
+            expired = retention.expire(self.ctx, self.ctx.clock.now())
         except Exception:
             log.exception("expiring backups failed; retried next pass")
             return None
-        if expired.deleted:
+        if expired.deleted or expired.renewed:
             log.info("backups expired: %s", expired.as_json())
         return expired
 

@@ -3,6 +3,8 @@ deletion ledger."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -242,6 +244,17 @@ class Keystore:
             query = query.where(c.workspace_id == workspace_id)
         rows = self.conn.execute(query.order_by(c.seq).limit(limit))
         return [LedgerRow(*r) for r in rows]
+
+    def key_shreds(self, purged_after: datetime) -> list[tuple[datetime, datetime]]:
+        """(deleted_at, purged_at) of every purge since ``purged_after`` that destroyed a
+        key (a project's or a workspace's): what keystore backups taken before it hold."""
+        c = k.ledger.c
+        rows = self.conn.execute(
+            select(c.deleted_at, c.purged_at).where(
+                c.purged_at > purged_after, c.kind.in_(("project", "workspace"))
+            )
+        )
+        return [(r.deleted_at, r.purged_at) for r in rows]
 
     def counts(self) -> dict[str, int]:
         def n(table: object) -> int:
