@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from strongroom.blobs.base import BlobWriter, check_key
 from strongroom.errors import NotFound
+
+#: A ``.partial`` file untouched this long was left by a killed upload: an upload being
+#: written touches its file with every segment (and stalled bodies are cut off long before).
+PARTIAL_MAX_AGE = timedelta(days=1)
 
 
 class FolderBlobStore:
@@ -57,6 +63,23 @@ class FolderBlobStore:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+
+def sweep_partials(root: Path, max_age: timedelta, now: float | None = None) -> int:
+    """Delete the ``.partial`` files (``writer``'s temporaries) under ``root`` not modified
+    for ``max_age``: what uploads killed mid-stream left, which no rename will ever claim.
+    ``now`` is a POSIX timestamp (default: the system clock, the one file times use).
+    Returns how many were removed."""
+    cutoff = (time.time() if now is None else now) - max_age.total_seconds()
+    removed = 0
+    for partial in root.glob("*/.*.partial"):
+        try:
+            if partial.lstat().st_mtime < cutoff:
+                partial.unlink()
+                removed += 1
+        except FileNotFoundError:  # finished or removed meanwhile
+            continue
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:

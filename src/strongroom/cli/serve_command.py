@@ -87,6 +87,7 @@ def serve(
                 ]
             emit(json, info, lambda: console.print("\n".join(lines), markup=False, soft_wrap=True))
 
+        sr.worker.sweep_partial_blobs()  # what uploads killed with the last server left
         background = WorkerThread(sr.worker) if worker else None
         if background is not None:
             background.start()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from strongroom.backup import retention
+from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
 from strongroom.domain.lifecycle import PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.purge import Purger
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
@@ -76,9 +77,12 @@ class Worker:
         report = PassReport()
         if only is None:
             self.expire_backups()
+            self.sweep_partial_blobs()
         while True:  # a claimed row is leased, so the next claim does not see it again
             claimed = self._claim(report, only)
             if not claimed:
+                if report.done and only is None:  # a purge may have destroyed a key:
+                    self.expire_backups()  # renew the keystore backup now, not next pass
                 return report
             for deadline in claimed:
                 if on_claimed is not None:
@@ -96,6 +100,20 @@ class Worker:
         if expired.deleted or expired.renewed:
             log.info("backups expired: %s", expired.as_json())
         return expired
+
+    def sweep_partial_blobs(self) -> int:
+        """Remove what killed uploads left in the blob folder (a day old, so an upload still
+        being written is never touched). Also run at the server's start-up."""
+        if not isinstance(self.ctx.blobs, FolderBlobStore):
+            return 0
+        try:
+            removed = sweep_partials(self.ctx.blobs.root, PARTIAL_MAX_AGE)
+        except OSError:
+            log.exception("sweeping partial blobs failed; retried next pass")
+            return 0
+        if removed:
+            log.info("removed %d partial blobs left by killed uploads", removed)
+        return removed
 
     def _claim(self, report: PassReport, only: str | None) -> list[DeadlineRow]:
         now = self.ctx.clock.now()
