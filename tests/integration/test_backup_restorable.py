@@ -17,6 +17,7 @@ from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.errors import KeyUnavailable, NotFound
+from tests.e2e.test_cli import ok_json, run
 from tests.integration.test_backup import contents, seed, target_dbs
 
 DAY = timedelta(days=1)
@@ -144,3 +145,19 @@ def test_restorable_until_is_when_the_last_keystore_backup_able_to_restore_it_go
     report = sr.backups.expire()
     assert report.renewed is not None
     assert [e.restorable_until for e in sr.backups.list()] == [entry.expires_at]
+
+
+def test_backup_list_shows_restorable_until_in_both_outputs(tmp_path: Path) -> None:
+    home = tmp_path / "cli-home"
+    assert run("init", home=home).returncode == 0
+    ok_json("workspace", "create", "Acme", "--owner", "o@acme.example", home=home)
+    created = ok_json("backup", "create", home=home)
+    assert created["restorable_until"] == created["expires_at"]
+    listed = {b["kind"]: b for b in ok_json("backup", "list", home=home)["backups"]}
+    assert listed["data"]["restorable_until"] == listed["data"]["expires_at"]
+    assert listed["keystore"]["restorable_until"] is None
+    human = run("backup", "list", home=home, env={"COLUMNS": "200"}).stdout.decode()
+    assert "restorable until" in human and "with a data backup" in human
+    until = listed["data"]["restorable_until"][:16].replace("T", " ")
+    data_row = next(line for line in human.splitlines() if created["id"] in line)
+    assert data_row.count(until) == 2  # expires and restorable until: the same minute
