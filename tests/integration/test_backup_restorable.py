@@ -161,3 +161,26 @@ def test_backup_list_shows_restorable_until_in_both_outputs(tmp_path: Path) -> N
     until = listed["data"]["restorable_until"][:16].replace("T", " ")
     data_row = next(line for line in human.splitlines() if created["id"] in line)
     assert data_row.count(until) == 2  # expires and restorable until: the same minute
+
+
+def test_keystore_backups_dated_30_days_by_an_earlier_version_are_renewed(
+    sr: Strongroom, home: Settings, clock: FixedClock
+) -> None:
+    """A keystore backup whose manifest says 30 days (the old default): the data backup it
+    serves is shown restorable for 30 days only until the next pass renews it."""
+    seed(sr, 1)
+    entry = sr.backups.create()
+    folder = Folder(home.backup_dir)
+    old = folder.read_manifest("keystore", str(entry.keystore_backup_id))
+    key = old.key(sr.ctx.keyring)
+    old.expires_at = old.created_at + 30 * DAY
+    old.seal_with(key)
+    folder.write_manifest(old)
+    assert [e.restorable_until for e in sr.backups.list()] == [old.created_at + 30 * DAY]
+
+    sr.worker.run_once()
+    assert [e.restorable_until for e in sr.backups.list()] == [entry.expires_at]
+    clock.advance(30 * DAY + HOUR)
+    sr.worker.run_once()
+    assert [e.id for e in sr.backups.list()] == [entry.id]
+    assert len(sr.backups.list("keystore")) == 1  # the renewal; the old one has expired
