@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from strongroom import open_strongroom
@@ -68,16 +69,19 @@ def test_the_worker_removes_a_killed_puts_partial_once_a_day_old(tmp_path: Path)
     home, ws, project = _home(tmp_path)
     left = killed_put(tmp_path, home, ws, project)
     assert left.exists()
-    with open_strongroom(home, clock=FixedClock()) as sr:
+    clock = FixedClock()
+    with open_strongroom(home, clock=clock) as sr:
         sr.worker.run_once()
         assert partials(home) == [left]  # fresh: it could be an upload still going
 
         age(left, TWO_DAYS)
         fresh = left.with_name(".fil_fresh.1.partial")
         fresh.write_bytes(b"x")
+        clock.advance(timedelta(hours=1))  # the worker sweeps hourly
         sr.worker.run_once()
         assert partials(home) == [fresh]
         age(fresh, 23 * 3600)  # under a day: kept
+        clock.advance(timedelta(hours=1))
         sr.worker.run_once()
         assert partials(home) == [fresh]
 

@@ -35,6 +35,9 @@ log = logging.getLogger("strongroom.worker")
 LEASE = timedelta(minutes=5)
 RETRY_AFTER = timedelta(minutes=1)
 CLAIM_BATCH = 20
+#: Sweeping partial blobs reads every shard folder of the blob store: hourly is plenty for
+#: files that must be a day old.
+SWEEP_EVERY = timedelta(hours=1)
 
 Handler = Callable[[Step], None]
 
@@ -60,6 +63,7 @@ class Worker:
             DeadlineAction.PURGE_WORKSPACE.value: purger.purge_workspace,
         }
         self._postgres = ctx.store.engine.dialect.name == "postgresql"
+        self._next_sweep = 0.0  # monotonic time of the next partial-blob sweep
 
     def register(self, action: DeadlineAction, handler: Handler) -> None:
         self.handlers[action.value] = handler
@@ -77,7 +81,8 @@ class Worker:
         report = PassReport()
         if only is None:
             self.expire_backups()
-            self.sweep_partial_blobs()
+            if self.ctx.clock.monotonic() >= self._next_sweep:
+                self.sweep_partial_blobs()
         while True:  # a claimed row is leased, so the next claim does not see it again
             claimed = self._claim(report, only)
             if not claimed:
@@ -104,6 +109,7 @@ class Worker:
     def sweep_partial_blobs(self) -> int:
         """Remove what killed uploads left in the blob folder (a day old, so an upload still
         being written is never touched). Also run at the server's start-up."""
+        self._next_sweep = self.ctx.clock.monotonic() + SWEEP_EVERY.total_seconds()
         if not isinstance(self.ctx.blobs, FolderBlobStore):
             return 0
         try:
