@@ -39,7 +39,7 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
         413: "Body over the limit",
         422: "Body or parameters do not match the schema",
         429: "Too many attempts",
-        503: "KMS or database unavailable",
+        503: "KMS or database unavailable, or every upload or sign-in place is taken",
     }
     return {code: {"description": text, "content": content} for code, text in reasons.items()}
 
