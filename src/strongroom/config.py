@@ -82,6 +82,20 @@ class Settings:
     export_ttl_days: int = 7
     #: Seconds between two passes of the lifecycle worker.
     worker_interval_seconds: int = 30
+    #: Hostile clients (api/admission.py, api/server.py). An upload whose body sends
+    #: nothing for this many seconds is answered 408 and leaves nothing behind.
+    upload_idle_timeout_seconds: int = 30
+    #: Uploads in progress at once, per bearer token (429 above) and in all (503 above).
+    uploads_per_token: int = 4
+    uploads_max: int = 32
+    #: Sign-ins waiting for a password check beyond the ones running (503 above).
+    sign_in_queue: int = 32
+    #: Failed sign-ins from one client address within the login window, then 429.
+    sign_in_failures_per_address: int = 20
+    #: Seconds a connection may take to send a request's line and headers, and its TLS
+    #: handshake; then it is closed.
+    header_timeout_seconds: int = 10
+    tls_handshake_timeout_seconds: int = 10
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -152,7 +166,24 @@ class Settings:
         if not 1 <= self.key_cache_ttl_seconds <= 86400:
             raise ConfigurationError("key_cache_ttl_seconds must be between 1 and 86400")
         self._validate_retention()
+        self._validate_hostile_clients()
         return self
+
+    def _validate_hostile_clients(self) -> None:
+        bounds = {
+            "upload_idle_timeout_seconds": (1, 3600),
+            "uploads_per_token": (1, 1000),
+            "uploads_max": (1, 1000),
+            "sign_in_queue": (0, 10000),
+            "sign_in_failures_per_address": (1, 100000),
+            "header_timeout_seconds": (1, 300),
+            "tls_handshake_timeout_seconds": (1, 300),
+        }
+        for name, (low, high) in bounds.items():
+            if not low <= getattr(self, name) <= high:
+                raise ConfigurationError(f"{name} must be between {low} and {high}")
+        if self.uploads_per_token > self.uploads_max:
+            raise ConfigurationError("uploads_per_token must not exceed uploads_max")
 
     def _validate_retention(self) -> None:
         """Refuse numbers that would break a promise of the trust page (P6, P7, P9, P10)."""

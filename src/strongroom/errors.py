@@ -12,6 +12,8 @@ api/problems.py)::
     ├── Unauthenticated              no credentials, or bad, expired or revoked ones
     ├── PermissionDenied             authenticated, but the role does not allow it
     ├── RateLimited                  too many attempts; try again later
+    ├── ServerBusy                   every slot for this kind of work is taken; try again soon
+    ├── RequestTimeout               the request body stopped arriving
     ├── Conflict                     the request contradicts the current state
     ├── Expired                      it existed, but its time ran out (an export artifact)
     ├── IntegrityFailure             a ciphertext failed authentication (tampered or moved)
@@ -72,6 +74,19 @@ class RateLimited(StrongroomError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ServerBusy(StrongroomError):
+    """Every slot the server keeps for this kind of work (uploads, password checks) is
+    taken; nothing was done. Another attempt after ``retry_after`` seconds may succeed."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestTimeout(StrongroomError):
+    """The client stopped sending the request body; nothing was kept."""
 
 
 class Conflict(StrongroomError):

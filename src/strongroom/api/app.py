@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from strongroom import __version__
 from strongroom.api import problems
+from strongroom.api.admission import Lanes
 from strongroom.api.fast_reads import FastReads
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
@@ -38,7 +39,7 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
         413: "Body over the limit",
         422: "Body or parameters do not match the schema",
         429: "Too many attempts",
-        503: "KMS or database unavailable",
+        503: "KMS or database unavailable, or every upload or sign-in place is taken",
     }
     return {code: {"description": text, "content": content} for code, text in reasons.items()}
 
@@ -68,6 +69,7 @@ def create_app(sr: Strongroom) -> StrongroomAPI:
         redoc_url=None,
     )
     app.state.strongroom = sr
+    app.state.lanes = Lanes.of(sr.settings)  # uploads' and sign-ins' own threads
     _register_problem_schema(app)
     problems.install(app)
     app.include_router(workspaces_router)

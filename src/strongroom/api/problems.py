@@ -25,6 +25,8 @@ STATUS: list[tuple[type[e.StrongroomError], int, str]] = [
     (e.Unauthenticated, 401, "unauthenticated"),
     (e.PermissionDenied, 403, "permission-denied"),
     (e.RateLimited, 429, "rate-limited"),
+    (e.ServerBusy, 503, "server-busy"),
+    (e.RequestTimeout, 408, "request-timeout"),
     (e.Conflict, 409, "conflict"),
     (e.Expired, 410, "expired"),
     (e.KeyUnavailable, 410, "key-unavailable"),
@@ -61,8 +63,10 @@ def from_error(error: e.StrongroomError) -> JSONResponse:
     response = problem(status, kind, " ".join(str(error).split()), **error.ids)
     if isinstance(error, e.Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="strongroom"'
-    if isinstance(error, e.RateLimited):
+    if isinstance(error, e.RateLimited | e.ServerBusy):
         response.headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, e.RequestTimeout):  # the rest of the body is never read (RFC 9110)
+        response.headers["Connection"] = "close"
     return response
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from strongroom.api.admission import Lanes
+from strongroom.api.admission import lanes as lanes_of
 from strongroom.api.deps import SR, Operator
 from strongroom.api.schemas import LoginIn, TokenOut
 from strongroom.tls.certificates import certificate_expiry, expiry_message
@@ -22,8 +24,22 @@ router = APIRouter()
     tags=["accounts"],
     summary="Sign in with email and password; returns a session token",
 )
-def login(sr: SR, body: LoginIn, response: Response) -> TokenOut:
-    issued = sr.access.login(body.email, body.password)
+async def login(
+    sr: SR,
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    lanes: Annotated[Lanes, Depends(lanes_of)],
+) -> TokenOut:
+    """Password checks run in the sign-ins' own two threads, with a bounded line of
+    sign-ins waiting for them (as coroutines); past it, 503 at once (api/admission.py).
+    Failures count per email and per client address (the TCP peer: behind a proxy, every
+    client shares the proxy's address)."""
+    address = request.client.host if request.client else None
+    with lanes.sign_ins.admit():
+        issued = await lanes.sign_ins.run(
+            lambda: sr.access.login(body.email, body.password, address=address)
+        )
     response.headers["Cache-Control"] = "no-store"
     return TokenOut(id=issued.id, token=issued.token, expires_at=issued.expires_at)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 from urllib.parse import quote
 
-import anyio.to_thread
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
+from strongroom.api.admission import Lanes, token_key
+from strongroom.api.admission import lanes as lanes_of
 from strongroom.api.body import ThreadBodyReader
-from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader, one_hop
+from strongroom.api.deps import SR, Credentials, DataWriter, ProjectManager, Reader, one_hop
 from strongroom.api.fast_reads import read_record
 from strongroom.api.lifecycle_schemas import TrashEntryOut
 from strongroom.api.params import (
@@ -184,10 +186,17 @@ async def upload_file(
     request: Request,
     project_id: ProjectId,
     name: FileName,
+    credentials: Credentials,
+    lanes: Annotated[Lanes, Depends(lanes_of)],
 ) -> FileOut:
     """Stream the request body, encrypted segment by segment, into the blob store. The
-    caller is checked (in the same worker thread) before a byte of the body is read."""
-    reader = ThreadBodyReader(request.stream(), sr.settings.file_max_bytes)
+    upload is admitted (or refused at once: 429 per token, 503 in all) before anything
+    else, and runs in the uploads' own threads (api/admission.py); the caller is checked
+    in that thread before a byte of the body is read; a body that stalls is answered 408
+    (api/body.py)."""
+    reader = ThreadBodyReader(
+        request.stream(), sr.settings.file_max_bytes, sr.settings.upload_idle_timeout_seconds
+    )
 
     def job() -> StoredFile:
         grant.resolve()
@@ -199,7 +208,8 @@ async def upload_file(
             actor=grant.caller.actor,
         )
 
-    stored = await anyio.to_thread.run_sync(job)
+    with lanes.uploads.admit(token_key(None if credentials is None else credentials.credentials)):
+        stored = await lanes.uploads.run(job)
     return _file(stored)
 
 

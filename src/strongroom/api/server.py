@@ -10,7 +10,12 @@ which is used here. On top of uvicorn:
 * an optional plain-HTTP listener only redirects to HTTPS (308);
 * both listeners run in one event loop; SIGINT and SIGTERM stop both gracefully
   (uvicorn's handling: after the graceful stop the signal is raised again, so SIGTERM
-  ends the process as a SIGTERM would; :func:`run_server` returns after SIGINT).
+  ends the process as a SIGTERM would; :func:`run_server` returns after SIGINT);
+* a connection that does not finish its TLS handshake within ``handshake_timeout``
+  seconds, or a request's line and headers within ``header_timeout`` seconds (of the
+  handshake, or of the previous response), is closed: uvicorn has no header deadline of
+  its own, and asyncio's handshake deadline is a minute by default. (A request body's
+  deadline is the route's: api/body.py.)
 
 Use :func:`run_server` from a command line, :class:`ServerThread` in tests and embedders.
 """
@@ -23,6 +28,7 @@ import logging
 import signal
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +36,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from strongroom.api.security_headers import ASGIApp, SecurityHeaders, https_redirect_app
 from strongroom.errors import ConfigurationError, StrongroomError
@@ -42,6 +51,10 @@ logger = logging.getLogger("strongroom.server")
 RELOAD_INTERVAL = 5.0
 #: Seconds a graceful stop waits for open requests before cancelling them.
 GRACEFUL_SHUTDOWN_SECONDS = 30
+#: Seconds a connection may take for its TLS handshake, and for a request's line and
+#: headers (the settings' defaults: tls_handshake_timeout_seconds, header_timeout_seconds).
+HANDSHAKE_TIMEOUT = 10.0
+HEADER_TIMEOUT = 10.0
 _TICK = 0.1
 
 
@@ -64,6 +77,8 @@ def run_server(
     reload_interval: float = RELOAD_INTERVAL,
     access_log: bool = False,
     log_config: dict[str, Any] | None = None,
+    header_timeout: float = HEADER_TIMEOUT,
+    handshake_timeout: float = HANDSHAKE_TIMEOUT,
 ) -> None:
     """Serve ``app`` over HTTPS on ``host:port`` until SIGINT or SIGTERM.
 
@@ -85,6 +100,8 @@ def run_server(
         reload_interval=reload_interval,
         access_log=access_log,
         log_config=log_config,
+        header_timeout=header_timeout,
+        handshake_timeout=handshake_timeout,
     )
     try:
         with asyncio.Runner(loop_factory=service.loop_factory()) as runner:
@@ -93,13 +110,91 @@ def run_server(
         pass
 
 
+def header_deadline_protocol(header_timeout: float) -> type[H11Protocol]:
+    """uvicorn's HTTP/1.1 protocol with a deadline on each request's line and headers."""
+
+    class HeaderDeadline(H11Protocol):
+        """Armed when the connection is made (after the TLS handshake) and after each
+        response; disarmed once h11 has a whole request head. When it fires, the
+        connection is closed: a client trickling or withholding its headers holds no
+        connection (and no uvicorn slot) for longer than that."""
+
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state is not h11.IDLE:  # the request head is in
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self._arm()  # the next request on this connection gets its own deadline
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(header_timeout, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadline
+
+
 class _Server(uvicorn.Server):
-    """uvicorn's server without its own signal capture: :class:`HttpsService` captures
-    SIGINT and SIGTERM once, around both listeners."""
+    """uvicorn's server without its own signal capture (:class:`HttpsService` captures
+    SIGINT and SIGTERM once, around both listeners), and with a TLS handshake deadline
+    (uvicorn's startup does not pass one to asyncio)."""
+
+    def __init__(self, config: uvicorn.Config, handshake_timeout: float) -> None:
+        super().__init__(config)
+        self.handshake_timeout = handshake_timeout
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's startup for the sockets :class:`HttpsService` binds, with
+        ``ssl_handshake_timeout`` given to asyncio."""
+        assert sockets is not None
+        await self.lifespan.startup()
+        if self.lifespan.should_exit:
+            sys.exit(STARTUP_FAILURE)
+        config = self.config
+        loop = asyncio.get_running_loop()
+
+        def create_protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=loop,
+            )
+
+        tls: dict[str, Any] = {}
+        if config.ssl is not None:
+            tls = {"ssl": config.ssl, "ssl_handshake_timeout": self.handshake_timeout}
+        self.servers = [
+            await loop.create_server(create_protocol, sock=sock, backlog=config.backlog, **tls)
+            for sock in sockets
+        ]
+        self.started = True
 
 
 class HttpsService:
@@ -122,9 +217,14 @@ class HttpsService:
         access_log: bool = False,
         log_config: dict[str, Any] | None = None,
         graceful_shutdown_seconds: int = GRACEFUL_SHUTDOWN_SECONDS,
+        header_timeout: float = HEADER_TIMEOUT,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
     ) -> None:
         if reload_interval <= 0:
             raise ConfigurationError("the certificate reload interval must be positive")
+        if header_timeout <= 0 or handshake_timeout <= 0:
+            raise ConfigurationError("the header and TLS handshake timeouts must be positive")
+        self._handshake_timeout = handshake_timeout
         self.host = host
         self.reload_interval = reload_interval
         self.reloader = CertificateReloader.open(Path(cert_path), Path(key_path))
@@ -142,7 +242,7 @@ class HttpsService:
 
         common: dict[str, Any] = {
             "host": host,
-            "http": "h11",
+            "http": header_deadline_protocol(header_timeout),
             "log_config": log_config,
             "access_log": access_log,
             "proxy_headers": False,
@@ -157,7 +257,8 @@ class HttpsService:
                 ssl_context_factory=use_our_context,
                 lifespan="auto",
                 **common,
-            )
+            ),
+            handshake_timeout,
         )
         # The redirect names the HTTPS port; with port=0 it is known only once bound, so
         # the redirect listener is made in serve().
@@ -183,7 +284,7 @@ class HttpsService:
                     port=self.http_port,
                     **self._redirect_config_args,
                 )
-                servers.append(_Server(redirect))
+                servers.append(_Server(redirect, self._handshake_timeout))
             self._loop = loop
             with self._signals(loop):
                 results = await asyncio.gather(
@@ -312,6 +413,8 @@ class ServerThread:
         http_port: int | None = None,
         reload_interval: float = RELOAD_INTERVAL,
         startup_timeout: float = 15.0,
+        header_timeout: float = HEADER_TIMEOUT,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
     ) -> None:
         self.service = HttpsService(
             app,
@@ -321,6 +424,8 @@ class ServerThread:
             key_path=key_path,
             http_port=http_port,
             reload_interval=reload_interval,
+            header_timeout=header_timeout,
+            handshake_timeout=handshake_timeout,
         )
         self._startup_timeout = startup_timeout
         self._started = threading.Event()

@@ -100,6 +100,8 @@ def serve(
                 key_path=Path(sr.settings.tls_key),
                 http_port=http_port,
                 on_started=started,
+                header_timeout=sr.settings.header_timeout_seconds,
+                handshake_timeout=sr.settings.tls_handshake_timeout_seconds,
             )
         finally:
             if background is not None:

@@ -47,15 +47,19 @@ def check_workspace_access(
         raise PermissionDenied(f"the {role.value} role may not {action.value.replace('_', ' ')}")
 
 
-#: Login attempts: this many failures per email within the window, then wait.
+#: Login attempts: this many failures per email within the window, then wait. (Failures
+#: per client address have a limit of their own, a setting: sign_in_failures_per_address.)
 LOGIN_FAILURES_ALLOWED = 5
 LOGIN_WINDOW = timedelta(minutes=15)
 
 
-def login_retry_after(failures: list[datetime], now: datetime) -> int:
-    """Seconds until another login attempt is allowed (0: allowed now)."""
+def login_retry_after(
+    failures: list[datetime], now: datetime, allowed: int = LOGIN_FAILURES_ALLOWED
+) -> int:
+    """Seconds until another login attempt is allowed (0: allowed now), after ``allowed``
+    failures within the window."""
     recent = sorted(t for t in failures if now - t < LOGIN_WINDOW)
-    if len(recent) < LOGIN_FAILURES_ALLOWED:
+    if len(recent) < allowed:
         return 0
-    oldest_counted = recent[-LOGIN_FAILURES_ALLOWED]
+    oldest_counted = recent[-allowed]
     return max(1, int((oldest_counted + LOGIN_WINDOW - now).total_seconds()) + 1)

@@ -2,8 +2,10 @@
 caller against the role matrix.
 
 Tokens are 256 random bits shown once; only their SHA-256 is stored (a random secret
-needs no slow hash). Passwords are argon2id. Failed logins are counted per email in
-the data store, so the limit holds across every server process.
+needs no slow hash). Passwords are argon2id. Failed logins are counted per email and per
+client address in the data store, so the limits hold across every server process: the
+email's stops guessing one password, the address's stops one client spraying many emails
+(and locking all of them out).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from strongroom import ids
+from strongroom.crypto.blind_index import BlindIndexer
 from strongroom.domain.access import (
     LOGIN_WINDOW,
     Principal,
@@ -61,6 +64,13 @@ class IssuedToken:
 
     def __repr__(self) -> str:
         return f"IssuedToken(id={self.id!r}, token=<redacted>, expires_at={self.expires_at!r})"
+
+
+def address_index(ctx: Context, address: str) -> bytes:
+    """The digest a client address is counted under: keyed, so the table of failures
+    names no address in clear."""
+    _version, key = ctx.keyring.directory_key()
+    return BlindIndexer(key).digest("sign_in_address", address)
 
 
 def _secret_hash(token: str) -> bytes:
@@ -256,36 +266,33 @@ class Access:
             )
             uow.commit()
 
-    def login(self, email: str, password: str) -> IssuedToken:
+    def login(self, email: str, password: str, address: str | None = None) -> IssuedToken:
         """A session token for the user, or Unauthenticated; RateLimited after repeated
-        failures for the same email."""
+        failures for the same email, or from the same client ``address`` (an IP address;
+        None: not counted, as for a caller in this process)."""
         try:
-            email = check_email(email)
+            index: bytes | None = directory_index(self.ctx, check_email(email))
         except InvalidInput:
-            raise Unauthenticated("wrong email or password") from None
-        index = directory_index(self.ctx, email)
+            index = None  # not an email: counted against the address all the same
+        where = address_index(self.ctx, address) if address else None
         now = self.ctx.clock.now()
         # The attempt is counted as a failure first, in a transaction that serialises the
-        # attempts of one email; a success clears it. Parallel guesses cannot outrun the limit.
+        # attempts of one email and of one address; a success clears the email's count and
+        # takes back its own address failure. Parallel guesses cannot outrun either limit.
         with self.ctx.store.write() as uow:
-            uow.login_failures.lock(index)
-            uow.login_failures.prune(now - LOGIN_WINDOW)
-            retry_after = login_retry_after(
-                uow.login_failures.since(index, now - LOGIN_WINDOW), now
-            )
-            if not retry_after:
-                uow.login_failures.add(index, now)
+            refusal, failure_id = self._count_attempt(uow, index, where, now)
+            if refusal is None and index is not None:
                 user = uow.users.find_by_email_index(index)
                 stored = uow.users.password_hash(user.id) if user else None
             uow.commit()
-        if retry_after:
-            raise RateLimited(
-                "too many failed logins for this email; try again later", retry_after=retry_after
-            )
-        if not self._verify(stored, password) or user is None:
+        if refusal is not None:
+            raise refusal
+        if index is None or not self._verify(stored, password) or user is None:
             raise Unauthenticated("wrong email or password")
         with self.ctx.store.write() as uow:
             uow.login_failures.clear(index)
+            if failure_id is not None:
+                uow.address_failures.forget(failure_id)
             issued = self._issue(
                 uow,
                 PrincipalKind.SESSION,
@@ -296,6 +303,33 @@ class Access:
             audit.append(uow, now, f"user:{user.id}", "session.create", None, token_id=issued.id)
             uow.commit()
         return issued
+
+    def _count_attempt(
+        self, uow: DataUnitOfWork, index: bytes | None, where: bytes | None, now: datetime
+    ) -> tuple[RateLimited | None, int | None]:
+        """Lock and count one attempt (address first, then email: one lock order); the
+        refusal if either limit is reached (nothing counted then), else the id of the
+        address failure counted."""
+        since = now - LOGIN_WINDOW
+        if where is not None:
+            uow.address_failures.lock(where)
+        if index is not None:
+            uow.login_failures.lock(index)
+        uow.login_failures.prune(since)
+        if where is not None:
+            uow.address_failures.prune(since)
+            allowed = self.ctx.settings.sign_in_failures_per_address
+            wait = login_retry_after(uow.address_failures.since(where, since), now, allowed)
+            if wait:
+                message = "too many failed logins from this address; try again later"
+                return RateLimited(message, retry_after=wait), None
+        if index is not None:
+            wait = login_retry_after(uow.login_failures.since(index, since), now)
+            if wait:
+                message = "too many failed logins for this email; try again later"
+                return RateLimited(message, retry_after=wait), None
+            uow.login_failures.add(index, now)
+        return None, (uow.address_failures.add(where, now) if where is not None else None)
 
     def _verify(self, stored: str | None, password: str) -> bool:
         """argon2id verification; at most two at a time (each takes ~64 MiB)."""

@@ -499,32 +499,51 @@ class Tokens(_Repo):
         return [TokenRow(*r) for r in rows]
 
 
-class LoginFailures(_Repo):
-    def lock(self, email_index: bytes) -> None:
-        """Serialise the login attempts of one email to the end of the transaction. (SQLite:
-        the write transaction's BEGIN IMMEDIATE already does; PostgreSQL: an advisory lock.)"""
+class _Failures(_Repo):
+    """Failed sign-ins by one digest (of an email, of a client address), with their time."""
+
+    table: Any
+    column: str
+
+    def lock(self, index: bytes) -> None:
+        """Serialise the sign-ins counted under one digest to the end of the transaction.
+        (SQLite: the write transaction's BEGIN IMMEDIATE already does; PostgreSQL: an
+        advisory lock. Callers lock the address before the email, always in that order.)"""
         if self.conn.dialect.name == "postgresql":
-            key = int.from_bytes(email_index[:8], "big", signed=True)
+            key = int.from_bytes(index[:8], "big", signed=True)
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def prune(self, before: Any) -> None:
-        self.conn.execute(delete(t.login_failures).where(t.login_failures.c.at <= before))
+        self.conn.execute(delete(self.table).where(self.table.c.at <= before))
 
-    def add(self, email_index: bytes, at: Any) -> None:
-        self.conn.execute(insert(t.login_failures).values(email_index=email_index, at=at))
+    def add(self, index: bytes, at: Any) -> int:
+        """Count one failure; its id (see :meth:`forget`)."""
+        result = self.conn.execute(insert(self.table).values({self.column: index, "at": at}))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def since(self, email_index: bytes, since: Any) -> builtins.list[Any]:
+    def since(self, index: bytes, since: Any) -> builtins.list[Any]:
         rows = self.conn.execute(
-            select(t.login_failures.c.at).where(
-                t.login_failures.c.email_index == email_index, t.login_failures.c.at > since
+            select(self.table.c.at).where(
+                self.table.c[self.column] == index, self.table.c.at > since
             )
         )
         return [r[0] for r in rows]
 
-    def clear(self, email_index: bytes) -> None:
-        self.conn.execute(
-            delete(t.login_failures).where(t.login_failures.c.email_index == email_index)
-        )
+    def clear(self, index: bytes) -> None:
+        self.conn.execute(delete(self.table).where(self.table.c[self.column] == index))
+
+    def forget(self, failure_id: int) -> None:
+        self.conn.execute(delete(self.table).where(self.table.c.id == failure_id))
+
+
+class LoginFailures(_Failures):
+    table = t.login_failures
+    column = "email_index"
+
+
+class AddressFailures(_Failures):
+    table = t.address_failures
+    column = "address_index"
 
 
 def _fields(row: Any) -> dict[str, Any]:

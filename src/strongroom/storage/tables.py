@@ -164,6 +164,16 @@ login_failures = Table(
     Column("at", UtcDateTime, nullable=False),
 )
 
+# Failed sign-ins by client address digest, whatever the email: one client spraying many
+# emails is stopped as one email's guesses are, across every server process.
+address_failures = Table(
+    "address_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("address_index", LargeBinary(16), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 # Lifecycle ---------------------------------------------------------------------------------
 # A deletion a user may undo until restore_until: one project, record or file.
 trash_entries = Table(

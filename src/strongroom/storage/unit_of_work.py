@@ -112,6 +112,10 @@ class DataUnitOfWork(_Transaction):
         return r.LoginFailures(self.conn)
 
     @cached_property
+    def address_failures(self) -> r.AddressFailures:
+        return r.AddressFailures(self.conn)
+
+    @cached_property
     def trash(self) -> lr.Trash:
         return lr.Trash(self.conn)
 
