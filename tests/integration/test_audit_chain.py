@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,8 @@ from sqlalchemy import delete, select, update
 from strongroom import AuditChainBroken
 from strongroom.bootstrap import Strongroom
 from strongroom.storage import tables as t
+
+STRONGROOM = str(Path(sys.executable).parent / "strongroom")
 
 
 @pytest.fixture
@@ -119,6 +124,15 @@ def test_rewritten_tail_is_caught_by_the_head(chain: Strongroom) -> None:
     assert error.reason == "head"
     assert error.position == 9  # the last event, the one that no longer matches the head
     assert "position 9" in str(error) and "rewritten" in str(error)
+    command = subprocess.run(  # and as an operator sees it
+        [STRONGROOM, "audit", "verify", "--home", chain.settings.home],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert command.returncode == 1, command.stderr
+    assert "position 9" in command.stderr and "rewritten" in command.stderr
 
 
 def test_untouched_chain_verifies_and_counts(chain: Strongroom) -> None:
