@@ -141,7 +141,7 @@ def test_a_backup_killed_at_any_point_is_never_listed_and_is_cleaned_up(
     assert not finished["killed"] and all(r["killed"] for r in kills)
     assert len(kills) >= 20, len(kills)  # chunks, files, fsyncs and renames (three before)
     first_listed = next(r["n"] for r in runs if r["listed"])
-    assert first_listed >= len(kills) - 3  # only the last steps come after the rename
+    assert first_listed >= len(kills) - 8  # only the last few steps come after the rename
     for r in runs:
         assert all(r["verified"].values()), r  # never a listed backup that is not whole
         if r["n"] < first_listed:
