@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from strongroom import init_home, open_strongroom
 from strongroom.api.app import create_app
 from strongroom.api.server import ServerThread
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import Clock
+from tests.conftest import PostgresServer
 
 
 @dataclass
@@ -47,3 +49,13 @@ def live_server(home: Path, clock: Clock | None = None, **settings: str) -> Iter
             yield LiveServer(sr, server.url, tls / "ca.pem")
     finally:
         sr.close()
+
+
+def backend_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """For a fixture parametrized ``["sqlite", "postgres"]`` (like conftest's ``backend``,
+    but usable at module scope): {} for SQLite, fresh database URLs for PostgreSQL."""
+    if request.param == "sqlite":
+        return {}
+    server: PostgresServer = request.getfixturevalue("postgres")
+    data, keys = server.fresh_pair()
+    return {"database_url": data, "keystore_url": keys}

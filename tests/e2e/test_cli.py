@@ -231,6 +231,25 @@ def test_pkcs11_home_round_trip_and_wrong_pin(
     status = json.loads(run("keys", "status", "--json", home=home, env=env).stdout)
     assert status["root"]["backend"] == "pkcs11" and status["root"]["for_development"] is False
 
+    def hsm_json(*args: str) -> Any:
+        done = run(*args, "--json", home=home, env=env)
+        assert done.returncode == 0, done.stderr.decode()
+        return json.loads(done.stdout)
+
+    # Written and read back by separate processes, each unwrapping through the token.
+    project = hsm_json("project", "create", ws, "Hiring")["id"]
+    document = {"name": "Grace Hopper", "email": "grace@hsm.example"}
+    record = hsm_json("record", "put", ws, project, "candidates", json.dumps(document))["id"]
+    source = tmp_path / "cv.bin"
+    source.write_bytes(os.urandom(150_000))
+    stored = hsm_json("file", "put", ws, project, str(source))["id"]
+    assert hsm_json("keys", "rotate")["root_version"] == 2  # a new root version in the HSM
+    assert hsm_json("record", "get", ws, project, record) == document
+    out = tmp_path / "back.bin"
+    hsm_json("file", "get", ws, project, stored, "-o", str(out))
+    assert out.read_bytes() == source.read_bytes()
+    assert b"Grace Hopper" not in (home / "data.db").read_bytes()
+
     wrong = run(
         "workspace", "show", ws, home=home, env={**env, "STRONGROOM_PKCS11_PIN": "not-the-pin"}
     )

@@ -1,6 +1,7 @@
 """A lifecycle worker in a process of its own, for the crash tests (test_purge_crash.py):
 
-    python -m tests.integration.purge_worker HOME NOW [--die-in STEP[@N] | --die-after-blobs N]
+    python -m tests.integration.purge_worker HOME NOW
+        [--die-in STEP[@N] | --die-after-blobs N | --die-at N]
 
 It opens HOME with a clock fixed at NOW (ISO 8601), prints ``claimed DEADLINE_ID STEP``
 (flushed) for every deadline it claims, runs one pass (``sr.worker.run_once()``) and
@@ -9,9 +10,11 @@ prints the pass report as JSON on its last line.
 ``--die-in STEP@N`` makes the process SIGKILL itself at the N-th (default 1st) time the
 purge records its progress while in STEP, after that step's work and before its
 transaction commits: the worst instant of the step. ``--die-after-blobs N`` kills it
-after N blobs were deleted, before their rows are. Both act on this process only
-(they wrap the purge from outside); the parent test kills the plain mode at random
-instants itself.
+after N blobs were deleted, before their rows are. ``--die-at N`` kills it at the N-th
+progress event of any kind: a step saved or finished (before its commit), a blob deleted,
+a key destroyed (each just after it happened); the test draws N at random, so the kills
+land anywhere in the purge, yet each one at a known point, never at a wall-clock instant.
+All act on this process only (they wrap the purge from outside).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from strongroom.blobs.folder import FolderBlobStore
 from strongroom.bootstrap import open_strongroom
 from strongroom.clock import FixedClock
 from strongroom.lifecycle.purge import Step
+from strongroom.services.keyring import Keyring
 from strongroom.storage.rows import DeadlineRow
 
 
@@ -74,18 +78,64 @@ def _die_after_blobs(n: int) -> None:
     FolderBlobStore.delete = dying_delete  # type: ignore[method-assign]
 
 
+def _die_at(n: int) -> None:
+    """SIGKILL at the ``n``-th progress event of the purge, whatever its kind."""
+    events = 0
+
+    def event() -> None:
+        nonlocal events
+        events += 1
+        if events == n:
+            _die()
+
+    save, finish, delete = Step.save, Step.finish, FolderBlobStore.delete
+    destroy_data_key, destroy_workspace_keys = (
+        Keyring.destroy_data_key,
+        Keyring.destroy_workspace_keys,
+    )
+
+    def counted_save(self: Step, uow: Any, name: str) -> None:
+        event()
+        save(self, uow, name)
+
+    def counted_finish(self: Step, uow: Any, now: datetime, state: str = "done") -> None:
+        event()
+        finish(self, uow, now, state)
+
+    def counted_delete(self: FolderBlobStore, key: str) -> None:
+        delete(self, key)
+        event()
+
+    def counted_destroy_data_key(self: Keyring, *args: Any, **kwargs: Any) -> None:
+        destroy_data_key(self, *args, **kwargs)
+        event()
+
+    def counted_destroy_workspace_keys(self: Keyring, *args: Any, **kwargs: Any) -> None:
+        destroy_workspace_keys(self, *args, **kwargs)
+        event()
+
+    Step.save = counted_save  # type: ignore[method-assign]
+    Step.finish = counted_finish  # type: ignore[method-assign]
+    FolderBlobStore.delete = counted_delete  # type: ignore[method-assign]
+    Keyring.destroy_data_key = counted_destroy_data_key  # type: ignore[method-assign]
+    Keyring.destroy_workspace_keys = counted_destroy_workspace_keys  # type: ignore[method-assign]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("home")
     parser.add_argument("now", type=datetime.fromisoformat)
     parser.add_argument("--die-in", default=None)
     parser.add_argument("--die-after-blobs", type=int, default=None)
+    parser.add_argument("--die-at", type=int, default=None)
     args = parser.parse_args(argv)
     if args.die_in:
         name, _, nth = args.die_in.partition("@")
         _die_in(name, int(nth or 1))
     if args.die_after_blobs:
         _die_after_blobs(args.die_after_blobs)
+    if args.die_at:
+        _die_at(args.die_at)
 
     def claimed(deadline: DeadlineRow) -> None:
         print("claimed", deadline.id, deadline.step, flush=True)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 from sqlalchemy import delete, select, update
 
 from strongroom import AuditChainBroken
 from strongroom.bootstrap import Strongroom
 from strongroom.storage import tables as t
+
+STRONGROOM = str(Path(sys.executable).parent / "strongroom")
 
 
 @pytest.fixture
@@ -76,10 +85,54 @@ def test_reordered_events_are_reported(chain: Strongroom) -> None:
     assert error.position == 3 and error.reason == "link"
 
 
-def test_rewritten_tail_is_caught_by_the_head(chain: Strongroom) -> None:
+def test_deleted_tail_is_caught_by_the_head(chain: Strongroom) -> None:
     _execute(chain, delete(t.audit_events).where(t.audit_events.c.seq == 9))
     error = _broken(chain)
     assert error.reason == "head" and error.position == 9
+
+
+def _chained_hash(prev: str, row: Any, subject: str) -> str:
+    """The chain's hash, written out here from its documented definition (not imported), so
+    a forger's rewrite is exactly as good as one made with the service's own code."""
+    fields = json.dumps(
+        [row.seq, row.at.isoformat(), row.actor, row.action, row.workspace_id],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256("\n".join((prev, fields, subject)).encode("utf-8")).hexdigest()
+
+
+def test_rewritten_tail_is_caught_by_the_head(chain: Strongroom) -> None:
+    """The last two events rewritten with every hash and link recomputed: each event checks
+    out against the one before it, and only the stored head still names the old last hash."""
+    with chain.ctx.store.read() as uow:
+        rows = {r.seq: r for r in uow.audit.scan(0, 100)}
+    prev = rows[7].hash
+    statements = []
+    for seq in (8, 9):
+        forged = json.dumps({"record_ids": [f"rec_forged{seq}"]}, separators=(",", ":"))
+        digest = _chained_hash(prev, rows[seq], forged)
+        statements.append(
+            update(t.audit_events)
+            .where(t.audit_events.c.seq == seq)
+            .values(subject=forged, prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    _execute(chain, *statements)
+    with chain.ctx.store.read() as uow:
+        assert [r.hash for r in uow.audit.scan(7, 100)] != [rows[8].hash, rows[9].hash]
+    error = _broken(chain)
+    assert error.reason == "head"
+    assert error.position == 9  # the last event, the one that no longer matches the head
+    assert "position 9" in str(error) and "rewritten" in str(error)
+    command = subprocess.run(  # and as an operator sees it
+        [STRONGROOM, "audit", "verify", "--home", chain.settings.home],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert command.returncode == 1, command.stderr
+    assert "position 9" in command.stderr and "rewritten" in command.stderr
 
 
 def test_untouched_chain_verifies_and_counts(chain: Strongroom) -> None:

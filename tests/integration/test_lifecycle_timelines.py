@@ -154,16 +154,34 @@ def test_a_purged_project_is_crypto_shredded_with_everything_in_it(
 def test_a_record_still_in_the_trash_goes_with_its_purged_project(
     sr: Strongroom, clock: FixedClock, acme: dict[str, str]
 ) -> None:
-    ws, p = acme["ws"], acme["project"]
-    entry = sr.projects.delete(ws, p)
+    """A record trashed on its own, its deadline 30 days away, then its project deleted and
+    purged at once: the record goes with the project, long before its own deadline."""
+    ws, p, r = acme["ws"], acme["project"], acme["record"]
+    sealed = _sealed_record(sr, r)
+    inner = sr.records.delete(ws, p, r)
     clock.advance(DAY)
-    inner = sr.files.delete  # (a file cannot be deleted inside a trashed project)
-    with pytest.raises(NotFound):
-        inner(ws, p, acme["file"])
+    entry = sr.projects.delete(ws, p)
+    with pytest.raises(NotFound):  # (nothing can be deleted inside a trashed project)
+        sr.files.delete(ws, p, acme["file"])
+    clock.advance(DAY)
     sr.trash.purge_now(ws, entry.id)
     sr.worker.run_once()
     (cert,) = _certificates(sr, ws)
     assert cert["subject_id"] == p
+    document = sr.certificates.get(str(cert["certificate_id"]))
+    assert document["counts"]["records"] == 1 and document["counts"]["files"] == 1
+    with sr.ctx.store.read() as uow:
+        assert uow.purging.counts("project_id", p)["records"] == 0
+    with pytest.raises(KeyUnavailable):  # the trashed record's ciphertext cannot open
+        sr.ctx.keyring.data_key(p)
+    assert sealed
+    assert sr.trash.get(ws, inner.id).state is EntryState.PURGED
+    with pytest.raises((Conflict, NotFound)):
+        sr.trash.restore(ws, inner.id)
+    clock.advance(30 * DAY)  # the record's own deadline passes: nothing left to purge
+    sr.worker.run_once()
+    assert [c["subject_id"] for c in _certificates(sr, ws)] == [p]
+    assert sr.audit.verify() > 0
 
 
 def _sealed_record(sr: Strongroom, record_id: str) -> bytes:

@@ -25,7 +25,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,6 +38,7 @@ from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.crypto import envelope
 from strongroom.errors import KeyUnavailable
+from strongroom.lifecycle.purge import BATCH
 from strongroom.lifecycle.worker import CLAIM_BATCH, LEASE
 from strongroom.services.records import record_binding
 from strongroom.storage import tables as t
@@ -50,6 +50,9 @@ DUE = T0 + timedelta(days=31)  # project A was deleted at T0 (a 30-day trash)
 ROUND = LEASE + timedelta(minutes=1)  # a killed worker's lease has run out by the next round
 A_RECORDS, A_FILES = 2_000, 30
 PAST_MARKED = ("shredded", "deleted", "certified", "done")
+# Progress events of a whole purge of A: five step saves and the finish, the key destroyed,
+# a save per batch of records and of files, and a blob deleted per file.
+PURGE_EVENTS = 7 + A_RECORDS // BATCH + 1 + A_FILES
 
 
 # the data ---------------------------------------------------------------------------
@@ -296,21 +299,9 @@ def finish_worker(proc: subprocess.Popen[str]) -> Pass:
     return Pass(proc.returncode, claimed, report, err)
 
 
-def run_worker(home: Path, now: datetime, *options: str, kill_after: float | None = None) -> Pass:
-    """One worker pass; with ``kill_after``, SIGKILLed that many seconds after its first
-    claim (if it is still running)."""
-    proc = start_worker(home, now, *options)
-    if kill_after is not None:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the first claim, or "" once it ends
-        if first.startswith("claimed "):
-            time.sleep(kill_after)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-        done = finish_worker(proc)
-        done.claimed[:0] = [first.split()[1]] if first.startswith("claimed ") else []
-        return done
-    return finish_worker(proc)
+def run_worker(home: Path, now: datetime, *options: str) -> Pass:
+    """One worker pass; its options say where (if anywhere) it kills itself."""
+    return finish_worker(start_worker(home, now, *options))
 
 
 # the tests ----------------------------------------------------------------------------
@@ -365,10 +356,10 @@ def test_a_purge_killed_at_random_instants_finishes_once(home: Settings) -> None
     custody = make_custody(home)
     rng = random.Random(20260409)
     now = DUE
-    # A whole purge takes a few tenths of a second here: short random delays walk the
-    # kills through all of it, a little further each round (a round resumes where the
-    # last recorded step left off).
-    span = 0.05
+    # Each kill lands at a progress event drawn at random from the whole purge (a step
+    # saved, a blob deleted, the key destroyed: purge_worker.py --die-at), never at a
+    # wall-clock instant; a round resumes where the last recorded step left off, so later
+    # draws land further on, or past the end (the pass then finishes).
     rounds = 0
     while True:
         rounds += 1
@@ -376,15 +367,16 @@ def test_a_purge_killed_at_random_instants_finishes_once(home: Settings) -> None
         before = custody.check(now)
         if before == "done":
             break
-        delay = rng.uniform(0, span) if rounds <= 8 else None
-        done = run_worker(custody.home, now, kill_after=delay)
+        die_at = rng.randint(1, PURGE_EVENTS) if rounds <= 8 else None
+        done = run_worker(custody.home, now, *(["--die-at", str(die_at)] if die_at else []))
         after = custody.check(now)
         if done.killed:
-            custody.kills.append(f"{delay:.3f}s: {before} -> {after}")
+            custody.kills.append(f"event {die_at}: {before} -> {after}")
         else:
             assert done.report is not None and done.report["failed"] == [], done.stderr
         now += ROUND
-    assert len(custody.kills) >= 2, custody.kills  # (every step: the test above)
+    assert len(custody.kills) >= 3, custody.kills  # (every step: the test above)
+    assert len({k.split(": ")[1] for k in custody.kills}) >= 2, custody.kills
     custody.check_finished(now)
     custody.restore_not_due(now)
 

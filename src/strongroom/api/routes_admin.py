@@ -13,6 +13,7 @@ from strongroom.api.admission import Lanes
 from strongroom.api.admission import lanes as lanes_of
 from strongroom.api.deps import SR, Operator
 from strongroom.api.schemas import LoginIn, TokenOut
+from strongroom.errors import ConfigurationError
 from strongroom.tls.certificates import certificate_expiry, expiry_message
 
 router = APIRouter()
@@ -64,7 +65,14 @@ def health(sr: SR) -> dict[str, Any]:
     cert = Path(sr.settings.tls_cert)
     out: dict[str, Any] = {"status": "ok"}
     if cert.is_file():
-        expires = certificate_expiry(cert)
+        try:
+            expires = certificate_expiry(cert)
+        except ConfigurationError:
+            # Mid-renewal or a bad replacement: the server keeps serving the pair it loaded
+            # (the reloader refuses this one), so the node is up; say so, not a 500.
+            out["status"] = "warning"
+            out["warnings"] = [f"the certificate file {cert.name} cannot be read as PEM"]
+            return out
         out["certificate_expires_at"] = expires.isoformat()
         warning = expiry_message(cert.name, expires, now)  # the name only, never the path
         if warning:

@@ -156,11 +156,20 @@ def verify(store: DataStore) -> int:
                 reason="hash",
             )
         prev = row.hash
-    if head_seq != position or (position and head_hash != prev):
+    if head_seq != position:
         raise AuditChainBroken(
             f"the audit chain ends at position {position} but its head says {head_seq}: "
             "events at the end were deleted",
             position=position + 1,
+            reason="head",
+        )
+    if position and head_hash != prev:
+        # Every link checked out, so the tail was rewritten with its hashes recomputed:
+        # only the head still holds the true last hash. Name the last event, which exists.
+        raise AuditChainBroken(
+            f"the audit event at position {position} does not match the chain's head: "
+            "events at the end were rewritten",
+            position=position,
             reason="head",
         )
     return position
