@@ -18,7 +18,7 @@ from strongroom.backup.manifest import Folder
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
-from strongroom.errors import ConfigurationError, Conflict, NotFound
+from strongroom.errors import ConfigurationError, Conflict
 from tests.integration.test_backup import contents, seed, target_dbs
 
 DAY = timedelta(days=1)
