@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import emit, err_console
+from strongroom.cli.output import emit, err_console, plural
 from strongroom.errors import NotFound
 
 export_app = typer.Typer(
@@ -59,8 +59,9 @@ def export_create(
     emit(
         json,
         {"path": str(output), **summary.as_json()},
-        f"exported {counts['records']} records and {counts['files']} files "
-        f"({summary.entries} entries, {summary.size} bytes) to {output}\nsha256 {summary.sha256}",
+        f"exported {plural(counts['records'], 'record')} and {plural(counts['files'], 'file')} "
+        f"({plural(summary.entries, 'entry', 'entries')}, {plural(summary.size, 'byte')}) to "
+        f"{output}\nsha256 {summary.sha256}",
     )
 
 
@@ -75,7 +76,8 @@ def export_verify(
     emit(
         json,
         {"ok": True, "path": str(path), **verified},
-        f"export verified: {verified['entries']} entries of workspace {verified['workspace_id']}",
+        f"export verified: {plural(int(str(verified['entries'])), 'entry', 'entries')} of "
+        f"workspace {verified['workspace_id']}",
     )
 
 

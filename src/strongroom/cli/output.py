@@ -106,7 +106,7 @@ def _singular(kinds: str) -> str:
 
 def when(value: datetime | str | None) -> str:
     """A time for people: UTC to the second."""
-    if value is None:
+    if not value:
         return "none"
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -150,7 +150,7 @@ def show(data: Mapping[str, Any], indent: str = "") -> None:
         say(f"{indent}{_label(key) + ':':<{width + 1}} {text(value)}")
     for key, value in data.items():
         if isinstance(value, dict):
-            say(f"{indent}{_label(key)}:")
+            say(f"{indent}{_label(key)}:" if value else f"{indent}{_label(key)}: none")
             show(value, indent + "  ")
         elif _is_rows(value):
             say(f"{indent}{_label(key)}:" if value else f"{indent}{_label(key)}: none")
