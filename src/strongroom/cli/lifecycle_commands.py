@@ -379,6 +379,7 @@ def lifecycle_plan(
     data = {"purges": [s.as_json() for s in items]}
     rows = [
         {
+            "deadline": s.deadline_id,
             "due": s.due_at,
             "what": "workspace" if s.action == DeadlineAction.PURGE_WORKSPACE else "trash entry",
             "workspace": s.workspace_id,

@@ -105,12 +105,12 @@ def _singular(kinds: str) -> str:
 
 
 def when(value: datetime | str | None) -> str:
-    """A time for people: UTC to the second."""
+    """A time for people: UTC (Z) to the second."""
     if not value:
         return "none"
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def text(value: Any) -> str:
