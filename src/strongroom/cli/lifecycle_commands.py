@@ -250,10 +250,17 @@ def workspace_delete(
         ]
         report = sr.worker.run_once(only=due[0].deadline_id) if due else None
         purged = bool(report and report.done)
+        held = bool(report and report.held)
+    if purged:
+        outcome = "; purged"
+    elif held:
+        outcome = "; its purge waits for the legal hold to be cleared"
+    else:
+        outcome = "; its purge runs on the next worker pass"
     emit(
         json,
         {"workspace_id": workspace_id, "closed": True, "purged": purged},
-        f"deleted workspace {workspace_id}" + ("" if purged else "; purge pending (held?)"),
+        f"deleted workspace {workspace_id}{outcome}",
     )
 
 
@@ -316,6 +323,7 @@ def lifecycle_run(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Run everything due now, once, and exit; purges a legal hold blocks are listed as
     held."""
     with open_home(home) as sr:
+        pending = {s.deadline_id: s for s in sr.plans.scheduled()}  # before: done ones leave
         status = err_console.status("running due work") if not json else None
         if status is not None:
             status.start()
@@ -324,7 +332,6 @@ def lifecycle_run(home: Home = DEFAULT_HOME, json: Json = False) -> None:
         finally:
             if status is not None:
                 status.stop()
-        pending = {s.deadline_id: s for s in sr.plans.scheduled()}
     outcome = {
         **dict.fromkeys(report.done, "done"),
         **dict.fromkeys(report.held, "held"),
@@ -349,7 +356,7 @@ def lifecycle_run(home: Home = DEFAULT_HOME, json: Json = False) -> None:
 
 
 def _subject(purge: ScheduledPurge | None) -> dict[str, str]:
-    """What a still-pending purge concerns (a finished one is in the certificate list)."""
+    """What a purge concerns, as the schedule named it before the pass."""
     if purge is None:
         return {"workspace": "", "subject": ""}
     return {"workspace": purge.workspace_id, "subject": purge.subject_id}

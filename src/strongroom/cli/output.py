@@ -43,8 +43,10 @@ EXIT_BAD_INPUT = 2
 
 _ID = re.compile(r"[a-z]{2,3}_[a-z2-7]{26}")
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
-#: A table column other than an id is never squeezed below this many characters.
-_MIN_COLUMN = 8
+#: A column other than an id may be squeezed to its longest word, but never below this...
+_MIN_COLUMN = 4
+#: ...and a very long word (a hash, a path) may be folded down to this.
+_MAX_WORD = 20
 
 Human = Callable[[], None] | str | None
 
@@ -168,8 +170,12 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
         for i in range(len(names))
         if any(_ID.fullmatch(c[i]) for c in cells)
     }
-    others = len(names) - len(id_widths)
-    needed = sum(id_widths.values()) + others * _MIN_COLUMN + 3 * len(names) + 1
+    word_widths = {
+        i: min(_MAX_WORD, max(_MIN_COLUMN, *(_longest_word(c[i]) for c in cells)))
+        for i in range(len(names))
+        if i not in id_widths
+    }
+    needed = sum(id_widths.values()) + sum(word_widths.values()) + 3 * len(names) + 1
     if needed > console.width:
         _blocks(names, cells)
         return
@@ -178,7 +184,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
         if i in id_widths:
             grid.add_column(_label(name), no_wrap=True, min_width=id_widths[i])
         else:
-            grid.add_column(_label(name), overflow="fold", min_width=min(_MIN_COLUMN, len(name)))
+            grid.add_column(_label(name), overflow="fold", min_width=word_widths[i])
     for row in cells:
         grid.add_row(*(Text(c) for c in row))
     console.print(grid)
@@ -199,6 +205,10 @@ def _blocks(names: Sequence[str], cells: Sequence[Sequence[str]]) -> None:
             say("")
         for name, cell in zip(names, row, strict=True):
             say(f"{_label(name) + ':':<{width + 1}} {cell}")
+
+
+def _longest_word(cell: str) -> int:
+    return max((len(word) for word in cell.split()), default=0)
 
 
 def _label(key: str) -> str:
