@@ -17,13 +17,18 @@ import pytest
 from tests.e2e.test_cli import STRONGROOM, ok_json
 
 ID = re.compile(r"\b[a-z]{2,3}_[a-z2-7]{26}\b")
+#: Commands that answer in sentences, which are never re-wrapped (the terminal wraps them).
+SENTENCES = {"export create", "backup restore", "lifecycle run"}
 
 
 def human(*args: str, home: Path | None = None, columns: int = 80) -> str:
     """The command's human output at a terminal width of ``columns``; it must succeed."""
     result = run(*args, home=home, columns=columns)
     assert result.returncode == 0, result.stderr.decode()
-    return result.stdout.decode()
+    text = result.stdout.decode()
+    too_wide = [line for line in text.splitlines() if len(line) > columns]
+    assert not too_wide or " ".join(args[:2]) in SENTENCES, f"wider than {columns}:\n{text}"
+    return text
 
 
 def run(
@@ -123,6 +128,21 @@ def test_counts_agree_in_number_and_no_reprs(world: dict[str, Any]) -> None:
 
 
 # 12: the command itself ------------------------------------------------------------------
+def test_make_demo_has_a_folder_of_its_own() -> None:
+    """`make demo` starts from an empty folder; it must not be the home `make serve` uses."""
+    root = Path(__file__).resolve().parents[2]
+    plan = subprocess.run(
+        ["make", "-n", "serve", "demo"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    [wiped] = re.findall(r"^rm -rf (\S+)$", plan, re.M)
+    served = re.findall(r"strongroom serve .*--home (\S+)", plan)
+    assert served and wiped not in served, plan
+
+
 def test_version_and_home_before_the_subcommand(world: dict[str, Any]) -> None:
     version = run("--version")
     assert version.returncode == 0 and version.stdout.decode().startswith("strongroom 0."), (

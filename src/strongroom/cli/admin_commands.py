@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from strongroom import demo
 from strongroom.bootstrap import init_home
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import EXIT_FINDING, console, emit, listing, plural, say
+from strongroom.cli.output import EXIT_FINDING, console, emit, listing, plural, say, table
 from strongroom.config import CONFIG_FILE
 
 keys_app = typer.Typer(help="The key hierarchy: status, rotation, policy.", no_args_is_help=True)
@@ -172,13 +171,8 @@ def demo_command(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     def human() -> None:
         console.print(f"[bold]Sample workspace[/] {loaded.workspace_id} in {escape(str(home))}")
         for collection, docs in shown.items():
-            table = Table(title=f"{collection} (read back, decrypted)")
-            columns = sorted({k for d in docs for k in d})
-            for c in columns:
-                table.add_column(c, overflow="fold")
-            for d in docs:
-                table.add_row(*(escape(str(d.get(c, ""))) for c in columns))
-            console.print(table)
+            say(f"{collection} (read back, decrypted):")
+            table(docs, sorted({k for d in docs for k in d}))
         for f in files:
             say(f"file {f.id}: {f.name} ({plural(f.size, 'byte')})")
         say(f"audit chain: {plural(chain, 'event')}, verified")
@@ -187,7 +181,8 @@ def demo_command(home: Home = DEFAULT_HOME, json: Json = False) -> None:
         else:
             console.print(
                 f"[bold green]Scanned every byte under {escape(str(home))}: none of the "
-                f"{plural(len(needles), 'sample plaintext')} is stored in clear.[/]"
+                f"{plural(len(needles), 'sample plaintext')} is stored in clear.[/]",
+                soft_wrap=True,
             )
 
     emit(json, data, human)

@@ -97,7 +97,7 @@ def counts(values: Mapping[str, int]) -> str:
     """``3 records, 1 file``: a count per kind, kinds named in their plural form."""
     if not values:
         return "nothing"
-    return ", ".join(plural(n, _singular(kind), kind) for kind, n in values.items())
+    return ", ".join(plural(n, _singular(_label(kind)), _label(kind)) for kind, n in values.items())
 
 
 def _singular(kinds: str) -> str:
@@ -184,7 +184,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
         if i in id_widths:
             grid.add_column(_label(name), no_wrap=True, min_width=id_widths[i])
         else:
-            grid.add_column(_label(name), overflow="fold", min_width=word_widths[i])
+            grid.add_column(_label(name), overflow="fold")  # Rich folds it as needed
     for row in cells:
         grid.add_row(*(Text(c) for c in row))
     console.print(grid)
