@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -231,6 +232,42 @@ def test_record_list_without_a_collection_lists_every_collection(world: dict[str
     }
     declared = ok_json("collection", "list", ws, home=home)["collections"]
     assert declared == [{"name": "contacts", "personal_fields": ["email"]}]
+
+
+def test_export_progress_counts_bytes_on_a_terminal(world: dict[str, Any]) -> None:
+    """A large file moves the export's progress: bytes written, not only entries done."""
+    home, ws, project = world["home"], world["ws"], world["project"]
+    big = world["tmp"] / "big.bin"
+    big.write_bytes(os.urandom(32 * 1024 * 1024))
+    ok_json("file", "put", ws, project, str(big), home=home)
+    out = world["tmp"] / "acme.zip"
+    argv = [STRONGROOM, "export", "create", ws, "-o", str(out), "--home", str(home)]
+    screen = on_a_terminal(argv)
+    frames, _, summary = screen.partition("exported ")
+    assert summary.startswith("2 records and 2 files"), screen
+    assert re.search(r"\b[1-9][0-9.]* MB\b", frames), f"no byte count in the bar:\n{frames}"
+
+
+def on_a_terminal(argv: list[str]) -> str:
+    """Everything the command writes to a pseudo-terminal (stdout and stderr) until it ends."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    env.pop("STRONGROOM_HOME", None)
+    with subprocess.Popen(argv, stdout=follower, stderr=follower, env=env) as command:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the command ended and closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        command.wait(timeout=120)
+    os.close(leader)
+    assert command.returncode == 0, b"".join(chunks)
+    return b"".join(chunks).decode(errors="replace")
 
 
 # 14: holds, deleted workspaces ---------------------------------------------------------------
