@@ -171,7 +171,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
         if any(_ID.fullmatch(c[i]) for c in cells)
     }
     word_widths = {
-        i: min(_MAX_WORD, max(_MIN_COLUMN, *(_longest_word(c[i]) for c in cells)))
+        i: min(_MAX_WORD, max([_MIN_COLUMN, *(_longest_word(c[i]) for c in cells)]))
         for i in range(len(names))
         if i not in id_widths
     }
@@ -181,10 +181,11 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
         return
     grid = Table()
     for i, name in enumerate(names):
+        header = Text(_label(name))  # a document's field names are not Rich markup
         if i in id_widths:
-            grid.add_column(_label(name), no_wrap=True, min_width=id_widths[i])
+            grid.add_column(header, no_wrap=True, min_width=id_widths[i])
         else:
-            grid.add_column(_label(name), overflow="fold")  # Rich folds it as needed
+            grid.add_column(header, overflow="fold")  # Rich folds it as needed
     for row in cells:
         grid.add_row(*(Text(c) for c in row))
     console.print(grid)
