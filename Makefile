@@ -1,8 +1,9 @@
-# Strongroom. `make demo` and `make test` are the README's quick start.
+# Strongroom. `make serve` and `make test` are the README's quick start.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_HOME := .strongroom-demo
+SCAN_HOME := .strongroom-scan
 
 .PHONY: serve demo test lint typecheck unit bench clean
 
@@ -23,10 +24,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 serve: $(VENV)/.installed
 	$(BIN)/strongroom serve --demo --home $(DEMO_HOME)
 
-## demo: a fresh home at ./.strongroom-demo with a sample workspace, scanned for plaintext
+## demo: a fresh home at ./.strongroom-scan with a sample workspace, scanned for plaintext
+## (its own folder: the home `make serve` uses is never wiped)
 demo: $(VENV)/.installed
-	rm -rf $(DEMO_HOME)
-	$(BIN)/strongroom demo --home $(DEMO_HOME)
+	rm -rf $(SCAN_HOME)
+	$(BIN)/strongroom demo --home $(SCAN_HOME)
 
 ## test: lint, type-check and the whole suite (SQLite, PostgreSQL, SoftHSM2)
 test: $(VENV)/.installed-dev lint typecheck
@@ -54,4 +56,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache bench/work
+	rm -rf $(VENV) $(DEMO_HOME) $(SCAN_HOME) .pytest_cache .mypy_cache .ruff_cache bench/work

@@ -7,8 +7,10 @@ api/problems.py)::
     StrongroomError
     ├── InvalidInput                 bad input from the caller; nothing was written
     │   ├── MalformedDocument        not JSON, or not a JSON object
-    │   └── TooLarge                 over a configured size limit
+    │   ├── TooLarge                 over a configured size limit
+    │   └── UndeclaredField          a search by a field no collection declares personal
     ├── NotFound                     no such workspace, project, record, file or user
+    │   └── InTrash                  it is in the trash (restorable until a named time)
     ├── Unauthenticated              no credentials, or bad, expired or revoked ones
     ├── PermissionDenied             authenticated, but the role does not allow it
     ├── RateLimited                  too many attempts; try again later
@@ -56,8 +58,18 @@ class TooLarge(InvalidInput):
     """Input over a configured size limit."""
 
 
+class UndeclaredField(InvalidInput):
+    """A blind-index search by a field that no collection of the workspace declares
+    personal: it could never match, so saying "no records" would mislead."""
+
+
 class NotFound(StrongroomError):
     """The named object does not exist (or is not visible to the caller)."""
+
+
+class InTrash(NotFound):
+    """The named object was deleted and is in the trash; its ids name the trash entry and
+    ``restore_until``."""
 
 
 class Unauthenticated(StrongroomError):

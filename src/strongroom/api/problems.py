@@ -20,7 +20,9 @@ log = logging.getLogger("strongroom.api")
 STATUS: list[tuple[type[e.StrongroomError], int, str]] = [
     (e.MalformedDocument, 422, "malformed-document"),
     (e.TooLarge, 413, "too-large"),
+    (e.UndeclaredField, 422, "undeclared-field"),
     (e.InvalidInput, 400, "invalid-input"),
+    (e.InTrash, 404, "in-trash"),
     (e.NotFound, 404, "not-found"),
     (e.Unauthenticated, 401, "unauthenticated"),
     (e.PermissionDenied, 403, "permission-denied"),

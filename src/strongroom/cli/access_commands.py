@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import emit
+from strongroom.cli.output import emit, listing, when
 from strongroom.errors import InvalidInput
 
 token_app = typer.Typer(help="API tokens: shown once, stored as a hash.", no_args_is_help=True)
@@ -49,7 +49,7 @@ def token_create(
     emit(
         json,
         {"id": issued.id, "token": issued.token, "expires_at": issued.expires_at},
-        f"{issued.token}\n(token {issued.id}; shown once; expires {issued.expires_at})",
+        f"{issued.token}\n(token {issued.id}; shown once; expires {when(issued.expires_at)})",
     )
 
 
@@ -58,21 +58,17 @@ def token_list(workspace: str, home: Home = DEFAULT_HOME, json: Json = False) ->
     """The tokens of a workspace (never their secrets)."""
     with open_home(home) as sr:
         rows = sr.access.tokens(workspace)
-    emit(
-        json,
+    tokens = [
         {
-            "tokens": [
-                {
-                    "id": t.id,
-                    "role": t.role,
-                    "created_at": t.created_at,
-                    "expires_at": t.expires_at,
-                    "revoked_at": t.revoked_at,
-                }
-                for t in rows
-            ]
-        },
-    )
+            "id": t.id,
+            "role": t.role,
+            "created_at": t.created_at,
+            "expires_at": t.expires_at,
+            "revoked_at": t.revoked_at,
+        }
+        for t in rows
+    ]
+    emit(json, {"tokens": tokens}, lambda: listing(tokens, "token"))
 
 
 @token_app.command("revoke")

@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from strongroom import demo
 from strongroom.bootstrap import init_home
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import EXIT_FINDING, console, emit
+from strongroom.cli.output import EXIT_FINDING, console, emit, listing, plural, say, table
 from strongroom.config import CONFIG_FILE
 
 keys_app = typer.Typer(help="The key hierarchy: status, rotation, policy.", no_args_is_help=True)
@@ -103,7 +102,7 @@ def audit_verify(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Check the audit hash chain; exit 1 naming the first bad position."""
     with open_home(home) as sr:
         count = sr.audit.verify()
-    emit(json, {"ok": True, "events": count}, f"audit chain verified: {count} events")
+    emit(json, {"ok": True, "events": count}, f"audit chain verified: {plural(count, 'event')}")
 
 
 @audit_app.command("events")
@@ -117,13 +116,27 @@ def audit_events(
     """List audit events, oldest first."""
     with open_home(home) as sr:
         events = sr.audit.events(workspace, after, limit)
-    emit(
-        json,
-        {
-            "events": [e.as_json() for e in events],
-            "next_after": events[-1].seq if len(events) == limit else None,
-        },
-    )
+    rows = [e.as_json() for e in events]
+    next_after = events[-1].seq if len(events) == limit else None
+
+    def human() -> None:
+        listing(
+            [
+                {
+                    "seq": r["seq"],
+                    "at": r["at"],
+                    "actor": r["actor"],
+                    "action": r["action"],
+                    "workspace": r["workspace_id"],
+                }
+                for r in rows
+            ],
+            "event",
+        )
+        if next_after is not None:
+            say(f"more: add --after {next_after}")
+
+    emit(json, {"events": rows, "next_after": next_after}, human)
 
 
 # demo ---------------------------------------------------------------------------------
@@ -158,22 +171,18 @@ def demo_command(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     def human() -> None:
         console.print(f"[bold]Sample workspace[/] {loaded.workspace_id} in {escape(str(home))}")
         for collection, docs in shown.items():
-            table = Table(title=f"{collection} (read back, decrypted)")
-            columns = sorted({k for d in docs for k in d})
-            for c in columns:
-                table.add_column(c, overflow="fold")
-            for d in docs:
-                table.add_row(*(escape(str(d.get(c, ""))) for c in columns))
-            console.print(table)
+            say(f"{collection} (read back, decrypted):")
+            table(docs, sorted({k for d in docs for k in d}))
         for f in files:
-            console.print(f"file {f.id}: {escape(f.name)} ({f.size} bytes)")
-        console.print(f"audit chain: {chain} events, verified")
+            say(f"file {f.id}: {f.name} ({plural(f.size, 'byte')})")
+        say(f"audit chain: {plural(chain, 'event')}, verified")
         if hits:
             console.print(f"[bold red]FOUND IN CLEAR:[/] {escape(str(hits))}")
         else:
             console.print(
                 f"[bold green]Scanned every byte under {escape(str(home))}: none of the "
-                f"{len(needles)} sample plaintexts is stored in clear.[/]"
+                f"{plural(len(needles), 'sample plaintext')} is stored in clear.[/]",
+                soft_wrap=True,
             )
 
     emit(json, data, human)

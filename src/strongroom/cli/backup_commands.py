@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,18 @@ from rich.table import Table
 
 from strongroom.backup.service import BackupEntry
 from strongroom.cli.common import DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import EXIT_FINDING, console, emit, err_console, progress_bar
+from strongroom.cli.output import (
+    EXIT_FINDING,
+    console,
+    counts,
+    emit,
+    err_console,
+    plural,
+    progress_bar,
+    say,
+    table,
+    when,
+)
 from strongroom.errors import InvalidInput
 
 backup_app = typer.Typer(
@@ -31,20 +43,13 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _when(entry: BackupEntry) -> tuple[str, str]:
-    return (
-        entry.created_at.isoformat(timespec="seconds"),
-        entry.expires_at.isoformat(timespec="seconds"),
-    )
-
-
-def _restorable(entry: BackupEntry) -> str:
+def _restorable(entry: BackupEntry) -> str | datetime:
     """A data backup's restorable-until date; keystore backups restore with a data backup."""
     if entry.kind != "data":
         return "with a data backup"
     if entry.restorable_until is None:
         return "no: no keystore backup"
-    return entry.restorable_until.isoformat(timespec="seconds")[:16].replace("T", " ")
+    return entry.restorable_until
 
 
 @backup_app.command("create")
@@ -52,13 +57,13 @@ def create(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Take a consistent, encrypted backup (data, then keystore) while the server runs."""
     with open_home(home) as sr, progress_bar("backing up", None, not json) as advance:
         entry = sr.backups.create(on_progress=advance)
-    created, expires = _when(entry)
+    created, expires = when(entry.created_at), when(entry.expires_at)
     emit(
         json,
         entry.as_json(),
         f"backup {entry.id} complete: {_size(entry.size)} ({_size(entry.new_bytes)} new), "
-        f"{entry.parts} parts, keystore backup {entry.keystore_backup_id}; taken {created}, "
-        f"expires {expires}",
+        f"{plural(entry.parts, 'part')}, keystore backup {entry.keystore_backup_id}; taken "
+        f"{created}, expires {expires}",
     )
 
 
@@ -69,25 +74,24 @@ def list_backups(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     with open_home(home) as sr:
         entries = sr.backups.list_all()
 
+    rows = [
+        {
+            "id": e.id,
+            "kind": e.kind,
+            "taken": e.created_at,
+            "size": _size(e.size),
+            "expires": e.expires_at,
+            "restorable until": _restorable(e),
+            "parts": e.parts,
+        }
+        for e in entries
+    ]
+
     def human() -> None:
-        table = Table()
-        columns = (
-            "id",
-            "kind",
-            "taken (UTC)",
-            "size",
-            "expires (UTC)",
-            "restorable until",
-            "parts",
-        )
-        for column in columns:
-            table.add_column(column, overflow="fold")  # ids and dates whole, if folded
-        for e in entries:
-            created, expires = (t[:16].replace("T", " ") for t in _when(e))
-            table.add_row(
-                e.id, e.kind, created, _size(e.size), expires, _restorable(e), str(e.parts)
-            )
-        console.print(table if entries else "no backups yet; run: strongroom backup create")
+        if rows:
+            table(rows)
+        else:
+            say("no backups yet; run: strongroom backup create")
 
     emit(json, {"backups": [e.as_json() for e in entries]}, human)
 
@@ -101,7 +105,7 @@ def verify(backup_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> Non
         emit(
             json,
             report.as_json(),
-            f"backup {backup_id} verified: {report.parts} parts, {_size(report.bytes)}",
+            f"backup {backup_id} verified: {plural(report.parts, 'part')}, {_size(report.bytes)}",
         )
         return
     emit(json, report.as_json(), lambda: None)
@@ -143,8 +147,8 @@ def restore(
             emit(
                 json,
                 ws.as_json(),
-                f"restored workspace {workspace} from {backup_id}: {ws.restored}; left out "
-                f"{ws.left_out_purged} purged, {ws.left_out_without_key} without a key",
+                f"restored workspace {workspace} from {backup_id}: {counts(ws.restored)}; left "
+                f"out {ws.left_out_purged} purged, {ws.left_out_without_key} without a key",
             )
             return
         assert to is not None
@@ -160,8 +164,8 @@ def restore(
     emit(
         json,
         report.as_json(),
-        f"restored {backup_id} into {report.home} in {report.seconds:.1f} s: {report.counts}; "
-        f"ledger replayed ({replayed} tombstones)",
+        f"restored {backup_id} into {report.home} in {report.seconds:.1f} s: "
+        f"{counts(report.counts)}; ledger replayed ({plural(replayed, 'tombstone')})",
     )
 
 
@@ -180,17 +184,22 @@ def drill(
 
     def human() -> None:
         verdict = "[green]PASSED[/]" if report.ok else "[bold red]FAILED[/]"
-        console.print(f"restore drill {verdict}: backup {report.backup_id}", highlight=False)
         console.print(
-            f"  taken {report.backup_created_at} ({report.age_hours:.1f} h ago); "
-            f"{report.parts_verified} parts verified ({_size(report.bytes_verified)}); "
-            f"restored in {report.restore_seconds:.2f} s; ledger replayed {report.ledger_replayed}",
-            highlight=False,
+            f"restore drill {verdict}: backup {report.backup_id}", highlight=False, soft_wrap=True
         )
         console.print(
-            f"  audit chain: {report.audit_events_verified} events verified; decrypted "
-            f"{report.decrypted}",
+            f"  taken {when(report.backup_created_at)} ({report.age_hours:.1f} h ago); "
+            f"{plural(report.parts_verified, 'part')} verified ({_size(report.bytes_verified)}); "
+            f"restored in {report.restore_seconds:.2f} s; ledger replayed: "
+            f"{counts(report.ledger_replayed)}",
             highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"  audit chain: {plural(report.audit_events_verified, 'event')} verified; "
+            f"decrypted: {counts(report.decrypted)}",
+            highlight=False,
+            soft_wrap=True,
         )
         if report.counts:
             table = Table("", *report.counts["backup"])

@@ -7,11 +7,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
+from strongroom.bootstrap import Strongroom
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import console, emit, progress_bar
+from strongroom.cli.output import (
+    console,
+    emit,
+    listing,
+    plural,
+    progress_bar,
+    say,
+    show,
+    to_json,
+)
+from strongroom.domain.model import WorkspaceState
 from strongroom.domain.rules import parse_document
 from strongroom.errors import InvalidInput, NotFound
 
@@ -51,55 +60,51 @@ def workspace_list(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """List workspaces."""
     with open_home(home) as sr:
         items = sr.workspaces.list(actor=ACTOR)
-    data = {
-        "workspaces": [
-            {"id": w.id, "name": w.name, "state": w.state.value, "created_at": w.created_at}
-            for w in items
-        ]
-    }
-
-    def human() -> None:
-        table = Table("id", "name", "state", "created")
-        for w in items:
-            table.add_row(
-                w.id, escape(w.name), w.state.value, w.created_at.isoformat(timespec="seconds")
-            )
-        console.print(table)
-
-    emit(json, data, human)
+    rows = [
+        {"id": w.id, "name": w.name, "state": w.state.value, "created_at": w.created_at}
+        for w in items
+    ]
+    emit(json, {"workspaces": rows}, lambda: listing(rows, "workspace"))
 
 
 @workspace_app.command("show")
 def workspace_show(workspace_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> None:
-    """Show a workspace: its plan state and deadlines, members and projects."""
+    """Show a workspace: its plan state and deadlines, holds, members and projects. A
+    deleted workspace whose purge waits (a legal hold) shows its state, holds and due time."""
     with open_home(home) as sr:
-        ws = sr.workspaces.get(workspace_id, actor=ACTOR)
-        plan = sr.plans.status(workspace_id)
-        members = sr.workspaces.members(workspace_id, actor=ACTOR)
-        projects = sr.projects.list(workspace_id, actor=ACTOR)
-        trash = sr.trash.list(workspace_id).items
-    emit(
-        json,
-        {
-            "id": ws.id,
-            "name": ws.name,
-            "created_at": ws.created_at,
-            **plan.as_json(),
-            "trash_deadlines": [
-                {
-                    "entry_id": e.id,
-                    "kind": e.kind.value,
-                    "subject_id": e.subject_id,
-                    "restore_until": e.restore_until,
-                }
-                for e in trash
-            ],
-            "members": [
-                {"user_id": m.user_id, "email": m.email, "role": m.role.value} for m in members
-            ],
-            "projects": [{"id": p.id, "name": p.name} for p in projects],
-        },
-    )
+        plan = sr.plans.status(workspace_id, closed_too=True)
+        if plan.state == WorkspaceState.CLOSED:
+            data: dict[str, Any] = {"id": workspace_id, **plan.as_json()}
+        else:
+            data = _workspace_details(sr, workspace_id, plan.as_json())
+    data.pop("workspace_id", None)
+    emit(json, data, lambda: show(data))
+
+
+def _workspace_details(sr: Strongroom, workspace_id: str, plan: dict[str, Any]) -> dict[str, Any]:
+    ws = sr.workspaces.get(workspace_id, actor=ACTOR)
+    members = sr.workspaces.members(workspace_id, actor=ACTOR)
+    projects = sr.projects.list(workspace_id, actor=ACTOR)
+    trash = sr.trash.list(workspace_id).items
+    return {
+        "id": ws.id,
+        "name": ws.name,
+        "created_at": ws.created_at,
+        **plan,
+        "trash_deadlines": [
+            {
+                "entry_id": e.id,
+                "kind": e.kind.value,
+                "subject_id": e.subject_id,
+                "restore_until": e.restore_until,
+            }
+            for e in trash
+        ],
+        "members": [
+            {"user_id": m.user_id, "email": m.email, "role": m.role.value} for m in members
+        ],
+        "projects": [{"id": p.id, "name": p.name} for p in projects],
+    }
 
 
 @workspace_app.command("add-member")
@@ -136,10 +141,8 @@ def project_list(workspace_id: str, home: Home = DEFAULT_HOME, json: Json = Fals
     """List the projects of a workspace."""
     with open_home(home) as sr:
         items = sr.projects.list(workspace_id, actor=ACTOR)
-    emit(
-        json,
-        {"projects": [{"id": p.id, "name": p.name, "created_at": p.created_at} for p in items]},
-    )
+    rows = [{"id": p.id, "name": p.name, "created_at": p.created_at} for p in items]
+    emit(json, {"projects": rows}, lambda: listing(rows, "project"))
 
 
 # collections --------------------------------------------------------------------------
@@ -159,7 +162,21 @@ def collection_declare(
     """Declare a collection and which of its fields are personal data."""
     with open_home(home) as sr:
         declared = sr.records.declare_collection(workspace_id, name, personal or [], actor=ACTOR)
-    emit(json, {"collection": declared.name, "personal_fields": sorted(declared.personal_fields)})
+    fields = sorted(declared.personal_fields)
+    emit(
+        json,
+        {"collection": declared.name, "personal_fields": fields},
+        f"declared collection {declared.name}; personal fields: {', '.join(fields) or 'none'}",
+    )
+
+
+@collection_app.command("list")
+def collection_list(workspace_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> None:
+    """List a workspace's declared collections and their personal-data fields."""
+    with open_home(home) as sr:
+        declared = sr.records.collections(workspace_id)
+    rows = [{"name": c.name, "personal_fields": sorted(c.personal_fields)} for c in declared]
+    emit(json, {"collections": rows}, lambda: listing(rows, "collection"))
 
 
 # records ------------------------------------------------------------------------------
@@ -212,29 +229,32 @@ def record_get(
     """Print a record's document."""
     with open_home(home) as sr:
         record = sr.records.get(workspace_id, project_id, record_id, actor=ACTOR)
-    emit(json, record.document)
+    emit(json, record.document, lambda: console.print_json(to_json(record.document)))
 
 
 @record_app.command("list")
 def record_list(
     workspace_id: str,
     project_id: str,
-    collection: str,
+    collection: Annotated[
+        str | None, typer.Argument(help="Only this collection (default: every collection).")
+    ] = None,
     cursor: Annotated[str | None, typer.Option(help="Continue after this record id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     home: Home = DEFAULT_HOME,
     json: Json = False,
 ) -> None:
-    """List the records of a collection, a page at a time."""
+    """List the records of a project (or of one collection), a page at a time."""
     with open_home(home) as sr:
         page = sr.records.list(workspace_id, project_id, collection, cursor, limit, actor=ACTOR)
-    emit(
-        json,
-        {
-            "records": [{"id": r.id, "document": r.document} for r in page.items],
-            "next_cursor": page.next_cursor,
-        },
-    )
+    rows = [{"id": r.id, "collection": r.collection, "document": r.document} for r in page.items]
+
+    def human() -> None:
+        listing(rows, "record")
+        if page.next_cursor:
+            say(f"more: add --cursor {page.next_cursor}")
+
+    emit(json, {"records": rows, "next_cursor": page.next_cursor}, human)
 
 
 @record_app.command("find")
@@ -244,7 +264,11 @@ def record_find(
     """Find records by a declared personal-data field (blind index; nothing is decrypted)."""
     with open_home(home) as sr:
         found = sr.records.find(workspace_id, field, value)
-    emit(json, {"record_ids": found})
+    emit(
+        json,
+        {"record_ids": found},
+        "\n".join([f"{plural(len(found), 'record')} with {field} = {value}", *found]),
+    )
 
 
 # files --------------------------------------------------------------------------------
@@ -303,12 +327,5 @@ def file_list(
     """List the files of a project."""
     with open_home(home) as sr:
         items = sr.files.list(workspace_id, project_id, actor=ACTOR)
-    emit(
-        json,
-        {
-            "files": [
-                {"id": f.id, "name": f.name, "size": f.size, "created_at": f.created_at}
-                for f in items
-            ]
-        },
-    )
+    rows = [{"id": f.id, "name": f.name, "size": f.size, "created_at": f.created_at} for f in items]
+    emit(json, {"files": rows}, lambda: listing(rows, "file"))

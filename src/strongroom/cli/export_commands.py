@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import filesize
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import emit, err_console
+from strongroom.cli.output import emit, err_console, plural
 from strongroom.errors import NotFound
 
 export_app = typer.Typer(
@@ -24,22 +26,40 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
+OnEntry = Callable[[int, int], None]
+OnBytes = Callable[[int], None]
+
+
 @contextmanager
-def entries_bar(enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar of archive entries on stderr; a no-op with --json or off a terminal."""
+def entries_bar(enabled: bool) -> Iterator[tuple[OnEntry, OnBytes]]:
+    """A progress bar on stderr: archive entries done out of all, and the bytes written so
+    far with their rate, which move during a large file too. A no-op with --json or off a
+    terminal. Yields (on each entry, on each chunk of bytes)."""
     if not enabled or not err_console.is_terminal:
-        yield lambda _done, _total: None
+        yield (lambda _done, _total: None), (lambda _n: None)
         return
     columns = (
         TextColumn("exporting"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("entries"),
+        TextColumn("{task.fields[written]}"),
+        TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("export", total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
+        task = progress.add_task("export", total=None, written="0 bytes", rate="")
+        written = 0
+        started = time.monotonic()
+
+        def on_bytes(n: int) -> None:
+            nonlocal written
+            written += n
+            seconds = time.monotonic() - started
+            rate = f"{filesize.decimal(int(written / seconds))}/s" if seconds > 0 else ""
+            progress.update(task, written=filesize.decimal(written), rate=rate)
+
+        yield (lambda done, total: progress.update(task, completed=done, total=total)), on_bytes
 
 
 @export_app.command("create")
@@ -53,14 +73,15 @@ def export_create(
     a ZIP; the file appears only once it is complete."""
     if not output.parent.is_dir():
         raise NotFound(f"no such folder: {output.parent}")
-    with open_home(home) as sr, entries_bar(not json) as progress:
-        summary = sr.exports.write(workspace_id, output, progress, actor=ACTOR)
+    with open_home(home) as sr, entries_bar(not json) as (on_entry, on_bytes):
+        summary = sr.exports.write(workspace_id, output, on_entry, actor=ACTOR, on_bytes=on_bytes)
     counts = summary.counts
     emit(
         json,
         {"path": str(output), **summary.as_json()},
-        f"exported {counts['records']} records and {counts['files']} files "
-        f"({summary.entries} entries, {summary.size} bytes) to {output}\nsha256 {summary.sha256}",
+        f"exported {plural(counts['records'], 'record')} and {plural(counts['files'], 'file')} "
+        f"({plural(summary.entries, 'entry', 'entries')}, {plural(summary.size, 'byte')}) to "
+        f"{output}\nsha256 {summary.sha256}",
     )
 
 
@@ -75,7 +96,8 @@ def export_verify(
     emit(
         json,
         {"ok": True, "path": str(path), **verified},
-        f"export verified: {verified['entries']} entries of workspace {verified['workspace_id']}",
+        f"export verified: {plural(int(str(verified['entries'])), 'entry', 'entries')} of "
+        f"workspace {verified['workspace_id']}",
     )
 
 

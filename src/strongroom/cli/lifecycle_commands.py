@@ -10,15 +10,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from strongroom.bootstrap import Strongroom
 from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.data_commands import file_app, project_app, record_app, workspace_app
-from strongroom.cli.output import EXIT_FINDING, console, emit, err_console
+from strongroom.cli.output import (
+    EXIT_FINDING,
+    console,
+    emit,
+    err_console,
+    listing,
+    plural,
+    say,
+    table,
+    when,
+)
 from strongroom.domain.lifecycle import DeadlineAction, TrashKind
 from strongroom.errors import IntegrityFailure, InvalidInput
+from strongroom.services.plans import ScheduledPurge
 from strongroom.services.trash import TrashEntry
 
 trash_app = typer.Typer(
@@ -53,7 +62,7 @@ def _entry_json(e: TrashEntry) -> dict[str, Any]:
 
 
 def _deleted(json: bool, e: TrashEntry) -> None:
-    until = e.restore_until.isoformat(timespec="seconds")
+    until = when(e.restore_until)
     emit(
         json,
         _entry_json(e),
@@ -163,19 +172,22 @@ def trash_list(
     with open_home(home) as sr:
         page = sr.trash.list(workspace_id, cursor, limit)
     data = {"entries": [_entry_json(e) for e in page.items], "next_cursor": page.next_cursor}
+    rows = [
+        {
+            "entry": e.id,
+            "kind": e.kind.value,
+            "id": e.subject_id,
+            "deleted_at": e.deleted_at,
+            "by": e.deleted_by,
+            "restore_until": e.restore_until,
+        }
+        for e in page.items
+    ]
 
     def human() -> None:
-        table = Table("entry", "kind", "id", "deleted", "by", "restore until")
-        for e in page.items:
-            table.add_row(
-                e.id,
-                e.kind.value,
-                e.subject_id,
-                e.deleted_at.isoformat(timespec="seconds"),
-                escape(e.deleted_by),
-                e.restore_until.isoformat(timespec="seconds"),
-            )
-        console.print(table)
+        listing(rows, "trash entry", "trash entries")
+        if page.next_cursor:
+            say(f"more: add --cursor {page.next_cursor}")
 
     emit(json, data, human)
 
@@ -238,10 +250,17 @@ def workspace_delete(
         ]
         report = sr.worker.run_once(only=due[0].deadline_id) if due else None
         purged = bool(report and report.done)
+        held = bool(report and report.held)
+    if purged:
+        outcome = "; purged"
+    elif held:
+        outcome = "; its purge waits for the legal hold to be cleared"
+    else:
+        outcome = "; its purge runs on the next worker pass"
     emit(
         json,
         {"workspace_id": workspace_id, "closed": True, "purged": purged},
-        f"deleted workspace {workspace_id}" + ("" if purged else "; purge pending (held?)"),
+        f"deleted workspace {workspace_id}{outcome}",
     )
 
 
@@ -261,7 +280,7 @@ def billing_event(
     """Apply a billing event to a workspace's plan (idempotent by event id)."""
     with open_home(home) as sr:
         status = sr.plans.billing_event(workspace_id, kind, event_id, trial_days, actor=ACTOR)
-    due = status.purge_due_at.isoformat(timespec="seconds") if status.purge_due_at else "none"
+    due = when(status.purge_due_at)
     emit(json, status.as_json(), f"{workspace_id}: {status.state.value}; purge due: {due}")
 
 
@@ -269,8 +288,8 @@ def billing_event(
 @hold_app.command("set")
 def hold_set(
     workspace_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept encrypted).")],
     project_id: Annotated[str | None, typer.Argument(help="Only this project.")] = None,
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept encrypted).")] = "",
     home: Home = DEFAULT_HOME,
     json: Json = False,
 ) -> None:
@@ -283,24 +302,28 @@ def hold_set(
 @hold_app.command("clear")
 def hold_clear(
     workspace_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is cleared (kept encrypted).")],
     project_id: Annotated[str | None, typer.Argument(help="Only this project's hold.")] = None,
-    reason: Annotated[
-        str, typer.Option("--reason", help="Why it is cleared (kept encrypted).")
-    ] = "",
     home: Home = DEFAULT_HOME,
     json: Json = False,
 ) -> None:
     """Clear a hold; overdue purges run on the next worker pass."""
     with open_home(home) as sr:
         cleared = sr.plans.clear_hold(workspace_id, project_id, reason, actor=ACTOR)
-    emit(json, {"cleared": cleared}, f"cleared {', '.join(cleared)}")
+    emit(
+        json,
+        {"cleared": cleared},
+        "\n".join([f"cleared {plural(len(cleared), 'hold')}", *cleared]),
+    )
 
 
 # the worker ------------------------------------------------------------------------------
 @lifecycle_app.command("run")
 def lifecycle_run(home: Home = DEFAULT_HOME, json: Json = False) -> None:
-    """Run everything due now, once, and exit."""
+    """Run everything due now, once, and exit; purges a legal hold blocks are listed as
+    held."""
     with open_home(home) as sr:
+        pending = {s.deadline_id: s for s in sr.plans.scheduled()}  # before: done ones leave
         status = err_console.status("running due work") if not json else None
         if status is not None:
             status.start()
@@ -309,13 +332,34 @@ def lifecycle_run(home: Home = DEFAULT_HOME, json: Json = False) -> None:
         finally:
             if status is not None:
                 status.stop()
-    emit(
-        json,
-        report.as_json(),
-        f"done {len(report.done)}, held {len(report.held)}, failed {len(report.failed)}",
-    )
+    outcome = {
+        **dict.fromkeys(report.done, "done"),
+        **dict.fromkeys(report.held, "held"),
+        **dict.fromkeys(report.failed, "failed"),
+    }
+    rows = [
+        {"deadline": deadline_id, "outcome": result, **_subject(pending.get(deadline_id))}
+        for deadline_id, result in outcome.items()
+    ]
+
+    def human() -> None:
+        say(
+            f"{plural(len(report.done), 'purge')} done, {len(report.held)} held by a legal "
+            f"hold, {len(report.failed)} failed"
+        )
+        if rows:
+            table(rows)
+
+    emit(json, report.as_json(), human)
     if report.failed:
         raise typer.Exit(EXIT_FINDING)
+
+
+def _subject(purge: ScheduledPurge | None) -> dict[str, str]:
+    """What a purge concerns, as the schedule named it before the pass."""
+    if purge is None:
+        return {"workspace": "", "subject": ""}
+    return {"workspace": purge.workspace_id, "subject": purge.subject_id}
 
 
 def _parse_until(value: str | None) -> datetime | None:
@@ -340,22 +384,19 @@ def lifecycle_plan(
     with open_home(home) as sr:
         items = sr.plans.scheduled(limit, workspace)
     data = {"purges": [s.as_json() for s in items]}
-
-    def human() -> None:
-        table = Table("due", "what", "workspace", "subject", "reason", "held")
-        for s in items:
-            what = "workspace" if s.action == DeadlineAction.PURGE_WORKSPACE else "trash entry"
-            table.add_row(
-                s.due_at.isoformat(timespec="seconds"),
-                what,
-                s.workspace_id,
-                s.subject_id,
-                s.reason,
-                "HELD" if s.held else "",
-            )
-        console.print(table)
-
-    emit(json, data, human)
+    rows = [
+        {
+            "deadline": s.deadline_id,
+            "due": s.due_at,
+            "what": "workspace" if s.action == DeadlineAction.PURGE_WORKSPACE else "trash entry",
+            "workspace": s.workspace_id,
+            "subject": s.subject_id,
+            "reason": s.reason,
+            "held": "HELD" if s.held else "",
+        }
+        for s in items
+    ]
+    emit(json, data, lambda: listing(rows, "scheduled purge"))
 
 
 def worker(
@@ -363,11 +404,18 @@ def worker(
         int | None, typer.Option(min=1, help="Seconds between passes (default: settings).")
     ] = None,
     home: Home = DEFAULT_HOME,
+    json: Json = False,
 ) -> None:
-    """Run due work continuously (Ctrl-C stops after the current step)."""
+    """Run due work continuously (Ctrl-C stops after the current step). With --json it
+    prints one JSON object when it starts: its owner id and interval."""
     with open_home(home) as sr:
         stop = threading.Event()
-        err_console.print(f"worker {sr.worker.owner} running; Ctrl-C to stop")
+        every = interval if interval is not None else sr.settings.worker_interval_seconds
+        emit(
+            json,
+            {"worker": sr.worker.owner, "interval_seconds": every, "home": str(sr.settings.home)},
+            f"worker {sr.worker.owner} running every {plural(every, 'second')}; Ctrl-C to stop",
+        )
         try:
             sr.worker.run_forever(stop, interval)
         except KeyboardInterrupt:
@@ -384,7 +432,17 @@ def certificate_list(
     """The deletion ledger: every purge, with its certificate's id and hash."""
     with open_home(home) as sr:
         items = sr.certificates.list(workspace)
-    emit(json, {"certificates": items})
+    rows = [
+        {
+            "certificate": c["certificate_id"],
+            "kind": c["kind"],
+            "subject": c["subject_id"],
+            "reason": c["reason"],
+            "purged_at": c["purged_at"],
+        }
+        for c in items
+    ]
+    emit(json, {"certificates": items}, lambda: listing(rows, "certificate"))
 
 
 @certificate_app.command("show")
@@ -401,7 +459,7 @@ def certificate_show(
         output.write_text(json_lib.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
         emit(json, {"certificate_id": certificate_id, "path": str(output)}, f"wrote {output}")
     else:
-        emit(json, document)
+        emit(json, document, lambda: console.print_json(json_lib.dumps(document)))
 
 
 @certificate_app.command("verify")
@@ -425,5 +483,5 @@ def certificate_verify(
         result.as_json(),
         f"valid: {result.certificate_id} signed by {result.signing_key}, ledger entry "
         f"{result.ledger_seq}, audit event {result.audit_seq} in a chain of "
-        f"{result.audit_events_verified} verified events",
+        f"{plural(result.audit_events_verified, 'verified event')}",
     )

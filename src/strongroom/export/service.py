@@ -3,7 +3,7 @@ the API's export jobs (see jobs.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,17 +27,21 @@ class Exports:
         target: Path | str | BinaryIO,
         progress: Progress | None = None,
         actor: str = "system",
+        on_bytes: Callable[[int], None] | None = None,
     ) -> ExportSummary:
         """Export a workspace as a ZIP into ``target``: a path (the file appears, mode 0600,
-        only once the archive is complete) or a writable binary stream."""
+        only once the archive is complete) or a writable binary stream. ``progress`` hears of
+        each finished entry; ``on_bytes`` of every chunk written, so a large file moves a
+        progress display too."""
         source = WorkspaceSource(self.ctx, actor)
         plan = source.plan(workspace_id)
         if isinstance(target, str | Path):
             summary = write_atomically(
-                Path(target), lambda write: write_export(source, plan, write, progress)
+                Path(target),
+                lambda write: write_export(source, plan, _counted(write, on_bytes), progress),
             )
         else:
-            summary = write_export(source, plan, target.write, progress)
+            summary = write_export(source, plan, _counted(target.write, on_bytes), progress)
         audit.record(
             self.ctx.store,
             self.ctx.clock.now(),
@@ -70,3 +74,17 @@ class Exports:
         self, workspace_id: str, job_id: str, actor: str = "system"
     ) -> tuple[ExportJob, Iterator[bytes]]:
         return jobs.open_artifact(self.ctx, workspace_id, job_id, actor)
+
+
+def _counted(
+    write: Callable[[bytes], object], on_bytes: Callable[[int], None] | None
+) -> Callable[[bytes], object]:
+    if on_bytes is None:
+        return write
+
+    def counting(data: bytes) -> object:
+        written = write(data)
+        on_bytes(len(data))
+        return written
+
+    return counting

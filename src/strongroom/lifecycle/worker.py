@@ -86,8 +86,10 @@ class Worker:
         while True:  # a claimed row is leased, so the next claim does not see it again
             claimed = self._claim(report, only)
             if not claimed:
-                if report.done and only is None:  # a purge may have destroyed a key:
-                    self.expire_backups()  # renew the keystore backup now, not next pass
+                if only is None:
+                    if report.done:  # a purge may have destroyed a key:
+                        self.expire_backups()  # renew the keystore backup now, not next pass
+                    self._report_parked(report)
                 return report
             for deadline in claimed:
                 if on_claimed is not None:
@@ -138,6 +140,14 @@ class Worker:
                 claimed.append(deadline._replace(lease_owner=self.owner))
             uow.commit()
         return claimed
+
+    def _report_parked(self, report: PassReport) -> None:
+        """Add the due purges an earlier pass parked under a hold: they are not claimed
+        again until the retry time, but they are still held, and a pass says so."""
+        with self.ctx.store.read() as uow:
+            due = uow.deadlines.pending(until=self.ctx.clock.now())
+        seen = set(report.held)
+        report.held += [d.id for d in due if d.lease_owner == HELD and d.id not in seen]
 
     def _run(self, deadline: DeadlineRow, report: PassReport) -> None:
         handler = self.handlers.get(deadline.action)

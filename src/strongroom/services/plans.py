@@ -203,10 +203,15 @@ class Plans:
         return status
 
     # status ----------------------------------------------------------------------------
-    def status(self, workspace_id: str) -> PlanStatus:
+    def status(self, workspace_id: str, closed_too: bool = False) -> PlanStatus:
+        """The plan of a workspace; with ``closed_too`` also of a deleted one whose purge
+        has not run yet (an operator's view: its state, holds and purge due time)."""
         now = self.ctx.clock.now()
         with self.ctx.store.read() as uow:
-            row = require_workspace(uow, workspace_id)
+            if closed_too:
+                row = require_existing(uow, workspace_id)
+            else:
+                row = require_workspace(uow, workspace_id)
             return self._status(uow, row, now)
 
     def _status(self, uow: DataUnitOfWork, row: WorkspaceRow, now: datetime) -> PlanStatus:

@@ -28,7 +28,7 @@ from strongroom.domain.model import (
 )
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_collection, check_field, encode_document
-from strongroom.errors import InvalidInput, NotFound
+from strongroom.errors import InvalidInput, NotFound, UndeclaredField
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import (
@@ -38,7 +38,7 @@ from strongroom.services.guards import (
     require_writable,
 )
 from strongroom.services.keyring import DATA_KEY_VERSION
-from strongroom.services.trash import TrashEntry, move_to_trash
+from strongroom.services.trash import TrashEntry, in_trash, move_to_trash
 from strongroom.storage.rows import IndexEntry, RecordRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -225,10 +225,11 @@ class Records:
     ) -> Record:
         with self.ctx.store.lookup() as uow:
             row = uow.records.get_live(workspace_id, project_id, record_id)
-        if row is None:  # say why: a malformed id, or nothing live by that id
+        if row is None:  # say why: a malformed id, the trash, or nothing live by that id
             ids.check_id("workspace", workspace_id)
             ids.check_id("project", project_id)
             ids.check_id("record", record_id)
+            in_trash(self.ctx, workspace_id, project_id, record_id)
             raise NotFound(
                 f"no record {record_id} in project {project_id}",
                 record_id=record_id,
@@ -240,7 +241,7 @@ class Records:
         self,
         workspace_id: str,
         project_id: str,
-        collection: str,
+        collection: str | None,
         cursor: str | None = None,
         limit: int = 100,
         actor: str = "system",
@@ -270,13 +271,14 @@ class Records:
         self,
         workspace_id: str,
         project_id: str,
-        collection: str,
+        collection: str | None,
         cursor: str | None,
         limit: int,
     ) -> tuple[builtins.list[RecordRow], int]:
         """The rows of one page (one more than the page, to tell whether another follows)
-        and the page size."""
-        collection = check_collection(collection)
+        and the page size; of one collection, or (None) of all."""
+        if collection is not None:
+            collection = check_collection(collection)
         if cursor is not None:
             ids.check_id("record", cursor)
         limit = page_limit(limit)
@@ -290,6 +292,12 @@ class Records:
         check_field(field)
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)
+            if not any(field in json.loads(f) for f in uow.collections.all(workspace_id).values()):
+                raise UndeclaredField(
+                    f"no collection of workspace {workspace_id} declares {field!r} personal, "
+                    "so no record is indexed by it (declare it: collection declare --personal)",
+                    workspace_id=workspace_id,
+                )
             indexer = BlindIndexer(self.ctx.keyring.data_key(workspace_id))
             return uow.record_index.find(workspace_id, field, indexer.digest(field, value))
 

@@ -22,7 +22,7 @@ from strongroom.domain.lifecycle import (
 )
 from strongroom.domain.model import ObjectState, Page, make_page, page_limit
 from strongroom.domain.roles import Action, Role
-from strongroom.errors import Conflict, NotFound, PermissionDenied
+from strongroom.errors import Conflict, InTrash, NotFound, PermissionDenied
 from strongroom.lifecycle.deadlines import new_deadline
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -42,6 +42,22 @@ class TrashEntry:
     deleted_at: datetime
     restore_until: datetime
     state: EntryState
+
+
+def in_trash(ctx: Context, workspace_id: str, project_id: str, subject_id: str) -> None:
+    """Raise InTrash if ``subject_id`` of ``project_id``, or that project, is in the trash,
+    so a read of something deleted says so and until when it can be restored."""
+    with ctx.store.read() as uow:
+        for subject in (subject_id, project_id):
+            row = uow.trash.latest_for(workspace_id, subject)
+            if row is None or row.state != EntryState.TRASHED or row.project_id != project_id:
+                continue
+            until = row.restore_until.isoformat(timespec="seconds")
+            raise InTrash(
+                f"{row.kind} {subject} is in the trash (entry {row.id}), restorable until {until}",
+                trash_entry_id=row.id,
+                restore_until=until,
+            )
 
 
 def _entry(row: TrashRow) -> TrashEntry:

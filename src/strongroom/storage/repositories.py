@@ -302,14 +302,21 @@ class Records(_Repo):
         )
 
     def list(
-        self, workspace_id: str, project_id: str, collection: str, after: str | None, limit: int
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str | None,
+        after: str | None,
+        limit: int,
     ) -> builtins.list[RecordRow]:
+        """Live records by id; of one collection, or (None) of every collection."""
         query = select(t.records).where(
             t.records.c.workspace_id == workspace_id,
             t.records.c.project_id == project_id,
-            t.records.c.collection == collection,
             t.records.c.state == "live",
         )
+        if collection is not None:
+            query = query.where(t.records.c.collection == collection)
         if after:
             query = query.where(t.records.c.id > after)
         rows = self.conn.execute(query.order_by(t.records.c.id).limit(limit))
