@@ -23,6 +23,16 @@ _COLLECTION = re.compile(COLLECTION_PATTERN)
 _FIELD = re.compile(FIELD_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 
+#: How deep a record document may nest (``{"a": 1}`` is 1 deep). Every reader must be able
+#: to render what was stored: pydantic's JSON serialiser (the API's responses) stops at
+#: 255 levels and its parser at 200, Ruby's JSON at 100, serde_json at 128; a page of
+#: records adds three levels around each document. Deeper documents are refused at write.
+MAX_DOCUMENT_DEPTH = 64
+#: The largest integer magnitude a document may hold. JSON readers that hold numbers as
+#: IEEE doubles (JavaScript, jq, many spreadsheets) render any integer beyond 2**53 as a
+#: different number; such values belong in strings (RFC 7493, I-JSON, section 2.2).
+MAX_DOCUMENT_INT = 2**53
+
 
 def check_name(kind: str, name: str) -> str:
     """Workspace, project and file names: 1 to 200 characters, no control characters."""
@@ -60,14 +70,16 @@ def check_field(name: str) -> str:
 def encode_document(document: Any, max_bytes: int) -> bytes:
     """The canonical bytes of a record document: UTF-8 JSON with sorted keys.
 
-    Refuses non-objects, NaN and infinities, values JSON cannot hold, nesting deeper than
-    the interpreter's recursion limit, and oversize documents. Sorting the keys also
+    Refuses non-objects, NaN and infinities, values JSON cannot hold (lone surrogates
+    among them), nesting deeper than MAX_DOCUMENT_DEPTH, integers beyond MAX_DOCUMENT_INT,
+    and oversize documents: whatever is stored, every reader can render. Sorting the keys also
     refuses a dict mixing string and non-string keys (1 and "1" would become one JSON
     key, silently losing a value); a dict of only non-string keys is stored with them as
     strings, as JSON does.
     """
     if not isinstance(document, dict):
         raise MalformedDocument("a record is a JSON object")
+    _check_readable(document)
     try:
         data = json.dumps(
             document, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
@@ -81,6 +93,27 @@ def encode_document(document: Any, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise TooLarge(f"record is {len(data)} bytes; the limit is {max_bytes}")
     return data
+
+
+def _check_readable(document: dict[Any, Any]) -> None:
+    """Refuse a document some reader could not render: too deep, or an integer a double
+    cannot hold. Walked with a stack, so a document of any depth (or a cycle) is refused
+    rather than exhausting the interpreter's recursion limit."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list | tuple):
+            if depth > MAX_DOCUMENT_DEPTH:
+                raise MalformedDocument(
+                    f"a record nests at most {MAX_DOCUMENT_DEPTH} levels of objects and arrays"
+                )
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(value, int) and abs(value) > MAX_DOCUMENT_INT:
+            raise MalformedDocument(
+                "a record's integers lie within ±2**53 (JSON readers change larger ones); "
+                "send larger numbers as strings"
+            )
 
 
 def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
