@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from strongroom import __version__
-from strongroom.api import problems
+from strongroom.api import framing, problems
 from strongroom.api.fast_reads import FastReads
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
@@ -44,12 +44,16 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
 
 
 class StrongroomAPI(FastAPI):
-    """The FastAPI app, with the hottest read answered before FastAPI runs at all
-    (api/fast_reads.py; ``fast_reads = None`` leaves every request to FastAPI)."""
+    """The FastAPI app, with requests of ambiguous length refused first (api/framing.py)
+    and the hottest read answered before FastAPI runs at all (api/fast_reads.py;
+    ``fast_reads = None`` leaves every request to FastAPI)."""
 
     fast_reads: FastReads | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and framing.ambiguous_length(scope):
+            await framing.refuse(send)
+            return
         fast = self.fast_reads
         if fast is not None and (ids := fast.match(scope)) is not None:
             await fast.answer(ids, scope, receive, send)
@@ -66,6 +70,9 @@ def create_app(sr: Strongroom) -> StrongroomAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Starlette's redirect to the path with or without a trailing slash builds its
+        # Location from the client's Host header (an open redirect); no path has two forms.
+        redirect_slashes=False,
     )
     app.state.strongroom = sr
     _register_problem_schema(app)

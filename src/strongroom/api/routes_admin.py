@@ -11,9 +11,10 @@ from fastapi.responses import PlainTextResponse
 
 from strongroom.api.deps import SR, Operator
 from strongroom.api.schemas import LoginIn, TokenOut
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.tls.certificates import certificate_expiry, expiry_message
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.post(

@@ -29,12 +29,13 @@ from strongroom.api.schemas import (
     WorkspaceIn,
     WorkspaceOut,
 )
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.domain.access import PrincipalKind
 from strongroom.domain.model import Member, Workspace, page_limit
 from strongroom.domain.roles import Role
 from strongroom.errors import PermissionDenied
 
-router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"], route_class=StrictJSONRoute)
 
 
 def _workspace(ws: Workspace) -> WorkspaceOut:

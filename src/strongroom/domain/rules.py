@@ -116,12 +116,37 @@ def _check_readable(document: dict[Any, Any]) -> None:
             )
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise InvalidInput(
+            f"a JSON object names the key {_first_repeated(pairs)[:64]!r} more than once"
+        )
+    return obj
+
+
+def _first_repeated(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON text as Python values, refusing an object that names a key twice (at any
+    depth): readers disagree on which value wins, so such a request is ambiguous.
+    Raises InvalidInput for a repeated key, ValueError for text that is not JSON."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
     """Parse JSON text sent by a caller into a document, with the same limits."""
     if len(text) > max_bytes * 4:
         raise TooLarge(f"record text is over the limit of {max_bytes} bytes")
     try:
-        document = json.loads(text)
+        document = load_json(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise MalformedDocument(f"not valid JSON: {e}") from None
     except RecursionError:
