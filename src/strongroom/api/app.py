@@ -58,7 +58,16 @@ class StrongroomAPI(FastAPI):
         if fast is not None and (ids := fast.match(scope)) is not None:
             await fast.answer(ids, scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as error:
+            # Starlette re-raises an error after its 500 handler has answered, so that the
+            # server logs it; logged here instead, once, with the request's path. (A
+            # response already under way is cut off: uvicorn closes the connection.)
+            problems.log_unexpected(scope, error)
 
 
 def create_app(sr: Strongroom) -> StrongroomAPI:
