@@ -34,9 +34,20 @@ MAX_DOCUMENT_DEPTH = 64
 MAX_DOCUMENT_INT = 2**53
 
 
+def check_text(kind: str, text: str) -> str:
+    """Refuse a string with a lone surrogate: it is not Unicode text, so it cannot be
+    encoded as UTF-8 to be sealed, indexed or shown (a JSON body's ``"\\ud800"`` or a
+    command-line argument of undecodable bytes can hold one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"a {kind} must be Unicode text (it holds a lone surrogate)") from None
+    return text
+
+
 def check_name(kind: str, name: str) -> str:
     """Workspace, project and file names: 1 to 200 characters, no control characters."""
-    name = name.strip()
+    name = check_text(f"{kind} name", name).strip()
     if not name:
         raise InvalidInput(f"a {kind} name cannot be empty")
     if len(name) > MAX_NAME_CHARS:
@@ -47,7 +58,7 @@ def check_name(kind: str, name: str) -> str:
 
 
 def check_email(email: str) -> str:
-    email = email.strip()
+    email = check_text("email address", email).strip()
     if not _EMAIL.fullmatch(email):
         raise InvalidInput("not an email address")
     return email
