@@ -46,7 +46,7 @@ from strongroom.storage.unit_of_work import DataStore, KeystoreStore
 from strongroom.tls.certificates import issue_server_certificate, make_local_ca
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0004", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0005", "keystore": "0002"}
 
 
 class Strongroom:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from strongroom import __version__
-from strongroom.api import problems
+from strongroom.api import framing, problems
 from strongroom.api.admission import Lanes
 from strongroom.api.fast_reads import FastReads
 from strongroom.api.limits import BodyLimit
@@ -45,17 +45,30 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
 
 
 class StrongroomAPI(FastAPI):
-    """The FastAPI app, with the hottest read answered before FastAPI runs at all
-    (api/fast_reads.py; ``fast_reads = None`` leaves every request to FastAPI)."""
+    """The FastAPI app, with requests of ambiguous length refused first (api/framing.py)
+    and the hottest read answered before FastAPI runs at all (api/fast_reads.py;
+    ``fast_reads = None`` leaves every request to FastAPI)."""
 
     fast_reads: FastReads | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and framing.ambiguous_length(scope):
+            await framing.refuse(send)
+            return
         fast = self.fast_reads
         if fast is not None and (ids := fast.match(scope)) is not None:
             await fast.answer(ids, scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as error:
+            # Starlette re-raises an error after its 500 handler has answered, so that the
+            # server logs it; logged here instead, once, with the request's path. (A
+            # response already under way is cut off: uvicorn closes the connection.)
+            problems.log_unexpected(scope, error)
 
 
 def create_app(sr: Strongroom) -> StrongroomAPI:
@@ -67,6 +80,9 @@ def create_app(sr: Strongroom) -> StrongroomAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Starlette's redirect to the path with or without a trailing slash builds its
+        # Location from the client's Host header (an open redirect); no path has two forms.
+        redirect_slashes=False,
     )
     app.state.strongroom = sr
     app.state.lanes = Lanes.of(sr.settings)  # uploads' and sign-ins' own threads

@@ -3,9 +3,11 @@ what an id, a cursor or a collection name looks like."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import AfterValidator, AwareDatetime
 
 from strongroom.domain.rules import COLLECTION_PATTERN as COLLECTION
 from strongroom.domain.rules import NAME_PATTERN
@@ -20,6 +22,20 @@ UserId = Annotated[str, Path(pattern=pattern("user"))]
 CollectionName = Annotated[str, Path(pattern=COLLECTION)]
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC, as storage compares it; a time whose UTC form falls outside
+    years 1 to 9999 (``9999-12-31T23:00-14:00``) is a 422 here, not an OverflowError
+    (a 500) in the query."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range (years 1 to 9999 in UTC)") from None
+
+
+#: A date and time with its offset, as a query parameter (``?until=``).
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 def cursor_of(kind: str) -> object:

@@ -1,4 +1,12 @@
-"""Errors as RFC 9457 problem details: the one mapping from the error hierarchy to HTTP."""
+"""Errors as RFC 9457 problem details: the one mapping from the error hierarchy to HTTP,
+and what the log says of each.
+
+The log gets one line for a condition the service expects (a client that hangs up in the
+middle of a request is INFO, with the request's method and path; a 4xx is not logged at
+all) and one traceback for an unexpected error (:func:`log_unexpected`, called by
+:class:`~strongroom.api.app.StrongroomAPI` once Starlette has answered the 500, so uvicorn
+does not log the same error a second time).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from strongroom import errors as e
 
@@ -100,14 +109,25 @@ def install(app: FastAPI) -> None:
             422, "validation-error", "the request does not match the schema", errors=errors
         )
 
-    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=error)
-        return unexpected_error()
+    async def client_gone(request: Request, _error: Exception) -> Response:
+        # Expected: a client may hang up at any time (a cancelled upload, a closed
+        # laptop). What the route had begun is undone as for any failure.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=400)  # nobody is left to read it
+
+    async def unexpected(_request: Request, _error: Exception) -> JSONResponse:
+        return unexpected_error()  # logged once, by log_unexpected
 
     app.add_exception_handler(e.StrongroomError, strongroom_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
+
+
+def log_unexpected(scope: Any, error: BaseException) -> None:
+    """One traceback for an error no handler expected, naming the request it broke."""
+    log.error("unexpected error in %s %s", scope.get("method"), scope.get("path"), exc_info=error)
 
 
 def _methods_of(request: Request) -> list[str]:

@@ -13,10 +13,11 @@ from strongroom.api.admission import Lanes
 from strongroom.api.admission import lanes as lanes_of
 from strongroom.api.deps import SR, Operator
 from strongroom.api.schemas import LoginIn, TokenOut
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.errors import ConfigurationError
 from strongroom.tls.certificates import certificate_expiry, expiry_message
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.post(

@@ -42,9 +42,12 @@ from strongroom.api.schemas import (
     RecordUpdate,
     record_out,
 )
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.domain.model import Project, StoredFile
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["data"])
+router = APIRouter(
+    prefix="/v1/workspaces/{workspace_id}", tags=["data"], route_class=StrictJSONRoute
+)
 
 BINARY_BODY = {
     "requestBody": {

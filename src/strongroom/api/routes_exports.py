@@ -11,11 +11,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from strongroom.api.deps import SR, Grant, allowed, one_hop
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.domain.roles import Action
 from strongroom.export.jobs import ExportJob
 from strongroom.ids import pattern
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}/exports", tags=["exports"])
+router = APIRouter(
+    prefix="/v1/workspaces/{workspace_id}/exports", tags=["exports"], route_class=StrictJSONRoute
+)
 
 Exporter = Annotated[Grant, allowed(Action.EXPORT)]
 ExportId = Annotated[str, Path(pattern=pattern("export"))]

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from strongroom.api.deps import (
     SR,
@@ -39,14 +38,15 @@ from strongroom.api.lifecycle_schemas import (
     VerificationOut,
     WorkspaceDeleteIn,
 )
-from strongroom.api.params import Limit, WorkspaceId
+from strongroom.api.params import Instant, Limit, WorkspaceId
 from strongroom.api.problems import problem
 from strongroom.api.schemas import Page
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.errors import IntegrityFailure, InvalidInput
 from strongroom.ids import pattern
 from strongroom.services.plans import PlanStatus, ScheduledPurge
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 WS = "/v1/workspaces/{workspace_id}"
 
 TrashId = Annotated[str, Path(pattern=pattern("trash"))]
@@ -193,7 +193,7 @@ def clear_holds(
 def scheduled(
     sr: SR,
     _operator: Operator,
-    until: Annotated[AwareDatetime | None, Query(description="Only purges due by then.")] = None,
+    until: Annotated[Instant | None, Query(description="Only purges due by then.")] = None,
     cursor: PlanCursor = None,
     limit: Limit = 100,
 ) -> Page[ScheduledPurgeOut]:

@@ -29,12 +29,13 @@ from strongroom.api.schemas import (
     WorkspaceIn,
     WorkspaceOut,
 )
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.domain.access import PrincipalKind
 from strongroom.domain.model import Member, Workspace, page_limit
 from strongroom.domain.roles import Role
 from strongroom.errors import PermissionDenied
 
-router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"], route_class=StrictJSONRoute)
 
 
 def _workspace(ws: Workspace) -> WorkspaceOut:
@@ -157,13 +158,15 @@ def workspace_keys(sr: SR, grant: KeyReader) -> dict[str, object]:
 def workspace_audit(
     sr: SR,
     grant: AuditReader,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**62, description="`next_after` of the previous page.")
+    ] = 0,
     limit: Limit = 100,
 ) -> AuditPage:
-    events = sr.audit.events(grant.workspace_id, after, limit)
+    events = sr.audit.workspace_events(grant.workspace_id, after, limit)
     items = [
         AuditEventOut(
-            seq=e.seq,
+            position=e.position or 0,
             at=e.at,
             actor=e.actor,
             action=e.action,
@@ -173,4 +176,4 @@ def workspace_audit(
         )
         for e in events
     ]
-    return AuditPage(items=items, next_after=events[-1].seq if len(events) == limit else None)
+    return AuditPage(items=items, next_after=events[-1].position if len(events) == limit else None)

@@ -130,7 +130,9 @@ class LoginIn(Body):
 
 
 class AuditEventOut(BaseModel):
-    seq: int
+    position: int = Field(
+        description="The event's place among this workspace's events: 1, 2, 3, … without gaps."
+    )
     at: datetime
     actor: str
     action: str
@@ -141,7 +143,9 @@ class AuditEventOut(BaseModel):
 
 class AuditPage(BaseModel):
     items: list[AuditEventOut]
-    next_after: int | None
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page (a position); null on the last page."
+    )
 
 
 class Problem(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +14,26 @@ from strongroom.cli.output import console, emit
 from strongroom.config import CONFIG_FILE
 from strongroom.errors import ConfigurationError
 from strongroom.lifecycle.worker import WorkerThread
+
+#: The server's log on stderr: one line per event, INFO and up (a client that disconnects
+#: mid-request is one INFO line; an unexpected error one ERROR line with its traceback).
+#: uvicorn's access log stays off: the request lines would hold ids of every tenant.
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "strongroom": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -102,6 +122,7 @@ def serve(
                 on_started=started,
                 header_timeout=sr.settings.header_timeout_seconds,
                 handshake_timeout=sr.settings.tls_handshake_timeout_seconds,
+                log_config=LOG_CONFIG,
             )
         finally:
             if background is not None:

@@ -23,10 +23,31 @@ _COLLECTION = re.compile(COLLECTION_PATTERN)
 _FIELD = re.compile(FIELD_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 
+#: How deep a record document may nest (``{"a": 1}`` is 1 deep). Every reader must be able
+#: to render what was stored: pydantic's JSON serialiser (the API's responses) stops at
+#: 255 levels and its parser at 200, Ruby's JSON at 100, serde_json at 128; a page of
+#: records adds three levels around each document. Deeper documents are refused at write.
+MAX_DOCUMENT_DEPTH = 64
+#: The largest integer magnitude a document may hold. JSON readers that hold numbers as
+#: IEEE doubles (JavaScript, jq, many spreadsheets) render any integer beyond 2**53 as a
+#: different number; such values belong in strings (RFC 7493, I-JSON, section 2.2).
+MAX_DOCUMENT_INT = 2**53
+
+
+def check_text(kind: str, text: str) -> str:
+    """Refuse a string with a lone surrogate: it is not Unicode text, so it cannot be
+    encoded as UTF-8 to be sealed, indexed or shown (a JSON body's ``"\\ud800"`` or a
+    command-line argument of undecodable bytes can hold one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"a {kind} must be Unicode text (it holds a lone surrogate)") from None
+    return text
+
 
 def check_name(kind: str, name: str) -> str:
     """Workspace, project and file names: 1 to 200 characters, no control characters."""
-    name = name.strip()
+    name = check_text(f"{kind} name", name).strip()
     if not name:
         raise InvalidInput(f"a {kind} name cannot be empty")
     if len(name) > MAX_NAME_CHARS:
@@ -37,7 +58,7 @@ def check_name(kind: str, name: str) -> str:
 
 
 def check_email(email: str) -> str:
-    email = email.strip()
+    email = check_text("email address", email).strip()
     if not _EMAIL.fullmatch(email):
         raise InvalidInput("not an email address")
     return email
@@ -60,14 +81,16 @@ def check_field(name: str) -> str:
 def encode_document(document: Any, max_bytes: int) -> bytes:
     """The canonical bytes of a record document: UTF-8 JSON with sorted keys.
 
-    Refuses non-objects, NaN and infinities, values JSON cannot hold, nesting deeper than
-    the interpreter's recursion limit, and oversize documents. Sorting the keys also
+    Refuses non-objects, NaN and infinities, values JSON cannot hold (lone surrogates
+    among them), nesting deeper than MAX_DOCUMENT_DEPTH, integers beyond MAX_DOCUMENT_INT,
+    and oversize documents: whatever is stored, every reader can render. Sorting the keys also
     refuses a dict mixing string and non-string keys (1 and "1" would become one JSON
     key, silently losing a value); a dict of only non-string keys is stored with them as
     strings, as JSON does.
     """
     if not isinstance(document, dict):
         raise MalformedDocument("a record is a JSON object")
+    _check_readable(document)
     try:
         data = json.dumps(
             document, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
@@ -83,12 +106,58 @@ def encode_document(document: Any, max_bytes: int) -> bytes:
     return data
 
 
+def _check_readable(document: dict[Any, Any]) -> None:
+    """Refuse a document some reader could not render: too deep, or an integer a double
+    cannot hold. Walked with a stack, so a document of any depth (or a cycle) is refused
+    rather than exhausting the interpreter's recursion limit."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list | tuple):
+            if depth > MAX_DOCUMENT_DEPTH:
+                raise MalformedDocument(
+                    f"a record nests at most {MAX_DOCUMENT_DEPTH} levels of objects and arrays"
+                )
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(value, int) and abs(value) > MAX_DOCUMENT_INT:
+            raise MalformedDocument(
+                "a record's integers lie within ±2**53 (JSON readers change larger ones); "
+                "send larger numbers as strings"
+            )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise InvalidInput(
+            f"a JSON object names the key {_first_repeated(pairs)[:64]!r} more than once"
+        )
+    return obj
+
+
+def _first_repeated(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON text as Python values, refusing an object that names a key twice (at any
+    depth): readers disagree on which value wins, so such a request is ambiguous.
+    Raises InvalidInput for a repeated key, ValueError for text that is not JSON."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def parse_document(text: str | bytes, max_bytes: int) -> dict[str, Any]:
     """Parse JSON text sent by a caller into a document, with the same limits."""
     if len(text) > max_bytes * 4:
         raise TooLarge(f"record text is over the limit of {max_bytes} bytes")
     try:
-        document = json.loads(text)
+        document = load_json(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise MalformedDocument(f"not valid JSON: {e}") from None
     except RecursionError:

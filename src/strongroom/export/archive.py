@@ -259,7 +259,7 @@ def _audit(archive: _Archive, source: WorkspaceSource) -> int:
     with archive.entry(layout.AUDIT, Kind.AUDIT) as e:
         for events in source.audit_pages(archive.plan):
             text = "".join(
-                json.dumps(ev.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+                json.dumps(ev.as_tenant_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
                 for ev in events
             )
             e.write(text.encode("utf-8"))

@@ -136,13 +136,13 @@ class WorkspaceSource:
     def audit_pages(self, plan: Plan) -> Iterator[list[Event]]:
         after = 0
         while True:
-            events = self.audit.events(plan.workspace.id, after, _PAGE)
+            events = self.audit.workspace_events(plan.workspace.id, after, _PAGE)
             kept = [e for e in events if e.at <= plan.as_of]
             if kept:
                 yield kept
             if len(events) < _PAGE:
                 return
-            after = events[-1].seq
+            after = events[-1].position or 0
 
 
 def check_exportable(workspace: Workspace) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from strongroom.domain.rules import load_json
 from strongroom.errors import IntegrityFailure, InvalidInput
 
 FORMAT = "strongroom.deletion-certificate.v1"
@@ -90,8 +91,10 @@ def issue(facts: Facts, key: Ed25519PrivateKey, issued_at: datetime) -> dict[str
 
 
 def parse(text: str | bytes) -> dict[str, Any]:
+    """A certificate's JSON; one naming a key twice is refused, since the signature would be
+    checked over the value read last while another reader may show the first."""
     try:
-        document = json.loads(text)
+        document = load_json(text)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("not a deletion certificate: the file is not JSON") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:

@@ -3,6 +3,11 @@
 ``hash_n = SHA-256(hash_{n-1} || canonical JSON of event n)``; the head row names the
 last (seq, hash). Events carry actor, action, ids and counts, never customer data.
 Verification walks the chain and names the first position where it breaks.
+
+The chain's ``seq`` counts every tenant's events, so its gaps would tell one tenant how
+busy the others are: a workspace's members see each event's ``position`` among their
+workspace's events instead (:func:`workspace_events`, :meth:`Event.as_tenant_json`);
+operators' views keep ``seq``.
 """
 
 from __future__ import annotations
@@ -80,10 +85,18 @@ class Event:
     workspace_id: str | None
     subject: dict[str, Any]
     hash: str
+    position: int | None = None  # among its workspace's events; None for none's
 
     def as_json(self) -> dict[str, Any]:
+        """The operator's view: the chain's ``seq`` and the workspace position."""
+        return {"seq": self.seq, "position": self.position, **self._fields()}
+
+    def as_tenant_json(self) -> dict[str, Any]:
+        """A workspace member's view (the export): the position, never the global seq."""
+        return {"position": self.position, **self._fields()}
+
+    def _fields(self) -> dict[str, Any]:
         return {
-            "seq": self.seq,
             "at": self.at.isoformat(),
             "actor": self.actor,
             "action": self.action,
@@ -95,7 +108,14 @@ class Event:
 
 def _event(row: AuditRow) -> Event:
     return Event(
-        row.seq, row.at, row.actor, row.action, row.workspace_id, json.loads(row.subject), row.hash
+        row.seq,
+        row.at,
+        row.actor,
+        row.action,
+        row.workspace_id,
+        json.loads(row.subject),
+        row.hash,
+        row.workspace_position,
     )
 
 
@@ -107,6 +127,15 @@ def events(
             rows = uow.audit.scan(after, limit)
         else:
             rows = uow.audit.for_workspace(workspace_id, after, limit)
+    return [_event(r) for r in rows]
+
+
+def workspace_events(
+    store: DataStore, workspace_id: str, after_position: int = 0, limit: int = 100
+) -> list[Event]:
+    """A workspace's events after ``after_position`` in it, oldest first."""
+    with store.read() as uow:
+        rows = uow.audit.in_workspace(workspace_id, after_position, limit)
     return [_event(r) for r in rows]
 
 
@@ -188,3 +217,8 @@ class AuditLog:
         self, workspace_id: str | None = None, after: int = 0, limit: int = 100
     ) -> list[Event]:
         return events(self.store, workspace_id, after, limit)
+
+    def workspace_events(
+        self, workspace_id: str, after_position: int = 0, limit: int = 100
+    ) -> list[Event]:
+        return workspace_events(self.store, workspace_id, after_position, limit)

@@ -22,7 +22,7 @@ from strongroom.domain.lifecycle import (
 )
 from strongroom.domain.model import WorkspaceState
 from strongroom.domain.roles import Action
-from strongroom.domain.rules import check_name
+from strongroom.domain.rules import check_name, check_text
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.lifecycle.deadlines import new_deadline
 from strongroom.services import audit
@@ -90,7 +90,7 @@ def _hold_binding(workspace_id: str, hold_id: str) -> Binding:
 
 
 def _check_reason(reason: str) -> str:
-    reason = reason.strip()
+    reason = check_text("reason", reason).strip()
     if not reason or len(reason) > MAX_REASON:
         raise InvalidInput(f"a hold needs a reason of 1 to {MAX_REASON} characters")
     return reason

@@ -27,7 +27,7 @@ from strongroom.domain.model import (
     page_limit,
 )
 from strongroom.domain.roles import Action
-from strongroom.domain.rules import check_collection, check_field, encode_document
+from strongroom.domain.rules import check_collection, check_field, check_text, encode_document
 from strongroom.errors import InvalidInput, NotFound, UndeclaredField
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -290,6 +290,7 @@ class Records:
     def find(self, workspace_id: str, field: str, value: str) -> builtins.list[str]:
         """Ids of live records whose declared personal field ``field`` equals ``value``."""
         check_field(field)
+        check_text("value", value)
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)
             if not any(field in json.loads(f) for f in uow.collections.all(workspace_id).values()):

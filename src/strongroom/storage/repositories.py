@@ -52,6 +52,14 @@ _UPDATE_HEAD = (
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 _INSERT_EVENT = insert(t.audit_events)
+_PRIOR = t.audit_events.alias("prior")
+# A workspace's event takes the next position of its workspace. Appends serialise on the
+# head row's lock, so no two appends can read the same maximum.
+_INSERT_WORKSPACE_EVENT = insert(t.audit_events).values(
+    workspace_position=select(func.coalesce(func.max(_PRIOR.c.workspace_position), 0) + 1)
+    .where(_PRIOR.c.workspace_id == bindparam("event_workspace"))
+    .scalar_subquery()
+)
 
 # What every API request runs: the token lookup and the read of one record (storage/driver).
 # The token with its workspace's plan (state, trial end): one statement, one snapshot.
@@ -416,7 +424,15 @@ class Audit(_Repo):
             self.conn.execute(_INSERT_HEAD, {"id": 1, "seq": seq, "hash": hash_})
 
     def add(self, row: AuditRow) -> None:
-        self.conn.execute(_INSERT_EVENT, _fields(row))
+        """Add an event; one of a workspace gets its workspace's next position."""
+        values = _fields(row)
+        del values["workspace_position"]
+        if row.workspace_id is None:
+            self.conn.execute(_INSERT_EVENT, values)
+        else:
+            self.conn.execute(
+                _INSERT_WORKSPACE_EVENT, {**values, "event_workspace": row.workspace_id}
+            )
 
     def scan(self, after_seq: int, limit: int) -> builtins.list[AuditRow]:
         rows = self.conn.execute(
@@ -434,6 +450,19 @@ class Audit(_Repo):
             select(t.audit_events)
             .where(t.audit_events.c.workspace_id == workspace_id, t.audit_events.c.seq > after_seq)
             .order_by(t.audit_events.c.seq)
+            .limit(limit)
+        )
+        return [AuditRow(*r) for r in rows]
+
+    def in_workspace(
+        self, workspace_id: str, after_position: int, limit: int
+    ) -> builtins.list[AuditRow]:
+        """A workspace's events by their position in it (what its members are shown)."""
+        c = t.audit_events.c
+        rows = self.conn.execute(
+            select(t.audit_events)
+            .where(c.workspace_id == workspace_id, c.workspace_position > after_position)
+            .order_by(c.workspace_position)
             .limit(limit)
         )
         return [AuditRow(*r) for r in rows]

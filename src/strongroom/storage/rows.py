@@ -81,6 +81,7 @@ class AuditRow(NamedTuple):
     subject: str
     prev_hash: str
     hash: str
+    workspace_position: int | None = None  # set by the store as the event is added
 
 
 class WrappedKeyRow(NamedTuple):

@@ -129,6 +129,11 @@ audit_events = Table(
     Column("subject", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # The event's place among its workspace's events (1, 2, 3, …), what a tenant is shown
+    # instead of the global seq, whose gaps count other tenants' events. Not hashed: it
+    # follows from the chain's order (migration 0004 numbered existing events that way).
+    Column("workspace_position", BigInteger, nullable=True),
+    Index("ux_audit_events_workspace_position", "workspace_id", "workspace_position", unique=True),
 )
 
 # One row (id=1): the chain's head, locked by every append so appends serialise.
