@@ -119,10 +119,15 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
     def rate(seconds: list[float]) -> float:
         return median(size / MB / s for s in seconds)
 
+    def runs(seconds: list[float]) -> str:
+        return ", ".join(f"{s:.2f}" for s in seconds)
+
     detail = (
         f"{size // MIB} MiB random file, median of {config.file_reps} alternating repetitions; "
         f"peak RSS of the Strongroom processes {max(rss):.0f} MiB (target <= 150)"
     )
+    put_runs = f"seconds per run: Strongroom {runs(sr_put)}, baseline {runs(base_put)}"
+    get_runs = f"seconds per run: Strongroom {runs(sr_get)}, baseline {runs(base_get)}"
     results = []
     if "cli_file_put_ratio" in wanted:
         results.append(
@@ -134,7 +139,7 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
                 Target("ratio", ">=", 0.50),
                 "Strongroom: the process `strongroom file put WS PRJ FILE --json` (start-up, "
                 "open the home, encrypt into a blob, fsync, rename, record). Baseline: the "
-                f"process `sh -c 'cat FILE > COPY && sync COPY'`; {detail}.",
+                f"process `sh -c 'cat FILE > COPY && sync COPY'`; {detail}; {put_runs}.",
             )
         )
     if "cli_file_get_ratio" in wanted:
@@ -147,7 +152,7 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
                 Target("ratio", ">=", 0.50),
                 "Strongroom: the process `strongroom file get WS PRJ ID -o OUT --json` "
                 "(start-up, open the home, decrypt into a temporary file, fsync, rename). "
-                f"Baseline: the same `cat > COPY && sync COPY` process; {detail}.",
+                f"Baseline: the same `cat > COPY && sync COPY` process; {detail}; {get_runs}.",
             )
         )
     return results
