@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.files import MB, make_source
@@ -31,7 +32,7 @@ pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - t0
 print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "seconds": seconds,
-                  "maxrss_kib": usage.ru_maxrss}))
+                  "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss}))
 """
 
 
@@ -43,8 +44,16 @@ def _strongroom_command() -> list[str]:
     return [sys.executable, "-m", "strongroom.cli.main"]
 
 
-def _launch(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``command`` under the launcher: (seconds, peak RSS in MiB, its stdout)."""
+@dataclass(frozen=True)
+class Run:
+    seconds: float  # wall clock, spawn to exit
+    cpu: float  # user + system seconds of the process and its children
+    peak_mib: float
+    stdout: str
+
+
+def _launch(command: list[str], env: dict[str, str]) -> Run:
+    """Run ``command`` under the launcher."""
     program = shutil.which(command[0]) or command[0]
     done = subprocess.run(
         [sys.executable, "-S", "-c", _LAUNCHER, program, *command[1:]],
@@ -59,7 +68,12 @@ def _launch(command: list[str], env: dict[str, str]) -> tuple[float, float, str]
     report = json.loads(lines[-1])
     if report["exit"] != 0:
         raise RuntimeError(f"{command[:3]} exited {report['exit']}: {done.stderr[-2000:]}")
-    return float(report["seconds"]), float(report["maxrss_kib"]) / 1024, "\n".join(lines[:-1])
+    return Run(
+        float(report["seconds"]),
+        float(report["cpu"]),
+        float(report["maxrss_kib"]) / 1024,
+        "\n".join(lines[:-1]),
+    )
 
 
 def run(config: Config, wanted: frozenset[str]) -> list[Result]:
@@ -69,6 +83,9 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
     base_put: list[float] = []
     base_get: list[float] = []
     rss: list[float] = []
+    sr_put_cpu: list[float] = []
+    sr_get_cpu: list[float] = []
+    base_cpu: list[float] = []
     with work_dir(config.work, "cli-files-") as folder:
         source, copy, out = folder / "source.bin", folder / "copy.bin", folder / "out.bin"
         make_source(source, size)
@@ -81,37 +98,40 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
         baseline = ["sh", "-c", f"cat '{source}' > '{copy}' && sync '{copy}'"]
         put = [*_strongroom_command(), "file", "put", ws, prj, str(source), "--json"]
 
-        def plain_copy() -> float:
-            seconds, _, _ = _launch(baseline, env)
+        def plain_copy(cpu: list[float]) -> float:
+            run = _launch(baseline, env)
             copy.unlink()
-            return seconds
+            cpu.append(run.cpu)
+            return run.seconds
 
         def sr_put_once() -> tuple[float, str]:
-            seconds, peak, stdout = _launch(put, env)
-            rss.append(peak)
-            return seconds, str(json.loads(stdout)["id"])
+            run = _launch(put, env)
+            rss.append(run.peak_mib)
+            sr_put_cpu.append(run.cpu)
+            return run.seconds, str(json.loads(run.stdout)["id"])
 
         def sr_get_once(file_id: str) -> float:
             get = [*_strongroom_command(), "file", "get", ws, prj, file_id, "-o", str(out)]
-            seconds, peak, _ = _launch([*get, "--json"], env)
-            rss.append(peak)
+            run = _launch([*get, "--json"], env)
+            rss.append(run.peak_mib)
+            sr_get_cpu.append(run.cpu)
             _same_file(source, out)
             out.unlink()
-            return seconds
+            return run.seconds
 
-        plain_copy()  # warm-up: the source in the page cache, the interpreter's files too
+        plain_copy([])  # warm-up: the source in the page cache, the interpreter's files too
         for rep in range(config.file_reps):
             if alternate(rep):
                 seconds, file_id = sr_put_once()
                 sr_put.append(seconds)
-                base_put.append(plain_copy())
+                base_put.append(plain_copy(base_cpu))
                 sr_get.append(sr_get_once(file_id))
-                base_get.append(plain_copy())
+                base_get.append(plain_copy(base_cpu))
             else:
-                base_put.append(plain_copy())
+                base_put.append(plain_copy(base_cpu))
                 seconds, file_id = sr_put_once()
                 sr_put.append(seconds)
-                base_get.append(plain_copy())
+                base_get.append(plain_copy(base_cpu))
                 sr_get.append(sr_get_once(file_id))
             with open_strongroom(home) as sr:
                 sr.ctx.blobs.delete(file_id)
@@ -126,8 +146,14 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
         f"{size // MIB} MiB random file, median of {config.file_reps} alternating repetitions; "
         f"peak RSS of the Strongroom processes {max(rss):.0f} MiB (target <= 150)"
     )
-    put_runs = f"seconds per run: Strongroom {runs(sr_put)}, baseline {runs(base_put)}"
-    get_runs = f"seconds per run: Strongroom {runs(sr_get)}, baseline {runs(base_get)}"
+    put_runs = (
+        f"seconds per run: Strongroom {runs(sr_put)}, baseline {runs(base_put)}; CPU seconds "
+        f"(user + system): Strongroom {runs(sr_put_cpu)}, baseline {runs(base_cpu)}"
+    )
+    get_runs = (
+        f"seconds per run: Strongroom {runs(sr_get)}, baseline {runs(base_get)}; CPU seconds "
+        f"(user + system): Strongroom {runs(sr_get_cpu)}, baseline {runs(base_cpu)}"
+    )
     results = []
     if "cli_file_put_ratio" in wanted:
         results.append(
