@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import aead, api, backup, export, files, purge, records
+from bench import aead, api, backup, cli_files, export, files, purge, records
 from bench.runner import (
     MACHINE_FILE,
     RESULTS_FILE,
@@ -26,6 +26,7 @@ BENCHMARKS = (
     Benchmark(("record_write_ratio", "record_read_ratio"), records.run),
     Benchmark(("file_put_ratio", "file_get_ratio"), files.run_throughput),
     Benchmark(("file_peak_rss_mb",), files.run_peak_rss),
+    Benchmark(("cli_file_put_ratio", "cli_file_get_ratio"), cli_files.run),
     Benchmark(("aead_vs_openssl",), aead.run),
     Benchmark(("purge_shred_ms", "purge_rate"), purge.run),
     Benchmark(("backup_vs_restic", "restore_vs_restic", "backup_incremental_ratio"), backup.run),

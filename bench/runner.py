@@ -99,6 +99,7 @@ class Config:
     openssl_seconds: int
     openssl_reps: int
     backup_bytes: int = 500 * MIB  # records and files in the home a backup copies
+    cli_file_bytes: int = 1024 * MIB  # the file `strongroom file put/get` moves
     backup_reps: int = 3
 
     @classmethod
@@ -119,6 +120,7 @@ class Config:
                 openssl_reps=1,
                 backup_bytes=24 * MIB,
                 backup_reps=1,
+                cli_file_bytes=16 * MIB,
             )
         return cls(
             quick=False,

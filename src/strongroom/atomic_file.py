@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from strongroom.durable_file import DurableFile
+
 T = TypeVar("T")
 Write = Callable[[bytes], object]
 
@@ -19,10 +21,9 @@ def write_atomically(path: Path, produce: Callable[[Write], T]) -> T:
     raises). Returns what ``produce`` returned."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with DurableFile(fd) as out:
             result = produce(out.write)
-            out.flush()
-            os.fsync(out.fileno())
+            out.sync()
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

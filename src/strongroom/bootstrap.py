@@ -43,7 +43,6 @@ from strongroom.services.workspaces import Workspaces
 from strongroom.storage import migrations
 from strongroom.storage.database import make_engine
 from strongroom.storage.unit_of_work import DataStore, KeystoreStore
-from strongroom.tls.certificates import issue_server_certificate, make_local_ca
 
 #: The newest migration of each database.
 HEAD_REVISIONS = {"data": "0005", "keystore": "0002"}
@@ -131,6 +130,9 @@ def _make_local_tls(settings: Settings) -> None:
     if Path(settings.tls_cert) != folder / "server.pem" or Path(settings.tls_cert).exists():
         return
     now = SystemClock().now()
+    # Imported here: X.509 is needed by `init` only, not by every command's start-up.
+    from strongroom.tls.certificates import issue_server_certificate, make_local_ca
+
     make_local_ca(folder, now)
     issue_server_certificate(folder, now=now)
 

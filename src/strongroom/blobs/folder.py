@@ -1,5 +1,6 @@
 """Blobs as files under one folder, sharded by the first two characters of the id part.
-Writes go to a temporary file in the same folder, are fsynced, then renamed."""
+Writes go to a temporary file in the same folder (in large chunks, with writeback started
+as they go: :mod:`strongroom.durable_file`), are fsynced, then renamed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from strongroom.blobs.base import BlobWriter, check_key
+from strongroom.durable_file import DurableFile
 from strongroom.errors import NotFound
 
 #: A ``.partial`` file untouched this long was left by a killed upload: an upload being
@@ -37,11 +39,10 @@ class FolderBlobStore:
         final = self.path(key)
         final.parent.mkdir(mode=0o700, exist_ok=True)
         temp = final.with_name(f".{final.name}.{os.getpid()}.partial")
-        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+        with DurableFile(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)) as f:
             try:
                 yield f
-                f.flush()
-                os.fsync(f.fileno())
+                f.sync()
             except BaseException:
                 f.close()
                 temp.unlink(missing_ok=True)

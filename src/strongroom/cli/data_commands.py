@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
@@ -22,6 +26,7 @@ from strongroom.cli.output import (
 )
 from strongroom.domain.model import WorkspaceState
 from strongroom.domain.rules import parse_document
+from strongroom.durable_file import WRITE_BUFFER_BYTES
 from strongroom.errors import InvalidInput, NotFound
 
 workspace_app = typer.Typer(help="Workspaces (customers) and their members.", no_args_is_help=True)
@@ -300,11 +305,19 @@ def file_get(
     workspace_id: str,
     project_id: str,
     file_id: str,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the file.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write the file; - for stdout.")
+    ],
     home: Home = DEFAULT_HOME,
     json: Json = False,
 ) -> None:
-    """Decrypt a file; nothing is written unless every segment authenticates."""
+    """Decrypt a file; nothing is written unless every segment authenticates (to stdout,
+    a segment that fails stops the output before its end, with exit status 2)."""
+    if str(output) == STDOUT:
+        if json:
+            raise InvalidInput("--json cannot be used with -o -: stdout carries the file")
+        _file_to_stdout(workspace_id, project_id, file_id, home)
+        return
     if not output.parent.is_dir():
         raise NotFound(f"no such folder: {output.parent}")
     with open_home(home) as sr:
@@ -318,6 +331,34 @@ def file_get(
         {"id": info.id, "name": info.name, "size": info.size, "path": str(output)},
         f"wrote {info.size} bytes to {output}",
     )
+
+
+STDOUT = "-"
+
+
+@contextmanager
+def stdout_bytes() -> Iterator[BinaryIO]:
+    """stdout for bytes, written a MiB at a time (``sys.stdout.buffer`` would pass each
+    64 KiB segment to the kernel on its own)."""
+    sys.stdout.flush()
+    try:
+        fd = os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):  # not a real file descriptor
+        yield sys.stdout.buffer
+        return
+    with os.fdopen(fd, "wb", buffering=WRITE_BUFFER_BYTES) as out:
+        yield out
+
+
+def _file_to_stdout(workspace_id: str, project_id: str, file_id: str, home: Path) -> None:
+    """The plaintext on stdout, in large writes; the last segment is held back until the
+    size checks out (Files.stream), so a cut-short file never ends as if complete."""
+    with open_home(home) as sr:
+        info, chunks = sr.files.stream(workspace_id, project_id, file_id, actor=ACTOR)
+        with progress_bar("decrypting", info.size, True) as advance, stdout_bytes() as out:
+            for chunk in chunks:
+                out.write(chunk)
+                advance(len(chunk))
 
 
 @file_app.command("list")

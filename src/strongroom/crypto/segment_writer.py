@@ -54,18 +54,22 @@ class SegmentWriter:
         if self._closed:
             raise ValueError("write after close")
         self._buffer += data
-        while len(self._buffer) > self._size:  # more follows: these segments are not last
-            self._seal(bytes(self._buffer[: self._size]), last=False)
-            del self._buffer[: self._size]
+        size = self._size
+        ready = (len(self._buffer) - 1) // size  # whole segments that more data follows
+        if ready:  # sealed from views of the buffer, then dropped from it in one move
+            with memoryview(self._buffer) as view:
+                for start in range(0, ready * size, size):
+                    self._seal(view[start : start + size], last=False)
+            del self._buffer[: ready * size]
         return len(data)
 
     def close(self) -> None:
         if not self._closed:
-            self._seal(bytes(self._buffer), last=True)
+            self._seal(self._buffer, last=True)
             self._buffer.clear()
             self._closed = True
 
-    def _seal(self, plain: bytes, last: bool) -> None:
+    def _seal(self, plain: bytes | bytearray | memoryview, last: bool) -> None:
         if self._number >= MAX_SEGMENTS:
             raise IntegrityFailure("stream too large")
         self._out(self._aead.encrypt(_nonce(self._prefix, self._number, last), plain, self._aad))

@@ -42,6 +42,10 @@ from strongroom.errors import IntegrityFailure
 #: Segment numbers are 32-bit: at 64 KiB a file can reach 256 TiB.
 MAX_SEGMENTS = 2**32
 
+#: Streams are read this many bytes at a time (rounded down to whole segments): how much
+#: is read per system call, not how the stream is cut (that is ``segment_size``).
+READ_BLOCK_BYTES = 1024 * 1024
+
 
 def _nonce(prefix: bytes, number: int, last: bool) -> bytes:
     return prefix + struct.pack(">IB", number, 1 if last else 0)
@@ -83,20 +87,33 @@ def encrypt_stream(
     aead = derive_key(data_key, salt)
     write(header)
     total = 0
-    number = 0
-    current = _read_full(src, segment_size)
-    while True:
-        following = _read_full(src, segment_size) if len(current) == segment_size else b""
-        last = not following
+    for number, (piece, last) in enumerate(_pieces(src, segment_size)):
         if number >= MAX_SEGMENTS:
             raise IntegrityFailure("file too large for one stream")
-        write(aead.encrypt(_nonce(prefix, number, last), current, aad))
-        total += len(current)
+        write(aead.encrypt(_nonce(prefix, number, last), piece, aad))
+        total += len(piece)
         if on_progress is not None:
-            on_progress(len(current))
-        if last:
-            return total
-        number += 1
+            on_progress(len(piece))
+    return total
+
+
+def _pieces(src: BinaryIO, size: int) -> Iterator[tuple[memoryview, bool]]:
+    """``src`` cut into pieces of ``size`` bytes (the last one may be shorter), each with
+    whether it is the last; an empty source is one empty last piece.
+
+    The source is read a block of several pieces at a time (a system call per block, not
+    per piece) and the pieces are views into the block, never copies. A block is cut up
+    only once the next one has been read, so the last piece is known to be last."""
+    block = size * max(1, READ_BLOCK_BYTES // size)
+    current = _read_full(src, block)
+    while True:
+        following = _read_full(src, block) if len(current) == block else b""
+        view = memoryview(current)
+        starts = range(0, len(current), size) if current else range(1)
+        for start in starts:
+            yield view[start : start + size], not following and start + size >= len(current)
+        if not following:
+            return
         current = following
 
 
@@ -112,24 +129,15 @@ def iter_decrypt(src: BinaryIO, binding: Binding, key_for: KeyLookup) -> Iterato
         raise IntegrityFailure("stream header claims an impossible segment size")
     aad = header.encode() + binding.encode()
     aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
-    chunk_size = header.segment_size + TAG_BYTES
-    number = 0
-    current = _read_full(src, chunk_size)
-    while True:
-        following = _read_full(src, chunk_size) if len(current) == chunk_size else b""
-        last = not following
+    for number, (sealed, last) in enumerate(_pieces(src, header.segment_size + TAG_BYTES)):
         try:
-            plain = aead.decrypt(_nonce(header.nonce, number, last), current, aad)
+            plain = aead.decrypt(_nonce(header.nonce, number, last), sealed, aad)
         except InvalidTag:
             raise IntegrityFailure(
                 f"segment {number} of {binding.purpose} {binding.object_id} failed authentication",
                 object_id=binding.object_id,
             ) from None
         yield plain
-        if last:
-            return
-        number += 1
-        current = following
 
 
 def decrypt_stream(

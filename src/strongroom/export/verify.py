@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from strongroom.errors import ExportInvalid, InvalidInput
 from strongroom.export.layout import MANIFEST
 
@@ -106,6 +104,10 @@ def _manifest(archive: zipfile.ZipFile, names: set[str]) -> dict[str, Any]:
         manifest = json.loads(archive.read(MANIFEST))
     except (zipfile.BadZipFile, zlib.error, ValueError) as e:
         raise ExportInvalid(f"manifest.json is damaged: {e}", entry=MANIFEST) from None
+    # Imported here: jsonschema is the largest import of the package, and only a
+    # verification needs it (every other command would pay for it at start-up).
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(manifest_schema())
     first = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
     if first is not None:
