@@ -329,7 +329,7 @@ def file_get(
     emit(
         json,
         {"id": info.id, "name": info.name, "size": info.size, "path": str(output)},
-        f"wrote {info.size} bytes to {output}",
+        f"wrote {plural(info.size, 'byte')} of {info.id} to {output}",
     )
 
 
