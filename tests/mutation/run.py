@@ -1,0 +1,143 @@
+"""`make mutate`: cosmic-ray over the security-critical modules, each with its own tests.
+
+For every module in ``modules.toml`` (or those named on the command line) it copies ``src/``
+and ``tests/`` to ``build/mutate/MODULE/tree`` (cosmic-ray edits the file it mutates in
+place; the working tree is never touched), checks that the selected tests pass unmutated,
+runs every mutant, and prints the survivors with their diffs. Each module's counts and
+survivors go to ``build/mutate/MODULE/result.json``. Exit 1 when a mutant survives, 2 when a
+baseline fails.
+
+    python -m tests.mutation.run [MODULE ...]      # e.g. roles access
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "build" / "mutate"
+#: A mutant whose tests run longer than this is counted as killed (an endless loop).
+TIMEOUT_SECONDS = 300
+
+
+def _modules(names: list[str]) -> list[dict[str, Any]]:
+    listed = tomllib.loads((Path(__file__).parent / "modules.toml").read_text())["module"]
+    unknown = set(names) - {m["name"] for m in listed}
+    if unknown:
+        known = ", ".join(m["name"] for m in listed)
+        sys.exit(f"error: unknown module {', '.join(sorted(unknown))}; choose from {known}")
+    return [m for m in listed if not names or m["name"] in names]
+
+
+def _copy_tree(tree: Path) -> None:
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".hypothesis")
+    for name in ("src", "tests"):
+        shutil.copytree(ROOT / name, tree / name, ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", tree / "pyproject.toml")
+
+
+def _test_command(module: dict[str, Any]) -> str:
+    marker = f' -m "{module["markers"]}"' if module.get("markers") else ""
+    return (
+        f"{sys.executable} -m pytest -x -q -p no:cacheprovider{marker} "
+        + " ".join(module["tests"])
+    )
+
+
+def _environment(tree: Path) -> dict[str, str]:
+    # The copy's src/ comes before the editable install, so the mutant is what gets imported.
+    env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
+    env.setdefault("CI", "true")
+    return env
+
+
+def _cosmic_ray(tree: Path, *args: str) -> None:
+    subprocess.run(
+        [str(Path(sys.executable).with_name("cosmic-ray")), *args],
+        cwd=tree,
+        env=_environment(tree),
+        check=True,
+    )
+
+
+def _run(module: dict[str, Any]) -> dict[str, Any]:
+    name = module["name"]
+    tree = WORK / name / "tree"
+    _copy_tree(tree)
+    config = WORK / name / "cosmic-ray.toml"
+    session = WORK / name / "session.sqlite"
+    session.unlink(missing_ok=True)
+    config.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{module["path"]}"\n'
+        f"timeout = {TIMEOUT_SECONDS}.0\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(_test_command(module))}\n"
+        '[cosmic-ray.distributor]\nname = "local"\n'
+    )
+    print(f"== {name}: {module['path']}\n   tests: {_test_command(module)}", flush=True)
+    baseline = subprocess.run(
+        _test_command(module), shell=True, cwd=tree, env=_environment(tree), check=False
+    )
+    if baseline.returncode != 0:
+        print(f"error: the tests of {name} fail without a mutant", file=sys.stderr)
+        sys.exit(2)
+    _cosmic_ray(tree, "init", str(config), str(session))
+    _cosmic_ray(tree, "exec", str(config), str(session))
+    result = _summary(name, session)
+    (WORK / name / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _summary(name: str, session: Path) -> dict[str, Any]:
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        done = db.completed_work_items
+        pending = db.num_work_items - db.num_results
+    counts: Counter[str] = Counter()
+    survivors = []
+    for item, result in done:
+        outcome = str(result.test_outcome.value if result.test_outcome else result.worker_outcome)
+        counts[outcome] += 1
+        if outcome == "survived":
+            mutation = item.mutations[0]
+            survivors.append(
+                {
+                    "line": mutation.start_pos[0],
+                    "operator": mutation.operator_name,
+                    "occurrence": mutation.occurrence,
+                    "diff": result.diff,
+                }
+            )
+    survivors.sort(key=lambda s: (s["line"], s["operator"], s["occurrence"]))
+    return {"module": name, "mutants": len(done) + pending, **counts, "survivors": survivors}
+
+
+def main(names: list[str]) -> int:
+    modules = _modules(names)
+    results = [_run(m) for m in modules]
+    print("\nmodule        mutants  killed  survived  incompetent")
+    for r in results:
+        print(
+            f"{r['module']:<13} {r['mutants']:>7} {r.get('killed', 0):>7} "
+            f"{r.get('survived', 0):>9} {r.get('incompetent', 0):>12}"
+        )
+    for r in results:
+        for s in r["survivors"]:
+            print(f"\nSURVIVED {r['module']} line {s['line']} ({s['operator']}):\n{s['diff']}")
+    return 1 if any(r["survivors"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
