@@ -47,8 +47,7 @@ def parse_table(text: str) -> dict[str, frozenset[str]]:
     header, body = rows[0], rows[1:]
     roles = [name for name in header[1:] if name in {"owner", "admin", "member", "viewer"}]
     return {
-        role: frozenset(row[0] for row in body if row[1 + i] == "✓")
-        for i, role in enumerate(roles)
+        role: frozenset(row[0] for row in body if row[1 + i] == "✓") for i, role in enumerate(roles)
     }
 
 

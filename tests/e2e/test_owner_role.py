@@ -45,7 +45,9 @@ def _roles(live: LiveServer, ws: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("new_role", ["admin", "member", "viewer"])
-def test_an_admin_cannot_demote_an_owner(live: LiveServer, two_owners: TwoOwners, new_role: str) -> None:
+def test_an_admin_cannot_demote_an_owner(
+    live: LiveServer, two_owners: TwoOwners, new_role: str
+) -> None:
     before = _roles(live, two_owners.ws)
     with live.client(live.sr.access.create_token(two_owners.ws, "admin").token) as admin:
         response = admin.put(

@@ -63,7 +63,9 @@ def test_a_moved_timestamp_is_reported_at_its_position(
     assert raised.value.position == 5 and raised.value.reason == "hash"
 
 
-def test_a_rewritten_tail_is_reported_by_the_stored_head(chain: tuple[Strongroom, str, str]) -> None:
+def test_a_rewritten_tail_is_reported_by_the_stored_head(
+    chain: tuple[Strongroom, str, str],
+) -> None:
     """The last event is replaced by another one that links and hashes correctly (appended
     by Strongroom itself after the original was cut off). Every event checks out on its own;
     only the stored head still names the original last event, and verification uses it."""

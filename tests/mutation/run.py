@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,12 +47,10 @@ def _copy_tree(tree: Path) -> None:
     shutil.copy2(ROOT / "pyproject.toml", tree / "pyproject.toml")
 
 
-def _test_command(module: dict[str, Any]) -> str:
-    marker = f' -m "{module["markers"]}"' if module.get("markers") else ""
-    return (
-        f"{sys.executable} -m pytest -x -q -p no:cacheprovider{marker} "
-        + " ".join(module["tests"])
-    )
+def _test_command(module: dict[str, Any]) -> list[str]:
+    marker = ["-m", module["markers"]] if module.get("markers") else []
+    pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    return [*pytest, *marker, *module["tests"]]
 
 
 def _environment(tree: Path) -> dict[str, str]:
@@ -82,13 +81,11 @@ def _run(module: dict[str, Any]) -> dict[str, Any]:
         f'module-path = "{module["path"]}"\n'
         f"timeout = {TIMEOUT_SECONDS}.0\n"
         "excluded-modules = []\n"
-        f"test-command = {json.dumps(_test_command(module))}\n"
+        f"test-command = {json.dumps(shlex.join(_test_command(module)))}\n"
         '[cosmic-ray.distributor]\nname = "local"\n'
     )
-    print(f"== {name}: {module['path']}\n   tests: {_test_command(module)}", flush=True)
-    baseline = subprocess.run(
-        _test_command(module), shell=True, cwd=tree, env=_environment(tree), check=False
-    )
+    print(f"== {name}: {module['path']}\n   tests: {shlex.join(_test_command(module))}", flush=True)
+    baseline = subprocess.run(_test_command(module), cwd=tree, env=_environment(tree), check=False)
     if baseline.returncode != 0:
         print(f"error: the tests of {name} fail without a mutant", file=sys.stderr)
         sys.exit(2)
