@@ -44,18 +44,23 @@ def _copy_tree(tree: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".hypothesis")
     for name in ("src", "tests"):
         shutil.copytree(ROOT / name, tree / name, ignore=ignore)
-    shutil.copy2(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    for name in ("pyproject.toml", "README.md"):  # the roles specification reads the README
+        shutil.copy2(ROOT / name, tree / name)
 
 
 def _test_command(module: dict[str, Any]) -> list[str]:
     marker = ["-m", module["markers"]] if module.get("markers") else []
+    # Plugins are not autoloaded (schemathesis's alone doubles a run's start-up); the tests
+    # here need only hypothesis's.
     pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    pytest += ["-p", "_hypothesis_pytestplugin"]
     return [*pytest, *marker, *module["tests"]]
 
 
 def _environment(tree: Path) -> dict[str, str]:
     # The copy's src/ comes before the editable install, so the mutant is what gets imported.
     env = dict(os.environ, PYTHONPATH=str(tree / "src"), PYTHONDONTWRITEBYTECODE="1")
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.setdefault("CI", "true")
     return env
 
