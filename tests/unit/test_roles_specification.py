@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.domain.roles import Action, Role, may
+from strongroom.domain.roles import Action, Role, may, parse_role
+from strongroom.errors import InvalidInput
 from tests.roles_specification import ACTION_NAMES, TABLE, allowed_actions, parse_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -32,3 +33,9 @@ def test_the_specification_names_every_action_once() -> None:
 @pytest.mark.parametrize("action", list(Action))
 def test_the_matrix_allows_what_the_specification_allows(role: Role, action: Action) -> None:
     assert may(role, action) == (action.value in allowed_actions(role.value))
+
+
+def test_an_unknown_role_is_quoted_up_to_32_characters() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_role("r" * 31 + "XYZ")
+    assert repr("r" * 31 + "X") in str(refused.value)
