@@ -12,6 +12,7 @@ baseline fails.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shlex
@@ -95,10 +96,47 @@ def _run(module: dict[str, Any]) -> dict[str, Any]:
         print(f"error: the tests of {name} fail without a mutant", file=sys.stderr)
         sys.exit(2)
     _cosmic_ray(tree, "init", str(config), str(session))
+    _skip_annotations(tree / module["path"], session)
     _cosmic_ray(tree, "exec", str(config), str(session))
     result = _summary(name, session)
     (WORK / name / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the type annotations of ``path`` are. Under ``from __future__ import
+    annotations`` they are never evaluated, so a mutant inside one cannot change behaviour."""
+    spans = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        found: list[ast.expr | None] = []
+        if isinstance(node, ast.arg | ast.AnnAssign):
+            found.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(node.returns)
+        for annotation in found:
+            if annotation is not None and annotation.end_lineno is not None:
+                spans.append(
+                    (
+                        (annotation.lineno, annotation.col_offset),
+                        (annotation.end_lineno, annotation.end_col_offset or 0),
+                    )
+                )
+    return spans
+
+
+def _skip_annotations(path: Path, session: Path) -> None:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    if "from __future__ import annotations" not in path.read_text():
+        return
+    spans = _annotation_spans(path)
+    skipped = WorkResult(worker_outcome=WorkerOutcome.SKIPPED)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            start = tuple(item.mutations[0].start_pos)
+            if any(low <= start < high for low, high in spans):
+                db.set_result(item.job_id, skipped)
 
 
 def _summary(name: str, session: Path) -> dict[str, Any]:
@@ -110,7 +148,7 @@ def _summary(name: str, session: Path) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     survivors = []
     for item, result in done:
-        outcome = str(result.test_outcome.value if result.test_outcome else result.worker_outcome)
+        outcome = (result.test_outcome or result.worker_outcome).value
         counts[outcome] += 1
         if outcome == "survived":
             mutation = item.mutations[0]
@@ -129,11 +167,11 @@ def _summary(name: str, session: Path) -> dict[str, Any]:
 def main(names: list[str]) -> int:
     modules = _modules(names)
     results = [_run(m) for m in modules]
-    print("\nmodule        mutants  killed  survived  incompetent")
+    print("\nmodule        mutants  killed  survived  incompetent  skipped (annotations)")
     for r in results:
         print(
             f"{r['module']:<13} {r['mutants']:>7} {r.get('killed', 0):>7} "
-            f"{r.get('survived', 0):>9} {r.get('incompetent', 0):>12}"
+            f"{r.get('survived', 0):>9} {r.get('incompetent', 0):>12} {r.get('skipped', 0):>8}"
         )
     for r in results:
         for s in r["survivors"]:

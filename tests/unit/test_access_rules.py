@@ -90,3 +90,11 @@ def test_with_more_than_five_failures_the_fifth_newest_decides() -> None:
 def test_the_wait_is_never_zero_while_limited() -> None:
     almost = [NOW - timedelta(minutes=15) + timedelta(microseconds=1), *_ago(1, 2, 3, 4)]
     assert login_retry_after(almost, NOW) == 1
+
+
+def test_the_wait_is_rounded_up_to_the_next_whole_second() -> None:
+    # 4 min 59 s left: the next full second after it is 300 s, whatever the parity
+    failures = [NOW - timedelta(minutes=10, seconds=1), *_ago(1, 2, 3, 4)]
+    assert login_retry_after(failures, NOW) == 300
+    failures = [NOW - timedelta(minutes=10, seconds=0.5), *_ago(1, 2, 3, 4)]
+    assert login_retry_after(failures, NOW) == 300
