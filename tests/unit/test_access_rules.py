@@ -3,6 +3,7 @@ another tenant, 403 for a role), and how long a sign-in waits after repeated fai
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,3 +99,9 @@ def test_the_wait_is_rounded_up_to_the_next_whole_second() -> None:
     assert login_retry_after(failures, NOW) == 300
     failures = [NOW - timedelta(minutes=10, seconds=0.5), *_ago(1, 2, 3, 4)]
     assert login_retry_after(failures, NOW) == 300
+
+
+def test_a_caller_cannot_be_promoted_in_place() -> None:
+    """A principal is built once from its token; no later code can raise its role."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TOKEN.role = Role.OWNER  # type: ignore[misc]
