@@ -1,0 +1,65 @@
+"""File streams are stored: the nonce layout the module docstring documents (prefix,
+segment number, last flag) is what a reader of stored files relies on, and the size a
+stream will take is what the disk really gets, whatever the key id's length."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pytest
+
+from strongroom.crypto import policy
+from strongroom.crypto.envelope import Binding, derive_key, parse_header
+from strongroom.crypto.secret import SecretKey
+from strongroom.crypto.segments import ciphertext_size, decrypt_stream, encrypt_stream
+
+KEY = SecretKey(bytes(range(32)), "dk-format")
+BINDING = Binding("file", "ws_aaaa", "prj_bbbb", "fil_cccc")
+
+
+def _encrypt(data: bytes, key_id: str = "prj_files", segment_size: int = 16) -> bytes:
+    out = io.BytesIO()
+    encrypt_stream(io.BytesIO(data), out.write, KEY, key_id, 1, BINDING, segment_size)
+    return out.getvalue()
+
+
+def test_each_segment_opens_with_the_documented_nonce() -> None:
+    """nonce = prefix (7 bytes, from the header) | segment number (u32, big-endian) |
+    last flag (1 on the last segment, else 0); associated data = header || binding."""
+    data = bytes(range(40))  # segments of 16, 16 and 8 bytes
+    blob = io.BytesIO(_encrypt(data))
+    header = parse_header(blob.read)
+    aead = derive_key(KEY, header.salt)
+    aad = header.encode() + BINDING.encode()
+    chunk = header.segment_size + policy.TAG_BYTES
+    plain = []
+    for number, last in ((0, 0), (1, 0), (2, 1)):
+        nonce = header.nonce + struct.pack(">IB", number, last)
+        plain.append(aead.decrypt(nonce, blob.read(chunk), aad))
+    assert b"".join(plain) == data and blob.read() == b""
+
+
+@pytest.mark.parametrize("key_id", ["k", "ab", "abc", "prj_x", "prj_files", "w" * 26, "z" * 40])
+@pytest.mark.parametrize("size", [0, 1, 16, 17, 100])
+def test_the_size_announced_is_the_size_written(key_id: str, size: int) -> None:
+    blob = _encrypt(b"s" * size, key_id)
+    assert len(blob) == ciphertext_size(size, key_id, 16)
+
+
+@pytest.mark.parametrize("segment_size", [1, 2, policy.MAX_FILE_SEGMENT_BYTES])
+def test_any_segment_size_from_1_byte_to_the_maximum_round_trips(segment_size: int) -> None:
+    data = b"abcde"
+    out = io.BytesIO()
+    size = decrypt_stream(
+        io.BytesIO(_encrypt(data, segment_size=segment_size)), out.write, BINDING, lambda *_: KEY
+    )
+    assert (size, out.getvalue()) == (5, data)
+
+
+@pytest.mark.parametrize("segment_size", [0, -1, -16, policy.MAX_FILE_SEGMENT_BYTES + 1])
+def test_an_impossible_segment_size_is_refused_before_writing(segment_size: int) -> None:
+    written: list[bytes] = []
+    with pytest.raises(ValueError, match="segment size"):
+        encrypt_stream(io.BytesIO(b"x"), written.append, KEY, "k", 1, BINDING, segment_size)
+    assert written == []
