@@ -54,6 +54,9 @@ def long_chain(sr: Strongroom) -> Strongroom:
 
 def test_a_chain_longer_than_a_page_verifies_whole(long_chain: Strongroom) -> None:
     assert long_chain.audit.verify() == 2101  # with home.init
+    # and a reader gets it a page of 100 at a time unless they ask otherwise
+    assert [e.seq for e in long_chain.audit.events()] == list(range(1, 101))
+    assert [e.seq for e in audit.events(long_chain.ctx.store)] == list(range(1, 101))
 
 
 def test_a_break_beyond_the_first_page_is_found_where_it_is(long_chain: Strongroom) -> None:
