@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from strongroom import AuditChainBroken
 from strongroom.bootstrap import Strongroom
@@ -54,6 +54,13 @@ def long_chain(sr: Strongroom) -> Strongroom:
 
 def test_a_chain_longer_than_a_page_verifies_whole(long_chain: Strongroom) -> None:
     assert long_chain.audit.verify() == 2101  # with home.init
+    # the chain starts from 64 zeros, as documented, so others can verify it too
+    assert long_chain.audit.events(limit=1)[0].seq == 1
+    with long_chain.ctx.store.read() as uow:
+        first = uow.conn.execute(
+            select(t.audit_events.c.prev_hash).where(t.audit_events.c.seq == 1)
+        ).scalar_one()
+    assert first == "0" * 64
     # and a reader gets it a page of 100 at a time unless they ask otherwise
     assert [e.seq for e in long_chain.audit.events()] == list(range(1, 101))
     assert [e.seq for e in audit.events(long_chain.ctx.store)] == list(range(1, 101))

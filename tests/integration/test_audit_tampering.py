@@ -84,4 +84,32 @@ def test_a_rewritten_tail_is_reported_by_the_stored_head(
     with pytest.raises(AuditChainBroken) as raised:
         sr.audit.verify()
     assert raised.value.reason == "head"
-    assert "position" in str(raised.value)
+    assert raised.value.position == 8 and "position 7" in str(raised.value)
+
+
+@pytest.mark.parametrize("forged", ["0" * 64, "f" * 64])
+def test_a_head_naming_another_last_hash_is_reported(
+    chain: tuple[Strongroom, str, str], forged: str
+) -> None:
+    sr, _ws, _project = chain
+    _execute(sr, update(t.audit_head).values(hash=forged))
+    with pytest.raises(AuditChainBroken) as raised:
+        sr.audit.verify()
+    assert raised.value.reason == "head"
+
+
+def test_a_head_counting_more_events_than_the_chain_holds_is_reported(
+    chain: tuple[Strongroom, str, str],
+) -> None:
+    """The last event cut off and the head's hash set to the new last one: only the count
+    still tells."""
+    sr, _ws, _project = chain
+    events = _events(sr)
+    _execute(
+        sr,
+        delete(t.audit_events).where(t.audit_events.c.seq == events[-1]["seq"]),
+        update(t.audit_head).values(hash=events[-2]["hash"]),
+    )
+    with pytest.raises(AuditChainBroken) as raised:
+        sr.audit.verify()
+    assert raised.value.reason == "head" and raised.value.position == 7

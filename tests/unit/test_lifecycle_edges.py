@@ -162,8 +162,8 @@ def test_each_plan_state_allows_what_it_promises_and_says_why_not(
 
 
 def test_a_hold_on_a_project_is_matched_by_value() -> None:
-    project = "".join(["prj_", "b" * 26])  # equal to the id below, not the same object
-    holds = [(WS, project)]
+    project = "".join(["prj_", "b" * 26])  # equal to the ids below, not the same objects
+    holds = [("".join(["ws_", "a" * 26]), project)]
     assert is_held(holds, WS, "prj_" + "b" * 26)
     assert not is_held(holds, WS, "prj_" + "c" * 26)
     assert is_held(holds, WS, None)  # the whole workspace: any hold inside it blocks
