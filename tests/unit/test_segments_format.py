@@ -10,9 +10,10 @@ import struct
 import pytest
 
 from strongroom.crypto import policy
-from strongroom.crypto.envelope import Binding, derive_key, parse_header
+from strongroom.crypto.envelope import Binding, Header, derive_key, parse_header, seal
 from strongroom.crypto.secret import SecretKey
 from strongroom.crypto.segments import ciphertext_size, decrypt_stream, encrypt_stream
+from strongroom.errors import IntegrityFailure
 
 KEY = SecretKey(bytes(range(32)), "dk-format")
 BINDING = Binding("file", "ws_aaaa", "prj_bbbb", "fil_cccc")
@@ -63,3 +64,21 @@ def test_an_impossible_segment_size_is_refused_before_writing(segment_size: int)
     with pytest.raises(ValueError, match="segment size"):
         encrypt_stream(io.BytesIO(b"x"), written.append, KEY, "k", 1, BINDING, segment_size)
     assert written == []
+
+
+def test_a_sealed_object_is_not_read_as_a_file_stream() -> None:
+    sealed = seal(KEY, "prj_files", 1, BINDING, b"a record, not a file")
+    with pytest.raises(IntegrityFailure, match="an object, not a stream"):
+        decrypt_stream(io.BytesIO(sealed), lambda _b: None, BINDING, lambda *_: KEY)
+
+
+@pytest.mark.parametrize("claimed", [0, policy.MAX_FILE_SEGMENT_BYTES + 1])
+def test_a_stream_claiming_an_impossible_segment_size_is_refused(claimed: int) -> None:
+    blob = io.BytesIO(_encrypt(b"abc"))
+    header = parse_header(blob.read)
+    forged = Header(
+        header.kind, header.key_id, header.key_version, header.salt, header.nonce, claimed
+    )
+    stream = io.BytesIO(forged.encode() + blob.read())
+    with pytest.raises(IntegrityFailure, match="impossible segment size"):
+        decrypt_stream(stream, lambda _b: None, BINDING, lambda *_: KEY)
