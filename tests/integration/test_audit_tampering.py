@@ -113,3 +113,14 @@ def test_a_head_counting_more_events_than_the_chain_holds_is_reported(
     with pytest.raises(AuditChainBroken) as raised:
         sr.audit.verify()
     assert raised.value.reason == "head" and raised.value.position == 7
+
+
+@pytest.mark.parametrize("forged", ["0" * 64, "f" * 64])
+def test_an_event_relinked_to_another_predecessor_is_reported_as_a_broken_link(
+    chain: tuple[Strongroom, str, str], forged: str
+) -> None:
+    sr, _ws, _project = chain
+    _execute(sr, update(t.audit_events).where(t.audit_events.c.seq == 4).values(prev_hash=forged))
+    with pytest.raises(AuditChainBroken) as raised:
+        sr.audit.verify()
+    assert raised.value.position == 4 and raised.value.reason == "link"

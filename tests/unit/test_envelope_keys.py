@@ -1,0 +1,59 @@
+"""Opening a sealed object checks which key it names: a ciphertext naming another key is
+refused before any key is fetched, with or without the derived-key cache; and objects
+sealed under key ids of every length open (the nonce is found after the header)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from strongroom.crypto.envelope import Binding, open_sealed, seal
+from strongroom.crypto.secret import SecretKey
+from strongroom.errors import IntegrityFailure
+
+KEY = SecretKey(bytes(range(32)), "dk-keys")
+BINDING = Binding("record", "ws_aaaa", "prj_bbbb", "rec_cccc")
+
+
+class Cache:
+    """A plain dict behind the DerivedKeys protocol."""
+
+    def __init__(self) -> None:
+        self.entries: dict[Hashable, AESGCM] = {}
+
+    def get(self, name: Hashable) -> AESGCM | None:
+        return self.entries.get(name)
+
+    def put(self, name: Hashable, aead: AESGCM, key_id: str, key_version: int) -> None:
+        self.entries[name] = aead
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_an_object_opens_only_as_the_key_it_names(cached: bool) -> None:
+    sealed = seal(KEY, "prj_mine", 1, BINDING, b"payload")
+    asked: list[str] = []
+
+    def key_for(key_id: str, _version: int) -> SecretKey:
+        asked.append(key_id)
+        return KEY
+
+    cache = Cache() if cached else None
+    for _ in range(2):  # the second time from the cache, when there is one
+        opened = open_sealed(sealed, BINDING, key_for, expected_key_id="prj_mine", derived=cache)
+        assert opened == b"payload"
+    asked.clear()
+    with pytest.raises(IntegrityFailure, match="names another key"):
+        open_sealed(sealed, BINDING, key_for, expected_key_id="prj_other", derived=cache)
+    assert asked == []
+
+
+@pytest.mark.parametrize("length", range(1, 24))
+def test_objects_under_key_ids_of_any_length_open(length: int) -> None:
+    key_id = "k" * length
+    sealed = seal(KEY, key_id, 3, BINDING, b"x" * length)
+    assert open_sealed(sealed, BINDING, lambda *_: KEY, expected_key_id=key_id) == b"x" * length
+    cache = Cache()
+    for _ in range(2):
+        assert open_sealed(sealed, BINDING, lambda *_: KEY, derived=cache) == b"x" * length
