@@ -8,6 +8,10 @@ survivors go to ``build/mutate/MODULE/result.json``. Exit 1 when a mutant surviv
 baseline fails.
 
     python -m tests.mutation.run [MODULE ...]      # e.g. roles access
+    python -m tests.mutation.run --survivors [MODULE ...]
+
+``--survivors`` runs again only the mutants that survived the module's last run (with the
+tests as they are now), after writing tests to kill them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -75,13 +80,17 @@ def _cosmic_ray(tree: Path, *args: str) -> None:
     )
 
 
-def _run(module: dict[str, Any]) -> dict[str, Any]:
+def _run(module: dict[str, Any], survivors_only: bool = False) -> dict[str, Any]:
     name = module["name"]
     tree = WORK / name / "tree"
     _copy_tree(tree)
     config = WORK / name / "cosmic-ray.toml"
     session = WORK / name / "session.sqlite"
-    session.unlink(missing_ok=True)
+    if survivors_only:
+        with sqlite3.connect(session) as db:  # cosmic-ray runs what has no result yet
+            db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    else:
+        session.unlink(missing_ok=True)
     config.write_text(
         "[cosmic-ray]\n"
         f'module-path = "{module["path"]}"\n'
@@ -95,8 +104,9 @@ def _run(module: dict[str, Any]) -> dict[str, Any]:
     if baseline.returncode != 0:
         print(f"error: the tests of {name} fail without a mutant", file=sys.stderr)
         sys.exit(2)
-    _cosmic_ray(tree, "init", str(config), str(session))
-    _skip_annotations(tree / module["path"], session)
+    if not survivors_only:
+        _cosmic_ray(tree, "init", str(config), str(session))
+        _skip_annotations(tree / module["path"], session)
     _cosmic_ray(tree, "exec", str(config), str(session))
     result = _summary(name, session)
     (WORK / name / "result.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -164,9 +174,10 @@ def _summary(name: str, session: Path) -> dict[str, Any]:
     return {"module": name, "mutants": len(done) + pending, **counts, "survivors": survivors}
 
 
-def main(names: list[str]) -> int:
-    modules = _modules(names)
-    results = [_run(m) for m in modules]
+def main(args: list[str]) -> int:
+    survivors_only = "--survivors" in args
+    modules = _modules([a for a in args if a != "--survivors"])
+    results = [_run(m, survivors_only) for m in modules]
     print("\nmodule        mutants  killed  survived  incompetent  skipped (annotations)")
     for r in results:
         print(
