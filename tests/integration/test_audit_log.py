@@ -4,6 +4,8 @@ page is still found at its position."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -75,3 +77,19 @@ def test_a_break_beyond_the_first_page_is_found_where_it_is(long_chain: Strongro
     with pytest.raises(AuditChainBroken) as raised:
         long_chain.audit.verify()
     assert raised.value.position == 1500 and raised.value.reason == "hash"
+
+
+def test_events_appended_in_parallel_make_one_chain(sr: Strongroom) -> None:
+    """Writers in several threads (on PostgreSQL really side by side): each append locks
+    the head, so the chain never forks and verifies whole."""
+    writers, each = 6, 15
+    start = threading.Barrier(writers)
+
+    def write(n: int) -> None:
+        start.wait(timeout=300)
+        for i in range(each):
+            audit.record(sr.ctx.store, sr.ctx.clock.now(), f"writer-{n}", "test.event", None, i=i)
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        list(pool.map(write, range(writers)))
+    assert sr.audit.verify() == 1 + writers * each

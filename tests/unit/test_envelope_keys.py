@@ -54,6 +54,26 @@ def test_objects_under_key_ids_of_any_length_open(length: int) -> None:
     key_id = "k" * length
     sealed = seal(KEY, key_id, 3, BINDING, b"x" * length)
     assert open_sealed(sealed, BINDING, lambda *_: KEY, expected_key_id=key_id) == b"x" * length
+    fetched: list[str] = []
+
+    def key_for(key_id: str, _version: int) -> SecretKey:
+        fetched.append(key_id)
+        return KEY
+
     cache = Cache()
-    for _ in range(2):
-        assert open_sealed(sealed, BINDING, lambda *_: KEY, derived=cache) == b"x" * length
+    for _ in range(3):
+        assert open_sealed(sealed, BINDING, key_for, derived=cache) == b"x" * length
+    assert fetched == [key_id]  # after the first, the cached derived key is used
+
+
+def test_a_truncated_object_is_named_truncated() -> None:
+    sealed = seal(KEY, "prj_mine", 1, BINDING, b"payload")
+    for cut in (len(sealed) - len(b"payload") - 1, len(sealed) - len(b"payload") - 15):
+        with pytest.raises(IntegrityFailure, match="truncated"):
+            open_sealed(sealed[:cut], BINDING, lambda *_: KEY)
+
+
+def test_the_kind_byte_tells_objects_from_streams() -> None:
+    """Stored: byte 3 of every header is 1 for an object (2 for a file stream)."""
+    sealed = seal(KEY, "prj_mine", 1, BINDING, b"payload")
+    assert sealed[3] == 1

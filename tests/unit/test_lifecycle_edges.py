@@ -14,6 +14,7 @@ from strongroom.domain.lifecycle import (
     PurgeReason,
     Retention,
     check_plan_allows,
+    check_restore,
     effective_state,
     is_held,
     parse_billing_kind,
@@ -174,3 +175,16 @@ def test_an_unknown_billing_event_is_quoted_up_to_32_characters() -> None:
         parse_billing_kind("k" * 31 + "XYZ")
     assert repr("k" * 31 + "X") in str(refused.value)
     assert parse_billing_kind("cancelled") is BillingKind.CANCELLED
+
+
+def test_a_trash_entry_cannot_come_back_at_or_after_its_deadline() -> None:
+    deadline = NOW
+    check_restore("trashed", deadline, NOW - TICK)
+    for late in (NOW.replace(), NOW + TICK, NOW + timedelta(days=3)):  # equal, not identical
+        with pytest.raises(Conflict, match="restore deadline passed"):
+            check_restore("trashed", deadline, late)
+    with pytest.raises(Conflict, match="already restored"):
+        check_restore("restored", deadline, NOW - TICK)
+    for state in ("purging", "purged"):
+        with pytest.raises(Conflict, match="cannot come back"):
+            check_restore(state, deadline, NOW - TICK)

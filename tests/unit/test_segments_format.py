@@ -82,3 +82,7 @@ def test_a_stream_claiming_an_impossible_segment_size_is_refused(claimed: int) -
     stream = io.BytesIO(forged.encode() + blob.read())
     with pytest.raises(IntegrityFailure, match="impossible segment size"):
         decrypt_stream(stream, lambda _b: None, BINDING, lambda *_: KEY)
+
+
+def test_the_kind_byte_of_a_stream_is_2() -> None:
+    assert _encrypt(b"abc")[3] == 2
