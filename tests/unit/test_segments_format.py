@@ -86,3 +86,11 @@ def test_a_stream_claiming_an_impossible_segment_size_is_refused(claimed: int) -
 
 def test_the_kind_byte_of_a_stream_is_2() -> None:
     assert _encrypt(b"abc")[3] == 2
+
+
+def test_a_file_of_many_segments_round_trips() -> None:
+    data = bytes(range(256)) * 2  # 512 one-byte segments
+    out = io.BytesIO()
+    blob = _encrypt(data, segment_size=1)
+    assert decrypt_stream(io.BytesIO(blob), out.write, BINDING, lambda *_: KEY) == len(data)
+    assert out.getvalue() == data
