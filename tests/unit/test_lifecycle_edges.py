@@ -4,6 +4,7 @@ it refuses. Dates are plain arguments; nothing here waits."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -188,3 +189,12 @@ def test_a_trash_entry_cannot_come_back_at_or_after_its_deadline() -> None:
     for state in ("purging", "purged"):
         with pytest.raises(Conflict, match="cannot come back"):
             check_restore(state, deadline, NOW - TICK)
+
+
+def test_the_retention_promises_cannot_be_changed_once_read() -> None:
+    """Settings are read once at start; nothing may stretch a window afterwards."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RETENTION.trash = timedelta(days=365)  # type: ignore[misc]
+    change = _plan(BillingKind.CANCELLED, WorkspaceState.ACTIVE)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        change.purge_at = None  # type: ignore[attr-defined]
