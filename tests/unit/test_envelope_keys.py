@@ -77,3 +77,10 @@ def test_the_kind_byte_tells_objects_from_streams() -> None:
     """Stored: byte 3 of every header is 1 for an object (2 for a file stream)."""
     sealed = seal(KEY, "prj_mine", 1, BINDING, b"payload")
     assert sealed[3] == 1
+
+
+def test_an_unknown_format_version_is_named() -> None:
+    sealed = bytearray(seal(KEY, "prj_mine", 1, BINDING, b"payload"))
+    sealed[2] = 9  # byte 2: the format version
+    with pytest.raises(IntegrityFailure, match=r"unsupported ciphertext format version 9$"):
+        open_sealed(bytes(sealed), BINDING, lambda *_: KEY)
