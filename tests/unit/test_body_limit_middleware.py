@@ -10,7 +10,9 @@ from typing import Any
 from strongroom.api.limits import SMALL_LIMIT, BodyLimit
 
 
-def _call(scope: dict[str, Any], body: bytes = b"") -> tuple[list[dict[str, Any]], bool]:
+def _call(
+    scope: dict[str, Any], body: bytes = b"", json_limit: int = 1000
+) -> tuple[list[dict[str, Any]], bool]:
     sent: list[dict[str, Any]] = []
     reached = False
 
@@ -27,7 +29,7 @@ def _call(scope: dict[str, Any], body: bytes = b"") -> tuple[list[dict[str, Any]
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(BodyLimit(app, json_limit=1000, upload_limit=5000)(scope, receive, send))
+    asyncio.run(BodyLimit(app, json_limit=json_limit, upload_limit=5000)(scope, receive, send))
     return sent, reached
 
 
@@ -61,3 +63,36 @@ def test_scopes_that_are_not_requests_pass_untouched() -> None:
 def test_a_body_within_the_limit_reaches_the_route_and_its_answer_goes_out() -> None:
     sent, reached = _call(_request([(b"content-length", b"3")]), body=b"abc")
     assert reached and [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+
+
+def test_only_the_certificate_check_shares_the_record_limit() -> None:
+    """Paths that sort near /v1/certificates/verify keep the small limit."""
+    over_small = [(b"content-length", str(SMALL_LIMIT + 1).encode())]
+    for path in ("/health", "/v1/certificates", "/v1/certificates/crt_x", "/.well-known/x"):
+        sent, reached = _call(_request(over_small, path), json_limit=2 * SMALL_LIMIT)
+        assert not reached and sent[0]["status"] == 413, path
+    sent, reached = _call(
+        _request(over_small, "/v1/certificates/verify"), json_limit=2 * SMALL_LIMIT
+    )
+    assert reached
+
+
+def test_a_body_over_the_limit_after_the_answer_began_adds_no_second_answer() -> None:
+    """A route that starts answering before it has read everything: once the count passes
+    the limit, the rest of its answer is dropped and no 413 is sent on top of it."""
+    sent: list[dict[str, Any]] = []
+
+    async def app(_scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await receive()  # more than the limit, chunked: the read fails
+        await send({"type": "http.response.body", "body": b"never"})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"x" * (SMALL_LIMIT + 1), "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(BodyLimit(app, json_limit=1000, upload_limit=5000)(_request([]), receive, send))
+    assert [m["type"] for m in sent] == ["http.response.start"]
+    assert sent[0]["status"] == 200
