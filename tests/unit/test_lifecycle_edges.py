@@ -14,15 +14,17 @@ from strongroom.domain.lifecycle import (
     BillingKind,
     PurgeReason,
     Retention,
+    TrashKind,
     check_plan_allows,
     check_restore,
     effective_state,
     is_held,
+    may_restore,
     parse_billing_kind,
     plan_after,
 )
 from strongroom.domain.model import WorkspaceState
-from strongroom.domain.roles import Action
+from strongroom.domain.roles import Action, Role
 from strongroom.errors import Conflict, InvalidInput, NotFound
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -120,6 +122,7 @@ def test_a_trial_expires_at_the_instant_it_ends() -> None:
     ends = NOW
     assert effective_state("trial", ends, NOW - TICK) is WorkspaceState.TRIAL
     assert effective_state("trial", ends, NOW) is WorkspaceState.EXPIRED
+    assert effective_state("trial", ends, NOW + timedelta(days=2)) is WorkspaceState.EXPIRED
     assert effective_state("trial", None, NOW) is WorkspaceState.TRIAL
     assert effective_state("active", NOW - timedelta(days=1), NOW) is WorkspaceState.ACTIVE
 
@@ -169,6 +172,20 @@ def test_a_hold_on_a_project_is_matched_by_value() -> None:
     assert is_held(holds, WS, "prj_" + "b" * 26)
     assert not is_held(holds, WS, "prj_" + "c" * 26)
     assert is_held(holds, WS, None)  # the whole workspace: any hold inside it blocks
+    # a hold elsewhere blocks nothing here, whichever way the ids sort
+    for other_ws, other_project in (("ws_" + "0" * 26, None), ("ws_" + "z" * 26, None)):
+        assert not is_held([(other_ws, other_project)], WS, None)
+    for other_project in ("prj_" + "a" * 26, "prj_" + "z" * 26):
+        assert not is_held([(WS, other_project)], WS, "prj_" + "b" * 26)
+
+
+@pytest.mark.parametrize("deleted_by", ["user:usr_a", "user:usr_z"])
+def test_a_member_restores_only_what_they_deleted(deleted_by: str) -> None:
+    actor = "user:usr_m"
+    for kind in TrashKind:
+        assert not may_restore(Role.MEMBER, deleted_by, actor, kind)
+    assert may_restore(Role.MEMBER, actor, "".join(["user:", "usr_m"]), TrashKind.RECORD)
+    assert may_restore(Role.ADMIN, deleted_by, actor, TrashKind.PROJECT)
 
 
 def test_an_unknown_billing_event_is_quoted_up_to_32_characters() -> None:

@@ -31,6 +31,7 @@ def test_each_segment_opens_with_the_documented_nonce() -> None:
     data = bytes(range(40))  # segments of 16, 16 and 8 bytes
     blob = io.BytesIO(_encrypt(data))
     header = parse_header(blob.read)
+    assert len(header.nonce) == 7
     aead = derive_key(KEY, header.salt)
     aad = header.encode() + BINDING.encode()
     chunk = header.segment_size + policy.TAG_BYTES
