@@ -55,7 +55,8 @@ bench: $(VENV)/.installed-dev
 
 ## mutate: mutation testing (cosmic-ray) of the security-critical modules, each with its own
 ## fast tests (tests/mutation/modules.toml); prints the survivors. Not part of `make test`.
-## MODULES="roles access" limits the run; results in build/mutate/. See docs/testing.md.
+## MODULES="roles access" limits the run, MODULES="--survivors roles" reruns only the last
+## run's survivors; results in build/mutate/. See docs/testing.md.
 mutate: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.mutation.run $(MODULES)
 
