@@ -11,7 +11,7 @@ from strongroom.api.limits import SMALL_LIMIT, BodyLimit
 
 
 def _call(
-    scope: dict[str, Any], body: bytes = b"", json_limit: int = 1000
+    scope: dict[str, Any], body: bytes = b"", json_limit: int = 1000, upload_limit: int = 5000
 ) -> tuple[list[dict[str, Any]], bool]:
     sent: list[dict[str, Any]] = []
     reached = False
@@ -29,7 +29,8 @@ def _call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(BodyLimit(app, json_limit=json_limit, upload_limit=5000)(scope, receive, send))
+    limited = BodyLimit(app, json_limit=json_limit, upload_limit=upload_limit)
+    asyncio.run(limited(scope, receive, send))
     return sent, reached
 
 
@@ -96,3 +97,14 @@ def test_a_body_over_the_limit_after_the_answer_began_adds_no_second_answer() ->
     asyncio.run(BodyLimit(app, json_limit=1000, upload_limit=5000)(_request([]), receive, send))
     assert [m["type"] for m in sent] == ["http.response.start"]
     assert sent[0]["status"] == 200
+
+
+def test_only_a_post_to_files_gets_the_upload_limit() -> None:
+    over_small = [(b"content-length", str(SMALL_LIMIT + 1).encode())]
+    path = "/v1/workspaces/ws_a/projects/prj_b/files"
+    for method in ("DELETE", "GET", "PATCH", "PUT"):
+        scope = {"type": "http", "method": method, "path": path, "headers": over_small}
+        sent, reached = _call(scope, upload_limit=2 * SMALL_LIMIT)
+        assert not reached and sent[0]["status"] == 413, method
+    post = {"type": "http", "method": "POST", "path": path, "headers": over_small}
+    assert _call(post, upload_limit=2 * SMALL_LIMIT)[1]
