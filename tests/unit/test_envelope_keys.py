@@ -4,13 +4,15 @@ sealed under key ids of every length open (the nonce is found after the header).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Hashable
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from strongroom.crypto.envelope import Binding, open_sealed, seal
+from strongroom.crypto.envelope import Binding, Sealer, header_of, open_sealed, seal
 from strongroom.crypto.secret import SecretKey
+from strongroom.crypto.segments import encrypt_stream
 from strongroom.errors import IntegrityFailure
 
 KEY = SecretKey(bytes(range(32)), "dk-keys")
@@ -84,3 +86,33 @@ def test_an_unknown_format_version_is_named() -> None:
     sealed[2] = 9  # byte 2: the format version
     with pytest.raises(IntegrityFailure, match=r"unsupported ciphertext format version 9$"):
         open_sealed(bytes(sealed), BINDING, lambda *_: KEY)
+
+
+@pytest.mark.parametrize("expected", ["prj_a", "prj_mine2", "prj_zzz", "prj_min"])
+def test_any_other_key_id_is_refused_whichever_way_it_sorts(expected: str) -> None:
+    sealed = seal(KEY, "prj_mine", 1, BINDING, b"payload")
+    with pytest.raises(IntegrityFailure, match="names another key"):
+        open_sealed(sealed, BINDING, lambda *_: KEY, expected_key_id=expected)
+
+
+def test_a_file_stream_is_not_opened_as_an_object() -> None:
+    stream = io.BytesIO()
+    encrypt_stream(io.BytesIO(b"file"), stream.write, KEY, "prj_mine", 1, BINDING, 16)
+    with pytest.raises(IntegrityFailure, match="a stream, not an object"):
+        open_sealed(stream.getvalue(), BINDING, lambda *_: KEY)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"S", b"SR", b"SR\x01", b"SR\x01\x01"])
+def test_a_few_bytes_of_garbage_are_an_integrity_failure_with_the_cache_too(
+    garbage: bytes,
+) -> None:
+    with pytest.raises(IntegrityFailure):
+        open_sealed(garbage, BINDING, lambda *_: KEY, derived=Cache())
+
+
+def test_a_derived_key_seals_at_most_4096_objects() -> None:
+    """Random 96-bit nonces stay safe only for a bounded number of messages per key."""
+    sealer = Sealer(KEY, "prj_mine", 1)
+    salts = [header_of(sealer.seal(BINDING, b"r")).salt for _ in range(4096 * 2 + 1)]
+    assert len(set(salts[:4096])) == 1
+    assert len(set(salts)) == 3 and salts[4095] != salts[4096]
