@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO_HOME := .strongroom-demo
 SCAN_HOME := .strongroom-scan
 
-.PHONY: serve demo test lint typecheck unit bench clean
+.PHONY: serve demo test lint typecheck unit bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ bench: $(VENV)/.installed-dev
 	  $$as_root apt-get update -qq && \
 	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic; }
 	$(BIN)/python -m bench
+
+## mutate: mutation testing (cosmic-ray) of the security-critical modules, each with its own
+## fast tests (tests/mutation/modules.toml); prints the survivors. Not part of `make test`.
+## MODULES="roles access" limits the run, MODULES="--survivors roles" reruns only the last
+## run's survivors; results in build/mutate/. See docs/testing.md.
+mutate: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.mutation.run $(MODULES)
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) $(SCAN_HOME) .pytest_cache .mypy_cache .ruff_cache bench/work
