@@ -168,6 +168,28 @@ def test_content_length_with_transfer_encoding_is_refused_and_the_connection_clo
     assert names == ["Hiring"]
 
 
+def test_http_1_0_with_transfer_encoding_is_refused_and_the_connection_closed(
+    live: LiveServer, owner: tuple[httpx.Client, str, str]
+) -> None:
+    """HTTP/1.0 has no chunked coding: a 1.0 proxy in front would frame this body another
+    way (RFC 9112 section 6.1), so it is refused like CL with TE."""
+    _, ws, _project = owner
+    token = live.sr.access.create_token(ws, "owner").token
+    body = b'{"name": "Smuggled"}'
+    request = (
+        f"POST /v1/workspaces/{ws}/projects HTTP/1.0\r\n"
+        f"Host: {urlsplit(live.url).netloc}\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    received, closed = _raw_exchange(live, request)
+    assert received.startswith(b"HTTP/1.1 400 "), received[:200]
+    assert closed
+    names = [p.name for p in live.sr.projects.page(ws, None, 100).items]
+    assert names == ["Hiring"]
+
+
 # redirects --------------------------------------------------------------------------------
 def test_a_trailing_slash_never_redirects_to_the_clients_host(
     owner: tuple[httpx.Client, str, str],
