@@ -84,7 +84,7 @@ def test_a_rewritten_tail_is_reported_by_the_stored_head(
     with pytest.raises(AuditChainBroken) as raised:
         sr.audit.verify()
     assert raised.value.reason == "head"
-    assert raised.value.position == 8 and "position 7" in str(raised.value)
+    assert raised.value.position == 7 and "position 7" in str(raised.value)  # the forged one
 
 
 @pytest.mark.parametrize("forged", ["0" * 64, "f" * 64])
