@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from strongroom.errors import InvalidInput, MalformedDocument, TooLarge
@@ -108,19 +109,24 @@ def encode_document(document: Any, max_bytes: int) -> bytes:
 
 def _check_readable(document: dict[Any, Any]) -> None:
     """Refuse a document some reader could not render: too deep, or an integer a double
-    cannot hold. Walked with a stack, so a document of any depth (or a cycle) is refused
-    rather than exhausting the interpreter's recursion limit."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list | tuple):
-            if depth > MAX_DOCUMENT_DEPTH:
+    cannot hold. The walk descends only into containers and stops at MAX_DOCUMENT_DEPTH,
+    so a document of any depth (or a cycle) is refused before the interpreter's recursion
+    limit; strings, the bulk of a record, cost one type check each (on the write path)."""
+    _check_children(document.values(), 1)
+
+
+def _check_children(children: Iterable[Any], depth: int) -> None:
+    for child in children:
+        kind = type(child)
+        if kind is str or kind is float or kind is bool or child is None:
+            continue
+        if kind is dict or kind is list or kind is tuple or isinstance(child, dict | list | tuple):
+            if depth >= MAX_DOCUMENT_DEPTH:
                 raise MalformedDocument(
                     f"a record nests at most {MAX_DOCUMENT_DEPTH} levels of objects and arrays"
                 )
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
-        elif isinstance(value, int) and abs(value) > MAX_DOCUMENT_INT:
+            _check_children(child.values() if isinstance(child, dict) else child, depth + 1)
+        elif isinstance(child, int) and abs(child) > MAX_DOCUMENT_INT:
             raise MalformedDocument(
                 "a record's integers lie within ±2**53 (JSON readers change larger ones); "
                 "send larger numbers as strings"
