@@ -96,6 +96,13 @@ class Settings:
     #: handshake; then it is closed.
     header_timeout_seconds: int = 10
     tls_handshake_timeout_seconds: int = 10
+    #: Seconds a request's whole body (but an upload's) may take to arrive after its
+    #: headers; then 408 and the connection is closed.
+    body_timeout_seconds: int = 30
+    #: Connections open at once, in all and per client address (IPv6 per /64); one more
+    #: is closed as soon as it is made.
+    max_connections: int = 1000
+    max_connections_per_address: int = 64
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -178,12 +185,17 @@ class Settings:
             "sign_in_failures_per_address": (1, 100000),
             "header_timeout_seconds": (1, 300),
             "tls_handshake_timeout_seconds": (1, 300),
+            "body_timeout_seconds": (1, 3600),
+            "max_connections": (1, 1_000_000),
+            "max_connections_per_address": (1, 1_000_000),
         }
         for name, (low, high) in bounds.items():
             if not low <= getattr(self, name) <= high:
                 raise ConfigurationError(f"{name} must be between {low} and {high}")
         if self.uploads_per_token > self.uploads_max:
             raise ConfigurationError("uploads_per_token must not exceed uploads_max")
+        if self.max_connections_per_address > self.max_connections:
+            raise ConfigurationError("max_connections_per_address must not exceed max_connections")
 
     def _validate_retention(self) -> None:
         """Refuse numbers that would break a promise of the trust page (P6, P7, P9, P10)."""

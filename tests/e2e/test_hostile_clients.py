@@ -228,7 +228,8 @@ def test_a_sign_in_flood_does_not_stall_other_tenants(tmp_path: Path) -> None:
     tenant's token reads answer fast; the flood is answered 401 or, past the sign-ins'
     line, 503 at once with Retry-After."""
     flood = 100
-    with live_server(tmp_path / "home", sign_in_failures_per_address="10000") as live:
+    settings = {"sign_in_failures_per_address": "10000", "max_connections_per_address": "1000"}
+    with live_server(tmp_path / "home", **settings) as live:
         other = _tenant(live.sr, "Other")
         # argon2's hasher has slots: the probe holds the service's own password check
         checks = Probe(live.sr.access, "_verify", hold=True)

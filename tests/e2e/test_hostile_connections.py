@@ -1,0 +1,156 @@
+"""Connections held by hostile clients, over the real HTTPS server: request bodies that
+stall (every route, not only uploads), more connections than a client may hold, and the
+header deadline after an early answer."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from strongroom import init_home, open_strongroom
+from strongroom.api.app import create_app
+from strongroom.api.server import ServerThread
+from tests.e2e.api_support import LiveServer, live_server
+from tests.e2e.test_hostile_clients import (
+    CLOSED_WITHIN,
+    _closed_within,
+    _connect,
+    _response_head,
+    _tenant,
+    _tls,
+)
+
+#: Generous for a loaded 2-core machine; without a body deadline no answer ever comes.
+ANSWERED_WITHIN = 20.0
+
+
+def _stalled_json(live: LiveServer, path: str, token: str | None = None) -> ssl.SSLSocket:
+    """A JSON request that announces 100 bytes, sends a few, then nothing."""
+    sock = _tls(live).wrap_socket(_connect(live.url), server_hostname="localhost")
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\n{auth}"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    sock.sendall(head.encode() + b'{"email": "a')
+    return sock
+
+
+# F1: a deadline on every request body ------------------------------------------------
+def test_stalled_json_bodies_are_answered_408_while_health_answers(tmp_path: Path) -> None:
+    stalled = 12
+    with live_server(tmp_path / "home", body_timeout_seconds="2") as live, ExitStack() as stack:
+        tenant = _tenant(live.sr, "Hostile")
+        records = f"/v1/workspaces/{tenant.workspace_id}/projects/{tenant.project_id}/records"
+        socks = [
+            stack.enter_context(
+                _stalled_json(live, "/v1/sessions")
+                if i % 2
+                else _stalled_json(live, records, tenant.token)
+            )
+            for i in range(stalled)
+        ]
+        with httpx.Client(base_url=live.url, verify=_tls(live), timeout=ANSWERED_WITHIN) as c:
+            assert c.get("/health").status_code == 200
+        for sock in socks:
+            sock.settimeout(ANSWERED_WITHIN)
+            status, headers, body = _response_head(sock)
+            assert status == 408
+            assert headers["content-type"] == "application/problem+json"
+            assert headers["connection"] == "close"
+            while len(body) < int(headers["content-length"]):
+                body += sock.recv(4096)
+            assert json.loads(body)["type"].endswith("request-timeout")
+            _closed_within(sock, CLOSED_WITHIN)  # and the connection is gone
+        with httpx.Client(base_url=live.url, verify=_tls(live), timeout=ANSWERED_WITHIN) as c:
+            assert c.get("/health").status_code == 200
+
+
+# F1: connections per client address --------------------------------------------------
+@contextmanager
+def _capped_server(home: Path, per_address: int) -> Iterator[LiveServer]:
+    init_home(home)
+    sr = open_strongroom(home)
+    try:
+        tls = home / "tls"
+        with ServerThread(
+            create_app(sr),
+            cert_path=tls / "server.pem",
+            key_path=tls / "server-key.pem",
+            header_timeout=120,  # so a close below is the cap's, not the header deadline's
+            max_connections_per_address=per_address,
+        ) as server:
+            yield LiveServer(sr, server.url, tls / "ca.pem")
+    finally:
+        sr.close()
+
+
+def _served(live: LiveServer, source: str = "127.0.0.1") -> ssl.SSLSocket:
+    """A connection from ``source`` that has had one answer (so the server counts it)."""
+    host, port = live.url.split("//")[1].rsplit(":", 1)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.settimeout(30)
+    raw.bind((source, 0))
+    raw.connect((host, int(port)))
+    sock = _tls(live).wrap_socket(raw, server_hostname="localhost")
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    status, headers, body = _response_head(sock)
+    assert status == 200
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(4096)
+    return sock
+
+
+def _closed_at_once(live: LiveServer, source: str = "127.0.0.1") -> None:
+    """A connection from ``source`` is closed without an answer, well before any deadline."""
+    host, port = live.url.split("//")[1].rsplit(":", 1)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.settimeout(CLOSED_WITHIN)
+    raw.bind((source, 0))
+    raw.connect((host, int(port)))
+    answer = b""
+    try:
+        with _tls(live).wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            while more := sock.recv(4096):
+                answer += more
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        pass  # closed during the handshake or under the request
+    except TimeoutError:
+        pytest.fail(f"the server kept a connection over the cap open for {CLOSED_WITHIN} s")
+    finally:
+        raw.close()
+    assert answer == b"", "a connection over the cap was answered"
+
+
+def test_connections_over_the_per_address_cap_are_closed_at_once(tmp_path: Path) -> None:
+    with _capped_server(tmp_path / "home", per_address=3) as live, ExitStack() as stack:
+        held = [stack.enter_context(_served(live)) for _ in range(3)]
+        _closed_at_once(live)
+        # another address is still served
+        with _served(live, "127.0.0.2"):
+            pass
+        with httpx.Client(
+            base_url=live.url,
+            verify=_tls(live),
+            timeout=30,
+            transport=httpx.HTTPTransport(verify=_tls(live), local_address="127.0.0.2"),
+        ) as elsewhere:
+            assert elsewhere.get("/health").status_code == 200
+        # a connection given up frees its place
+        held.pop().close()
+        for _ in range(50):  # the server sees the close asynchronously
+            try:
+                stack.enter_context(_served(live))
+                break
+            except (ssl.SSLError, AssertionError, IndexError, OSError):
+                continue
+        else:
+            pytest.fail("a closed connection's place was never given back")

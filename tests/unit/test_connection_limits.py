@@ -1,0 +1,60 @@
+"""The server's own bounds on connections: the count per address, the open-files limit,
+and the log line asyncio writes for every accept that fails when files run out."""
+
+from __future__ import annotations
+
+import logging
+import resource
+
+import pytest
+
+from strongroom.api.server import (
+    ACCEPT_FAILED,
+    ConnectionLimits,
+    OncePerMinute,
+    raise_file_limit,
+)
+from strongroom.errors import ConfigurationError
+
+
+def _record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, message, None, None)
+
+
+def test_accept_failures_are_logged_once_per_minute() -> None:
+    once = OncePerMinute(ACCEPT_FAILED)
+    passed = [once.filter(_record(ACCEPT_FAILED + "\nprotocol: ...")) for _ in range(1000)]
+    assert passed.count(True) == 1
+    assert once.filter(_record("Task exception was never retrieved"))  # others untouched
+
+
+def test_accept_failures_filter_is_installed_on_asyncio_by_serve() -> None:
+    from strongroom.api.server import quiet_accept_failures
+
+    quiet_accept_failures()
+    quiet_accept_failures()
+    filters = [f for f in logging.getLogger("asyncio").filters if isinstance(f, OncePerMinute)]
+    assert len(filters) == 1
+
+
+def test_a_file_limit_too_low_for_max_connections_refuses_to_start() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("no hard limit on open files here")
+    with pytest.raises(ConfigurationError, match="max_connections"):
+        raise_file_limit(hard)  # hard + 256 files needed: more than may ever be open
+    assert raise_file_limit(1) == resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard
+
+
+def test_connections_are_counted_per_address_and_in_all() -> None:
+    limits = ConnectionLimits(total=3, per_address=2)
+    assert limits.take("192.0.2.1") and limits.take("::ffff:192.0.2.1")
+    assert not limits.take("192.0.2.1")  # the mapped address is the same client
+    assert limits.take("2001:db8::1")
+    assert not limits.take("2001:db8::2")  # over the total
+    limits.give_back("192.0.2.1")
+    assert limits.take("2001:db8::2")
+    wide = ConnectionLimits(total=100, per_address=2)
+    assert wide.take("2001:db8::1") and wide.take("2001:db8::ffff:1")
+    assert not wide.take("2001:db8::2")  # one /64 is one client
+    assert wide.take("2001:db8:0:1::1")  # the next /64 is another
