@@ -154,3 +154,68 @@ def test_connections_over_the_per_address_cap_are_closed_at_once(tmp_path: Path)
                 continue
         else:
             pytest.fail("a closed connection's place was never given back")
+
+
+# F3: the header deadline after an early answer --------------------------------------
+@pytest.fixture(scope="module")
+def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    home = tmp_path_factory.mktemp("quick") / "home"
+    init_home(home)
+    sr = open_strongroom(home)
+    try:
+        tls = home / "tls"
+        with ServerThread(
+            create_app(sr),
+            cert_path=tls / "server.pem",
+            key_path=tls / "server-key.pem",
+            header_timeout=1,
+            handshake_timeout=1,
+        ) as server:
+            yield LiveServer(sr, server.url, tls / "ca.pem")
+    finally:
+        sr.close()
+
+
+def _early_answer(live: LiveServer, head: str) -> tuple[ssl.SSLSocket, int, dict[str, str]]:
+    sock = _tls(live).wrap_socket(_connect(live.url), server_hostname="localhost")
+    sock.sendall(head.encode())
+    status, headers, body = _response_head(sock)
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(4096)
+    return sock, status, headers
+
+
+def test_after_a_413_a_trickled_next_request_is_cut_off(quick_server: LiveServer) -> None:
+    head = (
+        "POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    )
+    sock, status, headers = _early_answer(quick_server, head)
+    with sock:
+        assert status == 413
+        assert headers["connection"] == "close"
+        try:  # the rest of the body, then half a request head, a little at a time
+            for piece in (b"x" * 100, b"GET /health HTTP/1.1\r\n", b"Ho"):
+                sock.sendall(piece)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return  # already closed
+        _closed_within(sock, CLOSED_WITHIN)
+
+
+def test_an_early_upload_refusal_closes_the_connection(quick_server: LiveServer) -> None:
+    tenant = _tenant(quick_server.sr, "Early")
+    path = f"/v1/workspaces/{tenant.workspace_id}/projects/{tenant.project_id}/files?name=a.bin"
+    head = (
+        f"POST {path} HTTP/1.1\r\n"
+        "Host: localhost\r\nAuthorization: Bearer not-a-token\r\n"
+        "Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n"
+    )
+    sock, status, headers = _early_answer(quick_server, head)
+    with sock:
+        assert status == 401
+        assert headers["connection"] == "close"
+        try:
+            sock.sendall(b"y" * 1000)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return
+        _closed_within(sock, CLOSED_WITHIN)
