@@ -20,9 +20,12 @@ from strongroom.api.server import ServerThread
 from tests.e2e.api_support import LiveServer, live_server
 from tests.e2e.test_hostile_clients import (
     CLOSED_WITHIN,
+    Probe,
+    Tenant,
     _closed_within,
     _connect,
     _response_head,
+    _stalled_upload,
     _tenant,
     _tls,
 )
@@ -219,3 +222,43 @@ def test_an_early_upload_refusal_closes_the_connection(quick_server: LiveServer)
         except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
             return
         _closed_within(sock, CLOSED_WITHIN)
+
+
+# F2: the uploads' bound is per workspace, not per token -------------------------------
+def test_minting_tokens_gains_no_more_uploads(tmp_path: Path) -> None:
+    share = 3
+    settings = {
+        "uploads_per_workspace": str(share),
+        "uploads_max": "16",
+        "upload_idle_timeout_seconds": "600",
+        "max_connections_per_address": "100",
+    }
+    with live_server(tmp_path / "home", **settings) as live, ExitStack() as stack:
+        hostile, other = _tenant(live.sr, "Hostile"), _tenant(live.sr, "Other")
+        tokens = [hostile.token] + [
+            live.sr.access.create_token(hostile.workspace_id, "member").token for _ in range(7)
+        ]
+        probe = Probe(live.sr.files, "put")
+        held = []
+        for token in tokens[:share]:
+            held.append(stack.enter_context(_stalled_upload(live, _as(hostile, token))))
+            probe.wait_for(lambda p: p.active == len(held))
+        for token in tokens[share:]:  # every other token of that workspace: 429 at once
+            with _stalled_upload(live, _as(hostile, token)) as refused:
+                refused.settimeout(ANSWERED_WITHIN)
+                status, headers, _body = _response_head(refused)
+                assert status == 429
+                assert int(headers["retry-after"]) >= 1
+        assert probe.active == share
+        with live.client(other.token) as client:  # another workspace still uploads
+            done = client.post(
+                f"/v1/workspaces/{other.workspace_id}/projects/{other.project_id}/files",
+                params={"name": "ok.bin"},
+                content=b"z" * 1000,
+                headers={"content-type": "application/octet-stream"},
+            )
+            assert done.status_code == 201, done.text
+
+
+def _as(tenant: Tenant, token: str) -> Tenant:
+    return Tenant(token, tenant.workspace_id, tenant.project_id)
