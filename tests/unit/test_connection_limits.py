@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import resource
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from strongroom.api.server import (
     OncePerMinute,
     raise_file_limit,
 )
+from strongroom.config import load_settings
 from strongroom.errors import ConfigurationError
 
 
@@ -58,3 +60,38 @@ def test_connections_are_counted_per_address_and_in_all() -> None:
     assert wide.take("2001:db8::1") and wide.take("2001:db8::ffff:1")
     assert not wide.take("2001:db8::2")  # one /64 is one client
     assert wide.take("2001:db8:0:1::1")  # the next /64 is another
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("body_timeout_seconds", "0"),
+        ("body_timeout_seconds", "3601"),
+        ("max_connections", "0"),
+        ("max_connections_per_address", "0"),
+    ],
+)
+def test_out_of_range_connection_settings_stop_the_start(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        load_settings(tmp_path, env={}, overrides={name: value})
+
+
+def test_more_per_address_than_in_all_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="max_connections_per_address"):
+        load_settings(
+            tmp_path,
+            env={},
+            overrides={"max_connections": 10, "max_connections_per_address": 11},
+        )
+
+
+def test_connection_defaults(tmp_path: Path) -> None:
+    s = load_settings(tmp_path, env={})
+    assert (s.body_timeout_seconds, s.max_connections, s.max_connections_per_address) == (
+        30,
+        1000,
+        64,
+    )
+    assert s.uploads_per_workspace == 8

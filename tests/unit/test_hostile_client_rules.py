@@ -33,7 +33,7 @@ def test_out_of_range_values_stop_the_start(tmp_path: Path, name: str, value: st
         load_settings(tmp_path, env={}, overrides={name: value})
 
 
-def test_a_token_may_not_have_more_uploads_than_the_server(tmp_path: Path) -> None:
+def test_a_workspace_may_not_have_more_uploads_than_the_server(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="uploads_per_workspace"):
         load_settings(tmp_path, env={}, overrides={"uploads_per_workspace": 9, "uploads_max": 8})
 
