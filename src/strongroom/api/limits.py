@@ -68,10 +68,11 @@ class BodyLimit:
             # (408) goes out once it has finished (so an upload's partial blob is gone
             # before the client hears of it).
             nonlocal received, rejected, body_pending
+            # Only the body has a deadline: once it is in, a receive() waits for the
+            # client to leave (a streamed download listens so), for as long as it takes.
+            left = None if deadline is None or not body_pending else deadline - anyio.current_time()
             try:
-                with anyio.fail_after(
-                    None if deadline is None else deadline - anyio.current_time()
-                ):
+                with anyio.fail_after(left):
                     message = await receive()
             except TimeoutError:
                 rejected = 408

@@ -186,6 +186,11 @@ def header_deadline_protocol(
                 self._counted = True
             self._arm()
 
+        def data_received(self, data: bytes) -> None:
+            if limits is not None and not self._counted:
+                return  # over the bound and closing: nothing it sent is read
+            super().data_received(data)
+
         def handle_events(self) -> None:
             super().handle_events()
             if self.transport.is_closing():
