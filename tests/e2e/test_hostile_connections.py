@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -78,8 +79,11 @@ def test_stalled_json_bodies_are_answered_408_while_health_answers(tmp_path: Pat
 
 # F1: connections per client address --------------------------------------------------
 @contextmanager
-def _capped_server(home: Path, per_address: int) -> Iterator[LiveServer]:
-    init_home(home)
+def _capped_server(
+    home: Path, per_address: int, header_timeout: float = 120, **settings: str
+) -> Iterator[LiveServer]:
+    """``header_timeout`` long by default, so a close is the cap's, not the deadline's."""
+    init_home(home, **settings)
     sr = open_strongroom(home)
     try:
         tls = home / "tls"
@@ -87,7 +91,7 @@ def _capped_server(home: Path, per_address: int) -> Iterator[LiveServer]:
             create_app(sr),
             cert_path=tls / "server.pem",
             key_path=tls / "server-key.pem",
-            header_timeout=120,  # so a close below is the cap's, not the header deadline's
+            header_timeout=header_timeout,
             max_connections_per_address=per_address,
         ) as server:
             yield LiveServer(sr, server.url, tls / "ca.pem")
@@ -157,6 +161,31 @@ def test_connections_over_the_per_address_cap_are_closed_at_once(tmp_path: Path)
                 continue
         else:
             pytest.fail("a closed connection's place was never given back")
+
+
+def test_clients_that_never_finish_closing_free_their_places(tmp_path: Path) -> None:
+    """Two connections answered 408 whose clients never acknowledge the close (nor read,
+    nor hang up) free their places within about a header deadline (1 s here), not the
+    30 s asyncio would wait for their TLS close."""
+    home = tmp_path / "home"
+    with (
+        _capped_server(home, per_address=2, header_timeout=1, body_timeout_seconds="1") as live,
+        ExitStack() as stack,
+    ):
+        for _ in range(2):
+            sock = stack.enter_context(_stalled_json(live, "/v1/sessions"))
+            sock.settimeout(ANSWERED_WITHIN)
+            assert _response_head(sock)[0] == 408  # and the client goes quiet
+        served_at = None
+        started = time.monotonic()
+        while time.monotonic() - started < ANSWERED_WITHIN:
+            try:
+                with _served(live):
+                    served_at = time.monotonic() - started
+                    break
+            except (ssl.SSLError, AssertionError, IndexError, OSError):
+                time.sleep(0.2)  # polling for the place, not waiting for luck
+        assert served_at is not None, "the closed connections kept their places"
 
 
 # F3: the header deadline after an early answer --------------------------------------

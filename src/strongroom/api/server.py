@@ -181,7 +181,9 @@ def header_deadline_protocol(
                 peer = transport.get_extra_info("peername")
                 self._address = str(peer[0]) if isinstance(peer, tuple) and peer else None
                 if not limits.take(self._address):
-                    transport.close()
+                    # abort, not close: a TLS close waits (up to 30 s) for the client's
+                    # close_notify, holding the file descriptor the bound is there to spare
+                    transport.abort()
                     return
                 self._counted = True
             self._arm()
@@ -207,6 +209,11 @@ def header_deadline_protocol(
                 # the next request on this connection gets its own deadline, and so does
                 # the rest of a body an early response left unread
                 self._arm()
+            elif self._deadline is None:
+                # Closed after the answer (Connection: close, a 408): a TLS close waits up
+                # to 30 s for the client's close_notify; a client that never sends it
+                # holds the descriptor no longer than a header deadline.
+                self._deadline = self.loop.call_later(header_timeout, self.transport.abort)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -230,7 +237,7 @@ def header_deadline_protocol(
         def _expire(self) -> None:
             self._deadline = None
             if not self._answering() and not self.transport.is_closing():
-                self.transport.close()
+                self.transport.abort()  # as in connection_made: free the descriptor now
 
     return HeaderDeadline
 
