@@ -165,9 +165,10 @@ def header_deadline_protocol(
         """Armed when the connection is made (after the TLS handshake), after each
         response, and whenever h11 waits for a new request (after the rest of a body an
         early response left unread); disarmed once h11 has a whole request head. When it
-        fires while no request is being answered, the connection is closed: a client
-        trickling or withholding its headers (or the leftover of a body) holds no
-        connection (and no uvicorn slot) for longer than that.
+        fires while no request is being answered, the connection is aborted (also one
+        already closing, whose client has not finished the TLS close): a client trickling
+        or withholding its headers (or the leftover of a body, or its close_notify) holds
+        no connection (and no uvicorn slot) for longer than that.
 
         A connection over ``limits`` is closed as soon as it is made, before it is read."""
 
@@ -205,15 +206,12 @@ def header_deadline_protocol(
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing():
-                # the next request on this connection gets its own deadline, and so does
-                # the rest of a body an early response left unread
-                self._arm()
-            elif self._deadline is None:
-                # Closed after the answer (Connection: close, a 408): a TLS close waits up
-                # to 30 s for the client's close_notify; a client that never sends it
-                # holds the descriptor no longer than a header deadline.
-                self._deadline = self.loop.call_later(header_timeout, self.transport.abort)
+            # The next request on this connection gets its own deadline, and so does the
+            # rest of a body an early response left unread. Closed after the answer
+            # (Connection: close, a 408) or later (uvicorn's keep-alive timeout), a TLS
+            # close waits up to 30 s for the client's close_notify: a client that never
+            # sends it holds the descriptor no longer than this deadline either.
+            self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -236,7 +234,7 @@ def header_deadline_protocol(
 
         def _expire(self) -> None:
             self._deadline = None
-            if not self._answering() and not self.transport.is_closing():
+            if not self._answering():
                 self.transport.abort()  # as in connection_made: free the descriptor now
 
     return HeaderDeadline
