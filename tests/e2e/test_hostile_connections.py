@@ -291,3 +291,30 @@ def test_minting_tokens_gains_no_more_uploads(tmp_path: Path) -> None:
 
 def _as(tenant: Tenant, token: str) -> Tenant:
     return Tenant(token, tenant.workspace_id, tenant.project_id)
+
+
+def test_a_graceful_stop_does_not_wait_for_clients_that_never_finish_closing(
+    tmp_path: Path,
+) -> None:
+    """A connection answered 408 whose client goes quiet (never acknowledging the close)
+    delays a graceful stop by about a header deadline (1 s here), not asyncio's 30 s."""
+    home = tmp_path / "home"
+    init_home(home, body_timeout_seconds="1")
+    sr = open_strongroom(home)
+    try:
+        tls = home / "tls"
+        server = ServerThread(
+            create_app(sr),
+            cert_path=tls / "server.pem",
+            key_path=tls / "server-key.pem",
+            header_timeout=1,
+        ).start()
+        live = LiveServer(sr, server.url, tls / "ca.pem")
+        with ExitStack() as stack:
+            for _ in range(3):
+                sock = stack.enter_context(_stalled_json(live, "/v1/sessions"))
+                sock.settimeout(ANSWERED_WITHIN)
+                assert _response_head(sock)[0] == 408  # and the client goes quiet
+            server.stop(timeout=ANSWERED_WITHIN)  # raises if still waiting
+    finally:
+        sr.close()

@@ -213,6 +213,15 @@ def header_deadline_protocol(
             # sends it holds the descriptor no longer than this deadline either.
             self._arm()
 
+        def shutdown(self) -> None:
+            if self.transport.is_closing():
+                # Already closing (after its answer): a second close() of a TLS transport
+                # drops its link to the TLS layer, which makes abort() a no-op, so the
+                # deadline could no longer cut a client that never finishes the close and
+                # the graceful stop would wait asyncio's 30 s for it.
+                return
+            super().shutdown()
+
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             if self._counted and limits is not None:
