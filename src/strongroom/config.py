@@ -85,8 +85,9 @@ class Settings:
     #: Hostile clients (api/admission.py, api/server.py). An upload whose body sends
     #: nothing for this many seconds is answered 408 and leaves nothing behind.
     upload_idle_timeout_seconds: int = 30
-    #: Uploads in progress at once, per bearer token (429 above) and in all (503 above).
-    uploads_per_token: int = 4
+    #: Uploads in progress at once, per workspace (429 above: whatever tokens or sessions
+    #: they use) and in all (503 above).
+    uploads_per_workspace: int = 8
     uploads_max: int = 32
     #: Sign-ins waiting for a password check beyond the ones running (503 above).
     sign_in_queue: int = 32
@@ -96,6 +97,13 @@ class Settings:
     #: handshake; then it is closed.
     header_timeout_seconds: int = 10
     tls_handshake_timeout_seconds: int = 10
+    #: Seconds a request's whole body (but an upload's) may take to arrive after its
+    #: headers; then 408 and the connection is closed.
+    body_timeout_seconds: int = 30
+    #: Connections open at once, in all and per client address (IPv6 per /64); one more
+    #: is closed as soon as it is made.
+    max_connections: int = 1000
+    max_connections_per_address: int = 64
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -172,18 +180,23 @@ class Settings:
     def _validate_hostile_clients(self) -> None:
         bounds = {
             "upload_idle_timeout_seconds": (1, 3600),
-            "uploads_per_token": (1, 1000),
+            "uploads_per_workspace": (1, 1000),
             "uploads_max": (1, 1000),
             "sign_in_queue": (0, 10000),
             "sign_in_failures_per_address": (1, 100000),
             "header_timeout_seconds": (1, 300),
             "tls_handshake_timeout_seconds": (1, 300),
+            "body_timeout_seconds": (1, 3600),
+            "max_connections": (1, 1_000_000),
+            "max_connections_per_address": (1, 1_000_000),
         }
         for name, (low, high) in bounds.items():
             if not low <= getattr(self, name) <= high:
                 raise ConfigurationError(f"{name} must be between {low} and {high}")
-        if self.uploads_per_token > self.uploads_max:
-            raise ConfigurationError("uploads_per_token must not exceed uploads_max")
+        if self.uploads_per_workspace > self.uploads_max:
+            raise ConfigurationError("uploads_per_workspace must not exceed uploads_max")
+        if self.max_connections_per_address > self.max_connections:
+            raise ConfigurationError("max_connections_per_address must not exceed max_connections")
 
     def _validate_retention(self) -> None:
         """Refuse numbers that would break a promise of the trust page (P6, P7, P9, P10)."""

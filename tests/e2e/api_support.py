@@ -44,7 +44,11 @@ def live_server(home: Path, clock: Clock | None = None, **settings: str) -> Iter
     try:
         tls = home / "tls"
         with ServerThread(
-            create_app(sr), cert_path=tls / "server.pem", key_path=tls / "server-key.pem"
+            create_app(sr),
+            cert_path=tls / "server.pem",
+            key_path=tls / "server-key.pem",
+            max_connections=sr.settings.max_connections,
+            max_connections_per_address=sr.settings.max_connections_per_address,
         ) as server:
             yield LiveServer(sr, server.url, tls / "ca.pem")
     finally:

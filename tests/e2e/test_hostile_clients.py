@@ -140,7 +140,7 @@ def test_stalled_uploads_do_not_freeze_other_tenants(tmp_path: Path) -> None:
     stalled_count = SHARED_POOL_THREADS + 5
     settings = {
         "uploads_max": "64",
-        "uploads_per_token": "64",
+        "uploads_per_workspace": "64",
         "upload_idle_timeout_seconds": "600",
     }
     with live_server(tmp_path / "home", **settings) as live, ExitStack() as stack:
@@ -188,8 +188,12 @@ def test_a_stalled_upload_is_answered_408_and_leaves_nothing(
             assert done.status_code == 201, done.text
 
 
-def test_upload_bounds_per_token_429_and_overall_503(tmp_path: Path) -> None:
-    settings = {"uploads_per_token": "2", "uploads_max": "3", "upload_idle_timeout_seconds": "600"}
+def test_upload_bounds_per_workspace_429_and_overall_503(tmp_path: Path) -> None:
+    settings = {
+        "uploads_per_workspace": "2",
+        "uploads_max": "3",
+        "upload_idle_timeout_seconds": "600",
+    }
     with live_server(tmp_path / "home", **settings) as live, ExitStack() as stack:
         first, second = _tenant(live.sr, "First"), _tenant(live.sr, "Second")
         probe = Probe(live.sr.files, "put")
@@ -228,7 +232,8 @@ def test_a_sign_in_flood_does_not_stall_other_tenants(tmp_path: Path) -> None:
     tenant's token reads answer fast; the flood is answered 401 or, past the sign-ins'
     line, 503 at once with Retry-After."""
     flood = 100
-    with live_server(tmp_path / "home", sign_in_failures_per_address="10000") as live:
+    settings = {"sign_in_failures_per_address": "10000", "max_connections_per_address": "1000"}
+    with live_server(tmp_path / "home", **settings) as live:
         other = _tenant(live.sr, "Other")
         # argon2's hasher has slots: the probe holds the service's own password check
         checks = Probe(live.sr.access, "_verify", hold=True)

@@ -20,7 +20,7 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
     ("name", "value"),
     [
         ("upload_idle_timeout_seconds", "0"),
-        ("uploads_per_token", "0"),
+        ("uploads_per_workspace", "0"),
         ("uploads_max", "100000"),
         ("sign_in_queue", "-1"),
         ("sign_in_failures_per_address", "0"),
@@ -33,14 +33,14 @@ def test_out_of_range_values_stop_the_start(tmp_path: Path, name: str, value: st
         load_settings(tmp_path, env={}, overrides={name: value})
 
 
-def test_a_token_may_not_have_more_uploads_than_the_server(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="uploads_per_token"):
-        load_settings(tmp_path, env={}, overrides={"uploads_per_token": 9, "uploads_max": 8})
+def test_a_workspace_may_not_have_more_uploads_than_the_server(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="uploads_per_workspace"):
+        load_settings(tmp_path, env={}, overrides={"uploads_per_workspace": 9, "uploads_max": 8})
 
 
 def test_defaults_are_sane(tmp_path: Path) -> None:
     s = load_settings(tmp_path, env={})
-    assert 1 <= s.uploads_per_token <= s.uploads_max
+    assert 1 <= s.uploads_per_workspace <= s.uploads_max
     assert s.upload_idle_timeout_seconds <= 60
     assert s.header_timeout_seconds <= 30 and s.tls_handshake_timeout_seconds <= 30
 

@@ -8,7 +8,8 @@ every route of every tenant, ``/health`` included. A lane gives such work:
 
 * its own thread limiter, so it can only ever fill its own threads;
 * a bound on the requests admitted, in all (503 with ``Retry-After``: the server is busy
-  for everyone) and per key, a bearer token (429: that client asks too much). A request
+  for everyone) and per key, for uploads the workspace (429: that tenant asks too much,
+  whatever number of tokens or sessions it mints). A request
   is admitted or refused at once, in the event loop, before any work; up to ``queue``
   admitted requests wait for a thread as coroutines, never as threads.
 
@@ -19,7 +20,6 @@ hold across processes (failed sign-ins) live in the data store.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -44,8 +44,11 @@ RETRY_AFTER_SECONDS = 1
 class Lane:
     """Admission and threads for one kind of work (``what``: "uploads", "sign-ins")."""
 
-    def __init__(self, what: str, *, threads: int, queue: int = 0, per_key: int = 0) -> None:
+    def __init__(
+        self, what: str, *, threads: int, queue: int = 0, per_key: int = 0, per: str = ""
+    ) -> None:
         self.what = what
+        self.per = per  # what a key names, for the 429's message ("workspace")
         self._limiter = anyio.CapacityLimiter(threads)
         self._capacity = threads + queue
         self._per_key = per_key  # 0: no per-key bound
@@ -64,7 +67,7 @@ class Lane:
         with self._lock:
             if key is not None and self._per_key and self._by_key[key] >= self._per_key:
                 raise RateLimited(
-                    f"at most {self._per_key} {self.what} at once per token; "
+                    f"at most {self._per_key} {self.what} at once per {self.per}; "
                     "wait for one to finish",
                     retry_after=RETRY_AFTER_SECONDS,
                 )
@@ -102,7 +105,8 @@ class Lanes:
             uploads=Lane(
                 "uploads",
                 threads=settings.uploads_max,
-                per_key=settings.uploads_per_token,
+                per_key=settings.uploads_per_workspace,
+                per="workspace",
             ),
             sign_ins=Lane("sign-ins", threads=PASSWORD_CHECKS, queue=settings.sign_in_queue),
         )
@@ -112,8 +116,3 @@ def lanes(request: Request) -> Lanes:
     """The app's lanes (made with the app: api/app.py)."""
     found: Lanes = request.app.state.lanes
     return found
-
-
-def token_key(token: str | None) -> str | None:
-    """A bearer token as a lane key: its digest, so no secret is kept in the counts."""
-    return None if token is None else hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -98,6 +98,7 @@ def create_app(sr: Strongroom) -> StrongroomAPI:
         BodyLimit,
         json_limit=sr.settings.record_max_bytes * 2 + 65536,
         upload_limit=sr.settings.file_max_bytes,
+        body_timeout=sr.settings.body_timeout_seconds,
     )
     return app
 

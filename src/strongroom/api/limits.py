@@ -1,11 +1,13 @@
 """Request body limits, enforced before a route reads anything: by Content-Length when it
-is given, and by counting when the body is chunked."""
+is given, and by counting when the body is chunked; and a deadline for the whole body of
+every request but an upload (whose body has an idle deadline of its own: api/body.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.api.problems import PROBLEM, problem_body
@@ -20,17 +22,24 @@ class BodyLimit:
     workspace's certificate lists every key it destroyed), everything else SMALL_LIMIT (FastAPI
     reads a JSON body before authentication, so an anonymous client may send this much)."""
 
-    def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, json_limit: int, upload_limit: int, body_timeout: float = 30.0
+    ) -> None:
         self.app = app
         self.json_limit = json_limit
         self.upload_limit = upload_limit
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if scope["method"] == "POST" and path.endswith("/files"):
+        upload = scope["method"] == "POST" and path.endswith("/files")
+        # The headers are in: the whole body must follow within body_timeout (read in the
+        # event loop, a stalled one would otherwise hold a connection for ever).
+        deadline = None if upload else anyio.current_time() + self.body_timeout
+        if upload:
             limit = self.upload_limit
         elif "/records" in path or path == "/v1/certificates/verify":
             limit = self.json_limit
@@ -49,32 +58,70 @@ class BodyLimit:
                     )
                     return
         received = 0
-        rejected = False
+        rejected: int | None = None  # the status that replaces the app's answer
         started = False
+        body_pending = _has_body(scope)
 
         async def counted() -> Message:
-            # A chunked body is counted as it arrives. Over the limit, the app's read fails;
-            # whatever it answers is dropped, and the 413 goes out once it has finished (so
-            # an upload's partial blob is gone before the client hears of it).
-            nonlocal received, rejected
-            message = await receive()
+            # A chunked body is counted as it arrives. Over the limit (or past the
+            # deadline), the app's read fails; whatever it answers is dropped, and the 413
+            # (408) goes out once it has finished (so an upload's partial blob is gone
+            # before the client hears of it).
+            nonlocal received, rejected, body_pending
+            # Only the body has a deadline: once it is in, a receive() waits for the
+            # client to leave (a streamed download listens so), for as long as it takes.
+            left = None if deadline is None or not body_pending else deadline - anyio.current_time()
+            try:
+                with anyio.fail_after(left):
+                    message = await receive()
+            except TimeoutError:
+                rejected = 408
+                raise BodyTimedOut from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_pending = body_pending and bool(message.get("more_body", False))
                 if received > limit:
-                    rejected = True
+                    rejected = 413
                     raise BodyTooLarge(limit)
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if not rejected:
-                started = started or message["type"] == "http.response.start"
+            if rejected is None:
+                if message["type"] == "http.response.start":
+                    started = True
+                    if body_pending:  # answered early: the rest of the body is never read
+                        message = {**message, "headers": _closing(message.get("headers", []))}
                 await send(message)
 
-        with contextlib.suppress(BodyTooLarge):
+        with contextlib.suppress(BodyTooLarge, BodyTimedOut):
             await self.app(scope, counted, guarded_send)
-        if rejected and not started:
+        if rejected == 413 and not started:
             await _reject(send, 413, "too-large", f"the body is over the limit of {limit} bytes")
+        elif rejected == 408 and not started:
+            await _reject(
+                send,
+                408,
+                "request-timeout",
+                f"the request body did not arrive within {self.body_timeout:g} seconds",
+            )
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+def _closing(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``Connection: close`` (once)."""
+    kept = [(name, value) for name, value in headers if name.lower() != b"connection"]
+    return [*kept, (b"connection", b"close")]
+
+
+class BodyTimedOut(Exception):
+    pass
 
 
 class BodyTooLarge(Exception):
@@ -91,6 +138,8 @@ async def _reject(send: Send, status: int, kind: str, detail: str) -> None:
             "headers": [
                 (b"content-type", PROBLEM.encode()),
                 (b"content-length", str(len(body)).encode()),
+                # the body is left unread (or cut short): the connection cannot carry on
+                (b"connection", b"close"),
             ],
         }
     )

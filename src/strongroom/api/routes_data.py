@@ -9,10 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
-from strongroom.api.admission import Lanes, token_key
+from strongroom.api.admission import Lanes
 from strongroom.api.admission import lanes as lanes_of
 from strongroom.api.body import ThreadBodyReader
-from strongroom.api.deps import SR, Credentials, DataWriter, ProjectManager, Reader, one_hop
+from strongroom.api.deps import SR, DataWriter, ProjectManager, Reader, one_hop
 from strongroom.api.fast_reads import read_record
 from strongroom.api.lifecycle_schemas import TrashEntryOut
 from strongroom.api.params import (
@@ -189,11 +189,10 @@ async def upload_file(
     request: Request,
     project_id: ProjectId,
     name: FileName,
-    credentials: Credentials,
     lanes: Annotated[Lanes, Depends(lanes_of)],
 ) -> FileOut:
     """Stream the request body, encrypted segment by segment, into the blob store. The
-    upload is admitted (or refused at once: 429 per token, 503 in all) before anything
+    upload is admitted (or refused at once: 429 per workspace, 503 in all) before anything
     else, and runs in the uploads' own threads (api/admission.py); the caller is checked
     in that thread before a byte of the body is read; a body that stalls is answered 408
     (api/body.py)."""
@@ -211,7 +210,11 @@ async def upload_file(
             actor=grant.caller.actor,
         )
 
-    with lanes.uploads.admit(token_key(None if credentials is None else credentials.credentials)):
+    # Keyed by the path's workspace, not the token: a tenant that mints more tokens or
+    # sessions gets no more uploads. (An unauthenticated request is admitted before the
+    # check, which fails before any of the body is read: it holds its place only briefly.)
+    workspace_key = str(request.path_params.get("workspace_id", ""))
+    with lanes.uploads.admit(workspace_key):
         stored = await lanes.uploads.run(job)
     return _file(stored)
 

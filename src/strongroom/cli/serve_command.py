@@ -122,6 +122,8 @@ def serve(
                 on_started=started,
                 header_timeout=sr.settings.header_timeout_seconds,
                 handshake_timeout=sr.settings.tls_handshake_timeout_seconds,
+                max_connections=sr.settings.max_connections,
+                max_connections_per_address=sr.settings.max_connections_per_address,
                 log_config=LOG_CONFIG,
             )
         finally:

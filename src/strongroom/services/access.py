@@ -30,6 +30,7 @@ from strongroom.domain.access import (
     check_workspace_access,
     login_retry_after,
 )
+from strongroom.domain.client_address import address_key
 from strongroom.domain.lifecycle import check_plan_allows, effective_state
 from strongroom.domain.model import WorkspaceState
 from strongroom.domain.roles import MATRIX, Action, Role, parse_role
@@ -68,9 +69,11 @@ class IssuedToken:
 
 def address_index(ctx: Context, address: str) -> bytes:
     """The digest a client address is counted under: keyed, so the table of failures
-    names no address in clear."""
+    names no address in clear; normalised first (an IPv6 client by its /64, an
+    IPv4-mapped address as IPv4), so one client cannot spread its failures over the
+    addresses it holds."""
     _version, key = ctx.keyring.directory_key()
-    return BlindIndexer(key).digest("sign_in_address", address)
+    return BlindIndexer(key).digest("sign_in_address", address_key(address))
 
 
 def _secret_hash(token: str) -> bytes:

@@ -176,7 +176,7 @@ address_failures = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("address_index", LargeBinary(16), nullable=False, index=True),
-    Column("at", UtcDateTime, nullable=False),
+    Column("at", UtcDateTime, nullable=False, index=True),  # pruned by time
 )
 
 # Lifecycle ---------------------------------------------------------------------------------

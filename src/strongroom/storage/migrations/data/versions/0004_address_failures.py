@@ -22,6 +22,8 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_address_failures_address_index", "address_failures", ["address_index"])
+    # every sign-in prunes the failures older than the window: by time, not by address
+    op.create_index("ix_address_failures_at", "address_failures", ["at"])
 
 
 def downgrade() -> None:
