@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.api.server import (
+from strongroom.api.connections import (
     ACCEPT_FAILED,
     ConnectionLimits,
     OncePerMinute,
@@ -31,7 +31,7 @@ def test_accept_failures_are_logged_once_per_minute() -> None:
 
 
 def test_accept_failures_filter_is_installed_on_asyncio_by_serve() -> None:
-    from strongroom.api.server import quiet_accept_failures
+    from strongroom.api.connections import quiet_accept_failures
 
     quiet_accept_failures()
     quiet_accept_failures()
