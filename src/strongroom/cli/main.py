@@ -1,72 +1,43 @@
-"""Entry point of the ``strongroom`` command."""
+"""Entry point of the ``strongroom`` command: the root options, and every command group
+put together in the order ``strongroom --help`` lists them.
+
+``strongroom X …`` lives in ``cli/commands/X.py``; the pieces every command shares are
+beside this module: ``options`` (``--home``, ``--json``, opening the home), ``output``
+(people's rendering and ``--json``) and ``exit_codes`` (errors to exit codes).
+"""
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from typer._click import exceptions as usage  # typer vendors click: its errors live here
-from typer.core import TyperGroup
 
 from strongroom import __version__
-from strongroom.cli import (
-    access_commands,
-    admin_commands,
-    backup_commands,
-    data_commands,
-    export_commands,
-    lifecycle_commands,
-    serve_command,
+from strongroom.cli.commands import (
+    audit,
+    backup,
+    billing,
+    certificate,
+    collection,
+    demo,
+    export,
+    file,
+    hold,
+    init,
+    keys,
+    lifecycle,
+    project,
+    record,
+    serve,
+    token,
+    trash,
+    user,
+    worker,
+    workspace,
 )
-from strongroom.cli.output import EXIT_BAD_INPUT, report_error, report_problem
-from strongroom.errors import StrongroomError
-
-
-def _wants_json(args: Sequence[str]) -> bool:
-    return "--json" in args
-
-
-class StrongroomGroup(TyperGroup):
-    """Maps every error, from any subcommand, to one line on stderr and an exit code:
-    a StrongroomError to its own code, a usage error (unknown command or option, a missing
-    argument) to 2; with --json each also prints one JSON error object on stdout."""
-
-    def invoke(self, ctx: Any) -> Any:  # a click Context (typer vendors click)
-        try:
-            return super().invoke(ctx)
-        except StrongroomError as error:
-            raise typer.Exit(report_error(error, _wants_json(sys.argv[1:]))) from None
-
-    def main(self, args: Sequence[str] | None = None, *pos: Any, **kwargs: Any) -> Any:
-        argv = list(sys.argv[1:] if args is None else args)
-        kwargs["standalone_mode"] = False
-        try:
-            code = super().main(argv, *pos, **kwargs)
-        except usage.NoArgsIsHelpError as help_wanted:
-            help_wanted.show()  # a group named alone: its help, as the user asked
-            sys.exit(EXIT_BAD_INPUT)
-        except usage.UsageError as error:
-            sys.exit(_usage_error(error, _wants_json(argv)))
-        except usage.ClickException as error:  # e.g. an unreadable file argument
-            sys.exit(
-                report_problem("InvalidInput", error.format_message(), {}, error.exit_code, False)
-            )
-        except typer.Abort:
-            sys.exit(report_problem("Aborted", "aborted", {}, 1, _wants_json(argv)))
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-def _usage_error(error: usage.UsageError, as_json: bool) -> int:
-    message = error.format_message().rstrip(".")
-    message = message[:1].lower() + message[1:]
-    where = error.ctx.command_path if error.ctx is not None else "strongroom"
-    return report_problem(
-        "UsageError", f"{message} (see: {where} --help)", {}, EXIT_BAD_INPUT, as_json
-    )
+from strongroom.cli.exit_codes import StrongroomGroup
 
 
 def _version(show: bool) -> None:
@@ -106,13 +77,31 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: no <bool> after flags, no boxes to wrap at 80 columns
 )
 app.callback()(main)
-admin_commands.register(app)
-data_commands.register(app)
-access_commands.register(app)
-lifecycle_commands.register(app)
-export_commands.register(app)
-serve_command.register(app)
-backup_commands.register(app)
+
+# Single commands first, then the groups: the order of `strongroom --help`.
+app.command("init")(init.init)
+app.command("demo")(demo.demo_command)
+app.command("worker")(worker.worker)
+app.command("serve")(serve.serve)
+for name, group in (
+    ("keys", keys.app),
+    ("audit", audit.app),
+    ("workspace", workspace.app),
+    ("project", project.app),
+    ("collection", collection.app),
+    ("record", record.app),
+    ("file", file.app),
+    ("token", token.app),
+    ("user", user.app),
+    ("trash", trash.app),
+    ("billing", billing.app),
+    ("hold", hold.app),
+    ("lifecycle", lifecycle.app),
+    ("certificate", certificate.app),
+    ("export", export.app),
+    ("backup", backup.app),
+):
+    app.add_typer(group, name=name)
 
 
 def run() -> None:

@@ -1,5 +1,4 @@
-"""Output for people (Rich) or machines (``--json``: exactly one JSON object on stdout),
-and the one mapping from errors to exit codes.
+"""Output for people (Rich) or machines (``--json``: exactly one JSON object on stdout).
 
 Every command answers with one JSON-able object. With ``--json`` that object is printed;
 without it, people get the same object in one style: a sentence when the command has one
@@ -21,7 +20,6 @@ from enum import Enum
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -33,13 +31,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from strongroom.errors import AuditChainBroken, ExportInvalid, StrongroomError
-
 console = Console()
 err_console = Console(stderr=True)
-
-EXIT_FINDING = 1  # a check ran and found a problem (audit verify, export verify, demo scan)
-EXIT_BAD_INPUT = 2
 
 _ID = re.compile(r"[a-z]{2,3}_[a-z2-7]{26}")
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
@@ -226,33 +219,6 @@ def _is_ids(value: Any) -> bool:
         and bool(value)
         and all(isinstance(v, str) and _ID.fullmatch(v) for v in value)
     )
-
-
-# errors -------------------------------------------------------------------------------
-def exit_code(error: StrongroomError) -> int:
-    if isinstance(error, AuditChainBroken | ExportInvalid):
-        return EXIT_FINDING
-    code = getattr(error, "exit_code", EXIT_BAD_INPUT)  # e.g. the server failed to start: 3
-    return int(code)
-
-
-def report_error(error: StrongroomError, as_json: bool) -> int:
-    """Print a one-line error (and, with --json, an error object); return the exit code."""
-    return report_problem(type(error).__name__, str(error), error.ids, exit_code(error), as_json)
-
-
-def report_problem(
-    kind: str, message: str, ids: Mapping[str, Any], code: int, as_json: bool
-) -> int:
-    """The one shape of every error: ``error: …`` on stderr, one line; with --json also
-    ``{"error": {"type", "message", ids…}}`` on stdout. Returns ``code``."""
-    message = " ".join(message.split())
-    if as_json:
-        payload = {"error": {"type": kind, "message": message, **ids}}
-        sys.stdout.write(to_json(payload) + "\n")
-        sys.stdout.flush()
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return code
 
 
 # progress -----------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from strongroom.backup.service import BackupEntry
-from strongroom.cli.common import DEFAULT_HOME, Home, Json, open_home
+from strongroom.cli.exit_codes import EXIT_FINDING
+from strongroom.cli.options import DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import (
-    EXIT_FINDING,
     console,
     counts,
     emit,
@@ -26,13 +26,9 @@ from strongroom.cli.output import (
 )
 from strongroom.errors import InvalidInput
 
-backup_app = typer.Typer(
+app = typer.Typer(
     help="Encrypted backups: create, list, verify, restore, drill.", no_args_is_help=True
 )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(backup_app, name="backup")
 
 
 def _size(n: int) -> str:
@@ -52,7 +48,7 @@ def _restorable(entry: BackupEntry) -> str | datetime:
     return entry.restorable_until
 
 
-@backup_app.command("create")
+@app.command("create")
 def create(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Take a consistent, encrypted backup (data, then keystore) while the server runs."""
     with open_home(home) as sr, progress_bar("backing up", None, not json) as advance:
@@ -67,7 +63,7 @@ def create(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     )
 
 
-@backup_app.command("list")
+@app.command("list")
 def list_backups(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Complete backups (data and keystore) with their time, size, expiry and, for data
     backups, until when they can be restored."""
@@ -96,7 +92,7 @@ def list_backups(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     emit(json, {"backups": [e.as_json() for e in entries]}, human)
 
 
-@backup_app.command("verify")
+@app.command("verify")
 def verify(backup_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Decrypt and check every part of a backup; exit 1 naming each bad part."""
     with open_home(home) as sr:
@@ -118,7 +114,7 @@ def verify(backup_id: str, home: Home = DEFAULT_HOME, json: Json = False) -> Non
     raise typer.Exit(EXIT_FINDING)
 
 
-@backup_app.command("restore")
+@app.command("restore")
 def restore(
     backup_id: str,
     to: Annotated[
@@ -169,7 +165,7 @@ def restore(
     )
 
 
-@backup_app.command("drill")
+@app.command("drill")
 def drill(
     scratch: Annotated[
         Path | None, typer.Option(help="Folder for the temporary home (default: the system's).")

@@ -9,7 +9,7 @@ import typer
 
 from strongroom import demo
 from strongroom.bootstrap import init_home
-from strongroom.cli.common import DEFAULT_HOME, Home, Json, open_home
+from strongroom.cli.options import DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import console, emit
 from strongroom.config import CONFIG_FILE
 from strongroom.errors import ConfigurationError
@@ -34,10 +34,6 @@ LOG_CONFIG: dict[str, Any] = {
         "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }
-
-
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
 
 
 def serve(
@@ -68,7 +64,8 @@ def serve(
 ) -> None:
     """Serve the API over HTTPS only (TLS 1.2+, HSTS), with the lifecycle worker;
     Ctrl-C stops it."""
-    # Imported here: FastAPI and uvicorn would add a third of a second to every command.
+    # Imported here, not at the top: FastAPI and uvicorn would add a third of a second to
+    # the start-up of every other command, which never serves.
     from strongroom.api.app import create_app
     from strongroom.api.server import run_server, url_host
 

@@ -12,18 +12,15 @@ import typer
 from rich import filesize
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from strongroom.cli.common import ACTOR, DEFAULT_HOME, Home, Json, open_home
+from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import emit, err_console, plural
 from strongroom.errors import NotFound
+from strongroom.export.verify import verify_archive
 
-export_app = typer.Typer(
+app = typer.Typer(
     help="Export a workspace as a ZIP with a checksummed manifest; verify an export.",
     no_args_is_help=True,
 )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(export_app, name="export")
 
 
 OnEntry = Callable[[int, int], None]
@@ -62,7 +59,7 @@ def entries_bar(enabled: bool) -> Iterator[tuple[OnEntry, OnBytes]]:
         yield (lambda done, total: progress.update(task, completed=done, total=total)), on_bytes
 
 
-@export_app.command("create")
+@app.command("create")
 def export_create(
     workspace_id: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="The ZIP file to write.")],
@@ -85,7 +82,7 @@ def export_create(
     )
 
 
-@export_app.command("verify")
+@app.command("verify")
 def export_verify(
     path: Annotated[Path, typer.Argument(help="The export ZIP to check.")],
     json: Json = False,
@@ -102,9 +99,7 @@ def export_verify(
 
 
 def verify_file(path: Path) -> dict[str, object]:
-    from strongroom.export.verify import verify_archive  # no home, no database: keep it light
-
-    v = verify_archive(path)
+    v = verify_archive(path)  # no home, no database: an export is checked on its own
     return {
         "workspace_id": v.workspace_id,
         "created_at": v.created_at,

@@ -1,0 +1,49 @@
+"""``strongroom init``: make a new home."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from strongroom.bootstrap import init_home
+from strongroom.cli.options import DEFAULT_HOME, Home, Json
+from strongroom.cli.output import emit
+from strongroom.config import CONFIG_FILE
+
+
+def init(
+    kms: Annotated[str, typer.Option(help="Root-key backend: local or pkcs11.")] = "local",
+    environment: Annotated[str, typer.Option(help="development or production.")] = "development",
+    pkcs11_module: Annotated[str | None, typer.Option(help="PKCS#11 module path.")] = None,
+    pkcs11_token_label: Annotated[str | None, typer.Option(help="PKCS#11 token label.")] = None,
+    pkcs11_pin_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the PIN (default STRONGROOM_PKCS11_PIN)."),
+    ] = None,
+    database_url: Annotated[str | None, typer.Option(help="Data store URL.")] = None,
+    keystore_url: Annotated[str | None, typer.Option(help="Keystore URL.")] = None,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Make a new home: settings, root key, data store and keystore."""
+    options: dict[str, Any] = {"kms": kms, "environment": environment}
+    for name, value in (
+        ("pkcs11_module", pkcs11_module),
+        ("pkcs11_token_label", pkcs11_token_label),
+        ("pkcs11_pin_env", pkcs11_pin_env),
+        ("database_url", database_url),
+        ("keystore_url", keystore_url),
+    ):
+        if value is not None:
+            options[name] = value
+    settings = init_home(home, **options)
+    emit(
+        json,
+        {
+            "home": str(settings.home),
+            "kms": settings.kms,
+            "settings": str(settings.home / CONFIG_FILE),
+        },
+        f"initialised {settings.home} (root key: {settings.kms})",
+    )
