@@ -25,7 +25,7 @@ from strongroom.backup.manifest import DATA, Folder, Manifest
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
 from strongroom.backup.scratch import scratch_folder
 from strongroom.crypto.secret import SecretKey
-from strongroom.domain.lifecycle import EntryState
+from strongroom.domain.lifecycle import EntryState, PurgeKind
 from strongroom.domain.model import ObjectState
 from strongroom.errors import Conflict, InvalidInput, KeyUnavailable, NotFound
 from strongroom.services import audit
@@ -60,7 +60,7 @@ class WorkspaceReport:
 def _purged_in(ctx: Context, workspace_id: str) -> set[str]:
     """The subjects the ledger says were purged; Conflict if the workspace itself was."""
     tombs = ctx.ledger.all(workspace_id)
-    if any(t.kind == "workspace" for t in tombs):
+    if any(t.kind == PurgeKind.WORKSPACE for t in tombs):
         raise Conflict(
             f"the deletion ledger says workspace {workspace_id} was purged; it is never restored",
             workspace_id=workspace_id,
