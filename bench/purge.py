@@ -14,7 +14,7 @@ not touch. Each project is deleted to the trash and purged at once
   not grow with the project: the target holds for every size.
 - purge_rate: records removed per second in the ``shredded`` step (rows, blind-index
   entries, then each file's blob and row, in committed batches), timed around the
-  purger's batch deletes, over the largest projects.
+  shredder's batch deletes, over the largest projects.
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ from sqlalchemy import select
 from bench.runner import Config, Result, Target, median, work_dir
 from strongroom.bootstrap import Strongroom, init_home, open_strongroom
 from strongroom.crypto import envelope
-from strongroom.domain.lifecycle import DeadlineAction
 from strongroom.errors import KeyUnavailable
-from strongroom.lifecycle.purge import Purger
 from strongroom.services.records import MAX_BATCH, record_binding
 from strongroom.storage import tables as t
 
@@ -93,9 +91,8 @@ def _purge(sr: Strongroom, reader: Strongroom, ws: str, project: str, records: i
     marks: dict[str, float] = {}
     keyring = sr.ctx.keyring
     destroy = keyring.destroy_data_key
-    purger = sr.worker.handlers[DeadlineAction.PURGE_TRASH.value].__self__  # type: ignore[attr-defined]
-    assert isinstance(purger, Purger)
-    delete_in_batches = purger._delete_in_batches
+    shredder = sr.ctx.shredder
+    delete_records, delete_files = shredder._delete_records, shredder._delete_files
 
     def timed_destroy(key_id: str) -> None:
         marks.setdefault("destroy", time.perf_counter())
@@ -104,20 +101,24 @@ def _purge(sr: Strongroom, reader: Strongroom, ws: str, project: str, records: i
         _fresh_read_fails(reader, ws, project, record_id)
         marks.setdefault("unreadable", time.perf_counter())
 
-    def timed_delete(*args: Any) -> None:
-        t0 = time.perf_counter()
-        delete_in_batches(*args)
-        marks["delete"] = time.perf_counter() - t0
+    def timed(delete: Any) -> Any:
+        def run(*args: Any) -> None:  # the batch deletes: records, then files
+            t0 = time.perf_counter()
+            delete(*args)
+            marks["delete"] = marks.get("delete", 0.0) + time.perf_counter() - t0
+
+        return run
 
     keyring.destroy_data_key = timed_destroy  # type: ignore[method-assign]
-    purger._delete_in_batches = timed_delete  # type: ignore[method-assign]
+    shredder._delete_records = timed(delete_records)  # type: ignore[method-assign]
+    shredder._delete_files = timed(delete_files)  # type: ignore[method-assign]
     try:
         report = sr.worker.run_once(
             on_claimed=lambda _d: marks.setdefault("claimed", time.perf_counter()),
             only=deadline_id,
         )
     finally:
-        del keyring.destroy_data_key, purger._delete_in_batches
+        del keyring.destroy_data_key, shredder._delete_records, shredder._delete_files
     if report.done != [deadline_id]:
         raise AssertionError(f"the purge did not finish: {report.as_json()}")
     return Purged(

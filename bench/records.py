@@ -92,7 +92,7 @@ plain_records = Table(
     Index("ix_plain_records_project_collection", "project_id", "collection", "id"),
 )
 
-# Built once, as the storage layer's hot-path statements are (repositories.py).
+# Built once, as the storage layer's hot-path statements are (storage/repositories/).
 _INSERT_PLAIN = insert(plain_records)
 _SELECT_PLAIN = text(
     "SELECT r.id, r.workspace_id, r.project_id, r.collection, r.document, r.size, r.state,"

@@ -28,8 +28,7 @@ from strongroom.errors import (
     StrongroomError,
     TooLarge,
 )
-
-__version__ = "0.1.0"
+from strongroom.version import __version__
 
 __all__ = [
     "AuditChainBroken",

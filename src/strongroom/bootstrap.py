@@ -19,6 +19,7 @@ from strongroom.blobs.folder import FolderBlobStore
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import CONFIG_FILE, Settings, load_settings, write_settings
 from strongroom.crypto.cache import KeyCache
+from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.kms.local import LocalKms
 from strongroom.crypto.secret import SecretKey
@@ -26,6 +27,7 @@ from strongroom.domain.lifecycle import DeadlineAction
 from strongroom.errors import ConfigurationError, Conflict
 from strongroom.export import jobs as export_jobs
 from strongroom.export.service import Exports
+from strongroom.lifecycle.purge import Purger
 from strongroom.lifecycle.worker import Worker
 from strongroom.services import audit
 from strongroom.services.access import Access
@@ -33,16 +35,14 @@ from strongroom.services.audit import AuditLog
 from strongroom.services.certificates import Certificates
 from strongroom.services.context import Context
 from strongroom.services.files import Files
-from strongroom.services.keyring import Keyring
 from strongroom.services.keys import Keys
+from strongroom.services.ledger import Ledger
 from strongroom.services.plans import Plans
 from strongroom.services.projects import Projects
 from strongroom.services.records import Records
 from strongroom.services.trash import Trash
 from strongroom.services.workspaces import Workspaces
-from strongroom.storage import migrations
-from strongroom.storage.database import make_engine
-from strongroom.storage.unit_of_work import DataStore, KeystoreStore
+from strongroom.storage.unit_of_work import DataStore, KeystoreStore, open_stores
 
 #: The newest migration of each database.
 HEAD_REVISIONS = {"data": "0005", "keystore": "0002"}
@@ -65,11 +65,14 @@ class Strongroom:
         self.plans = Plans(ctx)
         self.certificates = Certificates(ctx)
         #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
-        self.backups = Backups(ctx)
+        self.backups = Backups(ctx, open_home=_open_home)
         #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.
         self.worker = Worker(ctx)
         ctx.wake_worker = self.worker.wake
         self.exports = Exports(ctx)
+        purger = Purger(ctx)
+        self.worker.register(DeadlineAction.PURGE_TRASH, purger.purge_trash)
+        self.worker.register(DeadlineAction.PURGE_WORKSPACE, purger.purge_workspace)
         self.worker.register(DeadlineAction.EXPORT_RUN, lambda s: export_jobs.run_deadline(ctx, s))
         self.worker.register(
             DeadlineAction.EXPORT_EXPIRE, lambda s: export_jobs.expire_deadline(ctx, s)
@@ -79,10 +82,8 @@ class Strongroom:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"
 
     def close(self) -> None:
-        self.ctx.keyring.forget_all()
-        self.ctx.keyring.kms.close()
+        self.ctx.keyring.close()
         self.ctx.store.dispose()
-        self.ctx.keyring.keystore.engine.dispose()
 
     def __enter__(self) -> Strongroom:
         return self
@@ -91,6 +92,11 @@ class Strongroom:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _open_home(settings: Settings, clock: Clock | None) -> Strongroom:
+    """How backup opens a home it restored (to replay the ledger, to drill it)."""
+    return open_strongroom(settings=settings, clock=clock)
 
 
 def _pkcs11(settings: Settings, create: bool) -> RootKms:
@@ -108,19 +114,7 @@ def open_kms(settings: Settings, create: bool = False) -> RootKms:
 
 def _stores(settings: Settings) -> tuple[DataStore, KeystoreStore]:
     """The data store and the keystore, their schemas brought up to date."""
-    sqlite = settings.database_url.startswith("sqlite")
-    lookups = make_engine(settings.database_url, per_thread=True) if sqlite else None
-    data = DataStore(make_engine(settings.database_url), lookups)
-    keys = KeystoreStore(make_engine(settings.keystore_url))
-    try:
-        for engine, which in ((data.engine, "data"), (keys.engine, "keystore")):
-            if migrations.current_revision(engine) != HEAD_REVISIONS[which]:
-                migrations.upgrade(engine, which)
-    except BaseException:
-        data.dispose()
-        keys.engine.dispose()
-        raise
-    return data, keys
+    return open_stores(settings.database_url, settings.keystore_url, HEAD_REVISIONS)
 
 
 def _make_local_tls(settings: Settings) -> None:
@@ -149,7 +143,7 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     kms.close()
     data, keys = _stores(settings)  # before the settings file: a failure leaves no home
     data.dispose()
-    keys.engine.dispose()
+    keys.dispose()
     write_settings(settings, options)
     _make_local_tls(settings)
     with open_strongroom(settings=settings) as sr:
@@ -194,6 +188,7 @@ def open_strongroom(
     ctx = Context(
         store=store,
         keyring=Keyring(kms, keystore, cache, clock),
+        ledger=Ledger(keystore),
         blobs=blobs or FolderBlobStore(Path(settings.blob_dir)),
         clock=clock,
         settings=settings,

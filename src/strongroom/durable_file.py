@@ -5,10 +5,9 @@ Large files (a blob, a file the user asked for) are written segment by segment, 
 a time. Two things make that slow as a whole process, and this module answers both:
 
 - One ``write`` per segment is a system call per 64 KiB: the writes are gathered into
-  ``WRITE_BUFFER_BYTES`` before they reach the kernel. Not more: measured on a 2-core EPYC
-  (1 MiB L2 a core), 1 MiB writes made the kernel's copy into the page cache two to three
-  times as expensive as 64 KiB ones (the buffer no longer stays in the cache between the
-  copy into it and the copy out), while 256 KiB cost a little less than 64 KiB.
+  ``WRITE_BUFFER_BYTES`` before they reach the kernel. Not more: a buffer larger than the
+  CPU's cache no longer stays in it between the copy into it and the kernel's copy out,
+  which made much larger writes cost more than 64 KiB ones (the figures are bench/'s).
 - The kernel keeps what was written in memory until the ``fsync`` at the end, which then
   waits for the whole file to reach the disk while nothing else happens. Every
   ``WRITEBACK_EVERY_BYTES`` the part written so far is handed to the disk (Linux

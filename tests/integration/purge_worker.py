@@ -30,8 +30,8 @@ from typing import Any
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.bootstrap import open_strongroom
 from strongroom.clock import FixedClock
+from strongroom.crypto.keyring import Keyring
 from strongroom.lifecycle.purge import Step
-from strongroom.services.keyring import Keyring
 from strongroom.storage.rows import DeadlineRow
 
 

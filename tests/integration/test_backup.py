@@ -132,7 +132,7 @@ def test_a_backup_taken_during_writes_restores_to_a_consistent_state(
         assert len(got["records"]) == entry.counts["records"] - 1  # less the other project's
         assert len(got["files"]) == entry.counts["files"]
         with restored.ctx.store.read() as uow:
-            assert uow.purging.table_counts()["audit_events"] == entry.counts["audit_events"] + 1
+            assert uow.backups.table_counts()["audit_events"] == entry.counts["audit_events"] + 1
 
 
 def test_backup_then_purge_then_restore_the_purged_data_is_absent_and_undecryptable(

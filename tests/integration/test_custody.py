@@ -213,9 +213,9 @@ def test_rotation_rewraps_without_reencrypting(sr: Strongroom) -> None:
         sealed_before = uow.records.get(ws_id, project_id, rid).sealed  # type: ignore[union-attr]
 
     result = sr.keys.rotate_workspace(ws_id)
-    assert result["version"] == 2 and result["rewrapped_keys"] == 2
+    assert result.version == 2 and result.rewrapped_keys == 2
     root = sr.keys.rotate_root()
-    assert root["root_version"] == 2
+    assert root.root_version == 2
 
     with sr.ctx.keyring.keystore.read() as uow:
         versions = uow.conn.execute(

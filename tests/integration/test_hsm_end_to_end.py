@@ -93,7 +93,7 @@ def test_custody_on_an_hsm_rotation_purge_backup_and_restore(
         for project in (kept, purged):
             _reads_back(sr, world, project)
 
-        assert sr.keys.rotate_root()["root_version"] == 2
+        assert sr.keys.rotate_root().root_version == 2
         sr.keys.rotate_workspace(ws)
         for project in (kept, purged):  # nothing re-encrypted, everything still opens
             _reads_back(sr, world, project)
@@ -134,6 +134,6 @@ def test_custody_on_an_hsm_rotation_purge_backup_and_restore(
         assert [c["subject_id"] for c in restored.certificates.list(ws)] == [purged]
         assert restored.audit.verify() > 0
         # The restored home goes on working under the token: a new root version, a write.
-        assert restored.keys.rotate_root()["root_version"] == 3
+        assert restored.keys.rotate_root().root_version == 3
         fresh = restored.records.put(ws, kept, "people", {"n": "after the restore"})
         assert restored.records.get(ws, kept, fresh).document == {"n": "after the restore"}

@@ -132,7 +132,7 @@ def test_a_purged_project_is_crypto_shredded_with_everything_in_it(
         sr.ctx.keyring.data_key(p)
     assert sealed  # (the copy taken before the purge)
     with sr.ctx.store.read() as uow:
-        assert uow.purging.counts("project_id", p) == {
+        assert uow.shredding.counts("project_id", p) == {
             "records": 0,
             "record_bytes": 0,
             "files": 0,
@@ -171,7 +171,7 @@ def test_a_record_still_in_the_trash_goes_with_its_purged_project(
     document = sr.certificates.get(str(cert["certificate_id"]))
     assert document["counts"]["records"] == 1 and document["counts"]["files"] == 1
     with sr.ctx.store.read() as uow:
-        assert uow.purging.counts("project_id", p)["records"] == 0
+        assert uow.shredding.counts("project_id", p)["records"] == 0
     with pytest.raises(KeyUnavailable):  # the trashed record's ciphertext cannot open
         sr.ctx.keyring.data_key(p)
     assert sealed
@@ -398,7 +398,7 @@ def test_a_tampered_or_foreign_certificate_fails_verification(
         sr.certificates.verify(json.dumps(edited))
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from strongroom.lifecycle import certificates
+    from strongroom.crypto import certificates
 
     body = {k: v for k, v in good.items() if k not in ("signature", "signing_key")}
     facts = certificates.Facts(
@@ -432,7 +432,7 @@ def test_a_restore_that_wins_a_race_with_the_purge_keeps_the_key(
     clock.advance(31 * DAY)
     with sr.ctx.store.read() as uow:
         stale = uow.trash.get(ws, entry.id)
-    from strongroom.storage import lifecycle_repositories as lr
+    from strongroom.storage.repositories import trash as lr
 
     real_get = lr.Trash.get
 

@@ -38,9 +38,9 @@ from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.crypto import envelope
 from strongroom.errors import KeyUnavailable
-from strongroom.lifecycle.purge import BATCH
 from strongroom.lifecycle.worker import CLAIM_BATCH, LEASE
 from strongroom.services.records import record_binding
+from strongroom.services.shredder import BATCH
 from strongroom.storage import tables as t
 from tests.conftest import PostgresServer
 

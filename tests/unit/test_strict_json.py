@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from strongroom.crypto import certificates
 from strongroom.domain import rules
 from strongroom.errors import InvalidInput
-from strongroom.lifecycle import certificates
 
 REPEATED = [
     '{"role": "viewer", "role": "owner"}',

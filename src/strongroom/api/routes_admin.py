@@ -57,7 +57,7 @@ def key_status(sr: SR, _operator: Operator) -> dict[str, Any]:
     summary="Rotate the root key: rewrap every workspace key, re-encrypt nothing",
 )
 def rotate_root(sr: SR, operator: Operator) -> dict[str, Any]:
-    return sr.keys.rotate_root(actor=operator.actor)
+    return sr.keys.rotate_root(actor=operator.actor).as_json()
 
 
 @router.get("/health", tags=["meta"])

@@ -20,8 +20,9 @@ from typing import Any
 
 from strongroom.backup.manifest import DATA, Folder
 from strongroom.backup.reader import verify
-from strongroom.backup.restore import restore_home
+from strongroom.backup.restore import OpenHome, restore_home
 from strongroom.backup.scratch import scratch_folder
+from strongroom.config import load_settings
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.services.context import Context
 from strongroom.storage import snapshots
@@ -79,9 +80,7 @@ def _scratch_urls(ctx: Context, home: Path) -> Iterator[tuple[str, str]]:
         yield data, keys
 
 
-def run(ctx: Context, scratch: Path | None = None) -> DrillReport:
-    from strongroom.bootstrap import open_strongroom
-
+def run(ctx: Context, open_home: OpenHome, scratch: Path | None = None) -> DrillReport:
     report = DrillReport()
     folder = Folder(ctx.settings.backup_dir)
     backups = folder.manifests(DATA, ctx.keyring)
@@ -106,17 +105,22 @@ def run(ctx: Context, scratch: Path | None = None) -> DrillReport:
             started = time.monotonic()
             try:
                 restored = restore_home(
-                    ctx, newest.id, home, database_url=data_url, keystore_url=keys_url
+                    ctx,
+                    newest.id,
+                    home,
+                    database_url=data_url,
+                    keystore_url=keys_url,
+                    open_home=open_home,
                 )
             except StrongroomError as e:
                 report.problems.append(f"restore failed: {e}")
                 return report
             report.restore_seconds = time.monotonic() - started
             report.ledger_replayed = restored.replayed
-            with open_strongroom(home) as sr:
+            with open_home(load_settings(home), None) as sr:
                 _check_restored(sr, report, newest.counts, restored.counts)
                 with ctx.store.read() as uow:
-                    live = uow.purging.table_counts()
+                    live = uow.backups.table_counts()
             report.counts = {
                 "backup": {k: newest.counts.get(k, 0) for k in COMPARED},
                 "restored": {k: restored.counts.get(k, 0) for k in COMPARED},
@@ -135,7 +139,7 @@ def _check_restored(
     except StrongroomError as e:
         report.problems.append(f"the restored audit chain does not verify: {e}")
     with sr.ctx.store.read() as uow:
-        records, files = uow.purging.live_sample(SAMPLE)
+        records, files = uow.backups.live_sample(SAMPLE)
     decrypted = {"records": 0, "files": 0}
     try:
         for ws, prj, record_id in records:

@@ -31,9 +31,9 @@ from typing import Any
 
 from strongroom.crypto import envelope
 from strongroom.crypto.envelope import Binding
+from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import IntegrityFailure, StorageUnavailable, StrongroomError
-from strongroom.services.keyring import Keyring
 
 #: STORED in every manifest: bump it and keep the old reader.
 FORMAT = "strongroom.backup.v1"

@@ -15,9 +15,9 @@ from typing import IO, Any
 
 from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest, Part, part_binding
 from strongroom.crypto import segments
+from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import IntegrityFailure, InvalidInput, NotFound, StrongroomError
-from strongroom.services.keyring import Keyring
 
 CHUNK = 1024 * 1024
 

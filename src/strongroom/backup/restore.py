@@ -28,21 +28,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest, Part
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
+from strongroom.clock import Clock
 from strongroom.config import Settings, load_settings, write_settings
+from strongroom.domain.lifecycle import PurgeKind
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.shredder import Subject
 from strongroom.storage import snapshots
-from strongroom.storage.database import redact_url, same_database, vacuum
+from strongroom.storage.database import redact_url, same_database
 from strongroom.storage.rows import LedgerRow
-
-if TYPE_CHECKING:
-    from strongroom.bootstrap import Strongroom
+from strongroom.storage.unit_of_work import DataUnitOfWork
 
 RESTORE_MARKER = ".strongroom-restore.json"
 #: Blob copies at a time during a restore.
@@ -62,6 +63,22 @@ CARRIED = (
     "keystore_backup_retention_days",
     "export_ttl_days",
 )
+
+
+class OpenedHome(Protocol):
+    """What backup needs of an opened home (bootstrap's Strongroom): its context, and
+    closing it."""
+
+    ctx: Context
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, et: Any, e: Any, tb: Any) -> None: ...
+
+
+#: Opens a home from its settings (with this clock, or the system's): bootstrap's, handed
+#: to backup by the composition root, so backup never imports bootstrap.
+OpenHome = Callable[[Settings, Clock | None], OpenedHome]
 
 
 @dataclass
@@ -114,11 +131,10 @@ def restore_home(
     database_url: str = "",
     keystore_url: str = "",
     on_progress: Callable[[int], None] | None = None,
+    open_home: OpenHome,
 ) -> RestoreReport:
     """Restore data backup ``backup_id`` into the new home ``target`` (SQLite inside it,
-    or the given empty PostgreSQL databases)."""
-    from strongroom.bootstrap import open_strongroom
-
+    or the given empty PostgreSQL databases), opened with ``open_home``."""
     started = time.monotonic()
     folder = Folder(ctx.settings.backup_dir)
     target = target.expanduser().resolve()
@@ -136,13 +152,14 @@ def restore_home(
             decrypt_snapshot(folder, keystore, keystore_key, sink.write)
         write_settings(settings, _carried_names(ctx, settings))
         report = RestoreReport(data.id, keystore.id, str(target))
-        with open_strongroom(settings=settings, clock=ctx.clock) as restored:
-            report.replayed = replay_ledger(restored, _live_ledger(ctx))
+        with open_home(settings, ctx.clock) as home:
+            restored: Context = home.ctx
+            report.replayed = replay_ledger(restored, ctx.ledger.all())
             if report.replayed:
-                vacuum(restored.ctx.store.engine)
+                restored.store.vacuum()
             _copy_blobs(folder, data, restored, report, on_progress)
-            with restored.ctx.store.write() as uow:
-                report.counts = uow.purging.table_counts()
+            with restored.store.write() as uow:
+                report.counts = uow.backups.table_counts()
                 audit.append(
                     uow,
                     ctx.clock.now(),
@@ -254,84 +271,43 @@ def _carried_names(ctx: Context, settings: Settings) -> list[str]:
     return names
 
 
-def _live_ledger(ctx: Context) -> list[LedgerRow]:
-    rows: list[LedgerRow] = []
-    after = 0
-    while True:
-        with ctx.keyring.keystore.read() as uow:
-            page = uow.keys.tombstones(after_seq=after, limit=1000)
-        if not page:
-            return rows
-        rows += page
-        after = page[-1].seq
-
-
-def replay_ledger(restored: Strongroom, tombstones: list[LedgerRow]) -> dict[str, int]:
+def replay_ledger(restored: Context, tombstones: list[LedgerRow]) -> dict[str, int]:
     """Delete from a restored home everything the ledger says was purged, destroy its keys
     there, and copy the tombstones into its ledger. Idempotent."""
-    ctx = restored.ctx
     applied: dict[str, int] = {}
     for tomb in tombstones:
-        now = ctx.clock.now()
-        if tomb.kind == "workspace":
-            ctx.keyring.destroy_workspace_keys(tomb.workspace_id)
-            _delete_rows(ctx, "workspace_id", tomb.workspace_id)
-            with ctx.store.write() as uow:
-                uow.purging.delete_workspace(tomb.workspace_id, keep_deadline="")
-                uow.commit()
-        elif tomb.kind == "project":
-            ctx.keyring.destroy_data_key(tomb.subject_id)
-            _delete_rows(ctx, "project_id", tomb.subject_id)
-            with ctx.store.write() as uow:
-                for entry in uow.trash.of_project(tomb.subject_id, "trashed"):
-                    uow.purging.close_trash_of(entry.subject_id, now)
-                uow.purging.close_trash_of(tomb.subject_id, now)
-                uow.purging.delete_project(tomb.subject_id)
-                uow.commit()
-        else:  # a record or a file
-            _delete_rows(ctx, "id", tomb.subject_id)
-            with ctx.store.write() as uow:
-                uow.purging.close_trash_of(tomb.subject_id, now)
-                uow.commit()
-        with ctx.keyring.keystore.write() as keys:
-            if keys.keys.tombstone(tomb.certificate_id) is None:
-                keys.keys.add_tombstone(tomb)
-                keys.commit()
+        _replay(restored, tomb)
         applied[tomb.kind] = applied.get(tomb.kind, 0) + 1
     return applied
 
 
-def _delete_rows(ctx: Context, scope: str, value: str) -> None:
-    while True:
-        with ctx.store.write() as uow:
-            record_ids = uow.purging.record_ids(scope, value, 500)
-            if not record_ids:
-                break
-            uow.purging.delete_records(record_ids)
-            uow.commit()
-    while True:
-        with ctx.store.write() as uow:
-            files = uow.purging.files(scope, value, 500)
-            if not files:
-                break
-            uow.purging.delete_files([f for f, _ in files])
-            uow.commit()
-        for _file_id, blob_key in files:
-            ctx.blobs.delete(blob_key)
+def _replay(ctx: Context, tomb: LedgerRow) -> None:
+    """Shred what one tombstone names (through the same shredder as the purge that wrote
+    it), close its trash entries, and copy the tombstone."""
+    kind = PurgeKind(tomb.kind)
+    subject = Subject(kind, tomb.workspace_id, tomb.subject_id)
+    ctx.shredder.destroy_keys(subject)
+
+    def close_entries(uow: DataUnitOfWork, _removed: dict[str, int]) -> None:
+        if kind is not PurgeKind.WORKSPACE:  # its trash entries, purged elsewhere
+            uow.trash.close_purged(tomb.subject_id, ctx.clock.now())
+
+    ctx.shredder.delete(subject, ctx.clock.now(), last=close_entries)
+    ctx.ledger.append_once(tomb.certificate_id, lambda: tomb)
 
 
 def _copy_blobs(
     folder: Folder,
     data: Manifest,
-    restored: Strongroom,
+    restored: Context,
     report: RestoreReport,
     on_progress: Callable[[int], None] | None,
 ) -> None:
     """Copy from the pool the blobs the restored rows still name, a few at a time (reading,
     hashing and writing release the GIL, so copies overlap on several cores)."""
     parts = {p.name: p for p in data.blob_parts}
-    with restored.ctx.store.read() as uow:
-        wanted = uow.purging.blob_keys()
+    with restored.store.read() as uow:
+        wanted = uow.backups.blob_keys()
     copies: list[tuple[str, Part]] = []
     for blob_key in wanted:
         part = parts.get("blob:" + blob_key)
@@ -341,7 +317,7 @@ def _copy_blobs(
             copies.append((blob_key, part))
 
     def copy(blob_key: str, part: Part) -> int:
-        with restored.ctx.blobs.writer(blob_key) as out:
+        with restored.blobs.writer(blob_key) as out:
             copy_checked(folder, data, part, out.write)
         return part.size
 

@@ -35,9 +35,9 @@ from strongroom.backup.manifest import (
 )
 from strongroom.backup.writer import remove_incomplete
 from strongroom.config import Settings
+from strongroom.crypto.keyring import Keyring
 from strongroom.errors import Conflict, IntegrityFailure, KeyUnavailable
 from strongroom.services.context import Context
-from strongroom.services.keyring import Keyring
 
 log = logging.getLogger("strongroom.backup")
 
@@ -146,8 +146,7 @@ def key_shreds(ctx: Context, now: datetime) -> list[restorable.Shred]:
     """The purges that destroyed a key since the oldest keystore backup that can still be
     kept was taken (a day of margin for clocks)."""
     since = now - timedelta(days=ctx.settings.keystore_backup_retention_days + 1)
-    with ctx.keyring.keystore.read() as uow:
-        return uow.keys.key_shreds(since)
+    return ctx.ledger.key_shreds(since)
 
 
 def _assess_kind(

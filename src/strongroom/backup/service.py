@@ -12,6 +12,7 @@ from typing import Any
 from strongroom.backup import drill, reader, restorable, restore, retention, workspace, writer
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest
+from strongroom.backup.restore import OpenHome
 from strongroom.services.context import Context
 
 
@@ -65,8 +66,9 @@ class BackupEntry:
 
 
 class Backups:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, open_home: OpenHome) -> None:
         self.ctx = ctx
+        self._open_home = open_home
 
     def __repr__(self) -> str:
         return f"Backups({self.ctx.settings.backup_dir!r})"
@@ -139,6 +141,7 @@ class Backups:
             database_url=database_url,
             keystore_url=keystore_url,
             on_progress=on_progress,
+            open_home=self._open_home,
         )
 
     def restore_workspace(self, backup_id: str, workspace_id: str) -> workspace.WorkspaceReport:
@@ -148,4 +151,4 @@ class Backups:
         return retention.expire(self.ctx, now or self.ctx.clock.now())
 
     def drill(self, scratch: Path | None = None) -> drill.DrillReport:
-        return drill.run(self.ctx, scratch)
+        return drill.run(self.ctx, self._open_home, scratch)

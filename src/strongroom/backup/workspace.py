@@ -20,21 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, Folder, Manifest
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
 from strongroom.backup.scratch import scratch_folder
 from strongroom.crypto.secret import SecretKey
-from strongroom.domain.lifecycle import EntryState
+from strongroom.domain.lifecycle import EntryState, PurgeKind
 from strongroom.domain.model import ObjectState
 from strongroom.errors import Conflict, InvalidInput, KeyUnavailable, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.storage import snapshots, workspace_copy
-from strongroom.storage.database import connect, make_engine
-from strongroom.storage.workspace_copy import WorkspaceRows
+from strongroom.storage import snapshots
+from strongroom.storage.repositories.backups import WorkspaceRows, workspace_rows_at
+from strongroom.storage.unit_of_work import DataUnitOfWork
 
 
 @dataclass
@@ -61,9 +59,8 @@ class WorkspaceReport:
 
 def _purged_in(ctx: Context, workspace_id: str) -> set[str]:
     """The subjects the ledger says were purged; Conflict if the workspace itself was."""
-    with ctx.keyring.keystore.read() as uow:
-        tombs = uow.keys.tombstones(workspace_id=workspace_id, limit=1_000_000)
-    if any(t.kind == "workspace" for t in tombs):
+    tombs = ctx.ledger.all(workspace_id)
+    if any(t.kind == PurgeKind.WORKSPACE for t in tombs):
         raise Conflict(
             f"the deletion ledger says workspace {workspace_id} was purged; it is never restored",
             workspace_id=workspace_id,
@@ -71,8 +68,8 @@ def _purged_in(ctx: Context, workspace_id: str) -> set[str]:
     return {t.subject_id for t in tombs}
 
 
-def _refuse_busy(conn: Connection, workspace_id: str) -> None:
-    if workspace_copy.busy_purges(conn, workspace_id):
+def _refuse_busy(uow: DataUnitOfWork, workspace_id: str) -> None:
+    if uow.backups.busy_purges(workspace_id):
         raise Conflict(
             f"a purge is under way or due in {workspace_id}; retry when it has finished",
             workspace_id=workspace_id,
@@ -85,12 +82,7 @@ def _read_backup_rows(
     with snapshots.scratch_database(ctx.settings.database_url, scratch_folder(ctx.settings)) as url:
         with snapshots.loader(url) as sink:
             decrypt_snapshot(folder, manifest, key, sink.write)
-        engine = make_engine(url)
-        try:
-            with connect(engine) as conn:
-                return workspace_copy.read(conn, ws)
-        finally:
-            engine.dispose()
+        return workspace_rows_at(url, ws)
 
 
 def _filter(ctx: Context, rows: WorkspaceRows, purged: set[str], report: WorkspaceReport) -> None:
@@ -146,13 +138,13 @@ def _keep_deletions(rows: WorkspaceRows, trashed: dict[str, dict[str, Any]]) -> 
 
 
 def _apply_live(
-    ctx: Context, conn: Connection, ws: str, rows: WorkspaceRows, report: WorkspaceReport
+    ctx: Context, uow: DataUnitOfWork, ws: str, rows: WorkspaceRows, report: WorkspaceReport
 ) -> set[str]:
     """Inside the replacing transaction, against the live ledger and trash: refuse during a
     workspace purge, leave out what was purged (or began purging) since the backup was
     read, keep deletions made since. Returns the live trash entries to keep."""
-    _refuse_busy(conn, ws)
-    entries = workspace_copy.live_trash(conn, ws)
+    _refuse_busy(uow, ws)
+    entries = uow.backups.live_trash(ws)
     closing = [e for e in entries if e["state"] in (EntryState.PURGING, EntryState.PURGED)]
     gone = _purged_in(ctx, ws) | {e["subject_id"] for e in closing}
     _filter(ctx, rows, gone, report)
@@ -185,7 +177,7 @@ def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> Worksp
     with ctx.store.read() as uow:
         if uow.workspaces.get(workspace_id) is None:
             raise NotFound(f"no workspace {workspace_id} in the live deployment")
-        _refuse_busy(uow.conn, workspace_id)
+        _refuse_busy(uow, workspace_id)
     ctx.keyring.workspace_key(workspace_id)  # KeyUnavailable if the live key is gone
     with folder_lock(folder.root, exclusive=False):
         manifest, key = open_backup(folder, ctx.keyring, backup_id)
@@ -196,9 +188,9 @@ def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> Worksp
         copied = _copy_blobs(ctx, folder, manifest, rows)
     report.blobs_copied = len(copied)
     with ctx.store.write() as uow:
-        kept = _apply_live(ctx, uow.conn, workspace_id, rows, report)
-        before = set(workspace_copy.live_blobs(uow.conn, workspace_id))
-        workspace_copy.replace(uow.conn, workspace_id, rows, kept)
+        kept = _apply_live(ctx, uow, workspace_id, rows, report)
+        before = set(uow.backups.live_blobs(workspace_id))
+        uow.backups.replace_workspace(workspace_id, rows, kept)
         report.restored = rows.counts()
         audit.append(
             uow,

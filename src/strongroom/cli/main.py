@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from strongroom import __version__
 from strongroom.cli.commands import (
     audit,
     backup,
@@ -38,6 +37,7 @@ from strongroom.cli.commands import (
     workspace,
 )
 from strongroom.cli.exit_codes import StrongroomGroup
+from strongroom.version import __version__
 
 
 def _version(show: bool) -> None:

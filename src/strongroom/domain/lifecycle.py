@@ -19,6 +19,22 @@ class TrashKind(StrEnum):
     FILE = "file"
 
 
+class PurgeKind(StrEnum):
+    """What a purge deleted, as its tombstone and certificate name it (STORED in the
+    ledger's ``kind``): a trash entry's subject, or a whole workspace."""
+
+    PROJECT = "project"
+    RECORD = "record"
+    FILE = "file"
+    WORKSPACE = "workspace"
+
+    @property
+    def shreds_a_key(self) -> bool:
+        """A project's or a workspace's purge destroys its key; a record's or a file's
+        leaves its project's key (older copies stay readable until they expire)."""
+        return self in (PurgeKind.PROJECT, PurgeKind.WORKSPACE)
+
+
 class EntryState(StrEnum):
     TRASHED = "trashed"  # restorable until its deadline
     RESTORED = "restored"
@@ -42,6 +58,22 @@ class DeadlineAction(StrEnum):
 
 
 PURGES = (DeadlineAction.PURGE_TRASH, DeadlineAction.PURGE_WORKSPACE)
+
+
+class DeadlineState(StrEnum):
+    """STORED in ``deadlines.state``: a renamed value strands every row that holds it."""
+
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+#: The step of a deadline whose work has not begun (STORED in ``deadlines.step``).
+FIRST_STEP = "start"
+#: The lease owner of a deadline parked by a legal hold (clearing the hold unparks it).
+HELD = "held"
+#: The audit action recording a deletion certificate's hash (looked up to verify one).
+PURGE_CERTIFIED = "purge.certified"
 
 
 class BillingKind(StrEnum):

@@ -27,18 +27,17 @@ from enum import StrEnum
 from strongroom import ids
 from strongroom.crypto import segments
 from strongroom.crypto.envelope import Binding
+from strongroom.crypto.keyring import DATA_KEY_VERSION
 from strongroom.crypto.segment_writer import SegmentWriter
 from strongroom.domain.lifecycle import DeadlineAction
 from strongroom.errors import Conflict, Expired, IntegrityFailure, NotFound, StrongroomError
 from strongroom.export.archive import ExportSummary, Progress, write_export
 from strongroom.export.source import WorkspaceSource, check_exportable
-from strongroom.lifecycle.deadlines import new_deadline
 from strongroom.lifecycle.steps import Step
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.keyring import DATA_KEY_VERSION
+from strongroom.services.deadlines import new_deadline
 from strongroom.services.workspaces import Workspaces
-from strongroom.storage.export_queries import ExportQueries
 from strongroom.storage.rows import ExportJobRow
 
 #: Deadline actions (STORED in the deadlines table; the worker dispatches on them).
@@ -137,7 +136,7 @@ def get_job(ctx: Context, workspace_id: str, job_id: str) -> ExportJob:
 def _row(ctx: Context, job_id: str) -> ExportJobRow:
     ids.check_id("export", job_id)
     with ctx.store.read() as uow:
-        row = ExportQueries(uow.conn).job(job_id)
+        row = uow.export_jobs.by_id(job_id)
     if row is None:
         raise NotFound(f"no export {job_id}", export_id=job_id)
     return row

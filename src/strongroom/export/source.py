@@ -28,7 +28,7 @@ from strongroom.services.files import Files
 from strongroom.services.projects import Projects
 from strongroom.services.records import Records
 from strongroom.services.workspaces import Workspaces
-from strongroom.storage.export_queries import CollectionStats, ExportQueries
+from strongroom.storage.repositories.exports import CollectionStats
 
 #: About how many bytes of record plaintext one page holds (pages are 1 to 1000 records).
 RECORD_PAGE_BYTES = 8 * 1024 * 1024
@@ -80,9 +80,8 @@ class WorkspaceSource:
         plans = []
         for project in self._all_projects(workspace_id):
             with self.ctx.store.read() as uow:
-                queries = ExportQueries(uow.conn)
-                collections = queries.collections_of(workspace_id, project.id)
-                files = queries.file_count(workspace_id, project.id)
+                collections = uow.export_jobs.collections_of(workspace_id, project.id)
+                files = uow.export_jobs.file_count(workspace_id, project.id)
             plans.append(ProjectPlan(project, collections, files))
         return Plan(workspace, as_of, plans)
 

@@ -7,79 +7,182 @@
                 "shredded" is recorded, so the count is exact; counting waits for the
                 shredding, never the other way round: a count of 100,000 rows takes longer
                 than the whole shred)
-    shredded  → delete rows, blind-index entries and blobs in batches
+    shredded  → delete rows, blind-index entries and blobs in batches (services/shredder.py)
     deleted   → write the tombstone and the signed certificate to the deletion ledger
     certified → append the certificate's hash to the audit chain; the deadline is done
 
 A worker killed at any instant resumes at the last recorded step; every step may run
 twice without harm (deletes of what is gone do nothing, the ledger row is keyed by the
 certificate id chosen at ``start``).
+
+Each step is a handler in :data:`_STEPS`; one loop runs the handler of the step the
+deadline is in until the deadline ends (done or cancelled).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from strongroom import ids
 from strongroom.backup import retention
-from strongroom.domain.lifecycle import DeadlineAction, EntryState, PurgeReason, TrashKind
+from strongroom.crypto import certificates
+from strongroom.crypto.keyring import DATA_KEY_VERSION
+from strongroom.domain.lifecycle import (
+    FIRST_STEP,
+    PURGE_CERTIFIED,
+    DeadlineAction,
+    DeadlineState,
+    EntryState,
+    PurgeKind,
+    PurgeReason,
+    TrashKind,
+)
 from strongroom.domain.model import ObjectState, WorkspaceState
 from strongroom.errors import Conflict
-from strongroom.lifecycle import certificates
-from strongroom.lifecycle.deadlines import CANCELLED
 from strongroom.lifecycle.steps import NotDueYet, Step
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.keyring import DATA_KEY_VERSION
+from strongroom.services.shredder import Subject
 from strongroom.services.trash import set_subject_state
 from strongroom.storage.rows import DeadlineRow, LedgerRow, WorkspaceRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
-BATCH = 500
+__all__ = ["PurgeProgress", "PurgeStep", "Purger", "Step"]
+
+
+class PurgeStep(StrEnum):
+    """The steps of a purge. STORED in ``deadlines.step``: a renamed value strands every
+    purge under way."""
+
+    START = FIRST_STEP
+    MARKED = "marked"
+    SHREDDED = "shredded"
+    DELETED = "deleted"
+    CERTIFIED = "certified"
+
+
+@dataclass(frozen=True)
+class PurgeProgress:
+    """What a purge has established so far, as its deadline row stores it (JSON, keys as
+    below: STORED, a purge under way reads what an older version wrote)."""
+
+    kind: PurgeKind
+    project_id: str | None
+    subject_id: str = ""
+    deleted_at: str = ""  # ISO 8601, when the subject was given up
+    destroyed_keys: tuple[str, ...] = ()
+    certificate_id: str = ""
+    counts: dict[str, int] | None = None  # set when "shredded" is recorded
+
+    @classmethod
+    def load(cls, action: str, stored: dict[str, Any]) -> PurgeProgress:
+        """A trash purge's stored progress names its kind; a workspace purge's does not."""
+        workspace = action == DeadlineAction.PURGE_WORKSPACE
+        return cls(
+            kind=PurgeKind.WORKSPACE if workspace else PurgeKind(stored["kind"]),
+            project_id=stored.get("project_id"),
+            subject_id=stored.get("subject_id", ""),
+            deleted_at=stored.get("deleted_at", ""),
+            destroyed_keys=tuple(stored.get("destroyed_keys", ())),
+            certificate_id=stored.get("certificate_id", ""),
+            counts=stored.get("counts"),
+        )
+
+    def stored(self) -> dict[str, Any]:
+        out: dict[str, Any] = {} if self.kind is PurgeKind.WORKSPACE else {"kind": self.kind}
+        out.update(
+            subject_id=self.subject_id,
+            project_id=self.project_id,
+            deleted_at=self.deleted_at,
+            destroyed_keys=list(self.destroyed_keys),
+            certificate_id=self.certificate_id,
+        )
+        if self.counts is not None:
+            out["counts"] = dict(self.counts)
+        return out
+
+    def with_counts(self, **counts: int) -> PurgeProgress:
+        return replace(self, counts={**(self.counts or {}), **counts})
+
+    @property
+    def retained_keys(self) -> list[str]:
+        """A record or file is purged without destroying its project's key: copies of its
+        ciphertext made before the purge stay readable with that key until they expire."""
+        if self.kind in (PurgeKind.RECORD, PurgeKind.FILE) and self.project_id:
+            return [f"{self.project_id} v{DATA_KEY_VERSION}"]
+        return []
 
 
 class Purger:
+    """Runs purge deadlines (the worker's handler of both purge actions)."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    # trash entries -------------------------------------------------------------------
     def purge_trash(self, step: Step) -> None:
-        d = step.deadline
-        if step.name == "start":
-            self._start_trash(step)
-        if step.name == CANCELLED:
-            return
-        kind = TrashKind(step.progress["kind"])
-        scope, value = _scope(kind, step.progress)
-        if step.name == "marked":
-            if kind is TrashKind.PROJECT:
-                self._save(step, "marked")  # still ours and still pending: then destroy
-                self.ctx.keyring.destroy_data_key(step.progress["project_id"])
-            self._count_and_save(step, scope, value)
-        if step.name == "shredded":
-            self._delete_in_batches(step, scope, value)
-            with self.ctx.store.write() as uow:
-                if kind is TrashKind.PROJECT:
-                    _close_nested_entries(uow, d.workspace_id, value, self.ctx.clock.now())
-                    uow.purging.delete_project(value)
-                step.save(uow, "deleted")
-                uow.commit()
-        self._certify_and_finish(step, kind.value, step.progress["subject_id"])
+        _Purge(self.ctx, step).run()
 
-    def _start_trash(self, step: Step) -> None:
-        d = step.deadline
+    def purge_workspace(self, step: Step) -> None:
+        _Purge(self.ctx, step).run()
+
+
+class _Purge:
+    """One purge deadline being worked on: its typed progress and the step handlers."""
+
+    def __init__(self, ctx: Context, step: Step) -> None:
+        self.ctx = ctx
+        self.step = step
+        self.deadline = step.deadline
+        self.progress = PurgeProgress.load(step.deadline.action, step.progress)
+
+    def run(self) -> None:
+        """Run the handler of the recorded step until the deadline is done or cancelled."""
+        while self.step.name in _STEPS:
+            _STEPS[PurgeStep(self.step.name)](self)
+
+    @property
+    def subject(self) -> Subject:
+        subject_id = self.progress.subject_id or self.deadline.workspace_id
+        return Subject(self.progress.kind, self.deadline.workspace_id, subject_id)
+
+    def _save(self, uow: DataUnitOfWork, name: PurgeStep) -> None:
+        self.step.progress = self.progress.stored()
+        self.step.save(uow, name)
+
+    def _save_alone(self, name: PurgeStep) -> None:
+        with self.ctx.store.write() as uow:
+            self._save(uow, name)
+            uow.commit()
+
+    def _cancel(self, uow: DataUnitOfWork, now: datetime) -> None:
+        """End the deadline as cancelled: nothing to purge (nothing was written yet)."""
+        self.step.finish(uow, now, DeadlineState.CANCELLED)
+        uow.commit()
+
+    # start ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.progress.kind is PurgeKind.WORKSPACE:
+            self._start_workspace()
+        else:
+            self._start_trash()
+
+    def _start_trash(self) -> None:
+        d = self.deadline
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             entry = uow.trash.get(d.workspace_id, d.subject_id)
             if entry is None or entry.state != EntryState.TRASHED:
-                _cancel(uow, step, now)  # restored meanwhile: nothing to purge
+                self._cancel(uow, now)  # restored meanwhile: nothing to purge
                 return
             if d.reason == PurgeReason.TRASH_EXPIRED and now < entry.restore_until:
                 raise NotDueYet(f"{entry.id} is restorable until {entry.restore_until}")
             if not uow.trash.transition(entry.id, EntryState.TRASHED, EntryState.PURGING, None):
-                _cancel(uow, step, now)  # a restore won the race
+                self._cancel(uow, now)  # a restore won the race
                 return
             kind = TrashKind(entry.kind)
             keys = (
@@ -87,46 +190,20 @@ class Purger:
                 if kind is TrashKind.PROJECT
                 else []
             )
-            step.progress.update(
-                kind=entry.kind,
+            self.progress = PurgeProgress(
+                kind=PurgeKind(kind),
                 subject_id=entry.subject_id,
                 project_id=entry.project_id,
                 deleted_at=entry.deleted_at.isoformat(),
-                destroyed_keys=keys,
+                destroyed_keys=tuple(keys),
                 certificate_id=ids.new_id("certificate"),
             )
             set_subject_state(uow, kind, entry.subject_id, ObjectState.PURGING, now, None)
-            step.save(uow, "marked")
+            self._save(uow, PurgeStep.MARKED)
             uow.commit()
 
-    # workspaces ------------------------------------------------------------------------
-    def purge_workspace(self, step: Step) -> None:
-        d = step.deadline
-        if step.name == "start":
-            self._start_workspace(step)
-        if step.name == CANCELLED:
-            return
-        if step.name == "marked":
-            self._save(step, "marked")  # still ours and still pending: then destroy
-            self.ctx.keyring.destroy_workspace_keys(d.workspace_id)
-            self._count_and_save(step, "workspace_id", d.workspace_id)
-        if step.name == "shredded":
-            self._delete_in_batches(step, "workspace_id", d.workspace_id)
-            with self.ctx.store.read() as uow:
-                blobs = uow.purging.export_blobs(d.workspace_id)
-            for key in blobs:
-                self.ctx.blobs.delete(key)
-            with self.ctx.store.write() as uow:
-                removed = uow.purging.delete_workspace(d.workspace_id, keep_deadline=d.id)
-                step.progress["counts"].update(
-                    projects=removed["projects"], members=removed["members"]
-                )
-                step.save(uow, "deleted")
-                uow.commit()
-        self._certify_and_finish(step, "workspace", d.workspace_id)
-
-    def _start_workspace(self, step: Step) -> None:
-        d = step.deadline
+    def _start_workspace(self) -> None:
+        d = self.deadline
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             ws = uow.workspaces.get(d.workspace_id)
@@ -137,138 +214,129 @@ class Purger:
             uow.tokens.revoke_workspace(d.workspace_id, now)
             uow.deadlines.cancel_workspace(d.workspace_id, keep=d.id, now=now)
             names = self.ctx.keyring.workspace_key_names(d.workspace_id)
-            step.progress.update(
+            self.progress = PurgeProgress(
+                kind=PurgeKind.WORKSPACE,
                 subject_id=d.workspace_id,
                 project_id=None,
                 deleted_at=_deleted_at(ws, d).isoformat(),
-                destroyed_keys=names,
+                destroyed_keys=tuple(names),
                 certificate_id=ids.new_id("certificate"),
             )
-            step.save(uow, "marked")
+            self._save(uow, PurgeStep.MARKED)
             uow.commit()
 
-    # shared steps ------------------------------------------------------------------------
-    def _count_and_save(self, step: Step, scope: str, value: str) -> None:
-        """Count what is about to be deleted and record "shredded", in one transaction
-        (the key is destroyed already; nothing is deleted until this commits)."""
+    # marked: destroy the key, then count ---------------------------------------------------
+    def shred_key_and_count(self) -> None:
+        subject = self.subject
+        if subject.kind.shreds_a_key:
+            self._save_alone(PurgeStep.MARKED)  # still ours and still pending: then destroy
+            self.ctx.shredder.destroy_keys(subject)
+        # Counted and "shredded" recorded in one transaction (the key is destroyed already;
+        # nothing is deleted until this commits).
         with self.ctx.store.write() as uow:
-            counts = uow.purging.counts(scope, value)
-            step.progress["counts"] = {**counts, "index_entries": 0}
-            step.save(uow, "shredded")
+            counts = self.ctx.shredder.count(uow, subject)
+            self.progress = replace(self.progress, counts={**counts, "index_entries": 0})
+            self._save(uow, PurgeStep.SHREDDED)
             uow.commit()
 
-    def _save(self, step: Step, name: str) -> None:
-        with self.ctx.store.write() as uow:
-            step.save(uow, name)
-            uow.commit()
+    # shredded: delete rows and blobs -------------------------------------------------------
+    def delete(self) -> None:
+        def on_batch(uow: DataUnitOfWork, index_entries: int) -> None:
+            done = (self.progress.counts or {}).get("index_entries", 0)
+            self.progress = self.progress.with_counts(index_entries=done + index_entries)
+            self._save(uow, PurgeStep.SHREDDED)  # the lease is renewed with every batch
 
-    def _delete_in_batches(self, step: Step, scope: str, value: str) -> None:
-        """Records (with their index entries), then files (blob first, then row), one
-        committed batch at a time; the lease is renewed with every batch."""
-        while True:
-            with self.ctx.store.write() as uow:
-                record_ids = uow.purging.record_ids(scope, value, BATCH)
-                if not record_ids:
-                    break
-                step.progress["counts"]["index_entries"] += uow.purging.delete_records(record_ids)
-                step.save(uow, step.name)
-                uow.commit()
-        while True:
-            with self.ctx.store.read() as uow:
-                files = uow.purging.files(scope, value, BATCH)
-            if not files:
-                break
-            for _file_id, blob_key in files:
-                self.ctx.blobs.delete(blob_key)
-            with self.ctx.store.write() as uow:
-                uow.purging.delete_files([f for f, _ in files])
-                step.save(uow, step.name)
-                uow.commit()
-
-    def _certify_and_finish(self, step: Step, kind: str, subject_id: str) -> None:
-        d = step.deadline
-        p = step.progress
-        if step.name == "deleted":
-            now = self.ctx.clock.now()
-            signing_key = self.ctx.keyring.signing_key()  # (its own keystore transaction)
-            backups = retention.holding(
-                self.ctx,
-                now,
-                datetime.fromisoformat(p["deleted_at"]),
-                key_shredded=kind in ("project", "workspace"),
-            )
-            with self.ctx.keyring.keystore.write() as keys:
-                if keys.keys.tombstone(p["certificate_id"]) is None:
-                    facts = certificates.Facts(
-                        certificate_id=p["certificate_id"],
-                        kind=kind,
-                        subject_id=subject_id,
-                        workspace_id=d.workspace_id,
-                        project_id=p.get("project_id"),
-                        reason=d.reason,
-                        deleted_at=datetime.fromisoformat(p["deleted_at"]),
-                        purged_at=now,
-                        counts=p["counts"],
-                        destroyed_keys=p["destroyed_keys"],
-                        backups=backups,
-                        retained_keys=_retained_keys(kind, p),
-                    )
-                    document = certificates.issue(facts, signing_key, now)
-                    keys.keys.add_tombstone(
-                        LedgerRow(
-                            0,
-                            facts.certificate_id,
-                            kind,
-                            subject_id,
-                            d.workspace_id,
-                            facts.project_id,
-                            d.reason,
-                            facts.deleted_at,
-                            now,
-                            json.dumps(document, sort_keys=True),
-                            certificates.digest(document),
-                        )
-                    )
-                    keys.commit()
-            self._save(step, "certified")
-        if step.name == "certified":
-            with self.ctx.keyring.keystore.read() as keys:
-                tombstone = keys.keys.tombstone(p["certificate_id"])
-            assert tombstone is not None  # written by the step before
-            now = self.ctx.clock.now()
-            with self.ctx.store.write() as uow:
-                audit.append(
-                    uow,
-                    now,
-                    "system:lifecycle",
-                    "purge.certified",
-                    d.workspace_id,
-                    kind=kind,
-                    subject_id=subject_id,
-                    reason=d.reason,
-                    certificate_id=p["certificate_id"],
-                    certificate_sha256=tombstone.certificate_sha256,
-                    counts=p["counts"],
-                    destroyed_keys=p["destroyed_keys"],
+        def last(uow: DataUnitOfWork, removed: dict[str, int]) -> None:
+            if self.progress.kind is PurgeKind.WORKSPACE:
+                self.progress = self.progress.with_counts(
+                    projects=removed["projects"], members=removed["members"]
                 )
-                if kind != "workspace":
-                    uow.trash.set_state(d.subject_id, EntryState.PURGED, now)
-                step.finish(uow, now)
-                uow.commit()
+            self._save(uow, PurgeStep.DELETED)
+
+        self.ctx.shredder.delete(
+            self.subject,
+            self.ctx.clock.now(),
+            keep_deadline=self.deadline.id,
+            on_batch=on_batch,
+            last=last,
+        )
+
+    # deleted: the tombstone and the certificate ------------------------------------------
+    def certify(self) -> None:
+        d, p = self.deadline, self.progress
+        now = self.ctx.clock.now()
+        deleted_at = datetime.fromisoformat(p.deleted_at)
+        signing_key = self.ctx.keyring.signing_key()  # (its own keystore transaction)
+        backups = retention.holding(self.ctx, now, deleted_at, key_shredded=p.kind.shreds_a_key)
+
+        def tombstone() -> LedgerRow:
+            facts = certificates.Facts(
+                certificate_id=p.certificate_id,
+                kind=p.kind,
+                subject_id=self.subject.subject_id,
+                workspace_id=d.workspace_id,
+                project_id=p.project_id,
+                reason=d.reason,
+                deleted_at=deleted_at,
+                purged_at=now,
+                counts=dict(p.counts or {}),
+                destroyed_keys=list(p.destroyed_keys),
+                backups=backups,
+                retained_keys=p.retained_keys,
+            )
+            document = certificates.issue(facts, signing_key, now)
+            return LedgerRow(
+                0,
+                facts.certificate_id,
+                p.kind,
+                facts.subject_id,
+                d.workspace_id,
+                facts.project_id,
+                d.reason,
+                facts.deleted_at,
+                now,
+                json.dumps(document, sort_keys=True),
+                certificates.digest(document),
+            )
+
+        self.ctx.ledger.append_once(p.certificate_id, tombstone)
+        self._save_alone(PurgeStep.CERTIFIED)
+
+    # certified: the audit chain, and the deadline is done ----------------------------------
+    def finish(self) -> None:
+        d, p = self.deadline, self.progress
+        tombstone = self.ctx.ledger.get(p.certificate_id)
+        assert tombstone is not None  # written by the step before
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            audit.append(
+                uow,
+                now,
+                "system:lifecycle",
+                PURGE_CERTIFIED,
+                d.workspace_id,
+                kind=p.kind,
+                subject_id=self.subject.subject_id,
+                reason=d.reason,
+                certificate_id=p.certificate_id,
+                certificate_sha256=tombstone.certificate_sha256,
+                counts=p.counts,
+                destroyed_keys=list(p.destroyed_keys),
+            )
+            if p.kind is not PurgeKind.WORKSPACE:
+                uow.trash.set_state(d.subject_id, EntryState.PURGED, now)
+            self.step.finish(uow, now)
+            uow.commit()
 
 
-def _cancel(uow: DataUnitOfWork, step: Step, now: datetime) -> None:
-    """End the deadline as cancelled: nothing to purge (nothing was written yet)."""
-    step.finish(uow, now, CANCELLED)
-    uow.commit()
-
-
-def _retained_keys(kind: str, progress: dict[str, Any]) -> list[str]:
-    """A record or file is purged without destroying its project's key: copies of its
-    ciphertext made before the purge stay readable with that key until they expire."""
-    if kind in (TrashKind.RECORD, TrashKind.FILE) and progress.get("project_id"):
-        return [f"{progress['project_id']} v{DATA_KEY_VERSION}"]
-    return []
+#: The handler of each step; each records the next step when its work is done.
+_STEPS: dict[PurgeStep, Callable[[_Purge], None]] = {
+    PurgeStep.START: _Purge.start,
+    PurgeStep.MARKED: _Purge.shred_key_and_count,
+    PurgeStep.SHREDDED: _Purge.delete,
+    PurgeStep.DELETED: _Purge.certify,
+    PurgeStep.CERTIFIED: _Purge.finish,
+}
 
 
 def _deleted_at(ws: WorkspaceRow, deadline: DeadlineRow) -> datetime:
@@ -277,20 +345,3 @@ def _deleted_at(ws: WorkspaceRow, deadline: DeadlineRow) -> datetime:
     if deadline.reason == PurgeReason.TRIAL_EXPIRED and ws.trial_ends_at is not None:
         return ws.trial_ends_at
     return ws.state_since or deadline.created_at
-
-
-def _scope(kind: TrashKind, progress: dict[str, Any]) -> tuple[str, str]:
-    """The column and value naming what a trash entry's purge deletes."""
-    if kind is TrashKind.PROJECT:
-        return "project_id", progress["subject_id"]
-    return "id", progress["subject_id"]
-
-
-def _close_nested_entries(
-    uow: DataUnitOfWork, workspace_id: str, project_id: str, now: datetime
-) -> None:
-    """Entries of records and files inside a purged project: their data went with it."""
-    for entry in uow.trash.of_project(project_id, EntryState.TRASHED):
-        if entry.kind != TrashKind.PROJECT:
-            uow.deadlines.cancel_for(entry.id, (DeadlineAction.PURGE_TRASH.value,), now)
-            uow.trash.set_state(entry.id, EntryState.PURGED, now)

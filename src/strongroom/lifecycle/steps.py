@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from strongroom.lifecycle.deadlines import DONE
+from strongroom.domain.lifecycle import DeadlineState
 from strongroom.storage.rows import DeadlineRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -40,7 +40,9 @@ class Step:
             raise LeaseLost(self.deadline.id)
         self.name = name
 
-    def finish(self, uow: DataUnitOfWork, now: datetime, state: str = DONE) -> None:
+    def finish(
+        self, uow: DataUnitOfWork, now: datetime, state: DeadlineState = DeadlineState.DONE
+    ) -> None:
         if not uow.deadlines.finish(self.deadline.id, self.owner, now, state):
             raise LeaseLost(self.deadline.id)
         self.name = state

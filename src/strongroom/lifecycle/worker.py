@@ -23,11 +23,9 @@ from datetime import timedelta
 
 from strongroom.backup import retention
 from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
-from strongroom.domain.lifecycle import PURGES, DeadlineAction, is_held
-from strongroom.lifecycle.purge import Purger
+from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
 from strongroom.services.context import Context
-from strongroom.storage.lifecycle_repositories import HELD
 from strongroom.storage.rows import DeadlineRow
 
 log = logging.getLogger("strongroom.worker")
@@ -57,12 +55,8 @@ class Worker:
         self.ctx = ctx
         self.owner = owner or f"{os.getpid()}-{secrets.token_hex(4)}"
         self._wake = threading.Event()
-        purger = Purger(ctx)
-        self.handlers: dict[str, Handler] = {
-            DeadlineAction.PURGE_TRASH.value: purger.purge_trash,
-            DeadlineAction.PURGE_WORKSPACE.value: purger.purge_workspace,
-        }
-        self._postgres = ctx.store.engine.dialect.name == "postgresql"
+        #: The work of each deadline action (registered by bootstrap, the composition root).
+        self.handlers: dict[str, Handler] = {}
         self._next_sweep = 0.0  # monotonic time of the next partial-blob sweep
 
     def register(self, action: DeadlineAction, handler: Handler) -> None:
@@ -126,11 +120,11 @@ class Worker:
     def _claim(self, report: PassReport, only: str | None) -> list[DeadlineRow]:
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            due = uow.deadlines.due(now, CLAIM_BATCH, lock=self._postgres, only=only)
+            due = uow.deadlines.due(now, CLAIM_BATCH, only=only)
             holds = [(h.workspace_id, h.project_id) for h in uow.holds.active_all()] if due else []
             claimed = []
             for deadline in due:
-                if deadline.action in PURGES and deadline.step == "start":
+                if deadline.action in PURGES and deadline.step == FIRST_STEP:
                     project_id = _project_of(deadline)
                     if is_held(holds, deadline.workspace_id, project_id):
                         uow.deadlines.lease(deadline.id, HELD, now + RETRY_AFTER)

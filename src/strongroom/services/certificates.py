@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from strongroom import ids
+from strongroom.crypto import certificates
 from strongroom.errors import IntegrityFailure, NotFound
-from strongroom.lifecycle import certificates
 from strongroom.services import audit
 from strongroom.services.context import Context
 
@@ -41,8 +41,7 @@ class Certificates:
 
     def get(self, certificate_id: str) -> dict[str, Any]:
         ids.check_id("certificate", certificate_id)
-        with self.ctx.keyring.keystore.read() as uow:
-            row = uow.keys.tombstone(certificate_id)
+        row = self.ctx.ledger.get(certificate_id)
         if row is None:
             raise NotFound(f"no certificate {certificate_id}")
         document: dict[str, Any] = json.loads(row.certificate)
@@ -52,8 +51,7 @@ class Certificates:
         self, workspace_id: str | None = None, after_seq: int = 0, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """Ledger entries (tombstones), oldest first: what was purged, why and when."""
-        with self.ctx.keyring.keystore.read() as uow:
-            rows = uow.keys.tombstones(workspace_id, after_seq, limit)
+        rows = self.ctx.ledger.page(workspace_id, after_seq, limit)
         return [
             {
                 "seq": r.seq,
@@ -78,8 +76,7 @@ class Certificates:
         public = certificates.check_signature(document, self.ctx.keyring.public_keys())
         sha = certificates.digest(document)
         certificate_id = str(document.get("certificate_id", ""))
-        with self.ctx.keyring.keystore.read() as uow:
-            row = uow.keys.tombstone(certificate_id)
+        row = self.ctx.ledger.get(certificate_id)
         if row is None:
             raise IntegrityFailure(f"the deletion ledger holds no certificate {certificate_id}")
         if row.certificate_sha256 != sha:

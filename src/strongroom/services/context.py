@@ -11,11 +11,13 @@ from strongroom.clock import Clock
 from strongroom.config import Settings
 from strongroom.crypto import envelope
 from strongroom.crypto.envelope import Binding, KeyLookup
+from strongroom.crypto.keyring import DATA_KEY_VERSION, Keyring
 from strongroom.crypto.secret import SecretKey
 from strongroom.domain.lifecycle import Retention
 from strongroom.errors import IntegrityFailure
 from strongroom.services import audit
-from strongroom.services.keyring import DATA_KEY_VERSION, Keyring
+from strongroom.services.ledger import Ledger
+from strongroom.services.shredder import Shredder
 from strongroom.storage.unit_of_work import DataStore
 
 
@@ -23,11 +25,18 @@ from strongroom.storage.unit_of_work import DataStore
 class Context:
     store: DataStore
     keyring: Keyring
+    #: The deletion ledger (in the keystore's database, outside the keyring's keys).
+    ledger: Ledger
     blobs: BlobStore
     clock: Clock
     settings: Settings
     #: Tells the lifecycle worker (if one runs in this process) that work became due.
     wake_worker: Callable[[], None] = field(default=lambda: None)
+
+    @cached_property
+    def shredder(self) -> Shredder:
+        """What every permanent deletion runs (purges, the ledger replay of a restore)."""
+        return Shredder(self.store, self.keyring, self.blobs)
 
     @cached_property
     def retention(self) -> Retention:

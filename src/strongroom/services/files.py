@@ -11,6 +11,7 @@ from strongroom import ids
 from strongroom.atomic_file import write_atomically
 from strongroom.crypto import segments
 from strongroom.crypto.envelope import Binding
+from strongroom.crypto.keyring import DATA_KEY_VERSION
 from strongroom.domain.lifecycle import TrashKind
 from strongroom.domain.model import ObjectState, Page, StoredFile, make_page, page_limit
 from strongroom.domain.roles import Action
@@ -19,7 +20,6 @@ from strongroom.errors import IntegrityFailure, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_project, require_usable, require_writable
-from strongroom.services.keyring import DATA_KEY_VERSION
 from strongroom.services.trash import TrashEntry, move_to_trash
 from strongroom.storage.rows import FileRow
 from strongroom.storage.unit_of_work import DataUnitOfWork

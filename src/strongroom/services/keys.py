@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from strongroom.crypto.keyring import RootRotation, WorkspaceRotation
 from strongroom.crypto.policy import policy_document
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -24,18 +25,19 @@ class Keys:
     # event is open: a failed rotation leaves no event, and an event is lost only if the
     # data store fails in the instant between the two commits.
 
-    def rotate_root(self, actor: str = "system") -> dict[str, Any]:
+    def rotate_root(self, actor: str = "system") -> RootRotation:
         with self.ctx.store.write() as uow:
             result = self.ctx.keyring.rotate_root()
-            audit.append(uow, self.ctx.clock.now(), actor, "key.rotate_root", None, **result)
+            details = result.as_json()
+            audit.append(uow, self.ctx.clock.now(), actor, "key.rotate_root", None, **details)
             uow.commit()
         return result
 
-    def rotate_workspace(self, workspace_id: str, actor: str = "system") -> dict[str, Any]:
+    def rotate_workspace(self, workspace_id: str, actor: str = "system") -> WorkspaceRotation:
         with self.ctx.store.write() as uow:
             require_workspace(uow, workspace_id)
             result = self.ctx.keyring.rotate_workspace(workspace_id, self.ctx.clock.now())
-            details = {k: v for k, v in result.items() if k != "workspace_id"}
+            details = {k: v for k, v in result.as_json().items() if k != "workspace_id"}
             audit.append(
                 uow, self.ctx.clock.now(), actor, "key.rotate_workspace", workspace_id, **details
             )
@@ -46,17 +48,7 @@ class Keys:
         """What a workspace's admins may know of its keys: versions and counts, no bytes."""
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)
-        with self.ctx.keyring.keystore.read() as uow:
-            key = uow.keys.workspace_key(workspace_id)
-            data_keys = uow.keys.data_keys_of(workspace_id)
-        return {
-            "workspace_id": workspace_id,
-            "workspace_key_version": key.version if key else None,
-            "workspace_key_created_at": key.created_at.isoformat() if key else None,
-            "root_version": key.wrapping_version if key else None,
-            "root_backend": self.ctx.keyring.kms.backend,
-            "data_keys": len(data_keys),
-        }
+        return self.ctx.keyring.workspace_status(workspace_id)
 
     def policy(self) -> dict[str, Any]:
         return policy_document()

@@ -24,9 +24,9 @@ from strongroom.domain.model import WorkspaceState
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_name, check_text
 from strongroom.errors import Conflict, InvalidInput, NotFound
-from strongroom.lifecycle.deadlines import new_deadline
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.deadlines import new_deadline
 from strongroom.services.guards import require_existing, require_usable, require_workspace
 from strongroom.services.workspaces import workspace_name
 from strongroom.storage.rows import BillingEventRow, DeadlineRow, HoldRow, WorkspaceRow
@@ -138,7 +138,7 @@ class Plans:
                 purge_due=purge.due_at if purge else None,
             )
             if change.cancel_purge and purge is not None:
-                uow.deadlines.cancel_for(workspace_id, (DeadlineAction.PURGE_WORKSPACE.value,), now)
+                uow.deadlines.cancel_for(workspace_id, (DeadlineAction.PURGE_WORKSPACE,), now)
             if change.purge_at is not None and change.purge_reason is not None:
                 uow.deadlines.add(
                     new_deadline(
@@ -183,7 +183,7 @@ class Plans:
             raise InvalidInput("the confirmation does not match the workspace's name")
         with self.ctx.store.write() as uow:
             row = require_usable(uow, workspace_id, Action.DELETE_WORKSPACE, now)
-            uow.deadlines.cancel_for(workspace_id, (DeadlineAction.PURGE_WORKSPACE.value,), now)
+            uow.deadlines.cancel_for(workspace_id, (DeadlineAction.PURGE_WORKSPACE,), now)
             uow.deadlines.add(
                 new_deadline(
                     DeadlineAction.PURGE_WORKSPACE,

@@ -16,6 +16,7 @@ from typing import Any
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer, indexable_values
 from strongroom.crypto.envelope import Binding, Sealer
+from strongroom.crypto.keyring import DATA_KEY_VERSION
 from strongroom.domain.lifecycle import TrashKind
 from strongroom.domain.model import (
     Collection,
@@ -37,7 +38,6 @@ from strongroom.services.guards import (
     require_workspace,
     require_writable,
 )
-from strongroom.services.keyring import DATA_KEY_VERSION
 from strongroom.services.trash import TrashEntry, in_trash, move_to_trash
 from strongroom.storage.rows import IndexEntry, RecordRow
 from strongroom.storage.unit_of_work import DataUnitOfWork

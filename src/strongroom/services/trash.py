@@ -23,9 +23,9 @@ from strongroom.domain.lifecycle import (
 from strongroom.domain.model import ObjectState, Page, make_page, page_limit
 from strongroom.domain.roles import Action, Role
 from strongroom.errors import Conflict, InTrash, NotFound, PermissionDenied
-from strongroom.lifecycle.deadlines import new_deadline
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.deadlines import new_deadline
 from strongroom.services.guards import require_usable, require_workspace
 from strongroom.storage.rows import TrashRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
@@ -192,7 +192,7 @@ class Trash:
             if not uow.trash.transition(row.id, EntryState.TRASHED, EntryState.RESTORED, now):
                 raise Conflict("this trash entry is being purged and cannot come back")
             set_subject_state(uow, kind, row.subject_id, ObjectState.LIVE, now, None)
-            uow.deadlines.cancel_for(row.id, (DeadlineAction.PURGE_TRASH.value,), now)
+            uow.deadlines.cancel_for(row.id, (DeadlineAction.PURGE_TRASH,), now)
             audit.append(
                 uow,
                 now,

@@ -8,6 +8,7 @@ from datetime import datetime
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer
 from strongroom.crypto.envelope import Binding
+from strongroom.crypto.keyring import DIRECTORY, workspace_key_id
 from strongroom.domain.lifecycle import effective_state
 from strongroom.domain.model import Member, User, Workspace, WorkspaceState
 from strongroom.domain.roles import Role, parse_role
@@ -16,7 +17,6 @@ from strongroom.errors import Conflict, NotFound, PermissionDenied
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_workspace
-from strongroom.services.keyring import DIRECTORY, workspace_key_id
 from strongroom.storage.rows import MemberRow, UserRow, WorkspaceRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 

@@ -66,7 +66,7 @@ def _sqlite_engine(url: str, database: str | None, per_thread: bool = False) -> 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("strongroom_write", False)
-        # On the DBAPI connection: through exec_driver_sql, BEGIN cost a read ~15 µs more.
+        # On the DBAPI connection: through exec_driver_sql, BEGIN costs every read more.
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
     return engine

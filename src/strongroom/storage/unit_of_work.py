@@ -1,4 +1,5 @@
-"""Units of work: one transaction on one database, rolled back unless committed.
+"""Units of work: one transaction on one database, rolled back unless committed; every
+statement is a method of one of its repositories (storage/repositories/).
 
 with store.write() as uow:
     uow.records.add_many(rows)
@@ -15,10 +16,24 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
-from strongroom.storage import lifecycle_repositories as lr
-from strongroom.storage import repositories as r
-from strongroom.storage.database import WRITE, connect
-from strongroom.storage.keystore import Keystore
+from strongroom.storage import migrations
+from strongroom.storage.database import WRITE, checkpoint, connect, make_engine, vacuum
+from strongroom.storage.repositories.audit import Audit
+from strongroom.storage.repositories.backups import Backups
+from strongroom.storage.repositories.billing import BillingEvents
+from strongroom.storage.repositories.deadlines import Deadlines
+from strongroom.storage.repositories.exports import ExportJobs
+from strongroom.storage.repositories.files import Files
+from strongroom.storage.repositories.holds import Holds
+from strongroom.storage.repositories.keys import Keys
+from strongroom.storage.repositories.ledger import Ledger
+from strongroom.storage.repositories.projects import Projects
+from strongroom.storage.repositories.records import RecordIndex, Records
+from strongroom.storage.repositories.shredding import Shredding
+from strongroom.storage.repositories.tokens import Tokens
+from strongroom.storage.repositories.trash import Trash
+from strongroom.storage.repositories.users import AddressFailures, LoginFailures, Users
+from strongroom.storage.repositories.workspaces import Collections, Members, Workspaces
 
 
 class _Transaction:
@@ -61,83 +76,87 @@ class _Transaction:
 
 
 class DataUnitOfWork(_Transaction):
-    """Repositories are made on first use: a read of one record needs one of nine."""
+    """Repositories are made on first use: a read of one record needs one of many."""
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()
         return self
 
     @cached_property
-    def users(self) -> r.Users:
-        return r.Users(self.conn)
+    def users(self) -> Users:
+        return Users(self.conn)
 
     @cached_property
-    def workspaces(self) -> r.Workspaces:
-        return r.Workspaces(self.conn)
+    def login_failures(self) -> LoginFailures:
+        return LoginFailures(self.conn)
 
     @cached_property
-    def members(self) -> r.Members:
-        return r.Members(self.conn)
+    def address_failures(self) -> AddressFailures:
+        return AddressFailures(self.conn)
 
     @cached_property
-    def projects(self) -> r.Projects:
-        return r.Projects(self.conn)
+    def workspaces(self) -> Workspaces:
+        return Workspaces(self.conn)
 
     @cached_property
-    def collections(self) -> r.Collections:
-        return r.Collections(self.conn)
+    def members(self) -> Members:
+        return Members(self.conn)
 
     @cached_property
-    def records(self) -> r.Records:
-        return r.Records(self.conn)
+    def collections(self) -> Collections:
+        return Collections(self.conn)
 
     @cached_property
-    def record_index(self) -> r.RecordIndex:
-        return r.RecordIndex(self.conn)
+    def projects(self) -> Projects:
+        return Projects(self.conn)
 
     @cached_property
-    def files(self) -> r.Files:
-        return r.Files(self.conn)
+    def records(self) -> Records:
+        return Records(self.conn)
 
     @cached_property
-    def audit(self) -> r.Audit:
-        return r.Audit(self.conn)
+    def record_index(self) -> RecordIndex:
+        return RecordIndex(self.conn)
 
     @cached_property
-    def tokens(self) -> r.Tokens:
-        return r.Tokens(self.conn)
+    def files(self) -> Files:
+        return Files(self.conn)
 
     @cached_property
-    def login_failures(self) -> r.LoginFailures:
-        return r.LoginFailures(self.conn)
+    def audit(self) -> Audit:
+        return Audit(self.conn)
 
     @cached_property
-    def address_failures(self) -> r.AddressFailures:
-        return r.AddressFailures(self.conn)
+    def tokens(self) -> Tokens:
+        return Tokens(self.conn)
 
     @cached_property
-    def trash(self) -> lr.Trash:
-        return lr.Trash(self.conn)
+    def trash(self) -> Trash:
+        return Trash(self.conn)
 
     @cached_property
-    def deadlines(self) -> lr.Deadlines:
-        return lr.Deadlines(self.conn)
+    def deadlines(self) -> Deadlines:
+        return Deadlines(self.conn)
 
     @cached_property
-    def holds(self) -> lr.Holds:
-        return lr.Holds(self.conn)
+    def holds(self) -> Holds:
+        return Holds(self.conn)
 
     @cached_property
-    def billing(self) -> lr.BillingEvents:
-        return lr.BillingEvents(self.conn)
+    def billing(self) -> BillingEvents:
+        return BillingEvents(self.conn)
 
     @cached_property
-    def export_jobs(self) -> lr.ExportJobs:
-        return lr.ExportJobs(self.conn)
+    def export_jobs(self) -> ExportJobs:
+        return ExportJobs(self.conn)
 
     @cached_property
-    def purging(self) -> lr.Purging:
-        return lr.Purging(self.conn)
+    def shredding(self) -> Shredding:
+        return Shredding(self.conn)
+
+    @cached_property
+    def backups(self) -> Backups:
+        return Backups(self.conn)
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -148,7 +167,8 @@ class DataUnitOfWork(_Transaction):
 class KeystoreUnitOfWork(_Transaction):
     def __enter__(self) -> KeystoreUnitOfWork:
         self._open()
-        self.keys = Keystore(self.conn)
+        self.keys = Keys(self.conn)
+        self.ledger = Ledger(self.conn)
         return self
 
     def __exit__(
@@ -210,6 +230,10 @@ class DataStore:
             kept = self._shared.kept = connect(self.lookup_engine)
         return kept
 
+    def vacuum(self) -> None:
+        """SQLite: rebuild the file so rows just deleted leave no copy in its free pages."""
+        vacuum(self.engine)
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.lookup_engine is not None:
@@ -225,3 +249,30 @@ class KeystoreStore:
 
     def write(self) -> KeystoreUnitOfWork:
         return KeystoreUnitOfWork(self.engine, write=True)
+
+    def checkpoint(self) -> None:
+        """SQLite: fold the WAL into the main file and truncate it (after a key is
+        destroyed, so no copy of its row lingers in the WAL)."""
+        checkpoint(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_stores(
+    database_url: str, keystore_url: str, heads: dict[str, str]
+) -> tuple[DataStore, KeystoreStore]:
+    """The data store and the keystore, each migrated to ``heads[which]`` if behind."""
+    sqlite = database_url.startswith("sqlite")
+    lookups = make_engine(database_url, per_thread=True) if sqlite else None
+    data = DataStore(make_engine(database_url), lookups)
+    keystore = KeystoreStore(make_engine(keystore_url))
+    try:
+        for engine, which in ((data.engine, "data"), (keystore.engine, "keystore")):
+            if migrations.current_revision(engine) != heads[which]:
+                migrations.upgrade(engine, which)
+    except BaseException:
+        data.dispose()
+        keystore.dispose()
+        raise
+    return data, keystore

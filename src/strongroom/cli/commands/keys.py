@@ -32,9 +32,9 @@ def keys_rotate(
     """Rotate the root key, or one workspace key, by rewrapping (no data is re-encrypted)."""
     with open_home(home) as sr:
         if workspace:
-            result = sr.keys.rotate_workspace(workspace, actor=ACTOR)
+            result = sr.keys.rotate_workspace(workspace, actor=ACTOR).as_json()
         else:
-            result = sr.keys.rotate_root(actor=ACTOR)
+            result = sr.keys.rotate_root(actor=ACTOR).as_json()
     emit(json, result)
 
 

@@ -7,13 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from strongroom import ids
-from strongroom.domain.lifecycle import DeadlineAction
+from strongroom.domain.lifecycle import FIRST_STEP, DeadlineAction, DeadlineState
 from strongroom.storage.rows import DeadlineRow
-
-START = "start"
-PENDING = "pending"
-DONE = "done"
-CANCELLED = "cancelled"
 
 
 def new_deadline(
@@ -32,8 +27,8 @@ def new_deadline(
         subject_id=subject_id,
         reason=reason,
         due_at=due_at,
-        state=PENDING,
-        step=START,
+        state=DeadlineState.PENDING,
+        step=FIRST_STEP,
         progress=json.dumps(progress, sort_keys=True),
         attempts=0,
         lease_owner=None,

@@ -8,14 +8,18 @@
 
 Rotation rewraps; it never re-encrypts data. Destroying a data key (or the workspace
 key) makes everything sealed under it unreadable everywhere at once.
+
+The keystore (its own database) is the keyring's alone: the deletion ledger, which lives
+in the same database, is a service of its own (services/ledger.py).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,7 +31,6 @@ from strongroom.crypto.envelope import Binding
 from strongroom.crypto.kms.base import RootKms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import Conflict, IntegrityFailure, KeyUnavailable
-from strongroom.storage.database import checkpoint
 from strongroom.storage.rows import WrappedKeyRow
 from strongroom.storage.unit_of_work import KeystoreStore
 
@@ -54,15 +57,62 @@ def workspace_key_id(workspace_id: str) -> str:
     return "wsk:" + workspace_id
 
 
-def _cache_name(key_id: str, version: int) -> tuple[object, ...]:
-    """How the unwrapped data (or directory) key ``key_id`` v``version`` is named in the
-    key cache. Keyring.forget relies on the key id standing second."""
-    return ("dir", version) if key_id == DIRECTORY else ("dk", key_id, version)
+class KeyName(NamedTuple):
+    """How an unwrapped key is named in the key cache."""
+
+    kind: str  # "data" (a data or the directory key), "workspace", "signing"
+    key_id: str
+    version: int
 
 
-def _kek_name(workspace_id: str, version: int) -> tuple[object, ...]:
-    """How workspace key ``workspace_id`` v``version`` is named in the key cache."""
-    return ("ws", workspace_id, version)
+#: The signing key's name in the cache: the newest version, whichever it is.
+_SIGNING = KeyName("signing", "signing", 0)
+
+
+def _cache_name(key_id: str, version: int) -> KeyName:
+    """The unwrapped data (or directory) key ``key_id`` v``version``."""
+    return KeyName("data", key_id, version)
+
+
+def _kek_name(workspace_id: str, version: int) -> KeyName:
+    """Workspace key ``workspace_id`` v``version``."""
+    return KeyName("workspace", workspace_id, version)
+
+
+@dataclass(frozen=True)
+class RootRotation:
+    """A root rotation: the versions before and after, and how many keys it rewrapped."""
+
+    previous_root_version: int
+    root_version: int
+    rewrapped_keys: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "previous_root_version": self.previous_root_version,
+            "root_version": self.root_version,
+            "rewrapped_keys": self.rewrapped_keys,
+        }
+
+
+@dataclass(frozen=True)
+class WorkspaceRotation:
+    """A workspace key rotation: its versions, the data keys rewrapped, the key destroyed."""
+
+    workspace_id: str
+    previous_version: int
+    version: int
+    rewrapped_keys: int
+    destroyed: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "workspace_id": self.workspace_id,
+            "previous_version": self.previous_version,
+            "version": self.version,
+            "rewrapped_keys": self.rewrapped_keys,
+            "destroyed": list(self.destroyed),
+        }
 
 
 class DerivedKeyCache:
@@ -93,6 +143,7 @@ class Keyring:
         self, kms: RootKms, keystore: KeystoreStore, cache: KeyCache[SecretKey], clock: Clock
     ) -> None:
         self.kms = kms
+        #: The keystore's units of work: the keyring's alone (tests reach in to tamper).
         self.keystore = keystore
         self.cache = cache
         #: Derived keys of recently read objects, bounded like the unwrapped-key cache.
@@ -284,7 +335,7 @@ class Keyring:
             uow.keys.delete_data_key(key_id)
             uow.commit()
         self.forget(key_id)
-        checkpoint(self.keystore.engine)
+        self.keystore.checkpoint()
 
     def destroy_workspace_keys(self, workspace_id: str) -> None:
         """Destroy the workspace key (every version) and every data key wrapped by it.
@@ -299,7 +350,7 @@ class Keyring:
             self.forget(row.key_id)
         for version in kek_versions:
             self.cache.forget(_kek_name(workspace_id, version))
-        checkpoint(self.keystore.engine)
+        self.keystore.checkpoint()
 
     # backup keys ----------------------------------------------------------------------
     def new_backup_key(self, kind: str, backup_id: str) -> tuple[SecretKey, int, bytes]:
@@ -321,13 +372,13 @@ class Keyring:
     def signing_key(self) -> Ed25519PrivateKey:
         """The deployment's Ed25519 signing key (deletion certificates), wrapped by root;
         made on first use."""
-        cached = self.cache.get(("sign",))
+        cached = self.cache.get(_SIGNING)
         if cached is None:
             try:
                 cached = self._load_or_make_signing_key()
             except Conflict:  # another process made it first (PostgreSQL): use theirs
                 cached = self._load_or_make_signing_key()
-            self.cache.put(("sign",), cached)
+            self.cache.put(_SIGNING, cached)
         return Ed25519PrivateKey.from_private_bytes(cached.reveal())
 
     def _load_or_make_signing_key(self) -> SecretKey:
@@ -360,16 +411,23 @@ class Keyring:
 
     def forget(self, key_id: str) -> None:
         """Drop every cached key of ``key_id`` (a data key about to be destroyed)."""
-        self.cache.forget_where(lambda name: isinstance(name, tuple) and name[1:2] == (key_id,))
+        self.cache.forget_where(lambda name: isinstance(name, KeyName) and name.key_id == key_id)
+        # Derived entries are named by crypto/envelope.py: (expected key id, header bytes
+        # before the nonce).
         self.derived.forget_where(lambda name: isinstance(name, tuple) and name[0] == key_id)
-        # (derived entries are named (expected key id, header bytes before the nonce))
 
     def forget_all(self) -> None:
         self.cache.clear()
         self.derived.clear()
 
+    def close(self) -> None:
+        """Forget every cached key, close the KMS session and the keystore's connections."""
+        self.forget_all()
+        self.kms.close()
+        self.keystore.dispose()
+
     # rotation -----------------------------------------------------------------------
-    def rotate_root(self) -> dict[str, Any]:
+    def rotate_root(self) -> RootRotation:
         """A new root version; every workspace and directory key is rewrapped under it.
 
         The directory key row is locked first, so rotations of several processes queue
@@ -409,9 +467,9 @@ class Keyring:
                 uow.keys.rewrap_signing_key(row.version, version, wrapped)
                 rewrapped += 1
             uow.commit()
-        return {"previous_root_version": old, "root_version": new, "rewrapped_keys": rewrapped}
+        return RootRotation(old, new, rewrapped)
 
-    def rotate_workspace(self, workspace_id: str, now: datetime) -> dict[str, Any]:
+    def rotate_workspace(self, workspace_id: str, now: datetime) -> WorkspaceRotation:
         """A new workspace key version; the workspace's data keys are rewrapped under it and
         the old version is destroyed."""
         with self.keystore.write() as uow:
@@ -444,16 +502,30 @@ class Keyring:
             uow.commit()
         self.cache.forget(_kek_name(workspace_id, old_version))
         self.cache.put(_kek_name(workspace_id, new_version), new_key)
-        checkpoint(self.keystore.engine)
-        return {
-            "workspace_id": workspace_id,
-            "previous_version": old_version,
-            "version": new_version,
-            "rewrapped_keys": len(rows),
-            "destroyed": [f"{workspace_key_id(workspace_id)} v{old_version}"],
-        }
+        self.keystore.checkpoint()
+        return WorkspaceRotation(
+            workspace_id,
+            old_version,
+            new_version,
+            len(rows),
+            (f"{workspace_key_id(workspace_id)} v{old_version}",),
+        )
 
     # status -------------------------------------------------------------------------
+    def workspace_status(self, workspace_id: str) -> dict[str, Any]:
+        """A workspace's keys as its admins may know them: versions and counts, no bytes."""
+        with self.keystore.read() as uow:
+            key = uow.keys.workspace_key(workspace_id)
+            data_keys = uow.keys.data_keys_of(workspace_id)
+        return {
+            "workspace_id": workspace_id,
+            "workspace_key_version": key.version if key else None,
+            "workspace_key_created_at": key.created_at.isoformat() if key else None,
+            "root_version": key.wrapping_version if key else None,
+            "root_backend": self.kms.backend,
+            "data_keys": len(data_keys),
+        }
+
     def status(self) -> dict[str, Any]:
         with self.keystore.read() as uow:
             counts = uow.keys.counts()

@@ -1,22 +1,18 @@
-"""The keystore repository: wrapped directory, workspace, data and signing keys, and the
-deletion ledger."""
+"""Wrapped keys in the keystore: the directory key, workspace keys (versioned), data keys
+and the signing key. Only the keyring (crypto/keyring.py) reads them."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.errors import Conflict
 from strongroom.storage import keystore_tables as k
-from strongroom.storage.rows import LedgerRow, WrappedKeyRow
+from strongroom.storage.repositories.base import Repository
+from strongroom.storage.rows import WrappedKeyRow
 
 
-class Keystore:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class Keys(Repository):
     # directory key ------------------------------------------------------------------
     def directory_key(self, lock: bool = False) -> WrappedKeyRow | None:
         """The newest directory key; ``lock`` holds it to the end of the transaction (the
@@ -222,39 +218,6 @@ class Keystore:
             .where(k.signing_keys.c.version == version)
             .values(root_version=root_version, wrapped=wrapped)
         )
-
-    # the deletion ledger ----------------------------------------------------------------
-    def add_tombstone(self, row: LedgerRow) -> None:
-        values = row._asdict()
-        del values["seq"]
-        self.conn.execute(insert(k.ledger).values(**values))
-
-    def tombstone(self, certificate_id: str) -> LedgerRow | None:
-        r = self.conn.execute(
-            select(k.ledger).where(k.ledger.c.certificate_id == certificate_id)
-        ).first()
-        return LedgerRow(*r) if r else None
-
-    def tombstones(
-        self, workspace_id: str | None = None, after_seq: int = 0, limit: int = 1000
-    ) -> list[LedgerRow]:
-        c = k.ledger.c
-        query = select(k.ledger).where(c.seq > after_seq)
-        if workspace_id is not None:
-            query = query.where(c.workspace_id == workspace_id)
-        rows = self.conn.execute(query.order_by(c.seq).limit(limit))
-        return [LedgerRow(*r) for r in rows]
-
-    def key_shreds(self, purged_after: datetime) -> list[tuple[datetime, datetime]]:
-        """(deleted_at, purged_at) of every purge since ``purged_after`` that destroyed a
-        key (a project's or a workspace's): what keystore backups taken before it hold."""
-        c = k.ledger.c
-        rows = self.conn.execute(
-            select(c.deleted_at, c.purged_at).where(
-                c.purged_at > purged_after, c.kind.in_(("project", "workspace"))
-            )
-        )
-        return [(r.deleted_at, r.purged_at) for r in rows]
 
     def counts(self) -> dict[str, int]:
         def n(table: object) -> int:

@@ -1,0 +1,153 @@
+"""Records (sealed JSON documents) and their blind-index entries."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
+
+from strongroom.domain.model import ObjectState
+from strongroom.storage import tables as t
+from strongroom.storage.driver import DriverQuery, utc
+from strongroom.storage.repositories.base import Repository
+from strongroom.storage.rows import IndexEntry, RecordRow
+
+# Statements of the hot paths, built once (SQLAlchemy caches their compiled SQL).
+_INSERT_RECORD = insert(t.records)
+_SELECT_RECORD = select(t.records).where(
+    t.records.c.id == bindparam("record_id"),
+    t.records.c.project_id == bindparam("project_id"),
+    t.records.c.workspace_id == bindparam("workspace_id"),
+)
+_INSERT_INDEX = insert(t.record_index)
+# What every API request runs: the read of one record (storage/driver).
+_SELECT_LIVE_RECORD = DriverQuery(
+    select(t.records)
+    .join(t.projects, t.projects.c.id == t.records.c.project_id)
+    .where(
+        t.records.c.id == bindparam("record_id"),
+        t.records.c.project_id == bindparam("project_id"),
+        t.records.c.workspace_id == bindparam("workspace_id"),
+        t.records.c.state == text("'live'"),
+        t.projects.c.state == text("'live'"),
+    )
+)
+
+
+class Records(Repository):
+    def add_many(self, rows: Sequence[RecordRow]) -> None:
+        if rows:
+            self.conn.execute(
+                _INSERT_RECORD,
+                [
+                    {
+                        "id": r.id,
+                        "workspace_id": r.workspace_id,
+                        "project_id": r.project_id,
+                        "collection": r.collection,
+                        "sealed": r.sealed,
+                        "size": r.size,
+                        "state": r.state,
+                        "created_at": r.created_at,
+                        "updated_at": r.updated_at,
+                    }
+                    for r in rows
+                ],
+            )
+
+    def get(self, workspace_id: str, project_id: str, record_id: str) -> RecordRow | None:
+        r = self.conn.execute(
+            _SELECT_RECORD,
+            {"record_id": record_id, "project_id": project_id, "workspace_id": workspace_id},
+        ).first()
+        return RecordRow(*r) if r else None
+
+    def get_live(self, workspace_id: str, project_id: str, record_id: str) -> RecordRow | None:
+        """The live record of a live project, in one statement (the read path)."""
+        r = _SELECT_LIVE_RECORD.first(
+            self.conn,
+            {"record_id": record_id, "project_id": project_id, "workspace_id": workspace_id},
+        )
+        if r is None:
+            return None
+        return RecordRow._make((*r[:7], utc(r[7]), utc(r[8]), *r[9:]))  # the timestamps
+
+    def set_state(
+        self, record_id: str, state: ObjectState, now: datetime, trash_id: str | None = None
+    ) -> None:
+        self.conn.execute(
+            update(t.records)
+            .where(t.records.c.id == record_id)
+            .values(state=state, updated_at=now, trash_id=trash_id)
+        )
+
+    def replace(self, record_id: str, sealed: bytes, size: int, now: datetime) -> None:
+        self.conn.execute(
+            update(t.records)
+            .where(t.records.c.id == record_id)
+            .values(sealed=sealed, size=size, updated_at=now)
+        )
+
+    def list(
+        self,
+        workspace_id: str,
+        project_id: str,
+        collection: str | None,
+        after: str | None,
+        limit: int,
+    ) -> builtins.list[RecordRow]:
+        """Live records by id; of one collection, or (None) of every collection."""
+        query = select(t.records).where(
+            t.records.c.workspace_id == workspace_id,
+            t.records.c.project_id == project_id,
+            t.records.c.state == ObjectState.LIVE,
+        )
+        if collection is not None:
+            query = query.where(t.records.c.collection == collection)
+        if after:
+            query = query.where(t.records.c.id > after)
+        rows = self.conn.execute(query.order_by(t.records.c.id).limit(limit))
+        return [RecordRow(*r) for r in rows]
+
+    def count(self, workspace_id: str | None = None) -> int:
+        query = select(func.count()).select_from(t.records)
+        if workspace_id:
+            query = query.where(t.records.c.workspace_id == workspace_id)
+        return int(self.conn.execute(query).scalar_one())
+
+
+class RecordIndex(Repository):
+    def add_many(self, workspace_id: str, entries: Iterable[IndexEntry]) -> None:
+        values = [
+            {
+                "record_id": e.record_id,
+                "field": e.field,
+                "digest": e.digest,
+                "workspace_id": workspace_id,
+            }
+            for e in entries
+        ]
+        if values:
+            self.conn.execute(_INSERT_INDEX, values)
+
+    def remove_for(self, record_id: str) -> None:
+        self.conn.execute(delete(t.record_index).where(t.record_index.c.record_id == record_id))
+
+    def find(self, workspace_id: str, field: str, digest: bytes) -> builtins.list[str]:
+        i, r, p = t.record_index.c, t.records.c, t.projects.c
+        rows = self.conn.execute(
+            select(i.record_id)
+            .join(t.records, r.id == i.record_id)
+            .join(t.projects, p.id == r.project_id)
+            .where(
+                i.workspace_id == workspace_id,
+                i.field == field,
+                i.digest == digest,
+                r.state == ObjectState.LIVE,
+                p.state == ObjectState.LIVE,
+            )
+            .order_by(i.record_id)
+        )
+        return [r[0] for r in rows]

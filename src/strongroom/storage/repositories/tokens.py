@@ -1,0 +1,78 @@
+"""API tokens, sessions and operator tokens (their secrets only as hashes)."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, select, update
+
+from strongroom.domain.access import PrincipalKind
+from strongroom.storage import tables as t
+from strongroom.storage.driver import DriverQuery, utc
+from strongroom.storage.repositories.base import Repository, fields
+from strongroom.storage.rows import Plan, TokenRow
+
+# What every API request runs: the token with its workspace's plan (state, trial end), in
+# one statement, one snapshot (storage/driver).
+_SELECT_TOKEN = DriverQuery(
+    select(t.api_tokens, t.workspaces.c.state, t.workspaces.c.trial_ends_at)
+    .select_from(t.api_tokens)
+    .outerjoin(t.workspaces, t.workspaces.c.id == t.api_tokens.c.workspace_id)
+    .where(t.api_tokens.c.secret_hash == bindparam("secret_hash"))
+)
+
+
+class Tokens(Repository):
+    def add(self, row: TokenRow) -> None:
+        self.conn.execute(insert(t.api_tokens).values(**fields(row)))
+
+    def by_secret_hash(self, secret_hash: bytes) -> TokenRow | None:
+        found = self.with_plan(secret_hash)
+        return None if found is None else found[0]
+
+    def with_plan(self, secret_hash: bytes) -> tuple[TokenRow, Plan | None] | None:
+        """The token and its workspace's plan (None for a token of no workspace), read in
+        one statement: the authentication of every API request."""
+        r = _SELECT_TOKEN.first(self.conn, {"secret_hash": secret_hash})
+        if r is None:
+            return None
+        row = TokenRow._make((*r[:6], utc(r[6]), utc(r[7]), utc(r[8])))  # the timestamps
+        return row, (Plan(r[9], utc(r[10])) if r[9] is not None else None)
+
+    def get(self, token_id: str) -> TokenRow | None:
+        r = self.conn.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
+        return TokenRow(*r) if r else None
+
+    def revoke(self, token_id: str, now: datetime) -> int:
+        return self.conn.execute(
+            update(t.api_tokens)
+            .where(t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+
+    def revoke_workspace(self, workspace_id: str, now: datetime) -> int:
+        return self.conn.execute(
+            update(t.api_tokens)
+            .where(t.api_tokens.c.workspace_id == workspace_id, t.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+
+    def revoke_sessions(self, user_id: str, now: datetime) -> None:
+        self.conn.execute(
+            update(t.api_tokens)
+            .where(
+                t.api_tokens.c.user_id == user_id,
+                t.api_tokens.c.kind == PrincipalKind.SESSION,
+                t.api_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+
+    def for_workspace(self, workspace_id: str) -> builtins.list[TokenRow]:
+        rows = self.conn.execute(
+            select(t.api_tokens)
+            .where(t.api_tokens.c.workspace_id == workspace_id)
+            .order_by(t.api_tokens.c.created_at, t.api_tokens.c.id)
+        )
+        return [TokenRow(*r) for r in rows]
