@@ -19,6 +19,7 @@ from strongroom.storage import lifecycle_repositories as lr
 from strongroom.storage import repositories as r
 from strongroom.storage.database import WRITE, connect
 from strongroom.storage.keystore import Keystore
+from strongroom.storage.privacy_requests import PrivacyRequests
 
 
 class _Transaction:
@@ -138,6 +139,10 @@ class DataUnitOfWork(_Transaction):
     @cached_property
     def purging(self) -> lr.Purging:
         return lr.Purging(self.conn)
+
+    @cached_property
+    def privacy_requests(self) -> PrivacyRequests:
+        return PrivacyRequests(self.conn)
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
