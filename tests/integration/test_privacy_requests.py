@@ -111,7 +111,7 @@ def test_bad_requests_change_nothing(sr: Strongroom, clock: FixedClock) -> None:
         ({"type": "access", "law": "gdpr", "identifiers": []}, "names its subject"),
         ({"type": "access", "law": "gdpr", "identifiers": [("email", "nobody")]}, "needs an @"),
         ({"type": "access", "law": "gdpr", "identifiers": [("ssn", "1")]}, "identifier kind"),
-        ({"type": "access", "law": "other", "identifiers": ADA}, "needs the due date"),
+        ({"type": "access", "law": "other", "identifiers": ADA}, "needs its due date"),
         (
             {"type": "access", "law": "gdpr", "identifiers": ADA, "received": date(2026, 1, 2)},
             "future",

@@ -62,7 +62,7 @@ def test_other_law_takes_the_callers_due_date() -> None:
     assert deadlines(Law.OTHER, date(2026, 1, 1), given_due=date(2026, 1, 20)).due == date(
         2026, 1, 20
     )
-    with pytest.raises(InvalidInput, match="needs the due date"):
+    with pytest.raises(InvalidInput, match="needs its due date"):
         deadlines(Law.OTHER, date(2026, 1, 1))
     with pytest.raises(InvalidInput, match="before"):
         deadlines(Law.OTHER, date(2026, 1, 10), given_due=date(2026, 1, 9))

@@ -106,7 +106,7 @@ def deadlines(
         confirm = add_business_days(received, CCPA_CONFIRM_BUSINESS_DAYS, holidays)
         return Deadlines(received, received + timedelta(days=CCPA_DAYS), confirm)
     if given_due is None:
-        raise InvalidInput("a request under another law needs the due date (--due)")
+        raise InvalidInput("a request under another law needs its due date (--due)")
     if given_due < received:
         raise InvalidInput("the due date cannot come before the request was received")
     return Deadlines(received, given_due, None)
