@@ -160,3 +160,14 @@ def test_the_subject_is_never_stored_or_audited_in_clear(home: Settings, clock: 
             data = path.read_bytes()
             for s in secrets:
                 assert s.encode() not in data, (path, s)
+
+
+def test_a_purged_workspace_takes_its_requests_with_it(sr: Strongroom, clock: FixedClock) -> None:
+    ws = sr.workspaces.create("Gone", "owner@gone.example").id
+    req = sr.privacy.create(ws, type="access", law="gdpr", identifiers=ADA)
+    sr.plans.delete_workspace(ws, "Gone")
+    sr.worker.run_once()
+    assert sr.certificates.list(ws)[-1]["kind"] == "workspace"  # the purge finished
+    with sr.ctx.store.read() as uow:
+        assert uow.privacy_requests.get(ws, req.id) is None
+        assert uow.privacy_requests.digests(req.id) == []

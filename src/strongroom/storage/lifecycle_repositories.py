@@ -381,7 +381,14 @@ class Purging(_Repo):
         """Everything else of a workspace, then the workspace row (records and files must
         be gone already). Returns counts of what went."""
         counts: dict[str, int] = {}
+        requests = select(t.privacy_requests.c.id).where(
+            t.privacy_requests.c.workspace_id == workspace_id
+        )
+        self.conn.execute(
+            delete(t.privacy_subjects).where(t.privacy_subjects.c.request_id.in_(requests))
+        )
         for name, table in (
+            ("privacy_requests", t.privacy_requests),
             ("projects", t.projects),
             ("collections", t.collections),
             ("members", t.members),
