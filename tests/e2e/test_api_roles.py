@@ -412,6 +412,12 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
     ("GET", _privacy(), Action.PRIVACY, lambda w: ("GET", f"{_base(w)}/privacy-requests", {})),
     (
         "GET",
+        "/v1/workspaces/{workspace_id}/privacy-report",
+        Action.PRIVACY,
+        lambda w: ("GET", f"{_base(w)}/privacy-report?year=2026", {}),
+    ),
+    (
+        "GET",
         _privacy("/{request_id}"),
         Action.PRIVACY,
         lambda w: ("GET", f"{_base(w)}/privacy-requests/{_fresh_request(w)}", {}),

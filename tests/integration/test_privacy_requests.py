@@ -171,3 +171,24 @@ def test_a_purged_workspace_takes_its_requests_with_it(sr: Strongroom, clock: Fi
     with sr.ctx.store.read() as uow:
         assert uow.privacy_requests.get(ws, req.id) is None
         assert uow.privacy_requests.digests(req.id) == []
+
+
+def test_the_report_counts_the_requests_received_in_a_year(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    ws = _workspace(sr)
+    old = sr.privacy.create(
+        ws, type="access", law="gdpr", identifiers=ADA, received=date(2025, 6, 1)
+    )
+    sr.privacy.verify(ws, old.id, method="m", by="b")
+    sr.privacy.complete(ws, old.id)  # answered on 1 January 2026: 214 days
+    new = sr.privacy.create(ws, type="deletion", law="ccpa", identifiers=ADA)
+    clock.advance(timedelta(days=9))
+    sr.privacy.reject(ws, new.id, reason="could not verify")
+    of_2025 = sr.privacy.report(ws, 2025)["types"]
+    assert (of_2025["access"]["received"], of_2025["access"]["median_days"]) == (1, 214.0)
+    assert of_2025["deletion"]["received"] == 0
+    of_2026 = sr.privacy.report(ws, 2026)["types"]
+    assert (of_2026["deletion"]["refused"], of_2026["deletion"]["mean_days"]) == (1, 9.0)
+    everything = sr.privacy.report()["types"]
+    assert everything["access"]["received"] + everything["deletion"]["received"] == 2

@@ -95,3 +95,18 @@ class PrivacyRequestOut(BaseModel):
 
 class PrivacyRequestList(BaseModel):
     items: list[PrivacyRequestOut]
+
+
+class TypeCounts(BaseModel):
+    received: int
+    completed: int
+    refused: int
+    open: int
+    median_days: float | None = Field(description="Calendar days from receipt to the answer.")
+    mean_days: float | None
+
+
+class PrivacyReport(BaseModel):
+    workspace_id: str | None
+    year: int | None
+    types: dict[RequestType, TypeCounts]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from strongroom.api.deps import SR, PrivacyManager, one_hop
 from strongroom.api.privacy_schemas import (
     ExtendIn,
+    PrivacyReport,
     PrivacyRequestIn,
     PrivacyRequestList,
     PrivacyRequestOut,
@@ -20,6 +21,11 @@ from strongroom.ids import pattern
 
 router = APIRouter(
     prefix="/v1/workspaces/{workspace_id}/privacy-requests",
+    tags=["privacy"],
+    route_class=StrictJSONRoute,
+)
+report_router = APIRouter(
+    prefix="/v1/workspaces/{workspace_id}/privacy-report",
     tags=["privacy"],
     route_class=StrictJSONRoute,
 )
@@ -54,6 +60,18 @@ def list_requests(
 ) -> PrivacyRequestList:
     requests = sr.privacy.list(grant.workspace_id, due_within=due_within)
     return PrivacyRequestList(items=[PrivacyRequestOut.of(r, subject=False) for r in requests])
+
+
+@report_router.get("", summary="Requests per type: received, completed, refused, days to respond")
+@one_hop
+def privacy_report(
+    sr: SR,
+    grant: PrivacyManager,
+    year: Annotated[
+        int | None, Query(ge=2000, le=9999, description="Received in this year.")
+    ] = None,
+) -> PrivacyReport:
+    return PrivacyReport.model_validate(sr.privacy.report(grant.workspace_id, year))
 
 
 @router.get("/{request_id}", summary="One privacy request, with its subject")

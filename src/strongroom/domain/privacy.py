@@ -181,3 +181,39 @@ class PrivacyRequest:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One request, as the yearly report counts it."""
+
+    type: RequestType
+    state: RequestState
+    days_to_respond: int | None  # closed: calendar days from receipt to the answer
+
+
+def report(requests: list[Answered]) -> dict[str, dict[str, Any]]:
+    """Counts per request type in the manner of CCPA §7102: received, completed, refused
+    (in whole: rejected), still open, and the median and mean calendar days to respond."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in RequestType:
+        mine = [r for r in requests if r.type is kind]
+        days = sorted(r.days_to_respond for r in mine if r.days_to_respond is not None)
+        out[kind.value] = {
+            "received": len(mine),
+            "completed": sum(r.state is RequestState.COMPLETED for r in mine),
+            "refused": sum(r.state is RequestState.REJECTED for r in mine),
+            "open": sum(r.state not in CLOSED for r in mine),
+            "median_days": _median(days),
+            "mean_days": round(sum(days) / len(days), 1) if days else None,
+        }
+    return out
+
+
+def _median(values: list[int]) -> float | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(values[middle])
+    return (values[middle - 1] + values[middle]) / 2

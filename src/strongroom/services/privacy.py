@@ -22,6 +22,7 @@ from strongroom.domain import privacy_clock as clock
 from strongroom.domain.personal import PersonalKind, normalise
 from strongroom.domain.privacy import (
     CLOSED,
+    Answered,
     Identifier,
     PrivacyRequest,
     RequestState,
@@ -29,6 +30,7 @@ from strongroom.domain.privacy import (
     Work,
     check_work,
     parse_type,
+    report,
 )
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_text
@@ -305,6 +307,31 @@ class Privacy:
         if due_within is not None:
             views = [v for v in views if v.days_left <= due_within]
         return views
+
+    def report(self, workspace_id: str | None = None, year: int | None = None) -> dict[str, Any]:
+        """Counts per request type of the requests received in ``year`` (default: all),
+        in one workspace or (operators) the whole deployment."""
+        if year is not None and not 2000 <= year <= 9999:
+            raise InvalidInput("--year is a year such as 2026")
+        with self.ctx.store.read() as uow:
+            if workspace_id is not None:
+                require_workspace(uow, workspace_id)
+            rows = uow.privacy_requests.received(workspace_id, year)
+        answered = [
+            Answered(
+                RequestType(r.kind),
+                RequestState(r.state),
+                None
+                if r.closed_at is None
+                else (clock.local_date(r.closed_at, clock.zone(r.time_zone)) - r.received_on).days,
+            )
+            for r in rows
+        ]
+        return {
+            "workspace_id": workspace_id,
+            "year": year,
+            "types": report(answered),
+        }
 
     # internals ------------------------------------------------------------------------
     def _move(

@@ -56,6 +56,22 @@ class PrivacyRequests:
         rows = self.conn.execute(query.order_by(c.due_on, c.received_at, c.id))
         return [PrivacyRequestRow(*r) for r in rows]
 
+    def received(
+        self, workspace_id: str | None, year: int | None
+    ) -> builtins.list[PrivacyRequestRow]:
+        """Requests received in ``year`` (all years if None), of one workspace or all."""
+        c = t.privacy_requests.c
+        query = select(t.privacy_requests)
+        if workspace_id is not None:
+            query = query.where(c.workspace_id == workspace_id)
+        if year is not None:
+            query = query.where(
+                c.received_on >= date(year, 1, 1), c.received_on <= date(year, 12, 31)
+            )
+        return [
+            PrivacyRequestRow(*r) for r in self.conn.execute(query.order_by(c.received_on, c.id))
+        ]
+
     def digests(self, request_id: str) -> builtins.list[tuple[str, bytes]]:
         c = t.privacy_subjects.c
         rows = self.conn.execute(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import emit, listing, say, show
+from strongroom.cli.output import emit, listing, say, show, table
 from strongroom.domain.privacy import PrivacyRequest
 from strongroom.errors import InvalidInput
 
@@ -215,3 +215,27 @@ def privacy_list(
         for r in requests
     ]
     emit(json, data, lambda: listing(rows, "privacy request"))
+
+
+@app.command("report")
+def privacy_report(
+    workspace_id: Annotated[
+        str | None, typer.Option("--workspace", help="One workspace (default: all of them).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Received in this year.")] = None,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Requests per type: received, completed, refused, open, days to respond."""
+    with open_home(home) as sr:
+        data = sr.privacy.report(workspace_id, year)
+
+    def human() -> None:
+        scope = workspace_id or "every workspace"
+        say(f"privacy requests of {scope}, received {year or 'in any year'}")
+        rows = [{"type": kind, **counts} for kind, counts in data["types"].items()]
+        table(
+            rows, ["type", "received", "completed", "refused", "open", "median_days", "mean_days"]
+        )
+
+    emit(json, data, human)
