@@ -121,3 +121,26 @@ def test_the_subject_never_reaches_the_audit_log(live: LiveServer) -> None:
     events = live.sr.audit.events(ws)
     assert events[-1].action == "privacy.create"
     assert secret not in repr(events)
+
+
+def test_health_counts_overdue_requests_and_warns(live: LiveServer, admin: tuple[str, str]) -> None:
+    ws, _token = admin
+    with live.client(None) as anonymous:
+        before = anonymous.get("/health").json()["privacy_requests"]
+    late = live.sr.privacy.create(
+        ws,
+        type="access",
+        law="other",
+        identifiers=[("email", "late@example.com")],
+        received=date(2026, 1, 1),
+        due=date(2026, 1, 2),
+    )
+    with live.client(None) as anonymous:
+        health = anonymous.get("/health").json()
+    assert health["privacy_requests"]["overdue"] == before["overdue"] + 1
+    assert health["status"] == "warning"
+    assert any("overdue" in w for w in health["warnings"])
+    assert late.id not in str(health) and ws not in str(health)  # counts only: no token needed
+    live.sr.privacy.reject(ws, late.id, reason="duplicate")
+    with live.client(None) as anonymous:
+        assert anonymous.get("/health").json()["privacy_requests"] == before

@@ -82,3 +82,17 @@ def test_an_overdue_request_shows_in_the_due_list(cli_home: Path, faketime: str)
     assert due - date.fromisoformat(
         ok_json("privacy", "show", ws, req, home=cli_home)["received_on"]
     ) == timedelta(days=45)
+
+
+def test_the_lifecycle_plan_lists_requests_falling_due(cli_home: Path) -> None:  # noqa: F811
+    ws = _workspace(cli_home)
+    req = ok_json(
+        "privacy", "create", ws, "--type", "deletion", "--law", "ccpa", "--email", "a@b.example",
+        home=cli_home,
+    )  # fmt: skip
+    assert ok_json("lifecycle", "plan", home=cli_home)["privacy_requests"] == []  # 45 days away
+    until = (date.fromisoformat(req["due"]) + timedelta(days=1)).isoformat()
+    planned = ok_json("lifecycle", "plan", "--until", until, home=cli_home)["privacy_requests"]
+    assert [(r["id"], r["due"]) for r in planned] == [(req["id"], req["due"])]
+    human = run("lifecycle", "plan", "--until", until, home=cli_home).stdout.decode()
+    assert req["id"] in human

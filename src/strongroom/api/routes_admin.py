@@ -65,6 +65,12 @@ def health(sr: SR) -> dict[str, Any]:
     now = sr.ctx.clock.now()
     cert = Path(sr.settings.tls_cert)
     out: dict[str, Any] = {"status": "ok"}
+    # Counts only, never whom or which workspace: /health answers without a token.
+    requests = sr.privacy.due_counts()
+    out["privacy_requests"] = requests
+    if requests["overdue"]:
+        out["status"] = "warning"
+        out["warnings"] = [f"{requests['overdue']} privacy request(s) overdue"]
     if cert.is_file():
         try:
             expires = certificate_expiry(cert)
@@ -72,13 +78,15 @@ def health(sr: SR) -> dict[str, Any]:
             # Mid-renewal or a bad replacement: the server keeps serving the pair it loaded
             # (the reloader refuses this one), so the node is up; say so, not a 500.
             out["status"] = "warning"
-            out["warnings"] = [f"the certificate file {cert.name} cannot be read as PEM"]
+            out.setdefault("warnings", []).append(
+                f"the certificate file {cert.name} cannot be read as PEM"
+            )
             return out
         out["certificate_expires_at"] = expires.isoformat()
         warning = expiry_message(cert.name, expires, now)  # the name only, never the path
         if warning:
             out["status"] = "warning"
-            out["warnings"] = [warning]
+            out.setdefault("warnings", []).append(warning)
     return out
 
 

@@ -308,6 +308,28 @@ class Privacy:
             views = [v for v in views if v.days_left <= due_within]
         return views
 
+    def due(
+        self, *, within_days: int = 10, workspace_id: str | None = None
+    ) -> builtins.list[PrivacyRequest]:
+        """Open requests of every workspace (or one) due within ``within_days`` days,
+        overdue ones included, soonest first; without their subjects. For operators:
+        ``lifecycle plan`` and ``/health``."""
+        now = self.ctx.clock.now()
+        latest = date.fromordinal(now.date().toordinal() + within_days + 1)
+        with self.ctx.store.read() as uow:
+            rows = uow.privacy_requests.open_due(workspace_id, latest, OPEN_STATES)
+        views = [self._view(r, now) for r in rows]
+        return [v for v in views if v.days_left <= within_days]
+
+    def due_counts(self) -> dict[str, int]:
+        """How many open requests are overdue, and due within 5 and 10 days."""
+        due = self.due(within_days=10)
+        return {
+            "overdue": sum(r.overdue for r in due),
+            "due_within_5_days": sum(0 <= r.days_left <= 5 for r in due),
+            "due_within_10_days": sum(0 <= r.days_left <= 10 for r in due),
+        }
+
     def report(self, workspace_id: str | None = None, year: int | None = None) -> dict[str, Any]:
         """Counts per request type of the requests received in ``year`` (default: all),
         in one workspace or (operators) the whole deployment."""

@@ -56,6 +56,19 @@ class PrivacyRequests:
         rows = self.conn.execute(query.order_by(c.due_on, c.received_at, c.id))
         return [PrivacyRequestRow(*r) for r in rows]
 
+    def open_due(
+        self, workspace_id: str | None, due_by: date, open_states: frozenset[str]
+    ) -> builtins.list[PrivacyRequestRow]:
+        """Open requests due by ``due_by``, of one workspace or all, soonest first."""
+        c = t.privacy_requests.c
+        query = select(t.privacy_requests).where(
+            c.state.in_(sorted(open_states)), c.due_on <= due_by
+        )
+        if workspace_id is not None:
+            query = query.where(c.workspace_id == workspace_id)
+        rows = self.conn.execute(query.order_by(c.due_on, c.received_at, c.id))
+        return [PrivacyRequestRow(*r) for r in rows]
+
     def received(
         self, workspace_id: str | None, year: int | None
     ) -> builtins.list[PrivacyRequestRow]:
