@@ -14,7 +14,7 @@ from strongroom.api.admission import lanes as lanes_of
 from strongroom.api.deps import SR, Operator
 from strongroom.api.schemas import LoginIn, TokenOut
 from strongroom.api.strict_json import StrictJSONRoute
-from strongroom.errors import ConfigurationError
+from strongroom.errors import ConfigurationError, StorageUnavailable
 from strongroom.tls.certificates import certificate_expiry, expiry_message
 
 router = APIRouter(route_class=StrictJSONRoute)
@@ -66,11 +66,16 @@ def health(sr: SR) -> dict[str, Any]:
     cert = Path(sr.settings.tls_cert)
     out: dict[str, Any] = {"status": "ok"}
     # Counts only, never whom or which workspace: /health answers without a token.
-    requests = sr.privacy.due_counts()
-    out["privacy_requests"] = requests
-    if requests["overdue"]:
+    try:
+        requests = sr.privacy.due_counts()
+    except StorageUnavailable:
         out["status"] = "warning"
-        out["warnings"] = [f"{requests['overdue']} privacy request(s) overdue"]
+        out["warnings"] = ["the data store cannot be reached"]
+    else:
+        out["privacy_requests"] = requests
+        if requests["overdue"]:
+            out["status"] = "warning"
+            out["warnings"] = [f"{requests['overdue']} privacy request(s) overdue"]
     if cert.is_file():
         try:
             expires = certificate_expiry(cert)

@@ -295,6 +295,7 @@ privacy_requests = Table(
     Column("subject_sealed", LargeBinary, nullable=True),  # identifiers and notes; erasable
     Column("created_by", String(128), nullable=False),
     Index("ix_privacy_requests_workspace_due", "workspace_id", "state", "due_on"),
+    Index("ix_privacy_requests_due", "state", "due_on"),  # what falls due, deployment-wide
 )
 
 # The subject's identifiers as blind-index digests (per kind), to find them in records.

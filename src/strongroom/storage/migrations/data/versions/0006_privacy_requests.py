@@ -47,6 +47,7 @@ def upgrade() -> None:
         "privacy_requests",
         ["workspace_id", "state", "due_on"],
     )
+    op.create_index("ix_privacy_requests_due", "privacy_requests", ["state", "due_on"])
     op.create_table(
         "privacy_subjects",
         sa.Column(
@@ -62,5 +63,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("privacy_subjects")
+    op.drop_index("ix_privacy_requests_due", table_name="privacy_requests")
     op.drop_index("ix_privacy_requests_workspace_due", table_name="privacy_requests")
     op.drop_table("privacy_requests")
