@@ -192,3 +192,14 @@ def test_the_report_counts_the_requests_received_in_a_year(
     assert (of_2026["deletion"]["refused"], of_2026["deletion"]["mean_days"]) == (1, 9.0)
     everything = sr.privacy.report()["types"]
     assert everything["access"]["received"] + everything["deletion"]["received"] == 2
+
+
+def test_a_cancelled_workspace_still_answers_its_peoples_requests(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    ws = _workspace(sr)
+    sr.plans.billing_event(ws, "cancelled", event_id="inv-1")
+    with pytest.raises(Conflict, match="read-only"):
+        sr.projects.create(ws, "New")
+    req = sr.privacy.create(ws, type="deletion", law="gdpr", identifiers=ADA)
+    assert sr.privacy.verify(ws, req.id, method="m", by="b").state.value == "verified"

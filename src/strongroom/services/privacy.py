@@ -229,7 +229,7 @@ class Privacy:
         reason = _text("reason", reason, MAX_TEXT)
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
-            row = self._require(uow, workspace_id, request_id)
+            row = self._require(uow, workspace_id, request_id, now)
             check_work(RequestType(row.kind), RequestState(row.state), Work.EXTEND)
             new_due = clock.extend(
                 clock.Law(row.law),
@@ -366,7 +366,7 @@ class Privacy:
         now: datetime,
     ) -> PrivacyRequest:
         with self.ctx.store.write() as uow:
-            row = self._require(uow, workspace_id, request_id)
+            row = self._require(uow, workspace_id, request_id, now)
             after = check_work(RequestType(row.kind), RequestState(row.state), work)
             values = {**values, "state": after.value}
             uow.privacy_requests.update(workspace_id, request_id, **values)
@@ -383,9 +383,17 @@ class Privacy:
         return self._view(row._replace(**values), now)
 
     def _require(
-        self, uow: DataUnitOfWork, workspace_id: str, request_id: str
+        self,
+        uow: DataUnitOfWork,
+        workspace_id: str,
+        request_id: str,
+        now: datetime | None = None,
     ) -> PrivacyRequestRow:
-        require_workspace(uow, workspace_id)
+        """The request; with ``now``, only if the workspace's plan allows privacy work."""
+        if now is None:
+            require_workspace(uow, workspace_id)
+        else:
+            require_usable(uow, workspace_id, Action.PRIVACY, now)
         ids.check_id("privacy-request", request_id)
         row = uow.privacy_requests.get(workspace_id, request_id)
         if row is None:
