@@ -19,6 +19,7 @@ TABLE = """
 | export                  |   ✓   |   ✓   |        |        |
 | purge trash             |   ✓   |       |        |        |
 | delete the workspace    |   ✓   |       |        |        |
+| privacy requests        |   ✓   |   ✓   |        |        |
 """
 
 #: The README's words for each action, and the action's name in the code.
@@ -33,6 +34,7 @@ ACTION_NAMES = {
     "export": "export",
     "purge trash": "purge_trash",
     "delete the workspace": "delete_workspace",
+    "privacy requests": "privacy",
 }
 
 

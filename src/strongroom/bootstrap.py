@@ -38,6 +38,7 @@ from strongroom.services.files import Files
 from strongroom.services.keys import Keys
 from strongroom.services.ledger import Ledger
 from strongroom.services.plans import Plans
+from strongroom.services.privacy import Privacy
 from strongroom.services.projects import Projects
 from strongroom.services.records import Records
 from strongroom.services.trash import Trash
@@ -45,7 +46,7 @@ from strongroom.services.workspaces import Workspaces
 from strongroom.storage.unit_of_work import DataStore, KeystoreStore, open_stores
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0005", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0006", "keystore": "0002"}
 
 
 class Strongroom:
@@ -64,6 +65,8 @@ class Strongroom:
         self.trash = Trash(ctx)
         self.plans = Plans(ctx)
         self.certificates = Certificates(ctx)
+        #: Data subjects' requests (GDPR, CCPA) on the law's clock.
+        self.privacy = Privacy(ctx)
         #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
         self.backups = Backups(ctx, open_home=_open_home)
         #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.

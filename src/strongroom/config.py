@@ -12,8 +12,12 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
 
 from strongroom.crypto import policy
 from strongroom.errors import ConfigurationError
@@ -104,6 +108,14 @@ class Settings:
     #: is closed as soon as it is made.
     max_connections: int = 1000
     max_connections_per_address: int = 64
+    #: Privacy requests: the IANA time zone their dates are counted in (received, due).
+    privacy_time_zone: str = "UTC"
+    #: Dates that are not business days for the CCPA's 10-day confirmation (YYYY-MM-DD,
+    #: comma-separated); weekends never are.
+    privacy_holidays: str = ""
+    #: ISO 3166 region for phone numbers written without a country code ("GB", "US");
+    #: empty: such numbers are compared by their digits as written.
+    phone_region: str = ""
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -139,6 +151,7 @@ class Settings:
         return pin
 
     def validate(self) -> Settings:
+        self._validate_privacy()
         if self.environment not in ENVIRONMENTS:
             raise ConfigurationError(
                 f"environment must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}"
@@ -256,6 +269,28 @@ class Settings:
                 f"keystore_backup_retention_days must be at most backup_purge_window_days "
                 f"({window}): deleted data is promised to be gone from backups within "
                 f"{window} days"
+            )
+
+    def _validate_privacy(self) -> None:
+        try:
+            ZoneInfo(self.privacy_time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"privacy_time_zone must be an IANA time zone such as Europe/Berlin, not "
+                f"{self.privacy_time_zone!r}"
+            ) from None
+        for day in self.privacy_holidays.split(","):
+            try:
+                if day.strip():
+                    date.fromisoformat(day.strip())
+            except ValueError:
+                raise ConfigurationError(
+                    f"privacy_holidays holds dates as YYYY-MM-DD, comma-separated; {day!r} is not"
+                ) from None
+        if self.phone_region and (self.phone_region not in phonenumbers.SUPPORTED_REGIONS):
+            raise ConfigurationError(
+                f"phone_region must be an ISO 3166 region code such as GB or US, not "
+                f"{self.phone_region!r}"
             )
 
     def public(self) -> dict[str, Any]:

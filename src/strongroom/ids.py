@@ -28,6 +28,7 @@ PREFIXES = {
     "certificate": "crt",
     "backup": "bkp",
     "keystore-backup": "ksb",
+    "privacy-request": "dsr",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

@@ -113,6 +113,29 @@ OPERATOR_ONLY = None
 _done_exports: dict[str, str] = {}
 
 
+_ADA = {
+    "type": "deletion",
+    "law": "gdpr",
+    "identifiers": [{"kind": "email", "value": "a@x.example"}],
+}
+
+
+def _fresh_request(w: World) -> str:
+    return w.live.sr.privacy.create(
+        w.ws, type="deletion", law="gdpr", identifiers=[("email", "a@x.example")]
+    ).id
+
+
+def _verified_request(w: World) -> str:
+    request_id = _fresh_request(w)
+    w.live.sr.privacy.verify(w.ws, request_id, method="email reply", by="support")
+    return request_id
+
+
+def _privacy(path: str = "") -> str:
+    return "/v1/workspaces/{workspace_id}/privacy-requests" + path
+
+
 def _done_export(w: World) -> str:
     """One finished export job of the world's workspace, made on first use."""
     if w.ws not in _done_exports:
@@ -379,6 +402,61 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
         "/v1/workspaces/{workspace_id}/exports/{export_id}/download",
         Action.EXPORT,
         lambda w: ("GET", f"{_base(w)}/exports/{_done_export(w)}/download", {}),
+    ),
+    (
+        "POST",
+        _privacy(),
+        Action.PRIVACY,
+        lambda w: ("POST", f"{_base(w)}/privacy-requests", {"json": _ADA}),
+    ),
+    ("GET", _privacy(), Action.PRIVACY, lambda w: ("GET", f"{_base(w)}/privacy-requests", {})),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/privacy-report",
+        Action.PRIVACY,
+        lambda w: ("GET", f"{_base(w)}/privacy-report?year=2026", {}),
+    ),
+    (
+        "GET",
+        _privacy("/{request_id}"),
+        Action.PRIVACY,
+        lambda w: ("GET", f"{_base(w)}/privacy-requests/{_fresh_request(w)}", {}),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/verify"),
+        Action.PRIVACY,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/privacy-requests/{_fresh_request(w)}/verify",
+            {"json": {"method": "email reply", "by": "support"}},
+        ),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/extend"),
+        Action.PRIVACY,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/privacy-requests/{_fresh_request(w)}/extend",
+            {"json": {"reason": "complex", "months": 1}},
+        ),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/reject"),
+        Action.PRIVACY,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/privacy-requests/{_fresh_request(w)}/reject",
+            {"json": {"reason": "not a customer"}},
+        ),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/complete"),
+        Action.PRIVACY,
+        lambda w: ("POST", f"{_base(w)}/privacy-requests/{_verified_request(w)}/complete", {}),
     ),
 ]
 

@@ -128,8 +128,8 @@ def test_a_trial_expires_at_the_instant_it_ends() -> None:
 
 
 #: What each plan state allows, whatever the role: written out from the README's words
-#: ("cancelled is read-only; export and managing members stay allowed; an ended trial
-#: allows only export, member management and deletion").
+#: ("cancelled is read-only; export, managing members and privacy requests stay allowed;
+#: an ended trial allows only export, member management, privacy requests and deletion").
 ALLOWED = {
     "trial": {a.value for a in Action},
     "active": {a.value for a in Action},
@@ -139,9 +139,10 @@ ALLOWED = {
         "read_keys",
         "export",
         "manage_members",
+        "privacy",
         "delete_workspace",
     },
-    "expired": {"export", "manage_members", "delete_workspace"},
+    "expired": {"export", "manage_members", "privacy", "delete_workspace"},
     "closed": set(),
 }
 

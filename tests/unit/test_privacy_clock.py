@@ -62,7 +62,7 @@ def test_other_law_takes_the_callers_due_date() -> None:
     assert deadlines(Law.OTHER, date(2026, 1, 1), given_due=date(2026, 1, 20)).due == date(
         2026, 1, 20
     )
-    with pytest.raises(InvalidInput, match="needs the due date"):
+    with pytest.raises(InvalidInput, match="needs its due date"):
         deadlines(Law.OTHER, date(2026, 1, 1))
     with pytest.raises(InvalidInput, match="before"):
         deadlines(Law.OTHER, date(2026, 1, 10), given_due=date(2026, 1, 9))
@@ -147,3 +147,17 @@ def test_add_months_clamps_every_month_end() -> None:
         assert add_months(start, 1).day == 28
     assert add_months(date(2026, 8, 31), 1) == date(2026, 9, 30)
     assert add_months(date(2026, 1, 31), 2) == date(2026, 3, 31)
+
+
+def test_another_laws_clock_is_at_most_a_year_and_so_is_its_extension() -> None:
+    received = date(2026, 1, 1)
+    assert deadlines(Law.OTHER, received, given_due=date(2027, 1, 1)).due == date(2027, 1, 1)
+    with pytest.raises(InvalidInput, match="at most 365 days after receipt"):
+        deadlines(Law.OTHER, received, given_due=date(2027, 1, 2))
+    with pytest.raises(InvalidInput, match="at most 365 days after receipt"):
+        deadlines(Law.OTHER, date(2026, 1, 1), given_due=date(9999, 12, 31))
+    kw = {"already_extended": False, "reason": "r", "tz": UTC_ZONE, "now": _now(received)}
+    due = date(2026, 2, 1)
+    assert extend(Law.OTHER, due, days=365, **kw) == date(2027, 2, 1)
+    with pytest.raises(InvalidInput, match="at most 365 days"):
+        extend(Law.OTHER, due, months=13, **kw)

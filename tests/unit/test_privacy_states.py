@@ -114,3 +114,35 @@ def test_any_sequence_of_work_keeps_the_invariants(kind: RequestType, works: lis
             assert work is W.COMPLETE
         verified = verified or work is W.VERIFY
         state = after
+
+
+def test_the_yearly_report_counts_per_type_with_median_and_mean_days() -> None:
+    from strongroom.domain.privacy import Answered, report
+
+    rows = [
+        Answered(T.ACCESS, S.COMPLETED, 3),
+        Answered(T.ACCESS, S.COMPLETED, 10),
+        Answered(T.ACCESS, S.REJECTED, 30),
+        Answered(T.ACCESS, S.RECEIVED, None),
+        Answered(T.DELETION, S.COMPLETED, 7),
+    ]
+    counts = report(rows)
+    assert counts["access"] == {
+        "received": 4,
+        "completed": 2,
+        "refused": 1,
+        "open": 1,
+        "median_days": 10.0,
+        "mean_days": 14.3,
+    }
+    assert counts["deletion"]["median_days"] == 7.0
+    assert counts["correction"] == {
+        "received": 0,
+        "completed": 0,
+        "refused": 0,
+        "open": 0,
+        "median_days": None,
+        "mean_days": None,
+    }
+    even = report([Answered(T.ACCESS, S.COMPLETED, d) for d in (1, 2, 3, 10)])
+    assert even["access"]["median_days"] == 2.5

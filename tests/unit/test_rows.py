@@ -27,6 +27,7 @@ WHOLE_ROWS: list[tuple[Any, Table]] = [
     (rows.HoldRow, t.holds),
     (rows.BillingEventRow, t.billing_events),
     (rows.ExportJobRow, t.export_jobs),
+    (rows.PrivacyRequestRow, t.privacy_requests),
     (rows.LedgerRow, k.ledger),
 ]
 

@@ -16,6 +16,8 @@ from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_data import router as data_router
 from strongroom.api.routes_exports import router as exports_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
+from strongroom.api.routes_privacy import report_router as privacy_report_router
+from strongroom.api.routes_privacy import router as privacy_router
 from strongroom.api.routes_workspaces import router as workspaces_router
 from strongroom.api.schemas import Problem
 from strongroom.api.security_headers import Receive, Scope, Send
@@ -93,6 +95,8 @@ def create_app(sr: Strongroom) -> StrongroomAPI:
     app.include_router(exports_router)
     app.include_router(admin_router)
     app.include_router(lifecycle_router)
+    app.include_router(privacy_router)
+    app.include_router(privacy_report_router)
     app.fast_reads = FastReads(sr)
     app.add_middleware(
         BodyLimit,

@@ -146,6 +146,7 @@ AuditReader = Annotated[Grant, allowed(Action.READ_AUDIT)]
 KeyReader = Annotated[Grant, allowed(Action.READ_KEYS)]
 TrashPurger = Annotated[Grant, allowed(Action.PURGE_TRASH)]
 WorkspaceDeleter = Annotated[Grant, allowed(Action.DELETE_WORKSPACE)]
+PrivacyManager = Annotated[Grant, allowed(Action.PRIVACY)]
 #: Anyone who may read, and in an ended trial (where reading is refused) owners and
 #: admins through EXPORT, the one action every plan state but closed allows them.
 PlanReader = Annotated[Grant, allowed(Action.READ, fallback=Action.EXPORT)]

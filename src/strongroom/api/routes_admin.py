@@ -14,7 +14,7 @@ from strongroom.api.admission import lanes as lanes_of
 from strongroom.api.deps import SR, Operator
 from strongroom.api.schemas import LoginIn, TokenOut
 from strongroom.api.strict_json import StrictJSONRoute
-from strongroom.errors import ConfigurationError
+from strongroom.errors import ConfigurationError, StorageUnavailable
 from strongroom.tls.certificates import certificate_expiry, expiry_message
 
 router = APIRouter(route_class=StrictJSONRoute)
@@ -65,6 +65,17 @@ def health(sr: SR) -> dict[str, Any]:
     now = sr.ctx.clock.now()
     cert = Path(sr.settings.tls_cert)
     out: dict[str, Any] = {"status": "ok"}
+    # Counts only, never whom or which workspace: /health answers without a token.
+    try:
+        requests = sr.privacy.due_counts()
+    except StorageUnavailable:
+        out["status"] = "warning"
+        out["warnings"] = ["the data store cannot be reached"]
+    else:
+        out["privacy_requests"] = requests
+        if requests["overdue"]:
+            out["status"] = "warning"
+            out["warnings"] = [f"{requests['overdue']} privacy request(s) overdue"]
     if cert.is_file():
         try:
             expires = certificate_expiry(cert)
@@ -72,13 +83,15 @@ def health(sr: SR) -> dict[str, Any]:
             # Mid-renewal or a bad replacement: the server keeps serving the pair it loaded
             # (the reloader refuses this one), so the node is up; say so, not a 500.
             out["status"] = "warning"
-            out["warnings"] = [f"the certificate file {cert.name} cannot be read as PEM"]
+            out.setdefault("warnings", []).append(
+                f"the certificate file {cert.name} cannot be read as PEM"
+            )
             return out
         out["certificate_expires_at"] = expires.isoformat()
         warning = expiry_message(cert.name, expires, now)  # the name only, never the path
         if warning:
             out["status"] = "warning"
-            out["warnings"] = [warning]
+            out.setdefault("warnings", []).append(warning)
     return out
 
 

@@ -27,6 +27,7 @@ from strongroom.cli.commands import (
     init,
     keys,
     lifecycle,
+    privacy,
     project,
     record,
     serve,
@@ -100,6 +101,7 @@ for name, group in (
     ("certificate", certificate.app),
     ("export", export.app),
     ("backup", backup.app),
+    ("privacy", privacy.app),
 ):
     app.add_typer(group, name=name)
 

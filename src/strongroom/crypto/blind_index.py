@@ -64,6 +64,15 @@ class BlindIndexer:
             self._field_keys[field] = key
         return key
 
+    def kind_digest(self, kind: str, canonical: str) -> bytes:
+        """The digest of a value already in its kind's canonical form (domain/personal.py),
+        under the key of that kind: one lookup finds it in every field of the kind. (Field
+        names cannot hold ':', so no field's key is a kind's.)"""
+        text = canonical.encode("utf-8")
+        return hmac.new(self._key("kind:" + kind), text, hashlib.sha256).digest()[
+            :BLIND_INDEX_BYTES
+        ]
+
     def digest(self, field: str, value: str) -> bytes:
         text = normalise(field, value).encode("utf-8")
         return hmac.new(self._key(field), text, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]

@@ -207,9 +207,12 @@ _ALLOWED: dict[WorkspaceState, frozenset[Action]] = {
     WorkspaceState.ACTIVE: frozenset(Action),
     # Managing members stays possible (revoking a stolen token, removing someone): it is
     # access administration, not a change to the customer's data.
-    WorkspaceState.CANCELLED: _READ_ONLY | {Action.DELETE_WORKSPACE, Action.MANAGE_MEMBERS},
+    # Privacy requests too: while the workspace holds personal data, its people's requests
+    # must be answered (and a deletion request carried out).
+    WorkspaceState.CANCELLED: _READ_ONLY
+    | {Action.DELETE_WORKSPACE, Action.MANAGE_MEMBERS, Action.PRIVACY},
     WorkspaceState.EXPIRED: frozenset(
-        {Action.EXPORT, Action.DELETE_WORKSPACE, Action.MANAGE_MEMBERS}
+        {Action.EXPORT, Action.DELETE_WORKSPACE, Action.MANAGE_MEMBERS, Action.PRIVACY}
     ),
     WorkspaceState.CLOSED: frozenset(),
 }

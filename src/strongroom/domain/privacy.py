@@ -13,7 +13,10 @@ A closed request (completed or rejected) changes no more.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from strongroom.errors import Conflict, InvalidInput
 
@@ -101,3 +104,116 @@ def check_work(kind: RequestType, state: RequestState, work: Work) -> RequestSta
     if work in NEEDS_VERIFICATION:
         return RequestState.IN_PROGRESS
     return state
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """One of the subject's identifiers, as given (canonical forms are for the index)."""
+
+    kind: str  # a PersonalKind value
+    value: str
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    """A request as its workspace's owners and admins see it."""
+
+    id: str
+    workspace_id: str
+    type: RequestType
+    law: str
+    state: RequestState
+    channel: str
+    time_zone: str
+    received_at: datetime
+    received_on: date
+    due: date
+    original_due: date
+    confirm_by: date | None
+    days_left: int
+    extended_at: datetime | None = None
+    extension_reason: str | None = None
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+    verification_method: str | None = None
+    closed_at: datetime | None = None
+    outcome_reason: str | None = None
+    identifiers: tuple[Identifier, ...] = ()
+    notes: str = ""
+
+    @property
+    def overdue(self) -> bool:
+        return self.state not in CLOSED and self.days_left < 0
+
+    def as_json(self, *, subject: bool = True) -> dict[str, Any]:
+        """JSON for the CLI and the API; ``subject=False`` leaves out who the subject is
+        (lists show when requests are due, not whom they are about)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "workspace_id": self.workspace_id,
+            "type": self.type.value,
+            "law": self.law,
+            "state": self.state.value,
+            "channel": self.channel,
+            "time_zone": self.time_zone,
+            "received_at": self.received_at.isoformat(),
+            "received_on": self.received_on.isoformat(),
+            "due": self.due.isoformat(),
+            "original_due": self.original_due.isoformat(),
+            "confirm_by": self.confirm_by.isoformat() if self.confirm_by else None,
+            "days_left": self.days_left,
+            "overdue": self.overdue,
+            "extended_at": _iso(self.extended_at),
+            "verified_at": _iso(self.verified_at),
+            "closed_at": _iso(self.closed_at),
+        }
+        if subject:
+            out |= {
+                "extension_reason": self.extension_reason,
+                "verified_by": self.verified_by,
+                "verification_method": self.verification_method,
+                "outcome_reason": self.outcome_reason,
+                "identifiers": [{"kind": i.kind, "value": i.value} for i in self.identifiers],
+                "notes": self.notes,
+            }
+        return out
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One request, as the yearly report counts it."""
+
+    type: RequestType
+    state: RequestState
+    days_to_respond: int | None  # closed: calendar days from receipt to the answer
+
+
+def report(requests: list[Answered]) -> dict[str, dict[str, Any]]:
+    """Counts per request type in the manner of CCPA §7102: received, completed, refused
+    (in whole: rejected), still open, and the median and mean calendar days to respond."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in RequestType:
+        mine = [r for r in requests if r.type is kind]
+        days = sorted(r.days_to_respond for r in mine if r.days_to_respond is not None)
+        out[kind.value] = {
+            "received": len(mine),
+            "completed": sum(r.state is RequestState.COMPLETED for r in mine),
+            "refused": sum(r.state is RequestState.REJECTED for r in mine),
+            "open": sum(r.state not in CLOSED for r in mine),
+            "median_days": _median(days),
+            "mean_days": round(sum(days) / len(days), 1) if days else None,
+        }
+    return out
+
+
+def _median(values: list[int]) -> float | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(values[middle])
+    return (values[middle - 1] + values[middle]) / 2

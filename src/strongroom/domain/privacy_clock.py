@@ -13,7 +13,8 @@ until midnight at the start of 1 March, local time.
   response due 45 calendar days after receipt, whatever the time spent verifying. One
   extension of at most 45 further days, with notice, made before the original due date.
   Business days are Monday to Friday, less the holidays the deployment names.
-- other: the due date the caller gives; one extension, with a reason, before it passes.
+- other: the due date the caller gives, at most 365 days after receipt; one extension of at
+  most 365 days, with a reason, before it passes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ GDPR_MAX_EXTENSION_MONTHS = 2
 CCPA_DAYS = 45
 CCPA_MAX_EXTENSION_DAYS = 45
 CCPA_CONFIRM_BUSINESS_DAYS = 10
+#: The longest clock of a request under another law, and of its extension (no privacy law
+#: we know of gives a year).
+OTHER_MAX_DAYS = 365
 
 
 class Law(StrEnum):
@@ -106,19 +110,24 @@ def deadlines(
         confirm = add_business_days(received, CCPA_CONFIRM_BUSINESS_DAYS, holidays)
         return Deadlines(received, received + timedelta(days=CCPA_DAYS), confirm)
     if given_due is None:
-        raise InvalidInput("a request under another law needs the due date (--due)")
+        raise InvalidInput("a request under another law needs its due date (--due)")
     if given_due < received:
         raise InvalidInput("the due date cannot come before the request was received")
+    if (given_due - received).days > OTHER_MAX_DAYS:
+        raise InvalidInput(f"the due date is at most {OTHER_MAX_DAYS} days after receipt")
     return Deadlines(received, given_due, None)
 
 
-def latest_extension(law: Law, original_due: date) -> date | None:
-    """The latest date an extension may move the due date to (None: no legal cap)."""
+_NAMES = {Law.GDPR: "the GDPR", Law.CCPA: "the CCPA", Law.OTHER: "a request under another law"}
+
+
+def latest_extension(law: Law, original_due: date) -> date:
+    """The latest date an extension may move the due date to."""
     if law is Law.GDPR:
         return add_months(original_due, GDPR_MAX_EXTENSION_MONTHS)
     if law is Law.CCPA:
         return original_due + timedelta(days=CCPA_MAX_EXTENSION_DAYS)
-    return None
+    return original_due + timedelta(days=OTHER_MAX_DAYS)
 
 
 def extend(
@@ -154,14 +163,14 @@ def extend(
             raise InvalidInput("an extension is at least one day")
         new_due = original_due + timedelta(days=days)
     cap = latest_extension(law, original_due)
-    if cap is not None and new_due > cap:
-        limit = (
-            f"{GDPR_MAX_EXTENSION_MONTHS} months"
-            if law is Law.GDPR
-            else f"{CCPA_MAX_EXTENSION_DAYS} days"
-        )
+    if new_due > cap:
+        limit = {
+            Law.GDPR: f"{GDPR_MAX_EXTENSION_MONTHS} months",
+            Law.CCPA: f"{CCPA_MAX_EXTENSION_DAYS} days",
+            Law.OTHER: f"{OTHER_MAX_DAYS} days",
+        }[law]
         raise InvalidInput(
-            f"{law.value.upper()} allows an extension of at most {limit}: "
+            f"{_NAMES[law]} allows an extension of at most {limit}: "
             f"to {cap.isoformat()} at the latest"
         )
     return new_due

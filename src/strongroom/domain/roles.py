@@ -25,6 +25,7 @@ class Action(StrEnum):
     EXPORT = "export"  # export the whole workspace
     PURGE_TRASH = "purge_trash"  # delete a trash entry forever, before its deadline
     DELETE_WORKSPACE = "delete_workspace"
+    PRIVACY = "privacy"  # data subjects' requests: create, verify, locate, export, erase
 
 
 #: The one role matrix. The README shows it; tests walk every endpoint through it.

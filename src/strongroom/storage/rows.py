@@ -4,7 +4,7 @@ Named tuples: made for every row read or written, and cheaper to build than data
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
 
@@ -195,3 +195,27 @@ class LedgerRow(NamedTuple):
     purged_at: datetime
     certificate: str
     certificate_sha256: str
+
+
+class PrivacyRequestRow(NamedTuple):
+    id: str
+    workspace_id: str
+    kind: str
+    law: str
+    state: str
+    channel: str
+    time_zone: str
+    received_at: datetime
+    received_on: date
+    confirm_by: date | None
+    original_due_on: date
+    due_on: date
+    extended_at: datetime | None
+    extension_reason_sealed: bytes | None
+    verified_at: datetime | None
+    verified_by_sealed: bytes | None
+    verification_sealed: bytes | None
+    closed_at: datetime | None
+    outcome_reason_sealed: bytes | None
+    subject_sealed: bytes | None
+    created_by: str

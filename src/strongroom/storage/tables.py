@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -264,4 +265,44 @@ export_jobs = Table(
     Column("size", BigInteger, nullable=True),
     Column("sha256", String(64), nullable=True),
     Column("error", Text, nullable=True),
+)
+
+# Privacy requests (GDPR, CCPA): what a data subject asked, on the law's clock. The subject
+# is stored sealed (identifiers, notes) and as blind-index digests per kind; the row itself
+# (type, law, dates, outcome) is the record of requests and outlives the subject's data.
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # access | portability | correction | ...
+    Column("law", String(8), nullable=False),  # gdpr | ccpa | other
+    Column("state", String(16), nullable=False),  # received | verified | in_progress | ...
+    Column("channel", String(64), nullable=False),  # how the request was made
+    Column("time_zone", String(64), nullable=False),  # the dates below are dates there
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("confirm_by", Date, nullable=True),  # CCPA: confirm receipt by
+    Column("original_due_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("extended_at", UtcDateTime, nullable=True),
+    Column("extension_reason_sealed", LargeBinary, nullable=True),
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("verified_by_sealed", LargeBinary, nullable=True),
+    Column("verification_sealed", LargeBinary, nullable=True),  # how identity was checked
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("outcome_reason_sealed", LargeBinary, nullable=True),  # basis of a refusal
+    Column("subject_sealed", LargeBinary, nullable=True),  # identifiers and notes; erasable
+    Column("created_by", String(128), nullable=False),
+    Index("ix_privacy_requests_workspace_due", "workspace_id", "state", "due_on"),
+    Index("ix_privacy_requests_due", "state", "due_on"),  # what falls due, deployment-wide
+)
+
+# The subject's identifiers as blind-index digests (per kind), to find them in records.
+privacy_subjects = Table(
+    "privacy_subjects",
+    metadata,
+    Column("request_id", String(ID), ForeignKey("privacy_requests.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("digest", LargeBinary(32), primary_key=True),
 )

@@ -27,6 +27,7 @@ from strongroom.storage.repositories.files import Files
 from strongroom.storage.repositories.holds import Holds
 from strongroom.storage.repositories.keys import Keys
 from strongroom.storage.repositories.ledger import Ledger
+from strongroom.storage.repositories.privacy_requests import PrivacyRequests
 from strongroom.storage.repositories.projects import Projects
 from strongroom.storage.repositories.records import RecordIndex, Records
 from strongroom.storage.repositories.shredding import Shredding
@@ -157,6 +158,10 @@ class DataUnitOfWork(_Transaction):
     @cached_property
     def backups(self) -> Backups:
         return Backups(self.conn)
+
+    @cached_property
+    def privacy_requests(self) -> PrivacyRequests:
+        return PrivacyRequests(self.conn)
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

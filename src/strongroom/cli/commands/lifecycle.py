@@ -82,7 +82,12 @@ def lifecycle_plan(
     limit = _parse_until(until)
     with open_home(home) as sr:
         items = sr.plans.scheduled(limit, workspace)
-    data = {"purges": [s.as_json() for s in items]}
+        days = 10 if limit is None else max(0, (limit - sr.ctx.clock.now()).days)
+        requests = sr.privacy.due(within_days=days, workspace_id=workspace)
+    data = {
+        "purges": [s.as_json() for s in items],
+        "privacy_requests": [r.as_json(subject=False) for r in requests],
+    }
     rows = [
         {
             "deadline": s.deadline_id,
@@ -95,4 +100,22 @@ def lifecycle_plan(
         }
         for s in items
     ]
-    emit(json, data, lambda: listing(rows, "scheduled purge"))
+    due_rows = [
+        {
+            "request": r.id,
+            "due": r.due.isoformat(),
+            "workspace": r.workspace_id,
+            "type": r.type.value,
+            "law": r.law,
+            "overdue": "OVERDUE" if r.overdue else "",
+        }
+        for r in requests
+    ]
+
+    def human() -> None:
+        listing(rows, "scheduled purge")
+        if due_rows:
+            say("")
+            listing(due_rows, "privacy request due", "privacy requests due")
+
+    emit(json, data, human)

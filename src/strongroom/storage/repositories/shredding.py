@@ -17,6 +17,7 @@ Scope = Literal["project_id", "id", "workspace_id"]
 #: The tables of a workspace deleted by :meth:`Shredding.delete_workspace`, with the name
 #: each count is reported under (records and files are shredded before, in batches).
 _WORKSPACE_TABLES = (
+    ("privacy_requests", t.privacy_requests),
     ("projects", t.projects),
     ("collections", t.collections),
     ("members", t.members),
@@ -80,6 +81,12 @@ class Shredding(Repository):
         """Everything else of a workspace, then the workspace row (records and files must
         be gone already). Returns counts of what went."""
         counts: dict[str, int] = {}
+        requests = select(t.privacy_requests.c.id).where(
+            t.privacy_requests.c.workspace_id == workspace_id
+        )
+        self.conn.execute(
+            delete(t.privacy_subjects).where(t.privacy_subjects.c.request_id.in_(requests))
+        )
         for name, table in _WORKSPACE_TABLES:
             counts[name] = int(
                 self.conn.execute(

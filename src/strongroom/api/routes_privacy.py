@@ -1,0 +1,125 @@
+"""Privacy requests of a workspace (owners and admins: the PRIVACY action)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from strongroom.api.deps import SR, PrivacyManager, one_hop
+from strongroom.api.privacy_schemas import (
+    ExtendIn,
+    PrivacyReport,
+    PrivacyRequestIn,
+    PrivacyRequestList,
+    PrivacyRequestOut,
+    ReasonIn,
+    VerifyIn,
+)
+from strongroom.api.strict_json import StrictJSONRoute
+from strongroom.ids import pattern
+
+router = APIRouter(
+    prefix="/v1/workspaces/{workspace_id}/privacy-requests",
+    tags=["privacy"],
+    route_class=StrictJSONRoute,
+)
+report_router = APIRouter(
+    prefix="/v1/workspaces/{workspace_id}/privacy-report",
+    tags=["privacy"],
+    route_class=StrictJSONRoute,
+)
+RequestId = Annotated[str, Path(pattern=pattern("privacy-request"))]
+
+
+@router.post("", status_code=201, summary="Record a data subject's request")
+@one_hop
+def create_request(sr: SR, grant: PrivacyManager, body: PrivacyRequestIn) -> PrivacyRequestOut:
+    request = sr.privacy.create(
+        grant.workspace_id,
+        type=body.type.value,
+        law=body.law.value,
+        identifiers=[(i.kind.value, i.value) for i in body.identifiers],
+        received=body.received,
+        due=body.due,
+        channel=body.channel,
+        notes=body.notes,
+        actor=grant.caller.actor,
+    )
+    return PrivacyRequestOut.of(request, subject=False)
+
+
+@router.get("", summary="The workspace's privacy requests, soonest due first")
+@one_hop
+def list_requests(
+    sr: SR,
+    grant: PrivacyManager,
+    due_within: Annotated[
+        int | None, Query(ge=0, le=3650, description="Only open ones due within N days.")
+    ] = None,
+) -> PrivacyRequestList:
+    requests = sr.privacy.list(grant.workspace_id, due_within=due_within)
+    return PrivacyRequestList(items=[PrivacyRequestOut.of(r, subject=False) for r in requests])
+
+
+@report_router.get("", summary="Requests per type: received, completed, refused, days to respond")
+@one_hop
+def privacy_report(
+    sr: SR,
+    grant: PrivacyManager,
+    year: Annotated[
+        int | None, Query(ge=2000, le=9999, description="Received in this year.")
+    ] = None,
+) -> PrivacyReport:
+    return PrivacyReport.model_validate(sr.privacy.report(grant.workspace_id, year))
+
+
+@router.get("/{request_id}", summary="One privacy request, with its subject")
+@one_hop
+def get_request(sr: SR, grant: PrivacyManager, request_id: RequestId) -> PrivacyRequestOut:
+    return PrivacyRequestOut.of(sr.privacy.get(grant.workspace_id, request_id), subject=True)
+
+
+@router.post("/{request_id}/verify", summary="Record how the subject's identity was verified")
+@one_hop
+def verify_request(
+    sr: SR, grant: PrivacyManager, request_id: RequestId, body: VerifyIn
+) -> PrivacyRequestOut:
+    request = sr.privacy.verify(
+        grant.workspace_id, request_id, method=body.method, by=body.by, actor=grant.caller.actor
+    )
+    return PrivacyRequestOut.of(request, subject=False)
+
+
+@router.post("/{request_id}/extend", summary="Extend the due date once, as the law allows")
+@one_hop
+def extend_request(
+    sr: SR, grant: PrivacyManager, request_id: RequestId, body: ExtendIn
+) -> PrivacyRequestOut:
+    request = sr.privacy.extend(
+        grant.workspace_id,
+        request_id,
+        reason=body.reason,
+        days=body.days,
+        months=body.months,
+        actor=grant.caller.actor,
+    )
+    return PrivacyRequestOut.of(request, subject=False)
+
+
+@router.post("/{request_id}/reject", summary="Refuse the request, with the reason")
+@one_hop
+def reject_request(
+    sr: SR, grant: PrivacyManager, request_id: RequestId, body: ReasonIn
+) -> PrivacyRequestOut:
+    request = sr.privacy.reject(
+        grant.workspace_id, request_id, reason=body.reason, actor=grant.caller.actor
+    )
+    return PrivacyRequestOut.of(request, subject=False)
+
+
+@router.post("/{request_id}/complete", summary="Close the request as answered")
+@one_hop
+def complete_request(sr: SR, grant: PrivacyManager, request_id: RequestId) -> PrivacyRequestOut:
+    request = sr.privacy.complete(grant.workspace_id, request_id, actor=grant.caller.actor)
+    return PrivacyRequestOut.of(request, subject=False)

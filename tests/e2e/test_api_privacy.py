@@ -1,0 +1,146 @@
+"""Privacy requests over the real HTTPS API: recorded, read with the subject only one by
+one, refused with problem+json (and nothing changed) when the law or the state says no."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from strongroom.domain.privacy_clock import add_months
+from tests.e2e.api_support import LiveServer, live_server
+
+ADA = {"kind": "email", "value": "ada@example.com"}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("privacy") / "home") as server:
+        yield server
+
+
+@pytest.fixture
+def admin(live: LiveServer) -> tuple[str, str]:
+    ws = live.sr.workspaces.create("Acme", "owner@acme.example").id
+    return ws, live.sr.access.create_token(ws, "admin").token
+
+
+def _path(ws: str, tail: str = "") -> str:
+    return f"/v1/workspaces/{ws}/privacy-requests{tail}"
+
+
+def test_a_request_through_its_states(live: LiveServer, admin: tuple[str, str]) -> None:
+    ws, token = admin
+    with live.client(token) as client:
+        created = client.post(
+            _path(ws),
+            json={
+                "type": "access",
+                "law": "gdpr",
+                "identifiers": [ADA],
+                "channel": "web form",
+            },
+        )
+        assert created.status_code == 201, created.text
+        body = created.json()
+        due = add_months(date.fromisoformat(body["received_on"]), 1)
+        assert (body["due"], body["state"], body["identifiers"]) == (
+            due.isoformat(),
+            "received",
+            None,
+        )
+        req = body["id"]
+
+        refused = client.post(_path(ws, f"/{req}/complete"))
+        assert refused.status_code == 409
+        assert refused.headers["content-type"] == "application/problem+json"
+
+        verified = client.post(
+            _path(ws, f"/{req}/verify"), json={"method": "id check", "by": "eve"}
+        )
+        assert verified.json()["state"] == "verified"
+        extended = client.post(_path(ws, f"/{req}/extend"), json={"reason": "complex", "months": 2})
+        assert extended.json()["due"] == add_months(due, 2).isoformat()
+        too_long = client.post(_path(ws, f"/{req}/extend"), json={"reason": "more", "days": 1})
+        assert too_long.status_code == 409
+
+        shown = client.get(_path(ws, f"/{req}")).json()
+        assert shown["identifiers"] == [ADA]
+        assert (shown["verified_by"], shown["extension_reason"]) == ("eve", "complex")
+        listed = client.get(_path(ws)).json()["items"]
+        assert [(r["id"], r["identifiers"]) for r in listed] == [(req, None)]
+        assert "ada@example.com" not in client.get(_path(ws)).text
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"type": "access", "law": "gdpr", "identifiers": []}, 422),
+        ({"type": "forget", "law": "gdpr", "identifiers": [ADA]}, 422),
+        ({"type": "access", "law": "gdpr", "identifiers": [{"kind": "ssn", "value": "1"}]}, 422),
+        ({"type": "access", "law": "gdpr", "identifiers": [ADA], "received": "2999-01-01"}, 400),
+        ({"type": "access", "law": "other", "identifiers": [ADA]}, 400),
+        ({"type": "access", "law": "gdpr", "identifiers": [ADA], "extra": 1}, 422),
+    ],
+)
+def test_bad_requests_are_refused_and_change_nothing(
+    live: LiveServer, admin: tuple[str, str], body: dict[str, object], status: int
+) -> None:
+    ws, token = admin
+    with live.client(token) as client:
+        response = client.post(_path(ws), json=body)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert client.get(_path(ws)).json() == {"items": []}
+
+
+def test_duplicate_keys_are_refused(live: LiveServer, admin: tuple[str, str]) -> None:
+    ws, token = admin
+    raw = b'{"type": "access", "type": "deletion", "law": "gdpr", "identifiers": []}'
+    with live.client(token) as client:
+        response = client.post(_path(ws), content=raw, headers={"content-type": "application/json"})
+        assert response.status_code == 400
+        assert client.get(_path(ws)).json() == {"items": []}
+
+
+def test_the_subject_never_reaches_the_audit_log(live: LiveServer) -> None:
+    ws = live.sr.workspaces.create("Logs", "owner@logs.example").id
+    token = live.sr.access.create_token(ws, "owner").token
+    secret = "grace.hopper.secret@example.com"
+    with live.client(token) as client:
+        response = client.post(
+            _path(ws),
+            json={
+                "type": "deletion",
+                "law": "ccpa",
+                "identifiers": [{"kind": "email", "value": secret}],
+            },
+        )
+        assert response.status_code == 201
+    events = live.sr.audit.events(ws)
+    assert events[-1].action == "privacy.create"
+    assert secret not in repr(events)
+
+
+def test_health_counts_overdue_requests_and_warns(live: LiveServer, admin: tuple[str, str]) -> None:
+    ws, _token = admin
+    with live.client(None) as anonymous:
+        before = anonymous.get("/health").json()["privacy_requests"]
+    late = live.sr.privacy.create(
+        ws,
+        type="access",
+        law="other",
+        identifiers=[("email", "late@example.com")],
+        received=date(2026, 1, 1),
+        due=date(2026, 1, 2),
+    )
+    with live.client(None) as anonymous:
+        health = anonymous.get("/health").json()
+    assert health["privacy_requests"]["overdue"] == before["overdue"] + 1
+    assert health["status"] == "warning"
+    assert any("overdue" in w for w in health["warnings"])
+    assert late.id not in str(health) and ws not in str(health)  # counts only: no token needed
+    live.sr.privacy.reject(ws, late.id, reason="duplicate")
+    with live.client(None) as anonymous:
+        assert anonymous.get("/health").json()["privacy_requests"] == before

@@ -1,0 +1,98 @@
+"""Privacy requests with the real ``strongroom`` command: recorded on the law's clock,
+verified before work, extended once, and shown overdue when the clock (Debian's faketime)
+passes the due date."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from tests.e2e.test_cli import bad, ok_json, run
+from tests.e2e.test_cli_lifecycle import at, cli_home, faketime  # noqa: F401 - fixtures
+
+
+def _workspace(home: Path) -> str:
+    return str(ok_json("workspace", "create", "Acme", "--owner", "o@acme.example", home=home)["id"])
+
+
+def test_a_gdpr_request_from_creation_to_completion(cli_home: Path) -> None:  # noqa: F811
+    ws = _workspace(cli_home)
+    created = ok_json(
+        "privacy", "create", ws, "--type", "deletion", "--law", "gdpr",
+        "--email", "ada@example.com", "--phone", "+44 20 8366 1177", "--received", "2026-01-31",
+        home=cli_home,
+    )  # fmt: skip
+    assert created["id"].startswith("dsr_")
+    assert (created["received_on"], created["due"]) == ("2026-01-31", "2026-02-28")
+    assert "identifiers" not in created  # the subject is shown only by `privacy show`
+    req = created["id"]
+
+    shown = ok_json("privacy", "show", ws, req, home=cli_home)
+    assert shown["identifiers"] == [
+        {"kind": "email", "value": "ada@example.com"},
+        {"kind": "phone", "value": "+44 20 8366 1177"},
+    ]
+    message = bad("privacy", "complete", ws, req, home=cli_home)
+    assert "verify" in message
+    verified = ok_json(
+        "privacy", "verify", ws, req, "--method", "reply", "--by", "bob", home=cli_home
+    )
+    assert verified["state"] == "verified"
+    assert ok_json("privacy", "complete", ws, req, home=cli_home)["state"] == "completed"
+    human = run("privacy", "list", ws, home=cli_home).stdout.decode()
+    assert req in human and "completed" in human
+
+
+def test_bad_input_is_one_line_and_changes_nothing(cli_home: Path) -> None:  # noqa: F811
+    ws = _workspace(cli_home)
+    for args, words in [
+        (["--type", "forget", "--law", "gdpr", "--email", "a@b.example"], "unknown request type"),
+        (["--type", "access", "--law", "gdpr"], "names its subject"),
+        (["--type", "access", "--law", "other", "--email", "a@b.example"], "due date"),
+        (
+            ["--type", "access", "--law", "gdpr", "--email", "a@b.example", "--received", "31/01"],
+            "--received",
+        ),
+    ]:
+        assert words in bad("privacy", "create", ws, *args, home=cli_home)
+    assert ok_json("privacy", "list", ws, home=cli_home) == {"requests": []}
+    assert "no privacy request" in bad("privacy", "show", ws, "dsr_" + "a" * 26, home=cli_home)
+
+
+def test_an_overdue_request_shows_in_the_due_list(cli_home: Path, faketime: str) -> None:  # noqa: F811
+    ws = _workspace(cli_home)
+    req = ok_json(
+        "privacy", "create", ws, "--type", "access", "--law", "ccpa", "--name", "Ada Lovelace",
+        home=cli_home,
+    )["id"]  # fmt: skip
+    assert ok_json("privacy", "list", ws, "--due-within", "10", home=cli_home) == {"requests": []}
+    soon = at(40, faketime, "privacy", "list", ws, "--due-within", "10", home=cli_home)
+    assert [(r["id"], r["days_left"], r["overdue"]) for r in soon["requests"]] == [(req, 5, False)]
+    late = at(46, faketime, "privacy", "list", ws, "--due-within", "0", home=cli_home)
+    assert [(r["id"], r["overdue"]) for r in late["requests"]] == [(req, True)]
+    result = run("privacy", "list", ws, home=cli_home, wrap=[faketime, "-f", "+47d"])
+    assert "overdue by 2 days" in result.stdout.decode()
+    # Too late to extend: the extension must come before the due date.
+    result = run(
+        "privacy", "extend", ws, req, "--reason", "late", "--days", "5",
+        home=cli_home, wrap=[faketime, "-f", "+46d"],
+    )  # fmt: skip
+    assert result.returncode == 2 and b"before the due date passes" in result.stderr
+    due = date.fromisoformat(ok_json("privacy", "show", ws, req, home=cli_home)["due"])
+    assert due - date.fromisoformat(
+        ok_json("privacy", "show", ws, req, home=cli_home)["received_on"]
+    ) == timedelta(days=45)
+
+
+def test_the_lifecycle_plan_lists_requests_falling_due(cli_home: Path) -> None:  # noqa: F811
+    ws = _workspace(cli_home)
+    req = ok_json(
+        "privacy", "create", ws, "--type", "deletion", "--law", "ccpa", "--email", "a@b.example",
+        home=cli_home,
+    )  # fmt: skip
+    assert ok_json("lifecycle", "plan", home=cli_home)["privacy_requests"] == []  # 45 days away
+    until = (date.fromisoformat(req["due"]) + timedelta(days=1)).isoformat()
+    planned = ok_json("lifecycle", "plan", "--until", until, home=cli_home)["privacy_requests"]
+    assert [(r["id"], r["due"]) for r in planned] == [(req["id"], req["due"])]
+    human = run("lifecycle", "plan", "--until", until, home=cli_home).stdout.decode()
+    assert req["id"] in human
