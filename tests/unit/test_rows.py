@@ -28,6 +28,7 @@ WHOLE_ROWS: list[tuple[Any, Table]] = [
     (rows.BillingEventRow, t.billing_events),
     (rows.ExportJobRow, t.export_jobs),
     (rows.PrivacyRequestRow, t.privacy_requests),
+    (rows.CollectionRow, t.collections),
     (rows.LedgerRow, k.ledger),
 ]
 

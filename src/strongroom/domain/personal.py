@@ -35,6 +35,10 @@ class PersonalKind(StrEnum):
 #: One step of a path: a key, and whether its value is an array whose elements go on.
 _STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,63})(\[\])?$")
 MAX_PATH_STEPS = 8
+MAX_PATH_CHARS = 64
+#: The version of the canonical forms and index keys below. A collection indexed under an
+#: older one is reindexed (its records' entries rebuilt) before it is searched.
+INDEX_VERSION = 2
 _SPACE = re.compile(r"\s+")
 _PHONE_KEEP = re.compile(r"[^0-9+]")
 
@@ -68,6 +72,8 @@ def default_kind(path: str) -> PersonalKind:
 
 
 def parse_path(path: str) -> tuple[Step, ...]:
+    if len(path) > MAX_PATH_CHARS:
+        raise InvalidInput(f"a personal field path has at most {MAX_PATH_CHARS} characters")
     parts = path.split(".")
     if len(parts) > MAX_PATH_STEPS:
         raise InvalidInput(f"a personal field path has at most {MAX_PATH_STEPS} steps")

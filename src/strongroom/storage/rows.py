@@ -58,6 +58,28 @@ class IndexEntry(NamedTuple):
     record_id: str
     field: str
     digest: bytes
+    kind: str = ""
+
+
+class CollectionRow(NamedTuple):
+    workspace_id: str
+    name: str
+    personal_fields: str  # JSON list of "path:kind" (or bare names, stored before kinds)
+    created_at: datetime
+    file_fields: str  # JSON list of paths
+    index_version: int
+
+
+class LocatedRow(NamedTuple):
+    """A record found through the blind index, with where the match is."""
+
+    record_id: str
+    project_id: str
+    collection: str
+    field: str
+    kind: str
+    state: str  # the record's: live | trashed
+    project_state: str
 
 
 class FileRow(NamedTuple):

@@ -73,9 +73,14 @@ collections = Table(
     metadata,
     Column("workspace_id", String(ID), ForeignKey("workspaces.id"), primary_key=True),
     Column("name", String(64), primary_key=True),
-    # JSON list of field names declared personal data (field names are schema, not data).
+    # JSON list of the personal fields, "path:kind" (field names are schema, not data;
+    # a bare name, as stored before kinds, has the kind its name implies).
     Column("personal_fields", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # JSON list of the paths whose values name files of the record's project.
+    Column("file_fields", Text, nullable=False, server_default="[]"),
+    # domain.personal.INDEX_VERSION its records' index entries were made under.
+    Column("index_version", Integer, nullable=False, server_default="1"),
 )
 
 records = Table(
@@ -101,7 +106,10 @@ record_index = Table(
     Column("field", String(64), primary_key=True),
     Column("digest", LargeBinary(16), primary_key=True),
     Column("workspace_id", String(ID), nullable=False),
+    # The field's kind: digests are keyed per kind, so one lookup covers every field of it.
+    Column("kind", String(16), nullable=False, server_default=""),
     Index("ix_record_index_lookup", "workspace_id", "field", "digest"),
+    Index("ix_record_index_kind", "workspace_id", "kind", "digest"),
 )
 
 files = Table(

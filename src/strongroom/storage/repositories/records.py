@@ -6,13 +6,13 @@ import builtins
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 
 from strongroom.domain.model import ObjectState
 from strongroom.storage import tables as t
 from strongroom.storage.driver import DriverQuery, utc
 from strongroom.storage.repositories.base import Repository
-from strongroom.storage.rows import IndexEntry, RecordRow
+from strongroom.storage.rows import IndexEntry, LocatedRow, RecordRow
 
 # Statements of the hot paths, built once (SQLAlchemy caches their compiled SQL).
 _INSERT_RECORD = insert(t.records)
@@ -111,6 +111,20 @@ class Records(Repository):
         rows = self.conn.execute(query.order_by(t.records.c.id).limit(limit))
         return [RecordRow(*r) for r in rows]
 
+    def in_collection(
+        self, workspace_id: str, collection: str, after: str, limit: int
+    ) -> builtins.list[tuple[str, str, bytes]]:
+        """(id, project id, sealed) of the collection's records not yet purged (live or in
+        the trash), by id after ``after``: what a reindex walks."""
+        r = t.records.c
+        rows = self.conn.execute(
+            select(r.id, r.project_id, r.sealed)
+            .where(r.workspace_id == workspace_id, r.collection == collection, r.id > after)
+            .order_by(r.id)
+            .limit(limit)
+        )
+        return [(x[0], x[1], bytes(x[2])) for x in rows]
+
     def count(self, workspace_id: str | None = None) -> int:
         query = select(func.count()).select_from(t.records)
         if workspace_id:
@@ -126,6 +140,7 @@ class RecordIndex(Repository):
                 "field": e.field,
                 "digest": e.digest,
                 "workspace_id": workspace_id,
+                "kind": e.kind,
             }
             for e in entries
         ]
@@ -134,6 +149,37 @@ class RecordIndex(Repository):
 
     def remove_for(self, record_id: str) -> None:
         self.conn.execute(delete(t.record_index).where(t.record_index.c.record_id == record_id))
+
+    def remove_for_many(self, record_ids: Sequence[str]) -> None:
+        if record_ids:
+            self.conn.execute(
+                delete(t.record_index).where(t.record_index.c.record_id.in_(record_ids))
+            )
+
+    def locate(
+        self, workspace_id: str, digests: Iterable[tuple[str, bytes]]
+    ) -> builtins.list[LocatedRow]:
+        """Every record of the workspace (live or in the trash, in a project live or in the
+        trash) with an index entry of one of the (kind, digest) pairs; one row per matching
+        field, by project, collection, record and field."""
+        pairs = sorted(set(digests))
+        if not pairs:
+            return []
+        i, r, p = t.record_index.c, t.records.c, t.projects.c
+        by_kind: dict[str, builtins.list[bytes]] = {}
+        for kind, digest in pairs:
+            by_kind.setdefault(kind, []).append(digest)
+        matches = or_(*(and_(i.kind == k, i.digest.in_(d)) for k, d in by_kind.items()))
+        rows = self.conn.execute(
+            select(r.id, r.project_id, r.collection, i.field, i.kind, r.state, p.state)
+            .select_from(t.record_index)
+            .join(t.records, r.id == i.record_id)
+            .join(t.projects, p.id == r.project_id)
+            .where(i.workspace_id == workspace_id, matches)
+            .distinct()
+            .order_by(r.project_id, r.collection, r.id, i.field)
+        )
+        return [LocatedRow(*x) for x in rows]
 
     def find(self, workspace_id: str, field: str, digest: bytes) -> builtins.list[str]:
         i, r, p = t.record_index.c, t.records.c, t.projects.c

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from strongroom.domain.model import WorkspaceState
 from strongroom.storage import tables as t
 from strongroom.storage.repositories.base import Repository, fields
-from strongroom.storage.rows import MemberRow, WorkspaceRow
+from strongroom.storage.rows import CollectionRow, MemberRow, WorkspaceRow
 
 _SELECT_COLLECTION = select(t.collections.c.personal_fields).where(
     t.collections.c.workspace_id == bindparam("workspace_id"),
@@ -99,11 +99,24 @@ class Collections(Repository):
         )
         return {r[0]: r[1] for r in rows}
 
-    def upsert(self, workspace_id: str, name: str, personal_fields: str, now: datetime) -> None:
+    def upsert(
+        self,
+        workspace_id: str,
+        name: str,
+        personal_fields: str,
+        now: datetime,
+        *,
+        file_fields: str = "[]",
+        index_version: int = 1,
+    ) -> None:
         changed = self.conn.execute(
             update(t.collections)
             .where(t.collections.c.workspace_id == workspace_id, t.collections.c.name == name)
-            .values(personal_fields=personal_fields)
+            .values(
+                personal_fields=personal_fields,
+                file_fields=file_fields,
+                index_version=index_version,
+            )
         ).rowcount
         if not changed:
             self.conn.execute(
@@ -112,5 +125,35 @@ class Collections(Repository):
                     name=name,
                     personal_fields=personal_fields,
                     created_at=now,
+                    file_fields=file_fields,
+                    index_version=index_version,
                 )
             )
+
+    def row(self, workspace_id: str, name: str) -> CollectionRow | None:
+        c = t.collections.c
+        r = self.conn.execute(
+            select(t.collections).where(c.workspace_id == workspace_id, c.name == name)
+        ).first()
+        return CollectionRow(*r) if r else None
+
+    def rows(self, workspace_id: str) -> builtins.list[CollectionRow]:
+        c = t.collections.c
+        query = select(t.collections).where(c.workspace_id == workspace_id).order_by(c.name)
+        return [CollectionRow(*r) for r in self.conn.execute(query)]
+
+    def outdated(self, version: int) -> builtins.list[CollectionRow]:
+        """Collections whose index entries were made under an older index version."""
+        c = t.collections.c
+        query = (
+            select(t.collections).where(c.index_version < version).order_by(c.workspace_id, c.name)
+        )
+        return [CollectionRow(*r) for r in self.conn.execute(query)]
+
+    def set_index_version(self, workspace_id: str, name: str, version: int) -> None:
+        c = t.collections.c
+        self.conn.execute(
+            update(t.collections)
+            .where(c.workspace_id == workspace_id, c.name == name)
+            .values(index_version=version)
+        )
