@@ -8,10 +8,10 @@ with store.write() as uow:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
 
@@ -19,6 +19,8 @@ from strongroom.storage import lifecycle_repositories as lr
 from strongroom.storage import repositories as r
 from strongroom.storage.database import WRITE, connect
 from strongroom.storage.keystore import Keystore
+
+R = TypeVar("R")
 
 
 class _Transaction:
@@ -37,7 +39,9 @@ class _Transaction:
         self._borrowed = borrowed
 
     def _open(self) -> None:
-        conn = self._borrowed or connect(self._engine)
+        conn = self._borrowed
+        if conn is None:
+            conn = connect(self._engine)
         if self._write:
             conn = conn.execution_options(**WRITE)
         self.conn = conn
@@ -53,91 +57,65 @@ class _Transaction:
             self._tx.rollback()
 
     def _close(self) -> None:
+        tx = self._tx  # rolled back here, not through rollback(): one call less per lookup
         try:
-            self.rollback()
+            if tx is not None and tx.is_active:
+                tx.rollback()
         finally:
             if self._borrowed is None:
                 self.conn.close()
 
 
+class _Repository(Generic[R]):
+    """A repository made on first use, then kept in the unit of work's ``__dict__`` (where
+    later reads find it without calling here). ``functools.cached_property`` without its
+    lock (Python 3.11 takes one on every first use): a unit of work is one thread's."""
+
+    def __init__(self, make: Callable[[Connection], R]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+
+    @overload
+    def __get__(self, uow: _Transaction, owner: type | None = None) -> R: ...
+
+    def __get__(self, uow: _Transaction | None, owner: Any = None) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        repository = uow.__dict__[self._name] = self._make(uow.conn)
+        return repository
+
+
 class DataUnitOfWork(_Transaction):
     """Repositories are made on first use: a read of one record needs one of nine."""
+
+    users = _Repository(r.Users)
+    workspaces = _Repository(r.Workspaces)
+    members = _Repository(r.Members)
+    projects = _Repository(r.Projects)
+    collections = _Repository(r.Collections)
+    records = _Repository(r.Records)
+    record_index = _Repository(r.RecordIndex)
+    files = _Repository(r.Files)
+    audit = _Repository(r.Audit)
+    tokens = _Repository(r.Tokens)
+    login_failures = _Repository(r.LoginFailures)
+    address_failures = _Repository(r.AddressFailures)
+    trash = _Repository(lr.Trash)
+    deadlines = _Repository(lr.Deadlines)
+    holds = _Repository(lr.Holds)
+    billing = _Repository(lr.BillingEvents)
+    export_jobs = _Repository(lr.ExportJobs)
+    purging = _Repository(lr.Purging)
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()
         return self
-
-    @cached_property
-    def users(self) -> r.Users:
-        return r.Users(self.conn)
-
-    @cached_property
-    def workspaces(self) -> r.Workspaces:
-        return r.Workspaces(self.conn)
-
-    @cached_property
-    def members(self) -> r.Members:
-        return r.Members(self.conn)
-
-    @cached_property
-    def projects(self) -> r.Projects:
-        return r.Projects(self.conn)
-
-    @cached_property
-    def collections(self) -> r.Collections:
-        return r.Collections(self.conn)
-
-    @cached_property
-    def records(self) -> r.Records:
-        return r.Records(self.conn)
-
-    @cached_property
-    def record_index(self) -> r.RecordIndex:
-        return r.RecordIndex(self.conn)
-
-    @cached_property
-    def files(self) -> r.Files:
-        return r.Files(self.conn)
-
-    @cached_property
-    def audit(self) -> r.Audit:
-        return r.Audit(self.conn)
-
-    @cached_property
-    def tokens(self) -> r.Tokens:
-        return r.Tokens(self.conn)
-
-    @cached_property
-    def login_failures(self) -> r.LoginFailures:
-        return r.LoginFailures(self.conn)
-
-    @cached_property
-    def address_failures(self) -> r.AddressFailures:
-        return r.AddressFailures(self.conn)
-
-    @cached_property
-    def trash(self) -> lr.Trash:
-        return lr.Trash(self.conn)
-
-    @cached_property
-    def deadlines(self) -> lr.Deadlines:
-        return lr.Deadlines(self.conn)
-
-    @cached_property
-    def holds(self) -> lr.Holds:
-        return lr.Holds(self.conn)
-
-    @cached_property
-    def billing(self) -> lr.BillingEvents:
-        return lr.BillingEvents(self.conn)
-
-    @cached_property
-    def export_jobs(self) -> lr.ExportJobs:
-        return lr.ExportJobs(self.conn)
-
-    @cached_property
-    def purging(self) -> lr.Purging:
-        return lr.Purging(self.conn)
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -157,6 +135,16 @@ class KeystoreUnitOfWork(_Transaction):
         self._close()
 
 
+class _PerThread(threading.local):
+    """A thread's lookup connections; the class attributes are the defaults every thread
+    starts with (read as plain attributes, no getattr with a default)."""
+
+    #: The connection of the :meth:`DataStore.lookups` block this thread is in.
+    conn: Connection | None = None
+    #: SQLite: this thread's kept lookup connection.
+    kept: Connection | None = None
+
+
 class DataStore:
     """The data store's engine and its units of work."""
 
@@ -164,7 +152,7 @@ class DataStore:
         self.engine = engine
         #: SQLite: an engine keeping one connection per thread for :meth:`lookups`.
         self.lookup_engine = lookup_engine
-        self._shared = threading.local()
+        self._shared = _PerThread()
 
     def read(self) -> DataUnitOfWork:
         return DataUnitOfWork(self.engine, write=False)
@@ -178,15 +166,14 @@ class DataStore:
         ROLLBACK of a read (two calls into the driver, each a GIL hand-over on the API's
         request path); anything run through ``Connection.execute`` still begins one.
         Inside :meth:`lookups`, it borrows that block's connection."""
-        shared: Connection | None = getattr(self._shared, "conn", None)
-        return DataUnitOfWork(self.engine, write=False, begin=False, borrowed=shared)
+        return DataUnitOfWork(self.engine, False, False, self._shared.conn)
 
     @contextmanager
     def lookups(self) -> Iterator[None]:
         """The lookups of this thread inside the block share one connection (one pool
         checkout instead of one each: a request's token check and its read). Each is still
         its own statement, seeing what is committed when it runs."""
-        if getattr(self._shared, "conn", None) is not None:
+        if self._shared.conn is not None:
             yield
             return
         conn = self._kept_connection() if self.lookup_engine is not None else None
@@ -198,14 +185,14 @@ class DataStore:
             self._shared.conn = None
             if conn.in_transaction():  # a lookup must leave none open; never keep one
                 conn.rollback()
-            if conn is not getattr(self._shared, "kept", None):
+            if conn is not self._shared.kept:
                 conn.close()
 
     def _kept_connection(self) -> Connection:
         """This thread's lookup connection (SQLite), made on first use and kept: idle
         between requests with no transaction open, so it holds no read snapshot."""
         assert self.lookup_engine is not None
-        kept: Connection | None = getattr(self._shared, "kept", None)
+        kept = self._shared.kept
         if kept is None or kept.closed or kept.invalidated:
             kept = self._shared.kept = connect(self.lookup_engine)
         return kept
