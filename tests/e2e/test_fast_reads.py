@@ -51,8 +51,8 @@ def test_the_fast_path_answers_exactly_as_the_route(sr: Strongroom) -> None:
     ws = sr.workspaces.create("A", "owner@a.example")
     other = sr.workspaces.create("B", "owner@b.example")
     project = sr.projects.create(ws.id, "P")
-    record = sr.records.put(ws.id, project.id, "notes", {"text": "héllo", "n": [1, 2.5]})
-    trashed = sr.records.put(ws.id, project.id, "notes", {"text": "gone"})
+    record = sr.records.put(ws.id, project.id, "notes", {"text": "héllo", "n": [1, 2.5]}).id
+    trashed = sr.records.put(ws.id, project.id, "notes", {"text": "gone"}).id
     sr.records.delete(ws.id, project.id, trashed)
     viewer = sr.access.create_token(ws.id, "viewer").token
     theirs = sr.access.create_token(other.id, "owner").token

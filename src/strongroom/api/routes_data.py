@@ -125,7 +125,7 @@ def declare_collection(
 @router.post("/projects/{project_id}/records", status_code=201, response_model=RecordOut)
 @one_hop
 def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: RecordIn) -> Response:
-    record = sr.records.create(
+    record = sr.records.put(
         grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
     )
     return json_response(record_out(record), status_code=201)

@@ -99,16 +99,6 @@ class Records:
         collection: str,
         document: Any,
         actor: str = "system",
-    ) -> str:
-        return self.put_many(workspace_id, project_id, collection, [document], actor)[0]
-
-    def create(
-        self,
-        workspace_id: str,
-        project_id: str,
-        collection: str,
-        document: dict[str, Any],
-        actor: str = "system",
     ) -> Record:
         """Store one record and return it (without reading back what was just written)."""
         record_ids, now = self._store(workspace_id, project_id, collection, [document], actor)
