@@ -150,7 +150,8 @@ def list_records(
 @router.get("/projects/{project_id}/records/{record_id}", response_model=RecordOut)
 @one_hop
 def get_record(sr: SR, grant: Reader, project_id: ProjectId, record_id: RecordId) -> Response:
-    # (api/fast_reads.py answers this request before FastAPI sees it, with the same code)
+    # (api/fast_reads.FastReads, middleware, answers this request before routing, with the
+    # same code)
     body = read_record(sr, grant, project_id, record_id)
     return Response(body, media_type="application/json")
 

@@ -112,7 +112,7 @@ def encode_document(document: Any, max_bytes: int) -> bytes:
 def decode_document(data: bytes) -> dict[str, Any]:
     """A stored document (what :func:`encode_document` made) parsed back.
 
-    orjson instead of ``json.loads``: several times faster on the read path, and the same
+    orjson instead of ``json.loads``: faster on the read path, and the same
     result for everything :func:`encode_document` lets through (integers within ±2**53,
     no NaN or infinities, no lone surrogates, unique keys); tests/unit/test_document_parity.py
     holds the two parsers to that.

@@ -1,8 +1,8 @@
 """The statements every API request runs, executed at the driver level.
 
 SQLAlchemy's execution path (cache key, parameter and result processing, result metadata)
-costs about 30 µs a statement: several times the query itself, for a token lookup or the
-read of one record by its primary key. :class:`DriverQuery` compiles a Core statement once
+costs several times the query itself, for a token lookup or the read of one record by its
+primary key. :class:`DriverQuery` compiles a Core statement once
 per dialect and runs the SQL on the unit of work's own DBAPI connection, in its
 transaction. The row comes back as the driver returns it: timestamps go through
 :func:`utc` to be what ``UtcDateTime`` gives.
@@ -80,7 +80,7 @@ def utc(value: datetime | str | None) -> datetime | None:
         return None
     if isinstance(value, str):
         # Parsed with its zone named: one C call, where parsing and then replace(tzinfo=...)
-        # costs six times as much (two of these per record read). A text that names a
+        # costs several (two of these per record read). A text that names a
         # zone of its own fails here and is converted below.
         try:
             return datetime.fromisoformat(value + "+00:00")
