@@ -8,7 +8,7 @@ The public, embeddable API::
     with open_strongroom("./home") as sr:
         ws = sr.workspaces.create("Acme", "owner@acme.example")
         project = sr.projects.create(ws.id, "Hiring 2027")
-        record_id = sr.records.put(ws.id, project.id, "contacts", {"name": "Ada"})
+        record = sr.records.put(ws.id, project.id, "contacts", {"name": "Ada"})
 """
 
 from strongroom.bootstrap import Strongroom, init_home, open_strongroom

@@ -41,7 +41,7 @@ class Env:
     def record(self, document: dict[str, Any] | None = None, project: str | None = None) -> str:
         return self.live.sr.records.put(
             self.ws, project or self.project, "notes", document or {"text": "secret"}
-        )
+        ).id
 
     def file(self, project: str | None = None) -> str:
         return self.live.sr.files.put(
@@ -485,7 +485,8 @@ def test_another_tenants_trash_entry_is_404_under_your_own_workspace(env: Env) -
     sr = env.live.sr
     other = sr.workspaces.create("Other", "owner@other.example")
     project = sr.projects.create(other.id, "Theirs")
-    entry = sr.records.delete(other.id, project.id, sr.records.put(other.id, project.id, "n", {}))
+    record = sr.records.put(other.id, project.id, "n", {})
+    entry = sr.records.delete(other.id, project.id, record.id)
     with env.client("owner") as owner:
         assert owner.post(f"{env.base}/trash/{entry.id}/restore").status_code == 404
         purge = owner.delete(f"{env.base}/trash/{entry.id}", params={"confirm": "true"})

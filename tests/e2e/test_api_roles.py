@@ -38,12 +38,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ws = sr.workspaces.create("Tenant A", "owner@a.example")
         other = sr.workspaces.create("Tenant B", "owner@b.example")
         project = sr.projects.create(ws.id, "Hiring")
-        record = sr.records.put(ws.id, project.id, "notes", {"text": "hello"})
+        record = sr.records.put(ws.id, project.id, "notes", {"text": "hello"}).id
         stored = sr.files.put(ws.id, project.id, "cv.txt", io.BytesIO(b"resume"))
         tokens = {role.value: sr.access.create_token(ws.id, role.value).token for role in Role}
         tokens["other-tenant-owner"] = sr.access.create_token(other.id, "owner").token
         tokens["operator"] = sr.access.create_operator_token().token
-        doomed = sr.records.put(ws.id, project.id, "notes", {"text": "doomed"})
+        doomed = sr.records.put(ws.id, project.id, "notes", {"text": "doomed"}).id
         sr.trash.purge_now(ws.id, sr.records.delete(ws.id, project.id, doomed).id)
         sr.worker.run_once()
         certificate = sr.certificates.get(sr.certificates.list(ws.id)[0]["certificate_id"])
@@ -62,7 +62,7 @@ def _prj(w: World) -> str:
 
 
 def _fresh_record(w: World) -> str:
-    return w.live.sr.records.put(w.ws, w.project, "notes", {"n": next(_fresh)})
+    return w.live.sr.records.put(w.ws, w.project, "notes", {"n": next(_fresh)}).id
 
 
 def _fresh_member(w: World) -> str:

@@ -76,10 +76,10 @@ def test_schemathesis_on_the_operators_endpoints(tmp_path: Path) -> None:
         sr = live.sr
         ws = sr.workspaces.create("Fuzzed", "owner@fuzz.example")
         project = sr.projects.create(ws.id, "Target")
-        record = sr.records.put(ws.id, project.id, "notes", {"n": 1})
+        record = sr.records.put(ws.id, project.id, "notes", {"n": 1}).id
         sr.trash.purge_now(ws.id, sr.records.delete(ws.id, project.id, record).id)
         sr.worker.run_once()  # one certificate in the ledger
-        sr.records.delete(ws.id, project.id, sr.records.put(ws.id, project.id, "notes", {}))
+        sr.records.delete(ws.id, project.id, sr.records.put(ws.id, project.id, "notes", {}).id)
         token = sr.access.create_operator_token().token
         summary = _schemathesis(live, token, tmp_path / "report", "--include-tag", "operators")
     assert "passed" in summary

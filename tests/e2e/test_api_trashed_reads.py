@@ -21,8 +21,8 @@ def test_a_trashed_record_is_404_naming_the_trash_and_its_deadline(
         sr = live.sr
         ws = sr.workspaces.create("Acme", "owner@acme.example")
         project = sr.projects.create(ws.id, "Hiring")
-        record = sr.records.put(ws.id, project.id, "notes", {"text": "call back"})
-        other = sr.records.put(ws.id, project.id, "notes", {"text": "keep"})
+        record = sr.records.put(ws.id, project.id, "notes", {"text": "call back"}).id
+        other = sr.records.put(ws.id, project.id, "notes", {"text": "keep"}).id
         token = sr.access.create_token(ws.id, "viewer").token
         entry = sr.records.delete(ws.id, project.id, record)
         with live.client(token) as client:
@@ -48,8 +48,8 @@ def test_find_refuses_an_undeclared_field_and_list_spans_collections(sr: Strongr
     ws = sr.workspaces.create("Acme", "owner@acme.example")
     project = sr.projects.create(ws.id, "Hiring")
     sr.records.declare_collection(ws.id, "contacts", ["email"])
-    ada = sr.records.put(ws.id, project.id, "contacts", {"email": "ada@example.com"})
-    note = sr.records.put(ws.id, project.id, "notes", {"text": "call back"})
+    ada = sr.records.put(ws.id, project.id, "contacts", {"email": "ada@example.com"}).id
+    note = sr.records.put(ws.id, project.id, "notes", {"text": "call back"}).id
     assert sr.records.find(ws.id, "email", "ada@example.com") == [ada]
     assert sr.records.find(ws.id, "email", "bob@example.com") == []
     with pytest.raises(InvalidInput, match="'phone'"):

@@ -3,6 +3,8 @@ status, headers that matter, body; case by case (api/fast_reads.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -15,6 +17,8 @@ from fastapi import FastAPI
 from strongroom import init_home, open_strongroom
 from strongroom.api.app import create_app
 from strongroom.api.fast_reads import FastReads
+from strongroom.api.limits import BodyLimit
+from strongroom.api.security_headers import Message, Receive, Scope, Send
 from strongroom.api.server import ServerThread
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
@@ -41,9 +45,9 @@ def serving(sr: Strongroom, app: FastAPI) -> Iterator[httpx.Client]:
 
 def _apps(sr: Strongroom) -> tuple[FastAPI, FastAPI]:
     fast = create_app(sr)
-    plain = create_app(sr)
-    plain.fast_reads = None
-    assert isinstance(fast.fast_reads, FastReads)
+    plain = create_app(sr, fast_reads=False)
+    assert [m.cls for m in fast.user_middleware] == [FastReads, BodyLimit]
+    assert [m.cls for m in plain.user_middleware] == [BodyLimit]
     return fast, plain
 
 
@@ -51,8 +55,8 @@ def test_the_fast_path_answers_exactly_as_the_route(sr: Strongroom) -> None:
     ws = sr.workspaces.create("A", "owner@a.example")
     other = sr.workspaces.create("B", "owner@b.example")
     project = sr.projects.create(ws.id, "P")
-    record = sr.records.put(ws.id, project.id, "notes", {"text": "héllo", "n": [1, 2.5]})
-    trashed = sr.records.put(ws.id, project.id, "notes", {"text": "gone"})
+    record = sr.records.put(ws.id, project.id, "notes", {"text": "héllo", "n": [1, 2.5]}).id
+    trashed = sr.records.put(ws.id, project.id, "notes", {"text": "gone"}).id
     sr.records.delete(ws.id, project.id, trashed)
     viewer = sr.access.create_token(ws.id, "viewer").token
     theirs = sr.access.create_token(other.id, "owner").token
@@ -102,3 +106,44 @@ def test_other_methods_and_paths_go_to_fastapi(sr: Strongroom) -> None:
         assert answer.status_code == 405 and "GET" in answer.headers["allow"]
         slash = client.get(path + "/", headers={"Authorization": f"Bearer {owner}"})
         assert slash.status_code == 404  # FastAPI's (no slash redirects): not the fast path
+
+
+def test_the_middleware_answers_a_record_read_itself_and_hands_on_the_rest(
+    sr: Strongroom,
+) -> None:
+    ws = sr.workspaces.create("A", "owner@a.example")
+    project = sr.projects.create(ws.id, "P")
+    record = sr.records.put(ws.id, project.id, "notes", {"text": "hi"}).id
+    owner = sr.access.create_token(ws.id, "owner").token
+    handed_on: list[str] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        handed_on.append(f"{scope['method']} {scope['path']}")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def call(method: str, path: str) -> list[Message]:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "headers": [(b"authorization", f"Bearer {owner}".encode())],
+        }
+        asyncio.run(FastReads(inner, sr)(scope, receive, send))
+        return sent
+
+    base = f"/v1/workspaces/{ws.id}/projects/{project.id}/records"
+    answered = call("GET", f"{base}/{record}")
+    assert answered[0]["status"] == 200 and json.loads(answered[1]["body"])["id"] == record
+    assert handed_on == []
+    for method, path in [("PUT", f"{base}/{record}"), ("GET", f"{base}/rec_BAD"), ("GET", base)]:
+        assert call(method, path)[0]["status"] == 204
+    assert handed_on == [f"PUT {base}/{record}", f"GET {base}/rec_BAD", f"GET {base}"]

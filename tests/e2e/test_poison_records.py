@@ -101,7 +101,7 @@ def test_the_deepest_and_largest_accepted_documents_read_back_everywhere(
 def test_the_library_raises_invalid_input_and_stores_nothing(sr: Strongroom) -> None:
     ws = sr.workspaces.create("Acme", "owner@acme.example")
     project = sr.projects.create(ws.id, "Hiring")
-    kept = sr.records.put(ws.id, project.id, "notes", {"kept": True})
+    kept = sr.records.put(ws.id, project.id, "notes", {"kept": True}).id
     cyclic: dict[str, Any] = {}
     cyclic["self"] = cyclic
     for document in (

@@ -36,7 +36,7 @@ def seed(sr: Strongroom, n: int = 20) -> dict[str, Any]:
         ).id
         for i in range(3)
     ]
-    extra = sr.records.put(ws.id, other.id, "notes", {"text": "in the other project"})
+    extra = sr.records.put(ws.id, other.id, "notes", {"text": "in the other project"}).id
     return {
         "ws": ws.id,
         "project": project.id,

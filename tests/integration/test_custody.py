@@ -68,13 +68,17 @@ def test_records_round_trip_list_and_update(sr: Strongroom) -> None:
     assert after.sealed != before.sealed
     assert sr.records.get(ws_id, project_id, ids[0]).document == {"name": "Renamed", "score": 99}
 
+    one = sr.records.put(ws_id, project_id, "candidates", {"name": "Single", "score": 1})
+    assert one == sr.records.get(ws_id, project_id, one.id)  # put returns what a read gives
+    assert one.collection == "candidates" and one.created_at == one.updated_at
+
 
 def test_blind_index_finds_personal_fields_and_follows_updates(sr: Strongroom) -> None:
     ws_id, project_id = _setup(sr)
     sr.records.declare_collection(ws_id, "contacts", ["email", "phone"])
     a = sr.records.put(
         ws_id, project_id, "contacts", {"email": "Ada@Example.com", "phone": "+44 20 7946 0321"}
-    )
+    ).id
     sr.records.put(ws_id, project_id, "contacts", {"email": "bob@example.com"})
     assert sr.records.find(ws_id, "email", "  ada@example.COM") == [a]
     assert sr.records.find(ws_id, "phone", "+442079460321") == [a]
@@ -106,7 +110,7 @@ def test_marker_is_nowhere_in_the_home_folder_bytes(
         project.id,
         "contacts",
         {"name": marker, "email": f"{marker}@example.com", "note": marker * 3},
-    )
+    ).id
     file_bytes = (marker + "\n").encode() * 5000
     stored = sr.files.put(ws.id, project.id, f"{marker}.txt", io.BytesIO(file_bytes))
 
@@ -129,7 +133,7 @@ def test_marker_is_nowhere_in_the_home_folder_bytes(
 
 def test_tampered_record_never_decrypts_and_is_audited(sr: Strongroom) -> None:
     ws_id, project_id = _setup(sr)
-    rid = sr.records.put(ws_id, project_id, "notes", {"text": "confidential"})
+    rid = sr.records.put(ws_id, project_id, "notes", {"text": "confidential"}).id
     with sr.ctx.store.write() as uow:
         sealed = uow.records.get(ws_id, project_id, rid).sealed  # type: ignore[union-attr]
         flipped = sealed[:-5] + bytes([sealed[-5] ^ 1]) + sealed[-4:]
@@ -194,7 +198,7 @@ def test_bad_input_writes_nothing(sr: Strongroom) -> None:
 def test_tenant_boundaries(sr: Strongroom) -> None:
     ws_a, project_a = _setup(sr)
     ws_b = sr.workspaces.create("Other Co", "owner@other.example").id
-    rid = sr.records.put(ws_a, project_a, "notes", {"secret": 1})
+    rid = sr.records.put(ws_a, project_a, "notes", {"secret": 1}).id
     stored = sr.files.put(ws_a, project_a, "a.txt", io.BytesIO(b"a"))
     with pytest.raises(NotFound):
         sr.records.get(ws_b, project_a, rid)
@@ -208,7 +212,7 @@ def test_tenant_boundaries(sr: Strongroom) -> None:
 
 def test_rotation_rewraps_without_reencrypting(sr: Strongroom) -> None:
     ws_id, project_id = _setup(sr)
-    rid = sr.records.put(ws_id, project_id, "notes", {"kept": True})
+    rid = sr.records.put(ws_id, project_id, "notes", {"kept": True}).id
     with sr.ctx.store.read() as uow:
         sealed_before = uow.records.get(ws_id, project_id, rid).sealed  # type: ignore[union-attr]
 
@@ -240,7 +244,7 @@ def test_rotation_rewraps_without_reencrypting(sr: Strongroom) -> None:
 
 def test_old_root_version_destroyed_after_rotation_is_not_needed(sr: Strongroom) -> None:
     ws_id, project_id = _setup(sr)
-    rid = sr.records.put(ws_id, project_id, "notes", {"n": 1})
+    rid = sr.records.put(ws_id, project_id, "notes", {"n": 1}).id
     sr.keys.rotate_root()
     sr.ctx.keyring.kms.destroy_version(1)
     sr.ctx.keyring.forget_all()
@@ -249,9 +253,9 @@ def test_old_root_version_destroyed_after_rotation_is_not_needed(sr: Strongroom)
 
 def test_destroyed_project_key_makes_data_unreadable(sr: Strongroom, tmp_path: Path) -> None:
     ws_id, project_id = _setup(sr)
-    rid = sr.records.put(ws_id, project_id, "notes", {"n": 1})
+    rid = sr.records.put(ws_id, project_id, "notes", {"n": 1}).id
     other = sr.projects.create(ws_id, "Kept")
-    kept = sr.records.put(ws_id, other.id, "notes", {"n": 2})
+    kept = sr.records.put(ws_id, other.id, "notes", {"n": 2}).id
     stored = sr.files.put(ws_id, project_id, "f.bin", io.BytesIO(b"payload" * 100))
     assert sr.records.get(ws_id, project_id, rid).document == {"n": 1}  # keys now cached
     assert sr.records.get(ws_id, other.id, kept).document == {"n": 2}
@@ -281,7 +285,7 @@ def test_keystore_is_a_separate_database(sr: Strongroom, home: Settings) -> None
 def test_reopen_reads_everything_back(home: Settings) -> None:
     with open_strongroom(settings=home) as sr:
         ws_id, project_id = _setup(sr)
-        rid = sr.records.put(ws_id, project_id, "notes", {"n": "persisted"})
+        rid = sr.records.put(ws_id, project_id, "notes", {"n": "persisted"}).id
     with open_strongroom(settings=home) as sr:
         assert sr.records.get(ws_id, project_id, rid).document == {"n": "persisted"}
         assert sr.audit.verify() == 4  # home.init, workspace, project, record

@@ -127,7 +127,7 @@ def test_an_export_leaves_out_what_was_written_after_it_began(
         if written:
             return
         clock.advance(timedelta(seconds=1))  # the export began an instant ago
-        written["record"] = sr.records.put(ws_id, prj, "contacts", {"name": f"{MARKER} later"})
+        written["record"] = sr.records.put(ws_id, prj, "contacts", {"name": f"{MARKER} later"}).id
         sr.records.update(ws_id, prj, changed, {"text": "changed during the export"})
         written["file"] = sr.files.put(ws_id, prj, "later.txt", io.BytesIO(b"added later")).id
         written["during"] = str(done)

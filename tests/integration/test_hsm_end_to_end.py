@@ -50,7 +50,8 @@ def _world(sr: Strongroom) -> dict[str, Any]:
     for project in (kept, purged):
         for n in range(3):
             document = {"project": project, "n": n, "email": f"p{n}@hsm.example"}
-            world["records"][sr.records.put(ws, project, "people", document)] = (project, document)
+            record = sr.records.put(ws, project, "people", document)
+            world["records"][record.id] = (project, document)
     world["files"] = {
         sr.files.put(ws, project, f"{project}.bin", io.BytesIO(data)).id: (project, data)
         for project, data in ((kept, os.urandom(200_000)), (purged, os.urandom(70_000)))
@@ -97,7 +98,7 @@ def test_custody_on_an_hsm_rotation_purge_backup_and_restore(
         sr.keys.rotate_workspace(ws)
         for project in (kept, purged):  # nothing re-encrypted, everything still opens
             _reads_back(sr, world, project)
-        later = sr.records.put(ws, kept, "people", {"n": "after the rotations"})
+        later = sr.records.put(ws, kept, "people", {"n": "after the rotations"}).id
         world["records"][later] = (kept, {"n": "after the rotations"})
 
         backup = sr.backups.create()
@@ -135,5 +136,5 @@ def test_custody_on_an_hsm_rotation_purge_backup_and_restore(
         assert restored.audit.verify() > 0
         # The restored home goes on working under the token: a new root version, a write.
         assert restored.keys.rotate_root().root_version == 3
-        fresh = restored.records.put(ws, kept, "people", {"n": "after the restore"})
+        fresh = restored.records.put(ws, kept, "people", {"n": "after the restore"}).id
         assert restored.records.get(ws, kept, fresh).document == {"n": "after the restore"}

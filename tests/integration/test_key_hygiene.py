@@ -33,14 +33,14 @@ def test_no_key_material_in_logs_reprs_or_errors(
     try:
         ws = sr.workspaces.create("Hygiene Ltd", "owner@hygiene.example")
         project = sr.projects.create(ws.id, "P")
-        rid = sr.records.put(ws.id, project.id, "notes", {"n": 1})
+        rid = sr.records.put(ws.id, project.id, "notes", {"n": 1}).id
         sr.files.put(ws.id, project.id, "f.txt", io.BytesIO(b"data"))
         sr.keys.rotate_workspace(ws.id)
         sr.keys.rotate_root()
         messages: list[str] = []
         for bad_call in (
             lambda: sr.records.get(ws.id, project.id, "rec_" + "a" * 26),
-            lambda: sr.records.put(ws.id, project.id, "notes", {"x": float("nan")}),
+            lambda: sr.records.put(ws.id, project.id, "notes", {"x": float("nan")}).id,
             lambda: sr.ctx.keyring.kms.unwrap(1, b"\0" * 60, b"ctx", "label"),
         ):
             with pytest.raises(StrongroomError) as raised:

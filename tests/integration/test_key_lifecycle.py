@@ -76,7 +76,7 @@ def test_concurrent_workspaces_for_one_new_owner_share_one_user(sr: Strongroom) 
 def test_derived_keys_expire_with_the_key_they_came_from(sr: Strongroom, clock: FixedClock) -> None:
     ws = sr.workspaces.create("Shred Co", "owner@shred.example")
     project = sr.projects.create(ws.id, "P")
-    rid = sr.records.put(ws.id, project.id, "notes", {"n": 1})  # the data key is cached now
+    rid = sr.records.put(ws.id, project.id, "notes", {"n": 1}).id  # the data key is cached now
     ttl = sr.settings.key_cache_ttl_seconds
     clock.advance(timedelta(seconds=ttl - 1))
     # The first read, just before the data key's entry expires, caches the derived key.

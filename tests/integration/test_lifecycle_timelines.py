@@ -33,7 +33,7 @@ DAY = timedelta(days=1)
 def acme(sr: Strongroom) -> dict[str, str]:
     ws = sr.workspaces.create("Acme", "owner@acme.example")
     project = sr.projects.create(ws.id, "Hiring")
-    record = sr.records.put(ws.id, project.id, "notes", {"text": "call back"})
+    record = sr.records.put(ws.id, project.id, "notes", {"text": "call back"}).id
     stored = sr.files.put(ws.id, project.id, "cv.pdf", io.BytesIO(b"%PDF resume"))
     return {"ws": ws.id, "project": project.id, "record": record, "file": stored.id}
 
@@ -98,7 +98,7 @@ def test_restoring_a_project_brings_back_exactly_what_its_deletion_took(
     sr: Strongroom, clock: FixedClock, acme: dict[str, str]
 ) -> None:
     ws, p = acme["ws"], acme["project"]
-    kept = sr.records.put(ws, p, "notes", {"text": "kept"})
+    kept = sr.records.put(ws, p, "notes", {"text": "kept"}).id
     earlier = sr.records.delete(ws, p, acme["record"])  # deleted on its own, first
     clock.advance(DAY)
     project_entry = sr.projects.delete(ws, p)
@@ -212,8 +212,8 @@ def test_owners_delete_forever_before_the_deadline(
 
 def test_restore_rights_follow_the_role_matrix(sr: Strongroom, acme: dict[str, str]) -> None:
     ws, p = acme["ws"], acme["project"]
-    mine = sr.records.put(ws, p, "notes", {"n": 1})
-    theirs = sr.records.put(ws, p, "notes", {"n": 2})
+    mine = sr.records.put(ws, p, "notes", {"n": 1}).id
+    theirs = sr.records.put(ws, p, "notes", {"n": 2}).id
     e_mine = sr.records.delete(ws, p, mine, actor="token:alice")
     e_theirs = sr.records.delete(ws, p, theirs, actor="token:bob")
     with pytest.raises(PermissionDenied):

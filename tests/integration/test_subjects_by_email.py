@@ -23,8 +23,8 @@ def test_two_mailboxes_that_fold_alike_are_two_subjects(
     ws = sr.workspaces.create("Privacy", "owner@privacy.example").id
     sr.records.declare_collection(ws, "contacts", ["email"])
     project = sr.projects.create(ws, "CRM").id
-    mine = sr.records.put(ws, project, "contacts", {"email": first, "name": "Anna"})
-    theirs = sr.records.put(ws, project, "contacts", {"email": second, "name": "Bert"})
+    mine = sr.records.put(ws, project, "contacts", {"email": first, "name": "Anna"}).id
+    theirs = sr.records.put(ws, project, "contacts", {"email": second, "name": "Bert"}).id
 
     assert sr.records.find(ws, "email", first) == [mine]
     assert sr.records.find(ws, "email", second) == [theirs]

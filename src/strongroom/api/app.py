@@ -1,5 +1,19 @@
-"""The FastAPI application: routes, error mapping, body limits. (The HTTPS server adds the
-security headers to every response: api/server.py.)"""
+"""The FastAPI application: routes, error mapping, body limits.
+
+What a request meets, outermost first:
+
+1. ``SecurityHeaders``: added by the HTTPS server around every app it serves
+   (api/server.py, api/security_headers.py);
+2. the framing check: a request of ambiguous length is refused before anything else
+   (``StrongroomAPI.__call__``, api/framing.py);
+3. Starlette's ``ServerErrorMiddleware`` (the 500 handler);
+4. ``FastReads``: ``GET …/records/{id}`` answered here (api/fast_reads.py);
+5. ``BodyLimit``: body sizes and the body-read deadline (api/limits.py);
+6. FastAPI's exception handlers, then the routes.
+
+Items 4 and 5 are :data:`create_app`'s ``add_middleware`` calls (the last added runs
+first): ``app.user_middleware`` lists them in this order.
+"""
 
 from __future__ import annotations
 
@@ -47,19 +61,11 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
 
 
 class StrongroomAPI(FastAPI):
-    """The FastAPI app, with requests of ambiguous length refused first (api/framing.py)
-    and the hottest read answered before FastAPI runs at all (api/fast_reads.py;
-    ``fast_reads = None`` leaves every request to FastAPI)."""
-
-    fast_reads: FastReads | None = None
+    """The FastAPI app, with requests of ambiguous length refused first (api/framing.py)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and framing.ambiguous_length(scope):
             await framing.refuse(send)
-            return
-        fast = self.fast_reads
-        if fast is not None and (ids := fast.match(scope)) is not None:
-            await fast.answer(ids, scope, receive, send)
             return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -73,7 +79,9 @@ class StrongroomAPI(FastAPI):
             problems.log_unexpected(scope, error)
 
 
-def create_app(sr: Strongroom) -> StrongroomAPI:
+def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
+    """The API over ``sr``. ``fast_reads=False`` leaves ``GET …/records/{id}`` to its FastAPI
+    route too (the fast path's parity test compares the two)."""
     app = StrongroomAPI(
         responses=_problem_responses(),
         title="Strongroom",
@@ -97,13 +105,15 @@ def create_app(sr: Strongroom) -> StrongroomAPI:
     app.include_router(lifecycle_router)
     app.include_router(privacy_router)
     app.include_router(privacy_report_router)
-    app.fast_reads = FastReads(sr)
+    # Innermost first: each add_middleware wraps what was added before it.
     app.add_middleware(
         BodyLimit,
         json_limit=sr.settings.record_max_bytes * 2 + 65536,
         upload_limit=sr.settings.file_max_bytes,
         body_timeout=sr.settings.body_timeout_seconds,
     )
+    if fast_reads:
+        app.add_middleware(FastReads, sr=sr)
     return app
 
 

@@ -1,12 +1,12 @@
 """The hottest request, one record by id, served without FastAPI's routing and dependency
-injection (about 160 µs of the ~300 µs a request costs the server).
+injection.
 
-:class:`FastReads` answers before anything else of the app runs
-(:class:`~strongroom.api.app.StrongroomAPI` asks it first). It takes only
-``GET /v1/workspaces/{ws}/projects/{p}/records/{r}`` whose three ids match their exact
-formats; everything else, malformed ids included (FastAPI's 422), goes on to FastAPI. For
-the requests it takes it does exactly what the FastAPI route does, through the same code:
-the bearer header read as ``HTTPBearer(auto_error=False)`` reads it, the same pending
+:class:`FastReads` is ASGI middleware, the outermost of the app's own (see the middleware
+order in api/app.py). It takes only ``GET /v1/workspaces/{ws}/projects/{p}/records/{r}``
+whose three ids match their exact formats; everything else, malformed ids included
+(FastAPI's 422), goes on to the app. For the requests it takes it does exactly what the
+FastAPI route does, through the same code: the bearer header read as
+``HTTPBearer(auto_error=False)`` reads it, the same pending
 :class:`~strongroom.api.deps.Grant` resolved in one worker-thread call with the read
 (:func:`read_record`), errors mapped by :func:`~strongroom.api.problems.from_error`, an
 unexpected exception answered and logged as the app's 500 handler does.
@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from strongroom.api import problems
 from strongroom.api.deps import Grant
 from strongroom.api.schemas import record_out
-from strongroom.api.security_headers import Receive, Scope, Send
+from strongroom.api.security_headers import ASGIApp, Receive, Scope, Send
 from strongroom.bootstrap import Strongroom
 from strongroom.domain.roles import Action
 from strongroom.errors import StrongroomError
@@ -62,23 +62,30 @@ def read_record(sr: Strongroom, grant: Grant, project_id: str, record_id: str) -
 
 
 class FastReads:
-    """Answers ``GET …/records/{id}`` for :class:`~strongroom.api.app.StrongroomAPI`, in
-    front of everything FastAPI and Starlette would run for it."""
+    """ASGI middleware: answers ``GET …/records/{id}`` itself, hands every other request to
+    ``app``."""
 
-    def __init__(self, sr: Strongroom) -> None:
+    def __init__(self, app: ASGIApp, sr: Strongroom) -> None:
+        self.app = app
         self.sr = sr
 
-    def match(self, scope: Scope) -> tuple[str, str, str] | None:
-        """The (workspace, project, record) ids if this request is one to answer."""
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return None
-        found = RECORD_PATH.fullmatch(scope["path"])
-        return None if found is None else (found[1], found[2], found[3])
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            found = RECORD_PATH.fullmatch(scope["path"])
+            if found is not None:
+                await self._answer(found[1], found[2], found[3], scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
-    async def answer(
-        self, ids: tuple[str, str, str], scope: Scope, receive: Receive, send: Send
+    async def _answer(
+        self,
+        workspace_id: str,
+        project_id: str,
+        record_id: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
-        workspace_id, project_id, record_id = ids
         grant = Grant(self.sr, bearer(scope["headers"]), workspace_id, Action.READ)
         try:
             body = await run_in_threadpool(read_record, self.sr, grant, project_id, record_id)

@@ -125,7 +125,7 @@ def declare_collection(
 @router.post("/projects/{project_id}/records", status_code=201, response_model=RecordOut)
 @one_hop
 def create_record(sr: SR, grant: DataWriter, project_id: ProjectId, body: RecordIn) -> Response:
-    record = sr.records.create(
+    record = sr.records.put(
         grant.workspace_id, project_id, body.collection, body.document, actor=grant.caller.actor
     )
     return json_response(record_out(record), status_code=201)
@@ -150,7 +150,8 @@ def list_records(
 @router.get("/projects/{project_id}/records/{record_id}", response_model=RecordOut)
 @one_hop
 def get_record(sr: SR, grant: Reader, project_id: ProjectId, record_id: RecordId) -> Response:
-    # (api/fast_reads.py answers this request before FastAPI sees it, with the same code)
+    # (api/fast_reads.FastReads, middleware, answers this request before routing, with the
+    # same code)
     body = read_record(sr, grant, project_id, record_id)
     return Response(body, media_type="application/json")
 

@@ -31,14 +31,14 @@ class KeyCache(Generic[T]):
     def get(self, name: Hashable) -> T | None:
         with self._lock:
             item = self._items.get(name)
-            if item is None or self._clock.monotonic() - item[0] > self.ttl_seconds:
-                if item is not None:
-                    del self._items[name]
-                self.misses += 1
-                return None
-            self._items.move_to_end(name)
-            self.hits += 1
-            return item[1]
+            if item is not None and self._clock.monotonic() - item[0] <= self.ttl_seconds:
+                self._items.move_to_end(name)  # the hit first: every read's case
+                self.hits += 1
+                return item[1]
+            if item is not None:  # expired
+                del self._items[name]
+            self.misses += 1
+            return None
 
     def put(self, name: Hashable, key: T, stamp: float | None = None) -> None:
         """Cache ``key``; it expires ttl_seconds after ``stamp`` (default: now). A key

@@ -198,6 +198,11 @@ def seal(
     return Sealer(data_key, key_id, key_version).seal(binding, data)
 
 
+#: Where the nonce starts, past the key id: magic, version, kind, key-id length (5 bytes),
+#: then after the key id its version (4) and the salt.
+_NONCE_PAST_KEY_ID = 5 + 4 + SALT_BYTES
+
+
 def open_sealed(
     sealed: bytes,
     binding: Binding,
@@ -215,27 +220,13 @@ def open_sealed(
     """
     if not isinstance(sealed, bytes):
         raise IntegrityFailure(f"ciphertext of {binding.purpose} {binding.object_id} is not binary")
-    aead = None
-    if derived is not None and len(sealed) > 5:
-        # magic, version, kind, key-id length, key id, key version, salt: then the nonce
-        nonce_at = 5 + sealed[4] + 4 + SALT_BYTES
-        cache_name = (expected_key_id, sealed[:nonce_at])
-        aead = derived.get(cache_name)
-    if aead is None:
-        header = header_of(sealed)
-        if header.kind != KIND_OBJECT:
-            raise IntegrityFailure("ciphertext is a stream, not an object")
-        if expected_key_id is not None and header.key_id != expected_key_id:
-            raise IntegrityFailure(
-                f"ciphertext of {binding.purpose} {binding.object_id} names another key",
-                object_id=binding.object_id,
-            )
-        aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
-        nonce_at = header.length - NONCE_BYTES
-        if derived is not None:
-            derived.put(
-                (expected_key_id, sealed[:nonce_at]), aead, header.key_id, header.key_version
-            )
+    if derived is not None and len(sealed) > 5:  # the hit first: the read path's case
+        nonce_at = sealed[4] + _NONCE_PAST_KEY_ID
+        aead = derived.get((expected_key_id, sealed[:nonce_at]))
+        if aead is None:
+            aead, nonce_at = _derive(sealed, binding, key_for, expected_key_id, derived)
+    else:
+        aead, nonce_at = _derive(sealed, binding, key_for, expected_key_id, derived)
     body_at = nonce_at + NONCE_BYTES
     if len(sealed) - body_at < TAG_BYTES:
         raise IntegrityFailure("ciphertext is truncated")
@@ -248,6 +239,30 @@ def open_sealed(
             f"ciphertext of {binding.purpose} {binding.object_id} failed authentication",
             object_id=binding.object_id,
         ) from None
+
+
+def _derive(
+    sealed: bytes,
+    binding: Binding,
+    key_for: KeyLookup,
+    expected_key_id: str | None,
+    derived: DerivedKeys | None,
+) -> tuple[AESGCM, int]:
+    """The derived key of a sealed object from its header (cached in ``derived``), and
+    where its nonce starts."""
+    header = header_of(sealed)
+    if header.kind != KIND_OBJECT:
+        raise IntegrityFailure("ciphertext is a stream, not an object")
+    if expected_key_id is not None and header.key_id != expected_key_id:
+        raise IntegrityFailure(
+            f"ciphertext of {binding.purpose} {binding.object_id} names another key",
+            object_id=binding.object_id,
+        )
+    aead = derive_key(key_for(header.key_id, header.key_version), header.salt)
+    nonce_at = header.length - NONCE_BYTES
+    if derived is not None:
+        derived.put((expected_key_id, sealed[:nonce_at]), aead, header.key_id, header.key_version)
+    return aead, nonce_at
 
 
 def header_of(sealed: bytes) -> Header:

@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from strongroom.errors import InvalidInput, MalformedDocument, TooLarge
 
 MAX_NAME_CHARS = 200
@@ -105,6 +107,18 @@ def encode_document(document: Any, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise TooLarge(f"record is {len(data)} bytes; the limit is {max_bytes}")
     return data
+
+
+def decode_document(data: bytes) -> dict[str, Any]:
+    """A stored document (what :func:`encode_document` made) parsed back.
+
+    orjson instead of ``json.loads``: faster on the read path, and the same
+    result for everything :func:`encode_document` lets through (integers within ±2**53,
+    no NaN or infinities, no lone surrogates, unique keys); tests/unit/test_document_parity.py
+    holds the two parsers to that.
+    """
+    document: dict[str, Any] = orjson.loads(data)
+    return document
 
 
 def _check_readable(document: dict[Any, Any]) -> None:

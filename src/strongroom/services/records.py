@@ -28,7 +28,13 @@ from strongroom.domain.model import (
     page_limit,
 )
 from strongroom.domain.roles import Action
-from strongroom.domain.rules import check_collection, check_field, check_text, encode_document
+from strongroom.domain.rules import (
+    check_collection,
+    check_field,
+    check_text,
+    decode_document,
+    encode_document,
+)
 from strongroom.errors import InvalidInput, NotFound, UndeclaredField
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -45,8 +51,12 @@ from strongroom.storage.unit_of_work import DataUnitOfWork
 MAX_BATCH = 10_000
 
 
+#: The purpose a record's ciphertext is bound to. STORED: part of its associated data.
+RECORD = "record"
+
+
 def record_binding(workspace_id: str, project_id: str, record_id: str) -> Binding:
-    return Binding("record", workspace_id, project_id, record_id)
+    return Binding(RECORD, workspace_id, project_id, record_id)
 
 
 class Records:
@@ -88,16 +98,6 @@ class Records:
         project_id: str,
         collection: str,
         document: Any,
-        actor: str = "system",
-    ) -> str:
-        return self.put_many(workspace_id, project_id, collection, [document], actor)[0]
-
-    def create(
-        self,
-        workspace_id: str,
-        project_id: str,
-        collection: str,
-        document: dict[str, Any],
         actor: str = "system",
     ) -> Record:
         """Store one record and return it (without reading back what was just written)."""
@@ -335,13 +335,19 @@ class Records:
         )
 
     def _record(self, row: RecordRow, actor: str) -> Record:
-        data = self._text(row, actor)
+        workspace_id, project_id, record_id = row.workspace_id, row.project_id, row.id
+        data = self.ctx.open(
+            project_id,
+            Binding(RECORD, workspace_id, project_id, record_id),
+            row.sealed,
+            actor,
+        )
         return Record(
-            row.id,
-            row.workspace_id,
-            row.project_id,
+            record_id,
+            workspace_id,
+            project_id,
             row.collection,
-            json.loads(data),
+            decode_document(data),
             row.created_at,
             row.updated_at,
         )

@@ -13,7 +13,9 @@ that needs a bind processor); everything else goes through ``Connection.execute`
 
 from __future__ import annotations
 
+import operator
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,31 +29,47 @@ class DriverQuery:
 
     def __init__(self, statement: Executable) -> None:
         self._statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, tuple[str, _Arguments]] = {}
         self._lock = threading.Lock()
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None. ``params`` by bind name, as for ``Connection.execute``."""
-        sql, positions = self._sql(conn.dialect)
+        sql, arguments = self._sql(conn.dialect)
         cursor = conn.connection.cursor()
         try:
-            if positions is None:
-                cursor.execute(sql, params)
-            else:
-                cursor.execute(sql, tuple(params[name] for name in positions))
+            cursor.execute(sql, arguments(params))
             row = cursor.fetchone()
         finally:
             cursor.close()
         return None if row is None else tuple(row)
 
-    def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    def _sql(self, dialect: Dialect) -> tuple[str, _Arguments]:
         found = self._compiled.get(dialect.name)
         if found is None:
             with self._lock:
                 compiled = self._statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-                positions = tuple(compiled.positiontup) if compiled.positional else None
-                found = self._compiled[dialect.name] = (compiled.string, positions)
+                found = self._compiled[dialect.name] = (compiled.string, _arguments(compiled))
         return found
+
+
+#: The parameters as the driver takes them, from the parameters by bind name.
+_Arguments = Callable[[dict[str, Any]], Any]
+
+
+def _arguments(compiled: Any) -> _Arguments:
+    """By name (PostgreSQL's driver): the dict itself; positional (SQLite's): a tuple, by a
+    getter made once (no generator and no lookups in Python per statement)."""
+    if not compiled.positional:
+        return _same
+    positions = tuple(compiled.positiontup)
+    if len(positions) == 1:  # itemgetter of one name gives the value, not a tuple
+        (name,) = positions
+        return lambda params: (params[name],)
+    return operator.itemgetter(*positions)
+
+
+def _same(params: dict[str, Any]) -> dict[str, Any]:
+    return params
 
 
 def utc(value: datetime | str | None) -> datetime | None:
@@ -62,7 +80,7 @@ def utc(value: datetime | str | None) -> datetime | None:
         return None
     if isinstance(value, str):
         # Parsed with its zone named: one C call, where parsing and then replace(tzinfo=...)
-        # costs several times as much (two of these per record read). A text that names a
+        # costs several (two of these per record read). A text that names a
         # zone of its own fails here and is converted below.
         try:
             return datetime.fromisoformat(value + "+00:00")

@@ -9,10 +9,10 @@ with store.write() as uow:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
 
@@ -36,6 +36,8 @@ from strongroom.storage.repositories.trash import Trash
 from strongroom.storage.repositories.users import AddressFailures, LoginFailures, Users
 from strongroom.storage.repositories.workspaces import Collections, Members, Workspaces
 
+R = TypeVar("R")
+
 
 class _Transaction:
     conn: Connection
@@ -53,7 +55,9 @@ class _Transaction:
         self._borrowed = borrowed
 
     def _open(self) -> None:
-        conn = self._borrowed or connect(self._engine)
+        conn = self._borrowed
+        if conn is None:
+            conn = connect(self._engine)
         if self._write:
             conn = conn.execution_options(**WRITE)
         self.conn = conn
@@ -69,99 +73,67 @@ class _Transaction:
             self._tx.rollback()
 
     def _close(self) -> None:
+        tx = self._tx  # rolled back here, not through rollback(): one call less per lookup
         try:
-            self.rollback()
+            if tx is not None and tx.is_active:
+                tx.rollback()
         finally:
             if self._borrowed is None:
                 self.conn.close()
 
 
+class _Repository(Generic[R]):
+    """A repository made on first use, then kept in the unit of work's ``__dict__`` (where
+    later reads find it without calling here). ``functools.cached_property`` without its
+    lock (Python 3.11 takes one on every first use): a unit of work is one thread's."""
+
+    def __init__(self, make: Callable[[Connection], R]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+
+    @overload
+    def __get__(self, uow: _Transaction, owner: type | None = None) -> R: ...
+
+    def __get__(self, uow: _Transaction | None, owner: Any = None) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        repository = uow.__dict__[self._name] = self._make(uow.conn)
+        return repository
+
+
 class DataUnitOfWork(_Transaction):
     """Repositories are made on first use: a read of one record needs one of many."""
+
+    users = _Repository(Users)
+    login_failures = _Repository(LoginFailures)
+    address_failures = _Repository(AddressFailures)
+    workspaces = _Repository(Workspaces)
+    members = _Repository(Members)
+    collections = _Repository(Collections)
+    projects = _Repository(Projects)
+    records = _Repository(Records)
+    record_index = _Repository(RecordIndex)
+    files = _Repository(Files)
+    audit = _Repository(Audit)
+    tokens = _Repository(Tokens)
+    trash = _Repository(Trash)
+    deadlines = _Repository(Deadlines)
+    holds = _Repository(Holds)
+    billing = _Repository(BillingEvents)
+    export_jobs = _Repository(ExportJobs)
+    shredding = _Repository(Shredding)
+    backups = _Repository(Backups)
+    privacy_requests = _Repository(PrivacyRequests)
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()
         return self
-
-    @cached_property
-    def users(self) -> Users:
-        return Users(self.conn)
-
-    @cached_property
-    def login_failures(self) -> LoginFailures:
-        return LoginFailures(self.conn)
-
-    @cached_property
-    def address_failures(self) -> AddressFailures:
-        return AddressFailures(self.conn)
-
-    @cached_property
-    def workspaces(self) -> Workspaces:
-        return Workspaces(self.conn)
-
-    @cached_property
-    def members(self) -> Members:
-        return Members(self.conn)
-
-    @cached_property
-    def collections(self) -> Collections:
-        return Collections(self.conn)
-
-    @cached_property
-    def projects(self) -> Projects:
-        return Projects(self.conn)
-
-    @cached_property
-    def records(self) -> Records:
-        return Records(self.conn)
-
-    @cached_property
-    def record_index(self) -> RecordIndex:
-        return RecordIndex(self.conn)
-
-    @cached_property
-    def files(self) -> Files:
-        return Files(self.conn)
-
-    @cached_property
-    def audit(self) -> Audit:
-        return Audit(self.conn)
-
-    @cached_property
-    def tokens(self) -> Tokens:
-        return Tokens(self.conn)
-
-    @cached_property
-    def trash(self) -> Trash:
-        return Trash(self.conn)
-
-    @cached_property
-    def deadlines(self) -> Deadlines:
-        return Deadlines(self.conn)
-
-    @cached_property
-    def holds(self) -> Holds:
-        return Holds(self.conn)
-
-    @cached_property
-    def billing(self) -> BillingEvents:
-        return BillingEvents(self.conn)
-
-    @cached_property
-    def export_jobs(self) -> ExportJobs:
-        return ExportJobs(self.conn)
-
-    @cached_property
-    def shredding(self) -> Shredding:
-        return Shredding(self.conn)
-
-    @cached_property
-    def backups(self) -> Backups:
-        return Backups(self.conn)
-
-    @cached_property
-    def privacy_requests(self) -> PrivacyRequests:
-        return PrivacyRequests(self.conn)
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -182,6 +154,16 @@ class KeystoreUnitOfWork(_Transaction):
         self._close()
 
 
+class _PerThread(threading.local):
+    """A thread's lookup connections; the class attributes are the defaults every thread
+    starts with (read as plain attributes, no getattr with a default)."""
+
+    #: The connection of the :meth:`DataStore.lookups` block this thread is in.
+    conn: Connection | None = None
+    #: SQLite: this thread's kept lookup connection.
+    kept: Connection | None = None
+
+
 class DataStore:
     """The data store's engine and its units of work."""
 
@@ -189,7 +171,7 @@ class DataStore:
         self.engine = engine
         #: SQLite: an engine keeping one connection per thread for :meth:`lookups`.
         self.lookup_engine = lookup_engine
-        self._shared = threading.local()
+        self._shared = _PerThread()
 
     def read(self) -> DataUnitOfWork:
         return DataUnitOfWork(self.engine, write=False)
@@ -203,15 +185,14 @@ class DataStore:
         ROLLBACK of a read (two calls into the driver, each a GIL hand-over on the API's
         request path); anything run through ``Connection.execute`` still begins one.
         Inside :meth:`lookups`, it borrows that block's connection."""
-        shared: Connection | None = getattr(self._shared, "conn", None)
-        return DataUnitOfWork(self.engine, write=False, begin=False, borrowed=shared)
+        return DataUnitOfWork(self.engine, False, False, self._shared.conn)
 
     @contextmanager
     def lookups(self) -> Iterator[None]:
         """The lookups of this thread inside the block share one connection (one pool
         checkout instead of one each: a request's token check and its read). Each is still
         its own statement, seeing what is committed when it runs."""
-        if getattr(self._shared, "conn", None) is not None:
+        if self._shared.conn is not None:
             yield
             return
         conn = self._kept_connection() if self.lookup_engine is not None else None
@@ -223,14 +204,14 @@ class DataStore:
             self._shared.conn = None
             if conn.in_transaction():  # a lookup must leave none open; never keep one
                 conn.rollback()
-            if conn is not getattr(self._shared, "kept", None):
+            if conn is not self._shared.kept:
                 conn.close()
 
     def _kept_connection(self) -> Connection:
         """This thread's lookup connection (SQLite), made on first use and kept: idle
         between requests with no transaction open, so it holds no read snapshot."""
         assert self.lookup_engine is not None
-        kept: Connection | None = getattr(self._shared, "kept", None)
+        kept = self._shared.kept
         if kept is None or kept.closed or kept.invalidated:
             kept = self._shared.kept = connect(self.lookup_engine)
         return kept

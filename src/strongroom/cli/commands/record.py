@@ -35,8 +35,8 @@ def record_put(
     """Store a new record."""
     with open_home(home) as sr:
         parsed = _document(document, sr.settings.record_max_bytes)
-        record_id = sr.records.put(workspace_id, project_id, collection, parsed, actor=ACTOR)
-    emit(json, {"id": record_id}, f"stored record {record_id}")
+        record = sr.records.put(workspace_id, project_id, collection, parsed, actor=ACTOR)
+    emit(json, {"id": record.id}, f"stored record {record.id}")
 
 
 @app.command("update")

@@ -24,7 +24,15 @@ _SELECT_RECORD = select(t.records).where(
 _INSERT_INDEX = insert(t.record_index)
 # What every API request runs: the read of one record (storage/driver).
 _SELECT_LIVE_RECORD = DriverQuery(
-    select(t.records)
+    # Only what the ids and the WHERE do not give.
+    select(
+        t.records.c.collection,
+        t.records.c.sealed,
+        t.records.c.size,
+        t.records.c.created_at,
+        t.records.c.updated_at,
+        t.records.c.trash_id,
+    )
     .join(t.projects, t.projects.c.id == t.records.c.project_id)
     .where(
         t.records.c.id == bindparam("record_id"),
@@ -72,7 +80,19 @@ class Records(Repository):
         )
         if r is None:
             return None
-        return RecordRow._make((*r[:7], utc(r[7]), utc(r[8]), *r[9:]))  # the timestamps
+        collection, sealed, size, created_at, updated_at, trash_id = r
+        return RecordRow(
+            record_id,
+            workspace_id,
+            project_id,
+            collection,
+            sealed,
+            size,
+            ObjectState.LIVE,  # as the WHERE asks
+            utc(created_at),  # type: ignore[arg-type]  # never NULL
+            utc(updated_at),  # type: ignore[arg-type]
+            trash_id,
+        )
 
     def set_state(
         self, record_id: str, state: ObjectState, now: datetime, trash_id: str | None = None
