@@ -196,4 +196,10 @@ def open_strongroom(
         clock=clock,
         settings=settings,
     )
-    return Strongroom(ctx)
+    sr = Strongroom(ctx)
+    try:
+        sr.records.reindex_outdated()  # after an upgrade of the index; one query otherwise
+    except BaseException:
+        sr.close()
+        raise
+    return sr

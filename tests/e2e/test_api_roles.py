@@ -423,6 +423,12 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
         lambda w: ("GET", f"{_base(w)}/privacy-requests/{_fresh_request(w)}", {}),
     ),
     (
+        "GET",
+        _privacy("/{request_id}/locate"),
+        Action.PRIVACY,
+        lambda w: ("GET", f"{_base(w)}/privacy-requests/{_fresh_request(w)}/locate", {}),
+    ),
+    (
         "POST",
         _privacy("/{request_id}/verify"),
         Action.PRIVACY,

@@ -96,3 +96,42 @@ def test_the_lifecycle_plan_lists_requests_falling_due(cli_home: Path) -> None: 
     assert [(r["id"], r["due"]) for r in planned] == [(req["id"], req["due"])]
     human = run("lifecycle", "plan", "--until", until, home=cli_home).stdout.decode()
     assert req["id"] in human
+
+
+def test_personal_fields_with_kinds_and_a_located_subject(cli_home: Path) -> None:  # noqa: F811
+    ws = _workspace(cli_home)
+    project = ok_json("project", "create", ws, "Hiring", home=cli_home)["id"]
+    declared = ok_json(
+        "collection", "declare", ws, "candidates", "--personal", "candidate.email",
+        "--personal", "refs[].email", "--personal", "passport:identifier", "--file", "cv",
+        home=cli_home,
+    )  # fmt: skip
+    assert declared["personal"] == [
+        {"path": "candidate.email", "kind": "email"},
+        {"path": "passport", "kind": "identifier"},
+        {"path": "refs[].email", "kind": "email"},
+    ]
+    assert declared["file_fields"] == ["cv"]
+    assert "unknown kind" in bad(
+        "collection", "declare", ws, "candidates", "--personal", "email:mail", home=cli_home
+    )
+    doc = '{"candidate": {"email": "x@example.com"}, "refs": [{"email": "Ada@example.com"}]}'
+    record = ok_json("record", "put", ws, project, "candidates", doc, home=cli_home)["id"]
+    req = ok_json(
+        "privacy", "create", ws, "--type", "access", "--law", "gdpr", "--email", "ada@example.com",
+        home=cli_home,
+    )["id"]  # fmt: skip
+    located = ok_json("privacy", "locate", ws, req, home=cli_home)
+    assert located == {
+        "matches": [
+            {
+                "project_id": project,
+                "collection": "candidates",
+                "record_id": record,
+                "fields": ["refs[].email"],
+                "trashed": False,
+            }
+        ]
+    }
+    human = run("privacy", "locate", ws, req, home=cli_home).stdout.decode()
+    assert record in human and "refs[].email" in human

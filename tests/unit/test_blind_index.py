@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strongroom.crypto import policy
-from strongroom.crypto.blind_index import BlindIndexer, indexable_values, normalise
+from strongroom.crypto.blind_index import BlindIndexer, normalise
 from strongroom.crypto.secret import SecretKey
 
 KEY_A = SecretKey(bytes(range(32)), "ws-a")
@@ -135,24 +135,3 @@ def test_indexer_repr_has_no_key_material() -> None:
     text = repr(INDEXER) + str(INDEXER)
     assert KEY_A.reveal().hex() not in text
     assert "redacted" in text
-
-
-@pytest.mark.parametrize(
-    "value,expected",
-    [
-        ("alice@example.com", ["alice@example.com"]),
-        ("", [""]),
-        (42, ["42"]),
-        (0, ["0"]),
-        (1.5, ["1.5"]),
-        (["a", 2, "c"], ["a", "2", "c"]),
-        ([], []),
-        (True, []),
-        (False, []),
-        (None, []),
-        ({"email": "alice@example.com"}, []),
-        (["a", True, None, {"x": "y"}, ["nested"], 3], ["a", "3"]),
-    ],
-)
-def test_indexable_values(value: object, expected: list[str]) -> None:
-    assert list(indexable_values(value)) == expected

@@ -57,3 +57,15 @@ def test_other_text_fields_fold_case_fully(field: str) -> None:
 @pytest.mark.parametrize("field", ["street", "zip", "postcode", "website"])
 def test_fields_that_are_not_phones_keep_their_letters(field: str) -> None:
     assert INDEXER.digest(field, "Baker Street 221") != INDEXER.digest(field, "221")
+
+
+def test_a_kind_digest_is_the_documented_construction_and_pinned() -> None:
+    """Records' personal fields: one key per kind, over the kind's canonical form."""
+    info = b"strongroom/v1/blind-index/kind:email"
+    kind_key = HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(KEY)
+    expected = hmac.new(kind_key, b"ada@example.com", hashlib.sha256).digest()[:16]
+    assert INDEXER.kind_digest("email", "ada@example.com") == expected
+    assert expected.hex() == "2c632cb242fec5e065c6931dedd40e6d"  # recorded once; never changes
+    # one kind's key is not another's, nor a field's of the same name
+    assert INDEXER.kind_digest("name", "ada@example.com") != expected
+    assert INDEXER.digest("email", "ada@example.com") != expected

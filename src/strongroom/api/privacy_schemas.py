@@ -110,3 +110,15 @@ class PrivacyReport(BaseModel):
     workspace_id: str | None
     year: int | None
     types: dict[RequestType, TypeCounts]
+
+
+class MatchOut(BaseModel):
+    project_id: str
+    collection: str
+    record_id: str
+    fields: list[str] = Field(description="The personal fields that matched, by path.")
+    trashed: bool = Field(description="The record or its project is in the trash.")
+
+
+class MatchList(BaseModel):
+    matches: list[MatchOut]

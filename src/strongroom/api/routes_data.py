@@ -104,9 +104,7 @@ def list_collections(
 ) -> Page[CollectionOut]:
     declared = {c.name: c for c in sr.records.collections(grant.workspace_id)}
     names, next_cursor = page_keys(sorted(declared), cursor, limit)
-    items = [
-        CollectionOut(name=n, personal_fields=sorted(declared[n].personal_fields)) for n in names
-    ]
+    items = [CollectionOut.of(declared[n]) for n in names]
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -116,9 +114,13 @@ def declare_collection(
     sr: SR, grant: ProjectManager, name: CollectionName, body: CollectionIn
 ) -> CollectionOut:
     declared = sr.records.declare_collection(
-        grant.workspace_id, name, body.personal_fields, actor=grant.caller.actor
+        grant.workspace_id,
+        name,
+        body.personal_fields,
+        actor=grant.caller.actor,
+        file_fields=body.file_fields,
     )
-    return CollectionOut(name=declared.name, personal_fields=sorted(declared.personal_fields))
+    return CollectionOut.of(declared)
 
 
 # records -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query
 from strongroom.api.deps import SR, PrivacyManager, one_hop
 from strongroom.api.privacy_schemas import (
     ExtendIn,
+    MatchList,
+    MatchOut,
     PrivacyReport,
     PrivacyRequestIn,
     PrivacyRequestList,
@@ -78,6 +80,16 @@ def privacy_report(
 @one_hop
 def get_request(sr: SR, grant: PrivacyManager, request_id: RequestId) -> PrivacyRequestOut:
     return PrivacyRequestOut.of(sr.privacy.get(grant.workspace_id, request_id), subject=True)
+
+
+@router.get(
+    "/{request_id}/locate",
+    summary="The subject's records in every project, found through the blind index only",
+)
+@one_hop
+def locate_subject(sr: SR, grant: PrivacyManager, request_id: RequestId) -> MatchList:
+    matches = sr.privacy.locate(grant.workspace_id, request_id, actor=grant.caller.actor)
+    return MatchList(matches=[MatchOut.model_validate(m.as_json()) for m in matches])
 
 
 @router.post("/{request_id}/verify", summary="Record how the subject's identity was verified")

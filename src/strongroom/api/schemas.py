@@ -7,12 +7,12 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from strongroom.domain.model import Record
+from strongroom.domain.model import Collection, Record
+from strongroom.domain.personal import PERSONAL_FIELD_PATTERN
 from strongroom.domain.roles import Role
 from strongroom.domain.rules import (
     COLLECTION_PATTERN,
     EMAIL_PATTERN,
-    FIELD_PATTERN,
     NAME_PATTERN,
 )
 
@@ -71,14 +71,39 @@ class ProjectOut(BaseModel):
 
 
 class CollectionIn(Body):
-    personal_fields: list[Annotated[str, Field(pattern=FIELD_PATTERN)]] = Field(
-        default_factory=list, max_length=64
+    personal_fields: list[
+        Annotated[str, Field(min_length=1, max_length=80, pattern=PERSONAL_FIELD_PATTERN)]
+    ] = Field(
+        default_factory=list,
+        max_length=64,
+        description="FIELD or FIELD:KIND (email, phone, name, identifier); a path may be "
+        "nested (candidate.email) or in an array (refs[].email).",
     )
+    file_fields: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=16, description="Fields whose values name files."
+    )
+
+
+class PersonalFieldOut(BaseModel):
+    path: str
+    kind: str
 
 
 class CollectionOut(BaseModel):
     name: str
-    personal_fields: list[str]
+    personal_fields: list[str] = Field(description="The paths of the personal fields.")
+    personal: list[PersonalFieldOut]
+    file_fields: list[str]
+
+    @classmethod
+    def of(cls, collection: Collection) -> CollectionOut:
+        data = collection.as_json()
+        return cls(
+            name=collection.name,
+            personal_fields=data["personal_fields"],
+            personal=data["personal"],
+            file_fields=data["file_fields"],
+        )
 
 
 class RecordIn(Body):

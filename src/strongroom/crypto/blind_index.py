@@ -1,9 +1,12 @@
 """Blind indexes: equality search on personal-data fields without decryption.
 
-The digest of a value is HMAC-SHA256 of its normalised form under a key derived
-(HKDF-SHA256) from the workspace's data key for that field name, truncated to
-BLIND_INDEX_BYTES. The same email in two collections of one workspace has the same
-digest (so a privacy request finds it everywhere); across workspaces digests differ.
+The digest of a value is HMAC-SHA256 of its canonical form under a key derived
+(HKDF-SHA256) from the workspace's data key, truncated to BLIND_INDEX_BYTES. Records'
+personal fields are keyed per kind (``kind_digest``: the canonical forms are
+domain/personal.py's), so the same email in any email field of any collection of one
+workspace has one digest and a privacy request finds it everywhere; across workspaces
+digests differ. The user directory and the sign-in counters key theirs per field name
+(``digest``, with ``normalise`` below).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from collections.abc import Iterator
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -34,18 +36,6 @@ def normalise(field: str, value: str) -> str:
     if field == "email" or field.endswith("_email"):
         return text.lower()  # lower, not casefold: "straße@" and "strasse@" differ
     return text.casefold()
-
-
-def indexable_values(value: object) -> Iterator[str]:
-    """The strings of a field value worth indexing (strings, numbers, lists of those)."""
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, str | int | float):
-        yield str(value)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, str | int | float) and not isinstance(item, bool):
-                yield str(item)
 
 
 class BlindIndexer:

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from strongroom.domain.personal import PersonalField
 from strongroom.domain.roles import Role
 
 T = TypeVar("T")
@@ -89,7 +90,20 @@ class Project:
 @dataclass(frozen=True, slots=True)
 class Collection:
     name: str
+    #: The paths of its personal fields (``email``, ``candidate.email``, ``refs[].email``).
     personal_fields: frozenset[str] = field(default_factory=frozenset)
+    #: Each personal field with its kind, by path.
+    personal: tuple[PersonalField, ...] = ()
+    #: Paths whose values name files of the record's project: the subject's files too.
+    file_fields: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "collection": self.name,
+            "personal_fields": sorted(self.personal_fields),
+            "personal": [{"path": f.path, "kind": f.kind.value} for f in self.personal],
+            "file_fields": list(self.file_fields),
+        }
 
 
 @dataclass(frozen=True, slots=True)

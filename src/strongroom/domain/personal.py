@@ -32,8 +32,12 @@ class PersonalKind(StrEnum):
     IDENTIFIER = "identifier"  # any other id: a national id, a customer number
 
 
+#: A declaration ``path`` or ``path:kind``, for schemas (parse_declaration checks it fully).
+PERSONAL_FIELD_PATTERN = (
+    r"^[A-Za-z_][A-Za-z0-9_]*(\[\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[\])?)*(:[a-z]+)?$"
+)
 #: One step of a path: a key, and whether its value is an array whose elements go on.
-_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,63})(\[\])?$")
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,63})(\[\])?")
 MAX_PATH_STEPS = 8
 MAX_PATH_CHARS = 64
 #: The version of the canonical forms and index keys below. A collection indexed under an
@@ -79,7 +83,7 @@ def parse_path(path: str) -> tuple[Step, ...]:
         raise InvalidInput(f"a personal field path has at most {MAX_PATH_STEPS} steps")
     steps = []
     for part in parts:
-        match = _STEP.match(part)
+        match = _STEP.fullmatch(part)
         if match is None:
             raise InvalidInput(
                 f"invalid personal field {path[:80]!r}: each step is a key of letters, digits "

@@ -217,3 +217,23 @@ def _median(values: list[int]) -> float | None:
     if len(values) % 2:
         return float(values[middle])
     return (values[middle - 1] + values[middle]) / 2
+
+
+@dataclass(frozen=True)
+class Match:
+    """A record of the subject's, found through the blind index."""
+
+    project_id: str
+    collection: str
+    record_id: str
+    fields: tuple[str, ...]  # the personal fields that matched, by path
+    trashed: bool  # the record (or its project) is in the trash
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "project_id": self.project_id,
+            "collection": self.collection,
+            "record_id": self.record_id,
+            "fields": list(self.fields),
+            "trashed": self.trashed,
+        }

@@ -17,13 +17,11 @@ MAX_NAME_CHARS = 200
 _REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 #: The formats, also published in the API's schema (one source for both).
 COLLECTION_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
 #: A name: some non-space character, and no control or line-break characters.
 _NO_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 NAME_PATTERN = rf"^[^{_NO_CONTROL}]*[^\s{_NO_CONTROL}][^{_NO_CONTROL}]*$"
 _COLLECTION = re.compile(COLLECTION_PATTERN)
-_FIELD = re.compile(FIELD_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 #: How deep a record document may nest (``{"a": 1}`` is 1 deep). Every reader must be able
@@ -72,12 +70,6 @@ def check_collection(name: str) -> str:
         raise InvalidInput(
             f"collection names are lowercase letters, digits and _ (max 64): {name[:64]!r}"
         )
-    return name
-
-
-def check_field(name: str) -> str:
-    if not _FIELD.fullmatch(name):
-        raise InvalidInput(f"not a field name: {name[:64]!r}")
     return name
 
 

@@ -19,11 +19,13 @@ from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer
 from strongroom.crypto.envelope import Binding
 from strongroom.domain import privacy_clock as clock
+from strongroom.domain.model import ObjectState
 from strongroom.domain.personal import PersonalKind, normalise
 from strongroom.domain.privacy import (
     CLOSED,
     Answered,
     Identifier,
+    Match,
     PrivacyRequest,
     RequestState,
     RequestType,
@@ -38,7 +40,7 @@ from strongroom.errors import InvalidInput, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_usable, require_workspace
-from strongroom.storage.rows import PrivacyRequestRow
+from strongroom.storage.rows import LocatedRow, PrivacyRequestRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
 MAX_IDENTIFIERS = 20
@@ -276,6 +278,31 @@ class Privacy:
         now = self.ctx.clock.now()
         return self._move(workspace_id, request_id, Work.COMPLETE, {"closed_at": now}, actor, now)
 
+    def locate(
+        self, workspace_id: str, request_id: str, actor: str = "system"
+    ) -> builtins.list[Match]:
+        """Every record of the workspace holding one of the subject's identifiers in a
+        personal field of the identifier's kind, in every project, live or in the trash
+        (flagged): through the blind index only, nothing is decrypted."""
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            row = self._require(uow, workspace_id, request_id)
+            check_work(RequestType(row.kind), RequestState(row.state), Work.LOCATE)
+            digests = uow.privacy_requests.digests(request_id)
+            found = uow.record_index.locate(workspace_id, digests)
+            matches = _matches(found)
+            audit.append(
+                uow,
+                now,
+                actor,
+                "privacy.locate",
+                workspace_id,
+                request_id=request_id,
+                records=len(matches),
+            )
+            uow.commit()
+        return matches
+
     # reads ----------------------------------------------------------------------------
     def get(self, workspace_id: str, request_id: str) -> PrivacyRequest:
         """One request with its subject (decrypted): for the workspace's owners and admins."""
@@ -457,3 +484,18 @@ class Privacy:
             identifiers=tuple(Identifier(k, v) for k, v in details["identifiers"]),
             notes=details["notes"],
         )
+
+
+def _matches(rows: Sequence[LocatedRow]) -> builtins.list[Match]:
+    """One match per record, with every field that matched (rows come sorted by project,
+    collection, record and field)."""
+    out: builtins.list[Match] = []
+    for row in rows:
+        trashed = row.state != ObjectState.LIVE or row.project_state != ObjectState.LIVE
+        last = out[-1] if out else None
+        if last is not None and last.record_id == row.record_id:
+            if row.field not in last.fields:
+                out[-1] = replace(last, fields=(*last.fields, row.field))
+            continue
+        out.append(Match(row.project_id, row.collection, row.record_id, (row.field,), trashed))
+    return out

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from strongroom import ids
-from strongroom.crypto.blind_index import BlindIndexer, indexable_values
+from strongroom.crypto.blind_index import BlindIndexer
 from strongroom.crypto.envelope import Binding, Sealer
 from strongroom.crypto.keyring import DATA_KEY_VERSION
 from strongroom.domain.lifecycle import TrashKind
@@ -27,15 +27,23 @@ from strongroom.domain.model import (
     make_page,
     page_limit,
 )
+from strongroom.domain.personal import (
+    INDEX_VERSION,
+    PersonalField,
+    normalise,
+    parse_declaration,
+    parse_declarations,
+    parse_path,
+    values_at,
+)
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import (
     check_collection,
-    check_field,
     check_text,
     decode_document,
     encode_document,
 )
-from strongroom.errors import InvalidInput, NotFound, UndeclaredField
+from strongroom.errors import InvalidInput, KeyUnavailable, NotFound, UndeclaredField
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import (
@@ -45,10 +53,13 @@ from strongroom.services.guards import (
     require_writable,
 )
 from strongroom.services.trash import TrashEntry, in_trash, move_to_trash
-from strongroom.storage.rows import IndexEntry, RecordRow
+from strongroom.storage.rows import CollectionRow, IndexEntry, RecordRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
 MAX_BATCH = 10_000
+#: Records reindexed per transaction when a collection's personal fields change.
+REINDEX_BATCH = 500
+MAX_FILE_FIELDS = 16
 
 
 #: The purpose a record's ciphertext is bound to. STORED: part of its associated data.
@@ -65,14 +76,37 @@ class Records:
 
     # collections ----------------------------------------------------------------------
     def declare_collection(
-        self, workspace_id: str, name: str, personal_fields: Iterable[str], actor: str = "system"
+        self,
+        workspace_id: str,
+        name: str,
+        personal_fields: Iterable[str],
+        actor: str = "system",
+        file_fields: Iterable[str] = (),
     ) -> Collection:
+        """Declare a collection's personal fields (``path`` or ``path:kind``) and file
+        fields. Records it already holds are reindexed when the declaration changes."""
         name = check_collection(name)
-        fields = frozenset(check_field(f) for f in personal_fields)
+        fields = parse_declarations(tuple(personal_fields))
+        files = _file_paths(file_fields)
+        stored = json.dumps([f.declaration for f in fields])
+        stored_files = json.dumps(list(files))
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             require_usable(uow, workspace_id, Action.MANAGE_PROJECTS, now)
-            uow.collections.upsert(workspace_id, name, json.dumps(sorted(fields)), now)
+            before = uow.collections.row(workspace_id, name)
+            current = (
+                before is not None
+                and _declared(before) == fields
+                and before.index_version >= INDEX_VERSION
+            )
+            uow.collections.upsert(
+                workspace_id,
+                name,
+                stored,
+                now,
+                file_fields=stored_files,
+                index_version=INDEX_VERSION if current else 0,
+            )
             audit.append(
                 uow,
                 now,
@@ -80,16 +114,56 @@ class Records:
                 "collection.declare",
                 workspace_id,
                 collection=name,
-                personal_fields=sorted(fields),
+                personal_fields=[f.declaration for f in fields],
+                file_fields=list(files),
             )
             uow.commit()
-        return Collection(name, fields)
+        if not current:
+            self.reindex(workspace_id, name)
+        return Collection(name, frozenset(f.path for f in fields), fields, files)
 
     def collections(self, workspace_id: str) -> list[Collection]:
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)
-            declared = uow.collections.all(workspace_id)
-        return [Collection(n, frozenset(json.loads(f))) for n, f in sorted(declared.items())]
+            rows = uow.collections.rows(workspace_id)
+        return [_collection(r) for r in rows]
+
+    def reindex(self, workspace_id: str, collection: str) -> int:
+        """Rebuild the index entries of a collection's records (live or in the trash)
+        under its declaration and the current index version, a batch per transaction;
+        returns how many records. Safe to run twice, or beside writes: each batch locks
+        the records it rewrites."""
+        after, count = "", 0
+        while True:
+            with self.ctx.store.write() as uow:
+                row = uow.collections.row(workspace_id, collection)
+                if row is None:
+                    return count
+                batch = uow.records.in_collection(
+                    workspace_id, collection, after, REINDEX_BATCH, lock=True
+                )
+                if not batch:
+                    uow.collections.set_index_version(workspace_id, collection, INDEX_VERSION)
+                    uow.commit()
+                    return count
+                fields = _declared(row)
+                indexer = self._blind_indexer(workspace_id) if fields else None
+                entries: list[IndexEntry] = []
+                for record_id, project_id, sealed in batch:
+                    document = self._document_for_index(workspace_id, project_id, record_id, sealed)
+                    if document is not None:
+                        entries.extend(self._entries(indexer, fields, record_id, document))
+                uow.record_index.remove_for_many([b[0] for b in batch])
+                uow.record_index.add_many(workspace_id, entries)
+                uow.commit()
+            after, count = batch[-1][0], count + len(batch)
+
+    def reindex_outdated(self) -> int:
+        """Reindex every collection indexed under an older index version (after an
+        upgrade); returns how many records. One query when there are none."""
+        with self.ctx.store.read() as uow:
+            outdated = uow.collections.outdated(INDEX_VERSION)
+        return sum(self.reindex(r.workspace_id, r.name) for r in outdated)
 
     # writes ---------------------------------------------------------------------------
     def put(
@@ -151,7 +225,7 @@ class Records:
                         now,
                     )
                 )
-                entries.extend(_index_entries(indexer, personal, record_id, document))
+                entries.extend(self._entries(indexer, personal, record_id, document))
             uow.records.add_many(rows)
             uow.record_index.add_many(workspace_id, entries)
             record_ids = [r.id for r in rows]
@@ -188,7 +262,7 @@ class Records:
             uow.records.replace(record_id, sealed, len(data), now)
             uow.record_index.remove_for(record_id)
             uow.record_index.add_many(
-                workspace_id, _index_entries(indexer, personal, record_id, document)
+                workspace_id, self._entries(indexer, personal, record_id, document)
             )
             audit.append(
                 uow,
@@ -288,19 +362,32 @@ class Records:
         return rows, limit
 
     def find(self, workspace_id: str, field: str, value: str) -> builtins.list[str]:
-        """Ids of live records whose declared personal field ``field`` equals ``value``."""
-        check_field(field)
+        """Ids of live records whose declared personal field ``field`` (a path) equals
+        ``value`` in that field's canonical form."""
+        parse_path(field)
         check_text("value", value)
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)
-            if not any(field in json.loads(f) for f in uow.collections.all(workspace_id).values()):
+            kinds = {
+                f.kind
+                for r in uow.collections.rows(workspace_id)
+                for f in _declared(r)
+                if f.path == field
+            }
+            if not kinds:
                 raise UndeclaredField(
                     f"no collection of workspace {workspace_id} declares {field!r} personal, "
                     "so no record is indexed by it (declare it: collection declare --personal)",
                     workspace_id=workspace_id,
                 )
-            indexer = BlindIndexer(self.ctx.keyring.data_key(workspace_id))
-            return uow.record_index.find(workspace_id, field, indexer.digest(field, value))
+            indexer = self._blind_indexer(workspace_id)
+            found: set[str] = set()
+            for kind in kinds:
+                canonical = normalise(kind, value, region=self._region)
+                if canonical:
+                    digest = indexer.kind_digest(kind, canonical)
+                    found.update(uow.record_index.find(workspace_id, field, digest))
+            return sorted(found)
 
     # helpers --------------------------------------------------------------------------
     def _live(
@@ -319,12 +406,52 @@ class Records:
 
     def _indexer(
         self, uow: DataUnitOfWork, workspace_id: str, collection: str
-    ) -> tuple[BlindIndexer | None, frozenset[str]]:
-        declared = uow.collections.get(workspace_id, collection)
-        personal = frozenset(json.loads(declared)) if declared else frozenset()
-        if not personal:
-            return None, personal
-        return BlindIndexer(self.ctx.keyring.data_key(workspace_id)), personal
+    ) -> tuple[BlindIndexer | None, tuple[PersonalField, ...]]:
+        row = uow.collections.row(workspace_id, collection)
+        fields = _declared(row) if row is not None else ()
+        if not fields:
+            return None, fields
+        return self._blind_indexer(workspace_id), fields
+
+    def _blind_indexer(self, workspace_id: str) -> BlindIndexer:
+        return BlindIndexer(self.ctx.keyring.data_key(workspace_id))
+
+    @property
+    def _region(self) -> str | None:
+        return self.ctx.settings.phone_region or None
+
+    def _entries(
+        self,
+        indexer: BlindIndexer | None,
+        fields: tuple[PersonalField, ...],
+        record_id: str,
+        document: dict[str, Any],
+    ) -> builtins.list[IndexEntry]:
+        """The index entries of a document: per personal field, per value, its kind's
+        digest of the value's canonical form."""
+        if indexer is None:
+            return []
+        seen: set[tuple[str, bytes, str]] = set()
+        for f in fields:
+            for value in values_at(document, f):
+                canonical = normalise(f.kind, value, region=self._region)
+                if canonical:
+                    seen.add((f.path, indexer.kind_digest(f.kind, canonical), f.kind.value))
+        return [IndexEntry(record_id, path, digest, kind) for path, digest, kind in sorted(seen)]
+
+    def _document_for_index(
+        self, workspace_id: str, project_id: str, record_id: str, sealed: bytes
+    ) -> dict[str, Any] | None:
+        """The document, or None when its project's key is destroyed (a purge under way
+        deletes the record next: it has nothing left to index)."""
+        try:
+            data = self.ctx.open(
+                project_id, record_binding(workspace_id, project_id, record_id), sealed, "system"
+            )
+        except KeyUnavailable:
+            return None
+        document = decode_document(data)
+        return document if isinstance(document, dict) else None
 
     def _text(self, row: RecordRow, actor: str) -> bytes:
         return self.ctx.open(
@@ -353,13 +480,26 @@ class Records:
         )
 
 
-def _index_entries(
-    indexer: BlindIndexer | None, personal: frozenset[str], record_id: str, document: dict[str, Any]
-) -> builtins.list[IndexEntry]:
-    if indexer is None:
-        return []
-    seen: set[tuple[str, bytes]] = set()
-    for field in sorted(personal & document.keys()):
-        for value in indexable_values(document[field]):
-            seen.add((field, indexer.digest(field, value)))
-    return [IndexEntry(record_id, f, d) for f, d in sorted(seen)]
+def _declared(row: CollectionRow) -> tuple[PersonalField, ...]:
+    """A collection's personal fields as stored ("path:kind", or a bare name from before
+    kinds, which has the kind its name implies)."""
+    return tuple(sorted((parse_declaration(d) for d in json.loads(row.personal_fields)), key=_path))
+
+
+def _path(field: PersonalField) -> str:
+    return field.path
+
+
+def _collection(row: CollectionRow) -> Collection:
+    fields = _declared(row)
+    files = tuple(json.loads(row.file_fields))
+    return Collection(row.name, frozenset(f.path for f in fields), fields, files)
+
+
+def _file_paths(paths: Iterable[str]) -> tuple[str, ...]:
+    out = sorted(set(paths))
+    if len(out) > MAX_FILE_FIELDS:
+        raise InvalidInput(f"a collection declares at most {MAX_FILE_FIELDS} file fields")
+    for path in out:
+        parse_path(path)
+    return tuple(out)

@@ -169,6 +169,31 @@ def privacy_complete(
     _one(json, request, subject=False, done="completed")
 
 
+@app.command("locate")
+def privacy_locate(
+    workspace_id: WorkspaceArg,
+    request_id: RequestArg,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Find the subject's records in every project, through the blind index only."""
+    with open_home(home) as sr:
+        matches = sr.privacy.locate(workspace_id, request_id, actor=ACTOR)
+    rows = [
+        {
+            "record": m.record_id,
+            "project": m.project_id,
+            "collection": m.collection,
+            "fields": ", ".join(m.fields),
+            "trashed": "in the trash" if m.trashed else "",
+        }
+        for m in matches
+    ]
+    emit(
+        json, {"matches": [m.as_json() for m in matches]}, lambda: listing(rows, "match", "matches")
+    )
+
+
 @app.command("show")
 def privacy_show(
     workspace_id: WorkspaceArg,

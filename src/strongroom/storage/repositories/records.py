@@ -132,17 +132,19 @@ class Records(Repository):
         return [RecordRow(*r) for r in rows]
 
     def in_collection(
-        self, workspace_id: str, collection: str, after: str, limit: int
+        self, workspace_id: str, collection: str, after: str, limit: int, *, lock: bool = False
     ) -> builtins.list[tuple[str, str, bytes]]:
         """(id, project id, sealed) of the collection's records not yet purged (live or in
-        the trash), by id after ``after``: what a reindex walks."""
+        the trash), by id after ``after``: what a reindex walks. ``lock``: until the
+        transaction ends, no other may change them (PostgreSQL; SQLite has one writer)."""
         r = t.records.c
-        rows = self.conn.execute(
+        query = (
             select(r.id, r.project_id, r.sealed)
             .where(r.workspace_id == workspace_id, r.collection == collection, r.id > after)
             .order_by(r.id)
             .limit(limit)
         )
+        rows = self.conn.execute(query.with_for_update() if lock else query)
         return [(x[0], x[1], bytes(x[2])) for x in rows]
 
     def count(self, workspace_id: str | None = None) -> int:
