@@ -46,7 +46,7 @@ from strongroom.services.workspaces import Workspaces
 from strongroom.storage.unit_of_work import DataStore, KeystoreStore, open_stores
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0007", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0008", "keystore": "0002"}
 
 
 class Strongroom:

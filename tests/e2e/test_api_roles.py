@@ -126,6 +126,12 @@ def _fresh_request(w: World) -> str:
     ).id
 
 
+def _restriction(w: World) -> str:
+    return w.live.sr.privacy.create(
+        w.ws, type="restriction", law="gdpr", identifiers=[("email", "nobody@x.example")]
+    ).id
+
+
 def _verified_request(w: World) -> str:
     request_id = _fresh_request(w)
     w.live.sr.privacy.verify(w.ws, request_id, method="email reply", by="support")
@@ -427,6 +433,18 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
         _privacy("/{request_id}/locate"),
         Action.PRIVACY,
         lambda w: ("GET", f"{_base(w)}/privacy-requests/{_fresh_request(w)}/locate", {}),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/restrict"),
+        Action.PRIVACY,
+        lambda w: ("POST", f"{_base(w)}/privacy-requests/{_restriction(w)}/restrict", {}),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/lift"),
+        Action.PRIVACY,
+        lambda w: ("POST", f"{_base(w)}/privacy-requests/{_restriction(w)}/lift", {}),
     ),
     (
         "POST",

@@ -118,7 +118,12 @@ class MatchOut(BaseModel):
     record_id: str
     fields: list[str] = Field(description="The personal fields that matched, by path.")
     trashed: bool = Field(description="The record or its project is in the trash.")
+    restricted: bool = Field(description="A privacy request restricts it (GDPR Art. 18).")
 
 
 class MatchList(BaseModel):
     matches: list[MatchOut]
+
+
+class RestrictionOut(BaseModel):
+    records: int = Field(description="How many records the request restricted, or had.")

@@ -16,6 +16,7 @@ from strongroom.api.privacy_schemas import (
     PrivacyRequestList,
     PrivacyRequestOut,
     ReasonIn,
+    RestrictionOut,
     VerifyIn,
 )
 from strongroom.api.strict_json import StrictJSONRoute
@@ -90,6 +91,20 @@ def get_request(sr: SR, grant: PrivacyManager, request_id: RequestId) -> Privacy
 def locate_subject(sr: SR, grant: PrivacyManager, request_id: RequestId) -> MatchList:
     matches = sr.privacy.locate(grant.workspace_id, request_id, actor=grant.caller.actor)
     return MatchList(matches=[MatchOut.model_validate(m.as_json()) for m in matches])
+
+
+@router.post("/{request_id}/restrict", summary="Restrict the subject's records (GDPR Art. 18)")
+@one_hop
+def restrict_subject(sr: SR, grant: PrivacyManager, request_id: RequestId) -> RestrictionOut:
+    count = sr.privacy.restrict(grant.workspace_id, request_id, actor=grant.caller.actor)
+    return RestrictionOut(records=count)
+
+
+@router.post("/{request_id}/lift", summary="Lift the request's restriction")
+@one_hop
+def lift_restriction(sr: SR, grant: PrivacyManager, request_id: RequestId) -> RestrictionOut:
+    count = sr.privacy.lift(grant.workspace_id, request_id, actor=grant.caller.actor)
+    return RestrictionOut(records=count)
 
 
 @router.post("/{request_id}/verify", summary="Record how the subject's identity was verified")

@@ -53,6 +53,9 @@ class ObjectState(StrEnum):
     LIVE = "live"
     TRASHED = "trashed"
     PURGING = "purging"
+    #: A record a privacy request restricted (GDPR Art. 18): out of every read, list,
+    #: find and export until the restriction is lifted; readable only through the request.
+    RESTRICTED = "restricted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,6 +228,7 @@ class Match:
     record_id: str
     fields: tuple[str, ...]  # the personal fields that matched, by path
     trashed: bool  # the record (or its project) is in the trash
+    restricted: bool = False  # a request restricted it (GDPR Art. 18)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -236,4 +237,5 @@ class Match:
             "record_id": self.record_id,
             "fields": list(self.fields),
             "trashed": self.trashed,
+            "restricted": self.restricted,
         }

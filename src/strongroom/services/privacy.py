@@ -303,6 +303,41 @@ class Privacy:
             uow.commit()
         return matches
 
+    def restrict(self, workspace_id: str, request_id: str, actor: str = "system") -> int:
+        """Restrict the subject's live records (GDPR Art. 18): out of every read, list,
+        find and workspace export, for every role, until lifted. Returns how many records
+        were restricted now."""
+        return self._restriction(workspace_id, request_id, Work.RESTRICT, actor)
+
+    def lift(self, workspace_id: str, request_id: str, actor: str = "system") -> int:
+        """Lift the request's restriction; returns how many records it had restricted."""
+        return self._restriction(workspace_id, request_id, Work.LIFT, actor)
+
+    def _restriction(self, workspace_id: str, request_id: str, work: Work, actor: str) -> int:
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            row = self._require(uow, workspace_id, request_id, now)
+            check_work(RequestType(row.kind), RequestState(row.state), work)
+            if work is Work.RESTRICT:
+                digests = uow.privacy_requests.digests(request_id)
+                found = uow.record_index.locate(workspace_id, digests)
+                count = uow.privacy_requests.restrict(
+                    workspace_id, request_id, (m.record_id for m in found), now
+                )
+            else:
+                count = uow.privacy_requests.lift(workspace_id, request_id, now)
+            audit.append(
+                uow,
+                now,
+                actor,
+                f"privacy.{work.value}",
+                workspace_id,
+                request_id=request_id,
+                records=count,
+            )
+            uow.commit()
+        return count
+
     # reads ----------------------------------------------------------------------------
     def get(self, workspace_id: str, request_id: str) -> PrivacyRequest:
         """One request with its subject (decrypted): for the workspace's owners and admins."""
@@ -491,11 +526,14 @@ def _matches(rows: Sequence[LocatedRow]) -> builtins.list[Match]:
     collection, record and field)."""
     out: builtins.list[Match] = []
     for row in rows:
-        trashed = row.state != ObjectState.LIVE or row.project_state != ObjectState.LIVE
+        trashed = row.state == ObjectState.TRASHED or row.project_state != ObjectState.LIVE
+        restricted = row.state == ObjectState.RESTRICTED
         last = out[-1] if out else None
         if last is not None and last.record_id == row.record_id:
             if row.field not in last.fields:
                 out[-1] = replace(last, fields=(*last.fields, row.field))
             continue
-        out.append(Match(row.project_id, row.collection, row.record_id, (row.field,), trashed))
+        out.append(
+            Match(row.project_id, row.collection, row.record_id, (row.field,), trashed, restricted)
+        )
     return out

@@ -314,3 +314,16 @@ privacy_subjects = Table(
     Column("kind", String(16), primary_key=True),
     Column("digest", LargeBinary(32), primary_key=True),
 )
+
+# Records restricted by a privacy request (GDPR Art. 18), until lifted. No foreign keys:
+# a purge deletes a restricted record (and its rows here) like any other.
+record_restrictions = Table(
+    "record_restrictions",
+    metadata,
+    Column("record_id", String(ID), primary_key=True),
+    Column("request_id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), nullable=False),
+    Column("restricted_at", UtcDateTime, nullable=False),
+    Column("lifted_at", UtcDateTime, nullable=True),
+    Index("ix_record_restrictions_request", "request_id"),
+)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
-from strongroom.cli.output import emit, listing, say, show, table
+from strongroom.cli.output import emit, listing, plural, say, show, table
 from strongroom.domain.privacy import PrivacyRequest
 from strongroom.errors import InvalidInput
 
@@ -186,12 +186,39 @@ def privacy_locate(
             "collection": m.collection,
             "fields": ", ".join(m.fields),
             "trashed": "in the trash" if m.trashed else "",
+            "restricted": "restricted" if m.restricted else "",
         }
         for m in matches
     ]
     emit(
         json, {"matches": [m.as_json() for m in matches]}, lambda: listing(rows, "match", "matches")
     )
+
+
+@app.command("restrict")
+def privacy_restrict(
+    workspace_id: WorkspaceArg,
+    request_id: RequestArg,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Restrict the subject's records (GDPR Art. 18): hidden from every read until lifted."""
+    with open_home(home) as sr:
+        count = sr.privacy.restrict(workspace_id, request_id, actor=ACTOR)
+    emit(json, {"records": count}, f"restricted {plural(count, 'record')}")
+
+
+@app.command("lift")
+def privacy_lift(
+    workspace_id: WorkspaceArg,
+    request_id: RequestArg,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Lift the request's restriction: its records are readable again."""
+    with open_home(home) as sr:
+        count = sr.privacy.lift(workspace_id, request_id, actor=ACTOR)
+    emit(json, {"records": count}, f"lifted the restriction of {plural(count, 'record')}")
 
 
 @app.command("show")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 
+from strongroom.domain.model import ObjectState
 from strongroom.storage import tables as t
 from strongroom.storage.repositories.base import Repository
 from strongroom.storage.rows import PrivacyRequestRow
@@ -89,3 +90,90 @@ class PrivacyRequests(Repository):
             select(c.kind, c.digest).where(c.request_id == request_id).order_by(c.kind, c.digest)
         )
         return [(r[0], bytes(r[1])) for r in rows]
+
+    # restrictions (GDPR Art. 18) --------------------------------------------------------
+    def restrict(
+        self, workspace_id: str, request_id: str, record_ids: Iterable[str], now: datetime
+    ) -> int:
+        """Restrict for the request those of ``record_ids`` that are live, or restricted by
+        another request (each must lift its own); returns how many the request restricts
+        now that it did not before. Records in the trash are left as they are."""
+        r, c = t.records.c, t.record_restrictions.c
+        mine = select(c.record_id).where(c.request_id == request_id, c.lifted_at.is_(None))
+        covered = [
+            x[0]
+            for x in self.conn.execute(
+                select(r.id).where(
+                    r.workspace_id == workspace_id,
+                    r.id.in_(sorted(set(record_ids))),
+                    r.state.in_([ObjectState.LIVE, ObjectState.RESTRICTED]),
+                    r.id.not_in(mine),
+                )
+            )
+        ]
+        if not covered:
+            return 0
+        self.conn.execute(
+            update(t.records)
+            .where(r.id.in_(covered), r.state == ObjectState.LIVE)
+            .values(state=ObjectState.RESTRICTED)
+        )
+        # A lifted restriction of the same request and record is set again.
+        self.conn.execute(
+            update(t.record_restrictions)
+            .where(c.request_id == request_id, c.record_id.in_(covered))
+            .values(restricted_at=now, lifted_at=None)
+        )
+        again = {
+            x[0]
+            for x in self.conn.execute(
+                select(c.record_id).where(c.request_id == request_id, c.record_id.in_(covered))
+            )
+        }
+        fresh = [
+            {
+                "record_id": record_id,
+                "request_id": request_id,
+                "workspace_id": workspace_id,
+                "restricted_at": now,
+            }
+            for record_id in covered
+            if record_id not in again
+        ]
+        if fresh:
+            self.conn.execute(insert(t.record_restrictions), fresh)
+        return len(covered)
+
+    def lift(self, workspace_id: str, request_id: str, now: datetime) -> int:
+        """Lift the request's restrictions; a record no other request still restricts is
+        live again. Returns how many records the request had restricted."""
+        c = t.record_restrictions.c
+        mine = and_(
+            c.request_id == request_id, c.workspace_id == workspace_id, c.lifted_at.is_(None)
+        )
+        record_ids = [x[0] for x in self.conn.execute(select(c.record_id).where(mine))]
+        if not record_ids:
+            return 0
+        self.conn.execute(update(t.record_restrictions).where(mine).values(lifted_at=now))
+        still = select(c.record_id).where(c.record_id.in_(record_ids), c.lifted_at.is_(None))
+        r = t.records.c
+        self.conn.execute(
+            update(t.records)
+            .where(
+                r.id.in_(record_ids),
+                r.state == ObjectState.RESTRICTED,
+                r.id.not_in(still),
+            )
+            .values(state=ObjectState.LIVE)
+        )
+        return len(record_ids)
+
+    def restricted(self, request_id: str) -> builtins.list[str]:
+        """The records the request restricts now."""
+        c = t.record_restrictions.c
+        rows = self.conn.execute(
+            select(c.record_id)
+            .where(c.request_id == request_id, c.lifted_at.is_(None))
+            .order_by(c.record_id)
+        )
+        return [x[0] for x in rows]

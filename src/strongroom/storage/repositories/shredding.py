@@ -17,6 +17,7 @@ Scope = Literal["project_id", "id", "workspace_id"]
 #: The tables of a workspace deleted by :meth:`Shredding.delete_workspace`, with the name
 #: each count is reported under (records and files are shredded before, in batches).
 _WORKSPACE_TABLES = (
+    ("record_restrictions", t.record_restrictions),
     ("privacy_requests", t.privacy_requests),
     ("projects", t.projects),
     ("collections", t.collections),
@@ -55,6 +56,10 @@ class Shredding(Repository):
         removed = self.conn.execute(
             delete(t.record_index).where(t.record_index.c.record_id.in_(record_ids))
         ).rowcount
+        restrictions = t.record_restrictions.c
+        self.conn.execute(
+            delete(t.record_restrictions).where(restrictions.record_id.in_(record_ids))
+        )
         self.conn.execute(delete(t.records).where(t.records.c.id.in_(record_ids)))
         return int(removed)
 
