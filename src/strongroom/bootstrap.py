@@ -66,7 +66,7 @@ class Strongroom:
         self.plans = Plans(ctx)
         self.certificates = Certificates(ctx)
         #: Data subjects' requests (GDPR, CCPA) on the law's clock.
-        self.privacy = Privacy(ctx)
+        self.privacy = Privacy(ctx, self.records)
         #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
         self.backups = Backups(ctx, open_home=_open_home)
         #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.

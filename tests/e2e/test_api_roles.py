@@ -132,6 +132,15 @@ def _restriction(w: World) -> str:
     ).id
 
 
+def _verified_correction(w: World) -> str:
+    w.live.sr.records.declare_collection(w.ws, "people", ["email"])
+    request_id = w.live.sr.privacy.create(
+        w.ws, type="correction", law="gdpr", identifiers=[("email", "old@x.example")]
+    ).id
+    w.live.sr.privacy.verify(w.ws, request_id, method="email reply", by="support")
+    return request_id
+
+
 def _verified_request(w: World) -> str:
     request_id = _fresh_request(w)
     w.live.sr.privacy.verify(w.ws, request_id, method="email reply", by="support")
@@ -433,6 +442,16 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
         _privacy("/{request_id}/locate"),
         Action.PRIVACY,
         lambda w: ("GET", f"{_base(w)}/privacy-requests/{_fresh_request(w)}/locate", {}),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/correct"),
+        Action.PRIVACY,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/privacy-requests/{_verified_correction(w)}/correct",
+            {"json": {"changes": [{"field": "email", "value": "new@x.example"}]}},
+        ),
     ),
     (
         "POST",

@@ -127,3 +127,17 @@ class MatchList(BaseModel):
 
 class RestrictionOut(BaseModel):
     records: int = Field(description="How many records the request restricted, or had.")
+
+
+class Change(Body):
+    field: str = Field(min_length=1, max_length=64, description="A declared personal path.")
+    value: str = Field(min_length=1, max_length=MAX_IDENTIFIER_CHARS)
+
+
+class CorrectIn(Body):
+    changes: list[Change] = Field(min_length=1, max_length=20)
+
+
+class CorrectionOut(BaseModel):
+    records: int = Field(description="Records changed.")
+    values: int = Field(description="Values changed (the subject's only).")

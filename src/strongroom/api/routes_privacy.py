@@ -8,6 +8,8 @@ from fastapi import APIRouter, Path, Query
 
 from strongroom.api.deps import SR, PrivacyManager, one_hop
 from strongroom.api.privacy_schemas import (
+    CorrectIn,
+    CorrectionOut,
     ExtendIn,
     MatchList,
     MatchOut,
@@ -91,6 +93,20 @@ def get_request(sr: SR, grant: PrivacyManager, request_id: RequestId) -> Privacy
 def locate_subject(sr: SR, grant: PrivacyManager, request_id: RequestId) -> MatchList:
     matches = sr.privacy.locate(grant.workspace_id, request_id, actor=grant.caller.actor)
     return MatchList(matches=[MatchOut.model_validate(m.as_json()) for m in matches])
+
+
+@router.post("/{request_id}/correct", summary="Correct the subject's personal fields")
+@one_hop
+def correct_subject(
+    sr: SR, grant: PrivacyManager, request_id: RequestId, body: CorrectIn
+) -> CorrectionOut:
+    done = sr.privacy.correct(
+        grant.workspace_id,
+        request_id,
+        [(c.field, c.value) for c in body.changes],
+        actor=grant.caller.actor,
+    )
+    return CorrectionOut.model_validate(done)
 
 
 @router.post("/{request_id}/restrict", summary="Restrict the subject's records (GDPR Art. 18)")

@@ -20,7 +20,7 @@ from strongroom.crypto.blind_index import BlindIndexer
 from strongroom.crypto.envelope import Binding
 from strongroom.domain import privacy_clock as clock
 from strongroom.domain.model import ObjectState
-from strongroom.domain.personal import PersonalKind, normalise
+from strongroom.domain.personal import PersonalKind, normalise, parse_path
 from strongroom.domain.privacy import (
     CLOSED,
     Answered,
@@ -36,10 +36,11 @@ from strongroom.domain.privacy import (
 )
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_text
-from strongroom.errors import InvalidInput, NotFound
+from strongroom.errors import InvalidInput, NotFound, UndeclaredField
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_usable, require_workspace
+from strongroom.services.records import Records
 from strongroom.storage.rows import LocatedRow, PrivacyRequestRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -100,8 +101,9 @@ def _identifiers(given: Sequence[tuple[str, str]]) -> tuple[Identifier, ...]:
 class Privacy:
     """``sr.privacy``: create privacy requests and move them through their states."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, records: Records) -> None:
         self.ctx = ctx
+        self._records = records
 
     # settings -------------------------------------------------------------------------
     @property
@@ -302,6 +304,79 @@ class Privacy:
             )
             uow.commit()
         return matches
+
+    def correct(
+        self,
+        workspace_id: str,
+        request_id: str,
+        changes: Sequence[tuple[str, str]],
+        actor: str = "system",
+    ) -> dict[str, Any]:
+        """Set new values for the subject's personal fields (``(path, value)`` pairs) in
+        every record of theirs, live or restricted: only the values that are the subject's
+        (another person's in the same record stay). Indexes are recomputed; the audit log
+        keeps only digests of the values before and after."""
+        if not changes:
+            raise InvalidInput("give at least one --set FIELD=VALUE")
+        changes = [(p, _text(f"new value of {p}", v, MAX_IDENTIFIER_CHARS)) for p, v in changes]
+        for path, _value in changes:
+            parse_path(path)
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            row = self._require(uow, workspace_id, request_id, now)
+            after = check_work(RequestType(row.kind), RequestState(row.state), Work.CORRECT)
+            declared = self._records.personal_paths(uow, workspace_id)
+            for path, _value in changes:
+                if path not in declared:
+                    raise UndeclaredField(
+                        f"no collection of workspace {workspace_id} declares {path!r} personal",
+                        workspace_id=workspace_id,
+                    )
+            digests = uow.privacy_requests.digests(request_id)
+            subject = {(kind, digest) for kind, digest in digests}
+            indexer = BlindIndexer(self.ctx.keyring.data_key(workspace_id))
+
+            def matches(kind: PersonalKind, value: str) -> bool:
+                canonical = normalise(kind, value, region=self._region())
+                return (kind.value, indexer.kind_digest(kind, canonical)) in subject
+
+            located = _matches(uow.record_index.locate(workspace_id, digests))
+            changed: dict[str, int] = {}
+            for match in located:
+                if match.trashed:
+                    continue
+                for path, value in changes:
+                    n = self._records.correct_in(
+                        uow,
+                        workspace_id,
+                        match.project_id,
+                        match.record_id,
+                        path,
+                        matches,
+                        value,
+                        now,
+                    )
+                    if n:
+                        changed[match.record_id] = changed.get(match.record_id, 0) + n
+            uow.privacy_requests.update(workspace_id, request_id, state=after.value)
+            audit.append(
+                uow,
+                now,
+                actor,
+                "privacy.correct",
+                workspace_id,
+                request_id=request_id,
+                records=sorted(changed),
+                fields=sorted({p for p, _v in changes}),
+                before=sorted(d.hex() for _k, d in subject),
+                after=sorted(
+                    indexer.kind_digest(kind, normalise(kind, v, region=self._region())).hex()
+                    for p, v in changes
+                    for kind in declared[p]
+                ),
+            )
+            uow.commit()
+        return {"records": len(changed), "values": sum(changed.values())}
 
     def restrict(self, workspace_id: str, request_id: str, actor: str = "system") -> int:
         """Restrict the subject's live records (GDPR Art. 18): out of every read, list,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,12 +30,14 @@ from strongroom.domain.model import (
 from strongroom.domain.personal import (
     INDEX_VERSION,
     PersonalField,
+    PersonalKind,
     normalise,
     parse_declaration,
     parse_declarations,
     parse_path,
     values_at,
 )
+from strongroom.domain.personal import replace as replace_values
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import (
     check_collection,
@@ -127,6 +129,17 @@ class Records:
             require_workspace(uow, workspace_id)
             rows = uow.collections.rows(workspace_id)
         return [_collection(r) for r in rows]
+
+    def personal_paths(
+        self, uow: DataUnitOfWork, workspace_id: str
+    ) -> dict[str, set[PersonalKind]]:
+        """Every declared personal path of the workspace, with its kinds (one path may be
+        declared in several collections)."""
+        out: dict[str, set[PersonalKind]] = {}
+        for row in uow.collections.rows(workspace_id):
+            for f in _declared(row):
+                out.setdefault(f.path, set()).add(f.kind)
+        return out
 
     def reindex(self, workspace_id: str, collection: str) -> int:
         """Rebuild the index entries of a collection's records (live or in the trash)
@@ -277,6 +290,41 @@ class Records:
         return Record(
             record_id, workspace_id, project_id, row.collection, document, row.created_at, now
         )
+
+    def correct_in(
+        self,
+        uow: DataUnitOfWork,
+        workspace_id: str,
+        project_id: str,
+        record_id: str,
+        path: str,
+        matches: Callable[[PersonalKind, str], bool],
+        new_value: str,
+        now: datetime,
+    ) -> int:
+        """Inside the caller's transaction: in one record (live or restricted), set the
+        values of personal field ``path`` that ``matches`` (by the field's kind) to
+        ``new_value``; reseal and reindex it. Returns how many values changed (0: the
+        record's collection does not declare ``path``, or nothing matched)."""
+        row = uow.records.get(workspace_id, project_id, record_id)
+        if row is None or row.state not in (ObjectState.LIVE, ObjectState.RESTRICTED):
+            return 0
+        indexer, fields = self._indexer(uow, workspace_id, row.collection)
+        field = next((f for f in fields if f.path == path), None)
+        if field is None:
+            return 0
+        document = decode_document(self._text(row, "system"))
+        changed = replace_values(document, field, lambda v: matches(field.kind, v), new_value)
+        if changed:
+            data = encode_document(document, self.ctx.settings.record_max_bytes)
+            sealer = Sealer(self.ctx.keyring.data_key(project_id), project_id, DATA_KEY_VERSION)
+            sealed = sealer.seal(record_binding(workspace_id, project_id, record_id), data)
+            uow.records.replace(record_id, sealed, len(data), now)
+            uow.record_index.remove_for(record_id)
+            uow.record_index.add_many(
+                workspace_id, self._entries(indexer, fields, record_id, document)
+            )
+        return changed
 
     def delete(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"

@@ -195,6 +195,33 @@ def privacy_locate(
     )
 
 
+@app.command("correct")
+def privacy_correct(
+    workspace_id: WorkspaceArg,
+    request_id: RequestArg,
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="FIELD=VALUE: the subject's new value of a personal field."),
+    ],
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Correct the subject's personal fields in every record of theirs (a verified request)."""
+    changes = []
+    for item in set_:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise InvalidInput(f"--set takes FIELD=VALUE, not {item[:40]!r}")
+        changes.append((field, value))
+    with open_home(home) as sr:
+        done = sr.privacy.correct(workspace_id, request_id, changes, actor=ACTOR)
+    emit(
+        json,
+        done,
+        f"corrected {plural(done['values'], 'value')} in {plural(done['records'], 'record')}",
+    )
+
+
 @app.command("restrict")
 def privacy_restrict(
     workspace_id: WorkspaceArg,
