@@ -71,7 +71,11 @@ def test_requests_read_whole_share_one_connection(live: LiveServer, tenant: Tena
     named = json.dumps({"collection": "kept", "document": {"kept": True}}).encode()
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(named), named)
     requests = [
-        (b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n", 200),
+        (b"GET /health HTTP/1.1\r\nHost: localhost\r\nUser-Agent: probe/1\r\n\r\n", 200),
+        (  # some clients say so on every request
+            b"GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
+            200,
+        ),
         (
             f"POST {records} HTTP/1.1\r\nHost: localhost\r\n{auth}"
             f"Content-Type: application/json\r\nContent-Length: {len(named)}\r\n\r\n".encode()
@@ -89,7 +93,11 @@ def test_requests_read_whole_share_one_connection(live: LiveServer, tenant: Tena
             "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n".encode(),
             422,
         ),
-        (f"GET {records}?collection=kept HTTP/1.1\r\nHost: localhost\r\n{auth}\r\n".encode(), 200),
+        (
+            f"GET {records}?collection=kept HTTP/1.1\r\nHost: localhost\r\n{auth}"
+            "User-Agent: probe/1\r\nX-Request-Id: 1\r\n\r\n".encode(),
+            200,
+        ),
     ]
     with _open(live) as sock:
         for request, expected in requests:
@@ -101,21 +109,34 @@ def test_requests_read_whole_share_one_connection(live: LiveServer, tenant: Tena
     assert [r["document"] for r in json.loads(body)["items"]] == [{"kept": True}] * 2
 
 
+@pytest.mark.parametrize(
+    ("method", "token", "status", "own_header"),
+    [
+        ("POST", "not-a-token", 401, "www-authenticate"),  # an upload refused for its token
+        ("PUT", None, 405, "allow"),  # no such method: the methods there are
+    ],
+)
 def test_an_answer_before_the_body_closes_once_and_keeps_its_own_headers(
-    live: LiveServer, tenant: Tenant
+    live: LiveServer,
+    tenant: Tenant,
+    method: str,
+    token: str | None,
+    status: int,
+    own_header: str,
 ) -> None:
-    """An upload refused for its token before any of its megabyte was read."""
+    """Answered before any of the body's ten kilobytes was read."""
     path = f"/v1/workspaces/{tenant.workspace_id}/projects/{tenant.project_id}/files?name=a.bin"
     with _open(live) as sock:
         sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer not-a-token\r\n"
-            "Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n".encode()
+            f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
+            f"Authorization: Bearer {token or tenant.token}\r\n"
+            "Content-Type: application/octet-stream\r\nContent-Length: 10000\r\n\r\n".encode()
         )
-        status, headers, body = _answer(sock)
-        assert status == 401
+        answered, headers, body = _answer(sock)
+        assert answered == status, body
         assert [value for name, value in headers if name == "connection"] == ["close"]
         named = dict(headers)
         assert named["content-type"] == "application/problem+json"
-        assert named["www-authenticate"].startswith("Bearer")
-        assert json.loads(body)["status"] == 401
+        assert named[own_header]
+        assert json.loads(body)["status"] == status
         _closed_within(sock, CLOSED_WITHIN)

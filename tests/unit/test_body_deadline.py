@@ -7,6 +7,8 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from strongroom.api.limits import BodyLimit
 
 SCOPE = {
@@ -106,11 +108,13 @@ def test_a_body_trickled_in_small_pieces_meets_one_deadline_for_the_whole() -> N
     assert time.monotonic() - started < 1.2  # cut off before the last piece came
 
 
-def test_a_slow_body_within_the_deadline_is_read_whole() -> None:
-    """The deadline is the configured one, for the whole body: a piece that takes over a
-    second to come, well within a deadline of 2.5 s, is waited for."""
-    pieces: list[dict[str, Any] | float | None] = [_chunk(b"{"), 1.2, _chunk(b"}", more=False)]
-    sent = _run(_read_all_then_answer, pieces, body_timeout=2.5)
+@pytest.mark.parametrize(("pause", "body_timeout"), [(0.05, 0.2), (1.2, 2.5)])
+def test_a_slow_body_within_the_deadline_is_read_whole(pause: float, body_timeout: float) -> None:
+    """The deadline is the configured one, counted from the headers, for the whole body: a
+    piece that comes well within it is waited for (with a short deadline, and with one that
+    leaves a piece over a second)."""
+    pieces: list[dict[str, Any] | float | None] = [_chunk(b"{"), pause, _chunk(b"}", False)]
+    sent = _run(_read_all_then_answer, pieces, body_timeout=body_timeout)
     assert [m.get("status") for m in sent] == [200, None]
     assert sent[1]["body"] == b"read"
 
@@ -129,3 +133,16 @@ def test_a_read_begun_after_the_deadline_fails_at_once() -> None:
     sent = _run(app, [_chunk(b"{"), None])
     assert sent[0]["status"] == 408
     assert time.monotonic() - started < EXCHANGE_BOUND / 2
+
+
+def test_a_body_that_stalls_after_the_answer_began_adds_no_second_answer() -> None:
+    """A route that starts answering before it has read everything: past the deadline its
+    read fails, the rest of its answer is dropped, and no 408 is sent on top of it."""
+
+    async def app(_scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await receive()  # the client stalls
+        await send({"type": "http.response.body", "body": b"never"})  # pragma: no cover
+
+    sent = _run(app, [None])
+    assert [(m["type"], m.get("status")) for m in sent] == [("http.response.start", 200)]
