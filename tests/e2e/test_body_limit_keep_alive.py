@@ -49,9 +49,7 @@ def _answer(sock: ssl.SSLSocket) -> tuple[int, list[tuple[str, str]], bytes]:
         data += more
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    headers = [
-        (name.lower(), value) for name, value in (line.split(": ", 1) for line in lines[1:])
-    ]
+    headers = [(name.lower(), value) for name, value in (line.split(": ", 1) for line in lines[1:])]
     length = int(dict(headers)["content-length"])
     while len(body) < length:
         more = sock.recv(65536)
