@@ -85,10 +85,13 @@ def test_reordered_events_are_reported(chain: Strongroom) -> None:
     assert error.position == 3 and error.reason == "link"
 
 
-def test_deleted_tail_is_caught_by_the_head(chain: Strongroom) -> None:
-    _execute(chain, delete(t.audit_events).where(t.audit_events.c.seq == 9))
+@pytest.mark.parametrize("deleted", [1, 2, 3])
+def test_deleted_tail_is_caught_by_the_head(chain: Strongroom, deleted: int) -> None:
+    """The last ``deleted`` events cut off: reported at the first one missing."""
+    _execute(chain, delete(t.audit_events).where(t.audit_events.c.seq > 9 - deleted))
     error = _broken(chain)
-    assert error.reason == "head" and error.position == 9
+    assert error.reason == "head" and error.position == 10 - deleted
+    assert f"ends at position {9 - deleted} but its head says 9" in str(error)
 
 
 def _chained_hash(prev: str, row: Any, subject: str) -> str:

@@ -93,3 +93,16 @@ def test_events_appended_in_parallel_make_one_chain(sr: Strongroom) -> None:
     with ThreadPoolExecutor(max_workers=writers) as pool:
         list(pool.map(write, range(writers)))
     assert sr.audit.verify() == 1 + writers * each
+
+
+def test_a_workspaces_events_come_a_page_of_100_from_its_first(sr: Strongroom) -> None:
+    """Read without saying where to start or how many: its first 100 events, from
+    position 1 (the service and the module alike)."""
+    ws = sr.workspaces.create("Busy", "owner@busy.example").id
+    with sr.ctx.store.write() as uow:
+        for i in range(120):
+            audit.append(uow, sr.ctx.clock.now(), "test", "test.event", ws, n=i)
+        uow.commit()
+    for read in (sr.audit.workspace_events(ws), audit.workspace_events(sr.ctx.store, ws)):
+        assert [e.position for e in read] == list(range(1, 101))
+        assert read[0].action == "workspace.create" and read[1].subject == {"n": 0}

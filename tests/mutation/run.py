@@ -57,6 +57,7 @@ def _copy_tree(tree: Path) -> None:
 
 def _test_command(module: dict[str, Any]) -> list[str]:
     marker = ["-m", module["markers"]] if module.get("markers") else []
+    marker += ["-k", module["keywords"]] if module.get("keywords") else []
     # Plugins are not autoloaded (schemathesis's alone doubles a run's start-up); the tests
     # here need only hypothesis's.
     pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
