@@ -185,8 +185,7 @@ def privacy_locate(
             "project": m.project_id,
             "collection": m.collection,
             "fields": ", ".join(m.fields),
-            "trashed": "in the trash" if m.trashed else "",
-            "restricted": "restricted" if m.restricted else "",
+            "state": "in the trash" if m.trashed else "restricted" if m.restricted else "live",
         }
         for m in matches
     ]
