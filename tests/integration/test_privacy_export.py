@@ -201,9 +201,7 @@ def test_the_audit_counts_and_never_names_values(sr: Strongroom, tmp_path: Path)
     assert event.subject["trashed_left_out"] == 1
 
 
-def test_tampered_packages_are_refused_by_verify_and_import(
-    sr: Strongroom, tmp_path: Path
-) -> None:
+def test_tampered_packages_are_refused_by_verify_and_import(sr: Strongroom, tmp_path: Path) -> None:
     c = _corpus(sr)
     ws = c["ws"]
     request = _access(sr, ws)
