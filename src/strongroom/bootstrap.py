@@ -27,6 +27,7 @@ from strongroom.domain.lifecycle import DeadlineAction
 from strongroom.errors import ConfigurationError, Conflict
 from strongroom.export import jobs as export_jobs
 from strongroom.export.service import Exports
+from strongroom.export.subject import SubjectPackages
 from strongroom.lifecycle.purge import Purger
 from strongroom.lifecycle.worker import Worker
 from strongroom.services import audit
@@ -66,7 +67,7 @@ class Strongroom:
         self.plans = Plans(ctx)
         self.certificates = Certificates(ctx)
         #: Data subjects' requests (GDPR, CCPA) on the law's clock.
-        self.privacy = Privacy(ctx, self.records)
+        self.privacy = Privacy(ctx, self.records, SubjectPackages(ctx, self.records))
         #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
         self.backups = Backups(ctx, open_home=_open_home)
         #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.

@@ -3,12 +3,15 @@ one, refused with problem+json (and nothing changed) when the law or the state s
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from strongroom.domain.privacy_clock import add_months
+from strongroom.export.verify import verify_archive
 from tests.e2e.api_support import LiveServer, live_server
 
 ADA = {"kind": "email", "value": "ada@example.com"}
@@ -144,3 +147,34 @@ def test_health_counts_overdue_requests_and_warns(live: LiveServer, admin: tuple
     live.sr.privacy.reject(ws, late.id, reason="duplicate")
     with live.client(None) as anonymous:
         assert anonymous.get("/health").json()["privacy_requests"] == before
+
+
+def test_the_subjects_package_is_a_streamed_zip_download(
+    live: LiveServer, admin: tuple[str, str], tmp_path: Path
+) -> None:
+    ws, token = admin
+    sr = live.sr
+    project = sr.projects.create(ws, "Hiring").id
+    sr.records.declare_collection(ws, "contacts", ["email"])
+    ada = sr.records.put(ws, project, "contacts", {"email": "ada@example.com", "n": 1}).id
+    sr.records.put(ws, project, "contacts", {"email": "eve@example.com", "n": 2})
+    req = sr.privacy.create(ws, type="access", law="gdpr", identifiers=[("email", ADA["value"])])
+    with live.client(token) as client:
+        refused = client.post(_path(ws, f"/{req.id}/export"))
+        assert refused.status_code == 409
+        assert refused.headers["content-type"] == "application/problem+json"
+        sr.privacy.verify(ws, req.id, method="id check", by="eve")
+        response = client.post(_path(ws, f"/{req.id}/export"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="strongroom-subject-{ws}-{req.id}.zip"'
+    )
+    package = tmp_path / "ada.zip"
+    package.write_bytes(response.content)
+    verified = verify_archive(package)
+    assert verified.format == "strongroom-subject-export" and verified.counts["records"] == 1
+    with zipfile.ZipFile(package) as archive:
+        jsonl = archive.read(f"records/{project}/contacts.jsonl")
+    assert ada.encode() in jsonl and b"eve@example.com" not in jsonl
+    assert sr.privacy.get(ws, req.id).state.value == "in_progress"

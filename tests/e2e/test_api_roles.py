@@ -141,6 +141,14 @@ def _verified_correction(w: World) -> str:
     return request_id
 
 
+def _verified_access(w: World) -> str:
+    request_id = w.live.sr.privacy.create(
+        w.ws, type="access", law="gdpr", identifiers=[("email", "a@x.example")]
+    ).id
+    w.live.sr.privacy.verify(w.ws, request_id, method="email reply", by="support")
+    return request_id
+
+
 def _verified_request(w: World) -> str:
     request_id = _fresh_request(w)
     w.live.sr.privacy.verify(w.ws, request_id, method="email reply", by="support")
@@ -452,6 +460,12 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
             f"{_base(w)}/privacy-requests/{_verified_correction(w)}/correct",
             {"json": {"changes": [{"field": "email", "value": "new@x.example"}]}},
         ),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/export"),
+        Action.PRIVACY,
+        lambda w: ("POST", f"{_base(w)}/privacy-requests/{_verified_access(w)}/export", {}),
     ),
     (
         "POST",

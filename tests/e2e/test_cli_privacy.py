@@ -4,6 +4,7 @@ passes the due date."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -130,8 +131,68 @@ def test_personal_fields_with_kinds_and_a_located_subject(cli_home: Path) -> Non
                 "record_id": record,
                 "fields": ["refs[].email"],
                 "trashed": False,
+                "restricted": False,
             }
         ]
     }
     human = run("privacy", "locate", ws, req, home=cli_home).stdout.decode()
     assert record in human and "refs[].email" in human
+
+
+def test_a_subject_exported_verified_and_imported_elsewhere(
+    cli_home: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    ws = _workspace(cli_home)
+    project = ok_json("project", "create", ws, "Hiring", home=cli_home)["id"]
+    ok_json(
+        "collection", "declare", ws, "candidates", "--personal", "email", "--file", "cv",
+        home=cli_home,
+    )  # fmt: skip
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(b"%PDF Ada " * 20_000)
+    file_id = ok_json("file", "put", ws, project, str(cv), home=cli_home)["id"]
+    ada = json.dumps({"email": "ada@example.com", "cv": file_id})
+    ok_json("record", "put", ws, project, "candidates", ada, home=cli_home)
+    ok_json("record", "put", ws, project, "candidates", '{"email": "eve@x.example"}', home=cli_home)
+    req = ok_json(
+        "privacy", "create", ws, "--type", "portability", "--law", "gdpr",
+        "--email", "ada@example.com", home=cli_home,
+    )["id"]  # fmt: skip
+    package = tmp_path / "ada.zip"
+    assert "verify" in bad("privacy", "export", ws, req, "-o", str(package), home=cli_home)
+    assert not package.exists()
+    ok_json("privacy", "verify", ws, req, "--method", "reply", "--by", "bob", home=cli_home)
+
+    done = ok_json("privacy", "export", ws, req, "-o", str(package), home=cli_home)
+    assert (done["counts"]["records"], done["counts"]["files"]) == (1, 1)
+    assert package.stat().st_mode & 0o777 == 0o600
+    checked = run("export", "verify", str(package), "--json")  # no home: a file on its own
+    assert checked.returncode == 0, checked.stderr
+    verified = json.loads(checked.stdout)
+    assert verified["ok"] is True and verified["entries"] == 4
+
+    other = ok_json("workspace", "create", "Beta", "--owner", "o@beta.example", home=cli_home)
+    target = ok_json("project", "create", other["id"], "Imported", home=cli_home)["id"]
+    imported = ok_json("privacy", "import", other["id"], target, str(package), home=cli_home)
+    assert (imported["records"], imported["files"]) == (1, 1)
+    [record] = ok_json("record", "list", other["id"], target, "candidates", home=cli_home)[
+        "records"
+    ]
+    new_cv = imported["file_ids"][file_id]
+    got = ok_json("record", "get", other["id"], target, record["id"], home=cli_home)
+    assert got == {"email": "ada@example.com", "cv": new_cv}
+    back = tmp_path / "back.pdf"
+    ok_json("file", "get", other["id"], target, new_cv, "-o", str(back), home=cli_home)
+    assert back.read_bytes() == cv.read_bytes()
+
+    tampered = bytearray(package.read_bytes())
+    tampered[tampered.index(b"%PDF Ada")] ^= 1
+    package.write_bytes(bytes(tampered))
+    assert "nothing was imported" in bad(
+        "privacy", "import", other["id"], target, str(package), home=cli_home
+    )
+    assert (
+        len(ok_json("record", "list", other["id"], target, "candidates", home=cli_home)["records"])
+        == 1
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
 
 from strongroom.api.deps import SR, PrivacyManager, one_hop
 from strongroom.api.privacy_schemas import (
@@ -107,6 +109,36 @@ def correct_subject(
         actor=grant.caller.actor,
     )
     return CorrectionOut.model_validate(done)
+
+
+@router.post(
+    "/{request_id}/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+    summary="The subject's package (access, portability): a ZIP, streamed as it is made",
+)
+@one_hop
+def export_subject(sr: SR, grant: PrivacyManager, request_id: RequestId) -> StreamingResponse:
+    """A verified access or portability request only (409 otherwise, nothing changed).
+    The request is checked and moved to in_progress before the first byte; the ZIP is
+    made as it is sent (its manifest, last, lists every entry's SHA-256)."""
+    name, chunks = sr.privacy.export_stream(
+        grant.workspace_id, request_id, actor=grant.caller.actor
+    )
+    first = next(chunks, b"")  # reads the first records now: a failure is still a problem
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return StreamingResponse(
+        body(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/{request_id}/restrict", summary="Restrict the subject's records (GDPR Art. 18)")

@@ -18,12 +18,13 @@ import hashlib
 import json
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, Generic, Protocol, TypeVar
 
+from strongroom.domain.model import RecordText
 from strongroom.errors import Conflict
 from strongroom.export import layout
 from strongroom.export.layout import Kind
@@ -58,7 +59,7 @@ class ExportSummary:
         }
 
 
-class _Sink:
+class Sink:
     """Counts and hashes what the ZIP writer emits. It has no ``seek`` or ``tell``, so
     zipfile writes each entry's sizes after its data (a data descriptor) and never goes
     back: the archive streams into an encrypted blob as well as into a file."""
@@ -96,7 +97,7 @@ class _Entry:
         self.size += len(data)
 
 
-def _zip_info(path: str, when: datetime, deflate: bool) -> zipfile.ZipInfo:
+def zip_info(path: str, when: datetime, deflate: bool) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(path, date_time=when.timetuple()[:6])
     info.external_attr = 0o600 << 16
     if deflate:
@@ -108,8 +109,22 @@ def _zip_info(path: str, when: datetime, deflate: bool) -> zipfile.ZipInfo:
     return info
 
 
-class _Archive:
-    def __init__(self, sink: _Sink, plan: Plan, progress: Progress | None) -> None:
+class ArchivePlan(Protocol):
+    """What the archive writer needs of a plan: the time its entries are dated, and how
+    many entries to expect (for progress)."""
+
+    @property
+    def as_of(self) -> datetime: ...
+
+    @property
+    def entries_total(self) -> int: ...
+
+
+P = TypeVar("P", bound=ArchivePlan)
+
+
+class Archive(Generic[P]):
+    def __init__(self, sink: Sink, plan: P, progress: Progress | None) -> None:
         self.zip = zipfile.ZipFile(sink, "w", allowZip64=True)
         self.plan = plan
         self.progress = progress
@@ -117,7 +132,7 @@ class _Archive:
 
     @contextmanager
     def entry(self, path: str, kind: Kind, deflate: bool = True, **extra: Any) -> Iterator[_Entry]:
-        info = _zip_info(path, self.plan.as_of, deflate)
+        info = zip_info(path, self.plan.as_of, deflate)
         with self.zip.open(info, "w", force_zip64=True) as raw:
             entry = _Entry(raw)
             yield entry
@@ -145,8 +160,8 @@ def write_export(
     progress: Progress | None = None,
 ) -> ExportSummary:
     """Write the export of ``plan`` into ``write``; return what it holds."""
-    sink = _Sink(write)
-    archive = _Archive(sink, plan, progress)
+    sink = Sink(write)
+    archive = Archive(sink, plan, progress)
     counts = dict.fromkeys(
         ("projects", "collections", "records", "files", "file_bytes", "members", "audit_events"),
         0,
@@ -168,7 +183,7 @@ def write_export(
                 counts["file_bytes"] += e.size
         counts["audit_events"] = _audit(archive, source)
         manifest = _manifest(plan, counts, archive.listed)
-        with archive.zip.open(_zip_info(layout.MANIFEST, plan.as_of, True), "w") as raw:
+        with archive.zip.open(zip_info(layout.MANIFEST, plan.as_of, True), "w") as raw:
             raw.write(manifest)
         archive.listed.append({"path": layout.MANIFEST})
         archive.tick()
@@ -177,7 +192,7 @@ def write_export(
     )
 
 
-def _projects(archive: _Archive, source: WorkspaceSource, counts: dict[str, int]) -> None:
+def _projects(archive: Archive[Plan], source: WorkspaceSource, counts: dict[str, int]) -> None:
     plan = archive.plan
     declared = source.records.collections(plan.workspace.id)
     projects = [
@@ -201,7 +216,7 @@ def _projects(archive: _Archive, source: WorkspaceSource, counts: dict[str, int]
     archive.json_entry(layout.PROJECTS, Kind.PROJECTS, value)
 
 
-def _members(archive: _Archive, source: WorkspaceSource) -> int:
+def _members(archive: Archive[Plan], source: WorkspaceSource) -> int:
     members = [
         {"user_id": m.user_id, "email": m.email, "role": m.role.value}
         for m in source.members(archive.plan)
@@ -211,34 +226,59 @@ def _members(archive: _Archive, source: WorkspaceSource) -> int:
 
 
 def _collection(
-    archive: _Archive, source: WorkspaceSource, project_id: str, stats: CollectionStats
+    archive: Archive[Plan], source: WorkspaceSource, project_id: str, stats: CollectionStats
 ) -> int:
-    """The collection as JSON Lines (noting every top-level field), then as CSV: from the
-    JSON Lines kept compressed in memory when they fit (see replay.py), else read again."""
     plan = archive.plan
+    return drain(
+        collection_steps(
+            archive,
+            project_id,
+            stats.name,
+            lambda: source.record_pages(plan, project_id, stats),
+        )
+    )
+
+
+def drain(steps: Generator[None, None, int]) -> int:
+    """Run a generator of steps to its end; return what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return int(done.value)
+
+
+def collection_steps(
+    archive: Archive[Any],
+    project_id: str,
+    collection: str,
+    record_pages: Callable[[], Iterator[list[RecordText]]],
+) -> Generator[None, None, int]:
+    """The collection as JSON Lines (noting every top-level field), then as CSV: from the
+    JSON Lines kept compressed in memory when they fit (see replay.py), else read again
+    (``record_pages`` is called a second time). Yields after each page written, so a
+    caller streaming the archive can pass on what it holds; returns the rows written."""
     fields: dict[str, None] = {}  # insertion-ordered set
     replay = Replay()
     with archive.entry(
-        layout.records_path(project_id, stats.name, "jsonl"), Kind.RECORDS_JSONL
+        layout.records_path(project_id, collection, "jsonl"), Kind.RECORDS_JSONL
     ) as jsonl:
         jsonl.rows = 0
-        for page in source.record_pages(plan, project_id, stats):
+        for page in record_pages():
             for r in page:
                 fields.update(dict.fromkeys(json.loads(r.text)))
             lines = b"".join(jsonl_line(r) for r in page)
             jsonl.write(lines)
             replay.add(lines)
             jsonl.rows += len(page)
+            yield
     pages: Iterator[list[CsvRecord]]
     if replay.complete:
         pages = replay.pages()
     else:
-        pages = (
-            [csv_record_of_line(jsonl_line(r)) for r in p]
-            for p in source.record_pages(plan, project_id, stats)
-        )
+        pages = ([csv_record_of_line(jsonl_line(r)) for r in p] for p in record_pages())
     rows = CsvRows(list(fields))
-    with archive.entry(layout.records_path(project_id, stats.name, "csv"), Kind.RECORDS_CSV) as csv:
+    with archive.entry(layout.records_path(project_id, collection, "csv"), Kind.RECORDS_CSV) as csv:
         csv.rows = 0
         csv.write(rows.header().encode("utf-8"))
         for csv_page in pages:
@@ -246,16 +286,17 @@ def _collection(
                 text, n = rows.render(csv_page)
             except ValueError:
                 raise Conflict(
-                    f"records of collection {stats.name} in project {project_id} changed while "
+                    f"records of collection {collection} in project {project_id} changed while "
                     "the export ran; run it again",
                     project_id=project_id,
                 ) from None
             csv.write(text.encode("utf-8"))
             csv.rows += n
+            yield
     return jsonl.rows
 
 
-def _audit(archive: _Archive, source: WorkspaceSource) -> int:
+def _audit(archive: Archive[Plan], source: WorkspaceSource) -> int:
     count = 0
     with archive.entry(layout.AUDIT, Kind.AUDIT) as e:
         for events in source.audit_pages(archive.plan):

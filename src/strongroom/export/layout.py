@@ -11,6 +11,8 @@ import unicodedata
 from enum import StrEnum
 
 FORMAT = "strongroom-export"
+#: A data subject's package (access, portability): the same family, a manifest of its own.
+SUBJECT_FORMAT = "strongroom-subject-export"
 #: Bumped on any change a reader could notice (see docs/export-format.md, "Versions").
 FORMAT_VERSION = 1
 

@@ -33,6 +33,8 @@ class Verified:
     format_version: int
     entries: int  # including manifest.json
     counts: dict[str, int]
+    #: ``strongroom-export`` (a workspace) or ``strongroom-subject-export`` (a subject).
+    format: str = "strongroom-export"
 
 
 @functools.cache
@@ -92,6 +94,7 @@ def _verify(archive: zipfile.ZipFile) -> Verified:
         manifest["format_version"],
         len(names),
         manifest["counts"],
+        manifest["format"],
     )
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer
@@ -36,7 +37,7 @@ from strongroom.domain.privacy import (
 )
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_text
-from strongroom.errors import InvalidInput, NotFound, UndeclaredField
+from strongroom.errors import Conflict, InvalidInput, NotFound, UndeclaredField
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_usable, require_workspace
@@ -98,12 +99,37 @@ def _identifiers(given: Sequence[tuple[str, str]]) -> tuple[Identifier, ...]:
     return tuple(dict.fromkeys(out))
 
 
+class SubjectPackages(Protocol):
+    """The subject's package (export/subject.py), handed in by the composition root."""
+
+    def write(
+        self,
+        workspace_id: str,
+        request_id: str,
+        target: Path | str,
+        actor: str = "system",
+        progress: Callable[[int, int], None] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Any: ...
+
+    def stream(
+        self, workspace_id: str, request_id: str, actor: str = "system"
+    ) -> tuple[str, Iterator[bytes]]: ...
+
+    def import_package(
+        self, workspace_id: str, project_id: str, path: Path | str, actor: str = "system"
+    ) -> Any: ...
+
+
 class Privacy:
     """``sr.privacy``: create privacy requests and move them through their states."""
 
-    def __init__(self, ctx: Context, records: Records) -> None:
+    def __init__(
+        self, ctx: Context, records: Records, packages: SubjectPackages | None = None
+    ) -> None:
         self.ctx = ctx
         self._records = records
+        self._packages = packages
 
     # settings -------------------------------------------------------------------------
     @property
@@ -412,6 +438,42 @@ class Privacy:
             )
             uow.commit()
         return count
+
+    # the subject's package (access, portability) --------------------------------------
+    def export(
+        self,
+        workspace_id: str,
+        request_id: str,
+        target: Path | str,
+        actor: str = "system",
+        progress: Callable[[int, int], None] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Any:
+        """Write the subject's package (a verified access or portability request) to
+        ``target``: one ZIP that ``export verify`` accepts, with the subject's live and
+        restricted records and their files (docs/privacy.md). Moves the request to
+        in_progress; audited with counts. Returns its summary (``as_json()``)."""
+        return self._package_service().write(
+            workspace_id, request_id, target, actor, progress, on_bytes
+        )
+
+    def export_stream(
+        self, workspace_id: str, request_id: str, actor: str = "system"
+    ) -> tuple[str, Iterator[bytes]]:
+        """The package as a file name and its bytes as they are made (for a download)."""
+        return self._package_service().stream(workspace_id, request_id, actor)
+
+    def import_package(
+        self, workspace_id: str, project_id: str, path: Path | str, actor: str = "system"
+    ) -> Any:
+        """Import a subject's package (portability) into a project: all or nothing, the
+        ZIP verified first. Returns its summary (``as_json()``)."""
+        return self._package_service().import_package(workspace_id, project_id, path, actor)
+
+    def _package_service(self) -> SubjectPackages:
+        if self._packages is None:
+            raise Conflict("subject packages are not available in this build of Strongroom")
+        return self._packages
 
     # reads ----------------------------------------------------------------------------
     def get(self, workspace_id: str, request_id: str) -> PrivacyRequest:

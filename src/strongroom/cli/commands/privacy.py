@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from strongroom.cli.commands.export import entries_bar
 from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import emit, listing, plural, say, show, table
 from strongroom.domain.privacy import PrivacyRequest
-from strongroom.errors import InvalidInput
+from strongroom.errors import InvalidInput, NotFound
 
 app = typer.Typer(
     help="Privacy requests: access, portability, correction, restriction, deletion.",
@@ -218,6 +220,53 @@ def privacy_correct(
         json,
         done,
         f"corrected {plural(done['values'], 'value')} in {plural(done['records'], 'record')}",
+    )
+
+
+@app.command("export")
+def privacy_export(
+    workspace_id: WorkspaceArg,
+    request_id: RequestArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The ZIP file to write.")],
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Write the subject's package (a verified access or portability request): their
+    records as JSON Lines and CSV, their files, a checksummed manifest. The file appears,
+    mode 0600, only once complete; `strongroom export verify` checks it."""
+    if not output.parent.is_dir():
+        raise NotFound(f"no such folder: {output.parent}")
+    with open_home(home) as sr, entries_bar(not json) as (on_entry, on_bytes):
+        summary = sr.privacy.export(
+            workspace_id, request_id, output, actor=ACTOR, progress=on_entry, on_bytes=on_bytes
+        )
+    counts = summary.counts
+    emit(
+        json,
+        {"path": str(output), **summary.as_json()},
+        f"exported {plural(counts['records'], 'record')} and {plural(counts['files'], 'file')} "
+        f"of the subject ({plural(counts['trashed_left_out'], 'record')} in the trash left out) "
+        f"to {output}\nsha256 {summary.sha256}",
+    )
+
+
+@app.command("import")
+def privacy_import(
+    workspace_id: WorkspaceArg,
+    project_id: Annotated[str, typer.Argument(help="The project to import into (prj_…).")],
+    package: Annotated[Path, typer.Argument(help="A subject's package (privacy export).")],
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Import a subject's package into a project (portability): verified first, then all
+    or nothing; missing collections are declared as in the package; files get new ids."""
+    with open_home(home) as sr:
+        done = sr.privacy.import_package(workspace_id, project_id, package, actor=ACTOR)
+    emit(
+        json,
+        done.as_json(),
+        f"imported {plural(done.records, 'record')} and {plural(done.files, 'file')} "
+        f"into {project_id}",
     )
 
 
