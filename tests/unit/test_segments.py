@@ -6,6 +6,7 @@ Small segment sizes keep these fast; the guarantees do not depend on the size.
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from hypothesis import example, given, settings
@@ -102,6 +103,21 @@ def test_default_segment_size_round_trip_and_size() -> None:
     assert len(out.getvalue()) == ciphertext_size(len(data), KEY_ID)
     assert header_of(out.getvalue()).segment_size == policy.FILE_SEGMENT_BYTES
     assert decrypt(out.getvalue()) == data
+
+
+@pytest.mark.parametrize("segment_size", [policy.FILE_SEGMENT_BYTES, 100_000])
+@pytest.mark.parametrize("beyond", [-1, 0, 1])
+def test_a_file_of_several_read_blocks_round_trips_whole(segment_size: int, beyond: int) -> None:
+    """Streams are read a block of whole segments at a time (about a MiB): a file of two
+    blocks and a byte less, exactly two, or a byte more comes back whole, every segment
+    where it belongs (the last one marked last at a block's end too)."""
+    block = segment_size * (READ_BLOCK_BYTES // segment_size)
+    data = os.urandom(2 * block + beyond)
+    out = io.BytesIO()
+    encrypt_stream(io.BytesIO(data), out.write, KEY, KEY_ID, 1, BINDING, segment_size)
+    blob = out.getvalue()
+    assert len(blob) == ciphertext_size(len(data), KEY_ID, segment_size)
+    assert decrypt(blob) == data
 
 
 class TrickleReader(io.RawIOBase):
@@ -369,3 +385,17 @@ def test_encrypt_stream_never_writes_a_stream_it_cannot_read_back(segment_size: 
         return  # refused up front: fine
     assert size == len(data), f"encrypt_stream reported {size} bytes for {len(data)}"
     assert decrypt(out.getvalue()) == data
+
+
+def test_a_read_brings_in_several_segments_not_one() -> None:
+    """Files move through the kernel in large reads: 32 segments of 64 KiB are encrypted
+    and decrypted in a few reads each, not one (or more) per segment."""
+    segments = 32
+    data = os.urandom(segments * policy.FILE_SEGMENT_BYTES)
+    src = RecordingReader(data)
+    out = io.BytesIO()
+    encrypt_stream(src, out.write, KEY, KEY_ID, 1, BINDING)
+    assert len(src.requests) <= segments // 4
+    sealed = RecordingReader(out.getvalue())
+    assert decrypt_stream(sealed, io.BytesIO().write, BINDING, any_key) == len(data)
+    assert len(sealed.requests) <= segments // 4
