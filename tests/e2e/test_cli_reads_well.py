@@ -231,7 +231,14 @@ def test_record_list_without_a_collection_lists_every_collection(world: dict[str
         (world["note"], "notes"),
     }
     declared = ok_json("collection", "list", ws, home=home)["collections"]
-    assert declared == [{"name": "contacts", "personal_fields": ["email"]}]
+    assert declared == [
+        {
+            "name": "contacts",
+            "personal_fields": ["email"],
+            "personal": [{"path": "email", "kind": "email"}],
+            "file_fields": [],
+        }
+    ]
 
 
 def test_export_progress_counts_bytes_on_a_terminal(world: dict[str, Any]) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import emit, listing
+from strongroom.domain.model import Collection
 
 app = typer.Typer(help="Collections and their personal-data fields.", no_args_is_help=True)
 
@@ -64,6 +65,12 @@ def collection_list(workspace_id: str, home: Home = DEFAULT_HOME, json: Json = F
     ]
     emit(
         json,
-        {"collections": [c.as_json() for c in declared]},
+        {"collections": [_listed(c) for c in declared]},
         lambda: listing(rows, "collection"),
     )
+
+
+def _listed(collection: Collection) -> dict[str, Any]:
+    """A collection in `collection list --json`: its name under "name", as it always was."""
+    data = collection.as_json()
+    return {"name": data.pop("collection"), **data}
