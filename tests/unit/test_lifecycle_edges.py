@@ -12,6 +12,7 @@ import pytest
 from strongroom.domain.lifecycle import (
     MAX_TRIAL_DAYS,
     BillingKind,
+    PurgeKind,
     PurgeReason,
     Retention,
     TrashKind,
@@ -216,3 +217,20 @@ def test_the_retention_promises_cannot_be_changed_once_read() -> None:
     change = _plan(BillingKind.CANCELLED, WorkspaceState.ACTIVE)
     with pytest.raises(dataclasses.FrozenInstanceError):
         change.purge_at = None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("kind", "destroys_a_key"),
+    [
+        (PurgeKind.PROJECT, True),
+        (PurgeKind.WORKSPACE, True),
+        (PurgeKind.RECORD, False),
+        (PurgeKind.FILE, False),
+    ],
+)
+def test_only_a_project_or_a_workspace_purge_destroys_a_key(
+    kind: PurgeKind, destroys_a_key: bool
+) -> None:
+    """A purged record or file leaves its project's key: destroying it would make every
+    other record and file of the project unreadable."""
+    assert kind.shreds_a_key is destroys_a_key
