@@ -28,6 +28,7 @@ from strongroom.errors import ConfigurationError, Conflict
 from strongroom.export import jobs as export_jobs
 from strongroom.export.service import Exports
 from strongroom.export.subject import SubjectPackages
+from strongroom.lifecycle.erasure import Eraser
 from strongroom.lifecycle.purge import Purger
 from strongroom.lifecycle.worker import Worker
 from strongroom.services import audit
@@ -66,13 +67,18 @@ class Strongroom:
         self.trash = Trash(ctx)
         self.plans = Plans(ctx)
         self.certificates = Certificates(ctx)
-        #: Data subjects' requests (GDPR, CCPA) on the law's clock.
-        self.privacy = Privacy(ctx, self.records, SubjectPackages(ctx, self.records))
-        #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
-        self.backups = Backups(ctx, open_home=_open_home)
         #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.
         self.worker = Worker(ctx)
         ctx.wake_worker = self.worker.wake
+        #: Data subjects' requests (GDPR, CCPA) on the law's clock.
+        self.privacy = Privacy(
+            ctx,
+            self.records,
+            SubjectPackages(ctx, self.records),
+            run_deadline=lambda deadline_id: self.worker.run_once(only=deadline_id),
+        )
+        #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
+        self.backups = Backups(ctx, open_home=_open_home)
         self.exports = Exports(ctx)
         purger = Purger(ctx)
         self.worker.register(DeadlineAction.PURGE_TRASH, purger.purge_trash)
@@ -81,6 +87,7 @@ class Strongroom:
         self.worker.register(
             DeadlineAction.EXPORT_EXPIRE, lambda s: export_jobs.expire_deadline(ctx, s)
         )
+        self.worker.register(DeadlineAction.PRIVACY_ERASE, Eraser(ctx, self.records).run)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

@@ -45,9 +45,13 @@ def new_id(kind: str) -> str:
     return f"{PREFIXES[kind]}_{body}"
 
 
+def is_id(kind: str, value: str) -> bool:
+    """Whether ``value`` is a well-formed id of ``kind``."""
+    return bool(_ID_RE.fullmatch(value)) and value.startswith(PREFIXES[kind] + "_")
+
+
 def check_id(kind: str, value: str) -> str:
     """Return ``value`` if it is a well-formed id of ``kind``; raise InvalidInput otherwise."""
-    prefix = PREFIXES[kind]
-    if not _ID_RE.fullmatch(value) or not value.startswith(prefix + "_"):
+    if not is_id(kind, value):
         raise InvalidInput(f"not a {kind} id: {value[:64]!r}")
     return value

@@ -37,8 +37,9 @@ from strongroom.clock import Clock
 from strongroom.config import Settings, load_settings, write_settings
 from strongroom.domain.lifecycle import PurgeKind
 from strongroom.errors import Conflict, InvalidInput, NotFound
-from strongroom.services import audit
+from strongroom.services import audit, erasure
 from strongroom.services.context import Context
+from strongroom.services.records import Records
 from strongroom.services.shredder import Subject
 from strongroom.storage import snapshots
 from strongroom.storage.database import redact_url, same_database
@@ -285,6 +286,10 @@ def _replay(ctx: Context, tomb: LedgerRow) -> None:
     """Shred what one tombstone names (through the same shredder as the purge that wrote
     it), close its trash entries, and copy the tombstone."""
     kind = PurgeKind(tomb.kind)
+    if kind is PurgeKind.SUBJECT:  # a privacy erasure: the subject's records, by digest
+        erasure.replay(ctx, Records(ctx), json.loads(tomb.certificate))
+        ctx.ledger.append_once(tomb.certificate_id, lambda: tomb)
+        return
     subject = Subject(kind, tomb.workspace_id, tomb.subject_id)
     ctx.shredder.destroy_keys(subject)
 

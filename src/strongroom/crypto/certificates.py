@@ -59,6 +59,11 @@ class Facts:
     #: Keys that still exist and can decrypt copies of the ciphertext made before the
     #: purge (a record's or file's project key); empty when the purge destroyed the key.
     retained_keys: list[str] = field(default_factory=list)
+    #: A privacy erasure's own facts: the request, what went per collection, the records
+    #: erased and redacted by id, those left pending under a legal hold, and the subject's
+    #: blind-index digests (keyed by the workspace's key; a restore's replay locates the
+    #: subject again by them). None for every other purge.
+    erasure: dict[str, Any] | None = None
 
 
 def issue(facts: Facts, key: Ed25519PrivateKey, issued_at: datetime) -> dict[str, Any]:
@@ -80,6 +85,7 @@ def issue(facts: Facts, key: Ed25519PrivateKey, issued_at: datetime) -> dict[str
         "destroyed_keys": sorted(facts.destroyed_keys),
         "retained_keys": sorted(facts.retained_keys),
         "backups_holding_ciphertext": facts.backups,
+        **({} if facts.erasure is None else {"erasure": facts.erasure}),
         "signing_key": {
             "algorithm": ALGORITHM,
             "public_key": base64.b64encode(public).decode(),

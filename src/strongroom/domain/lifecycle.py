@@ -27,6 +27,7 @@ class PurgeKind(StrEnum):
     RECORD = "record"
     FILE = "file"
     WORKSPACE = "workspace"
+    SUBJECT = "subject"  # a data subject's records, erased for a privacy request
 
     @property
     def shreds_a_key(self) -> bool:
@@ -48,6 +49,7 @@ class PurgeReason(StrEnum):
     WORKSPACE_DELETED = "workspace_deleted"
     TRIAL_EXPIRED = "trial_expired"
     CANCELLATION = "cancellation"
+    PRIVACY_REQUEST = "privacy_request"  # a data subject's deletion request
 
 
 class DeadlineAction(StrEnum):
@@ -55,6 +57,7 @@ class DeadlineAction(StrEnum):
     PURGE_WORKSPACE = "purge.workspace"  # subject: a workspace
     EXPORT_RUN = "export.run"  # subject: an export job
     EXPORT_EXPIRE = "export.expire"
+    PRIVACY_ERASE = "privacy.erase"  # subject: a privacy request
 
 
 PURGES = (DeadlineAction.PURGE_TRASH, DeadlineAction.PURGE_WORKSPACE)

@@ -248,3 +248,82 @@ def _edit(
                 value[i] = new
         return len(hits)
     return 0
+
+
+# erasing a person from a record -------------------------------------------------------------
+def _owner(field: PersonalField) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+    """Split a path at its last array step: (the steps to the elements that are one person
+    each, the steps inside such an element). A path without an array belongs to the record
+    itself: ((), all its steps)."""
+    for i in range(len(field.steps) - 1, -1, -1):
+        if field.steps[i].each and i < len(field.steps) - 1:
+            return field.steps[: i + 1], field.steps[i + 1 :]
+    return (), field.steps
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """What :func:`redact_person` removed: how many values, and the values of file fields
+    (file ids) it removed, whose files go with them."""
+
+    values: int
+    files: tuple[str, ...]
+
+
+def redact_person(
+    document: dict[str, Any],
+    fields: tuple[PersonalField, ...],
+    matches: Callable[[PersonalKind, str], bool],
+    file_fields: tuple[str, ...] = (),
+) -> Redaction:
+    """Remove a person from ``document`` in place.
+
+    Personal fields are grouped by who they describe: fields outside any array describe
+    the record's own person (``email``, ``candidate.phone``); fields inside an array of
+    objects describe one person per element (``referrals[].email`` and
+    ``referrals[].name``). Where any field of a group holds a value that ``matches`` (by
+    the field's kind), every personal field of that group is removed there: the record's
+    top-level personal fields, or the personal fields of that one element. File fields
+    are grouped the same way (``resume`` is the record's person's, ``referrals[].letter``
+    that element's) and go with their group. Other people's elements, and the record's
+    fields that are neither personal nor files, stay. A path ending in an array of values
+    (``emails[]``) is a list of values of one person: the whole key goes."""
+    files = tuple(PersonalField(p, PersonalKind.IDENTIFIER, parse_path(p)) for p in file_fields)
+    groups: dict[tuple[Step, ...], list[tuple[PersonalField, tuple[Step, ...], bool]]] = {}
+    for f, is_file in [*((f, False) for f in fields), *((f, True) for f in files)]:
+        prefix, inner = _owner(f)
+        groups.setdefault(prefix, []).append((f, inner, is_file))
+    removed, named = 0, list[str]()
+    for prefix, members in groups.items():
+        people = [document] if not prefix else list(_at(document, prefix))
+        for person in people:
+            if not isinstance(person, dict):
+                continue
+            hit = any(
+                matches(f.kind, v)
+                for f, inner, is_file in members
+                if not is_file
+                for v in values_at(person, PersonalField(f.path, f.kind, inner))
+            )
+            if not hit:
+                continue
+            for f, inner, is_file in members:
+                if is_file:
+                    named += values_at(person, PersonalField(f.path, f.kind, inner))
+                removed += _remove(person, inner)
+    return Redaction(removed, tuple(dict.fromkeys(named)))
+
+
+def _remove(node: object, steps: tuple[Step, ...]) -> int:
+    """Delete the key at ``steps`` (in every element where the path crosses an array);
+    return how many keys were deleted."""
+    if not isinstance(node, dict) or steps[0].key not in node:
+        return 0
+    step, rest = steps[0], steps[1:]
+    if not rest:
+        del node[step.key]
+        return 1
+    value = node[step.key]
+    if step.each:
+        return sum(_remove(item, rest) for item in value) if isinstance(value, list) else 0
+    return _remove(value, rest)

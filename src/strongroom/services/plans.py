@@ -85,7 +85,7 @@ class ScheduledPurge:
         }
 
 
-def _hold_binding(workspace_id: str, hold_id: str) -> Binding:
+def hold_binding(workspace_id: str, hold_id: str) -> Binding:
     return Binding("hold-reason", workspace_id, "", hold_id)
 
 
@@ -248,7 +248,7 @@ class Plans:
         if project_id is not None:
             ids.check_id("project", project_id)
         hold_id = ids.new_id("hold")
-        sealed = self.ctx.seal(workspace_id, _hold_binding(workspace_id, hold_id), reason.encode())
+        sealed = self.ctx.seal(workspace_id, hold_binding(workspace_id, hold_id), reason.encode())
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             require_existing(uow, workspace_id)
@@ -271,7 +271,7 @@ class Plans:
         reason = _check_reason(reason)
         sealed = self.ctx.seal(
             workspace_id,
-            _hold_binding(workspace_id, "clear:" + (project_id or "")),
+            hold_binding(workspace_id, "clear:" + (project_id or "")),
             reason.encode(),
         )
         now = self.ctx.clock.now()
@@ -294,7 +294,7 @@ class Plans:
                 if hold.id == hold_id:
                     return self.ctx.open(
                         workspace_id,
-                        _hold_binding(workspace_id, hold_id),
+                        hold_binding(workspace_id, hold_id),
                         hold.reason_sealed,
                         actor,
                     ).decode()

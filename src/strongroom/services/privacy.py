@@ -40,6 +40,7 @@ from strongroom.domain.rules import check_text
 from strongroom.errors import Conflict, InvalidInput, NotFound, UndeclaredField
 from strongroom.services import audit
 from strongroom.services.context import Context
+from strongroom.services.erasure import Erasure, ErasureStatus
 from strongroom.services.guards import require_usable, require_workspace
 from strongroom.services.records import Records
 from strongroom.storage.rows import LocatedRow, PrivacyRequestRow
@@ -125,11 +126,19 @@ class Privacy:
     """``sr.privacy``: create privacy requests and move them through their states."""
 
     def __init__(
-        self, ctx: Context, records: Records, packages: SubjectPackages | None = None
+        self,
+        ctx: Context,
+        records: Records,
+        packages: SubjectPackages | None = None,
+        run_deadline: Callable[[str], Any] | None = None,
     ) -> None:
         self.ctx = ctx
         self._records = records
         self._packages = packages
+        self._erasure = Erasure(ctx, records)
+        #: Runs one deadline now (the worker's ``run_once(only=…)``); None: the worker
+        #: runs it on its next pass.
+        self._run_deadline = run_deadline
 
     # settings -------------------------------------------------------------------------
     @property
@@ -438,6 +447,32 @@ class Privacy:
             )
             uow.commit()
         return count
+
+    def erase(
+        self,
+        workspace_id: str,
+        request_id: str,
+        *,
+        redact: Sequence[str] = (),
+        actor: str = "system",
+    ) -> ErasureStatus:
+        """Erase the subject of a verified deletion request: their records are purged now
+        (not trashed), except those of the collections in ``redact``, from which only the
+        subject's personal and file fields are removed; records under a legal hold are
+        left pending. Ends with a signed deletion certificate (services/erasure.py).
+        Returns where the erasure stands (done, unless the worker must finish it)."""
+        deadline_id = self._erasure.schedule(workspace_id, request_id, redact, actor)
+        if self._run_deadline is not None:
+            self._run_deadline(deadline_id)
+        status = self._erasure.status(workspace_id, request_id, deadline_id)
+        assert status is not None  # just scheduled
+        return status
+
+    def erasure_status(self, workspace_id: str, request_id: str) -> ErasureStatus | None:
+        """The request's last erasure: its counts, its certificate, what is pending."""
+        with self.ctx.store.read() as uow:
+            self._require(uow, workspace_id, request_id)
+        return self._erasure.status(workspace_id, request_id)
 
     # the subject's package (access, portability) --------------------------------------
     def export(

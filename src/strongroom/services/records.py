@@ -31,10 +31,12 @@ from strongroom.domain.personal import (
     INDEX_VERSION,
     PersonalField,
     PersonalKind,
+    Redaction,
     normalise,
     parse_declaration,
     parse_declarations,
     parse_path,
+    redact_person,
     values_at,
 )
 from strongroom.domain.personal import replace as replace_values
@@ -325,6 +327,69 @@ class Records:
                 workspace_id, self._entries(indexer, fields, record_id, document)
             )
         return changed
+
+    def redact_subject_in(
+        self,
+        uow: DataUnitOfWork,
+        workspace_id: str,
+        record_id: str,
+        matches: Callable[[PersonalKind, str], bool],
+        now: datetime,
+    ) -> Redaction:
+        """Inside the caller's transaction: remove a data subject (whose values
+        ``matches``) from one record, live, restricted or in the trash, by
+        :func:`~strongroom.domain.personal.redact_person`; reseal and reindex it. Returns
+        what went (the file ids its file fields named are the caller's to erase)."""
+        row = uow.records.by_id(workspace_id, record_id)
+        if row is None or row.state == ObjectState.PURGING:
+            return Redaction(0, ())
+        collection = uow.collections.row(workspace_id, row.collection)
+        if collection is None:
+            return Redaction(0, ())
+        fields, file_fields = _declared(collection), tuple(json.loads(collection.file_fields))
+        document = self._document_for_index(workspace_id, row.project_id, record_id, row.sealed)
+        if document is None:
+            return Redaction(0, ())
+        redaction = redact_person(document, fields, matches, file_fields)
+        if redaction.values:
+            data = encode_document(document, self.ctx.settings.record_max_bytes)
+            sealer = Sealer(
+                self.ctx.keyring.data_key(row.project_id), row.project_id, DATA_KEY_VERSION
+            )
+            binding = record_binding(workspace_id, row.project_id, record_id)
+            uow.records.replace(record_id, sealer.seal(binding, data), len(data), now)
+            uow.record_index.remove_for(record_id)
+            indexer = self._blind_indexer(workspace_id) if fields else None
+            uow.record_index.add_many(
+                workspace_id, self._entries(indexer, fields, record_id, document)
+            )
+        return redaction
+
+    def subject_files(
+        self, uow: DataUnitOfWork, workspace_id: str, record_id: str
+    ) -> builtins.list[str]:
+        """The ids of the files of its project that a record's file fields name (the
+        record live, restricted or in the trash)."""
+        row = uow.records.by_id(workspace_id, record_id)
+        if row is None:
+            return []
+        collection = uow.collections.row(workspace_id, row.collection)
+        paths = json.loads(collection.file_fields) if collection is not None else []
+        if not paths:
+            return []
+        document = self._document_for_index(workspace_id, row.project_id, record_id, row.sealed)
+        if document is None:
+            return []
+        named = {
+            v
+            for p in paths
+            for v in values_at(document, PersonalField(p, PersonalKind.IDENTIFIER, parse_path(p)))
+        }
+        return [
+            f
+            for f in sorted(named)
+            if ids.is_id("file", f) and uow.files.get(workspace_id, row.project_id, f) is not None
+        ]
 
     def delete(
         self, workspace_id: str, project_id: str, record_id: str, actor: str = "system"

@@ -1,5 +1,5 @@
 """The shredder: what every permanent deletion runs, whoever asks (a purge on its deadline,
-the ledger replay after a restore, next the privacy erasure).
+the ledger replay after a restore, a privacy request's erasure).
 
 For one subject (a project, a record, a file or a whole workspace), in this order:
 
@@ -13,6 +13,9 @@ For one subject (a project, a record, a file or a whole workspace), in this orde
 4. delete what else the subject owns, in one transaction: a project's row and the trash
    entries inside it (closed as purged, their purges cancelled); a workspace's rows of
    every table, after its export artifacts' blobs.
+
+A privacy erasure names its records and files one by one (:meth:`Shredder.delete_listed`):
+steps 2 and 3 on those only; no key is destroyed (the project keeps its other records).
 
 Every step may run twice: deleting what is gone does nothing. The caller records its own
 progress in the transactions the shredder opens (``on_batch``, ``last``).
@@ -99,6 +102,42 @@ class Shredder:
                 uow.shredding.delete_project(subject.subject_id)
             if last is not None:
                 last(uow, removed)
+            uow.commit()
+
+    def delete_listed(
+        self,
+        record_ids: list[str],
+        file_ids: list[str],
+        now: datetime,
+        *,
+        on_batch: OnBatch | None = None,
+        last: Last | None = None,
+    ) -> None:
+        """Delete the listed records (with their index entries) and files (blobs before
+        rows), in batches, closing their trash entries as purged (their own purges
+        cancelled); ``last`` runs in a transaction of its own at the end."""
+        for start in range(0, len(record_ids), BATCH):
+            with self._store.write() as uow:
+                batch = uow.shredding.listed_records(record_ids[start : start + BATCH])
+                index_entries = uow.shredding.delete_records(batch) if batch else 0
+                uow.trash.close_purged(batch, now)  # those deleted from the trash
+                if on_batch is not None:
+                    on_batch(uow, index_entries)
+                uow.commit()
+        for start in range(0, len(file_ids), BATCH):
+            with self._store.read() as uow:
+                files = uow.shredding.listed_files(file_ids[start : start + BATCH])
+            for _file_id, blob_key in files:  # blobs before rows: see the module's step 3
+                self._blobs.delete(blob_key)
+            with self._store.write() as uow:
+                uow.shredding.delete_files([file_id for file_id, _ in files])
+                uow.trash.close_purged([file_id for file_id, _ in files], now)
+                if on_batch is not None:
+                    on_batch(uow, 0)
+                uow.commit()
+        with self._store.write() as uow:
+            if last is not None:
+                last(uow, {})
             uow.commit()
 
     def _delete_records(self, subject: Subject, on_batch: OnBatch | None) -> None:

@@ -74,6 +74,14 @@ class Records(Repository):
         ).first()
         return RecordRow(*r) if r else None
 
+    def by_id(self, workspace_id: str, record_id: str) -> RecordRow | None:
+        """A record of the workspace in any state, whatever its project."""
+        c = t.records.c
+        r = self.conn.execute(
+            select(t.records).where(c.id == record_id, c.workspace_id == workspace_id)
+        ).first()
+        return RecordRow(*r) if r else None
+
     def get_live(self, workspace_id: str, project_id: str, record_id: str) -> RecordRow | None:
         """The live record of a live project, in one statement (the read path)."""
         r = _SELECT_LIVE_RECORD.first(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -79,13 +80,14 @@ class Trash(Repository):
         )
         return [TrashRow(*r) for r in rows]
 
-    def close_purged(self, subject_id: str, now: datetime) -> int:
-        """Every entry of ``subject_id``, purged (elsewhere: the ledger says so, or with
-        its project), marked purged and its pending deadlines cancelled. Returns how many
-        entries."""
+    def close_purged(self, subject_id: str | Sequence[str], now: datetime) -> int:
+        """Every entry of ``subject_id`` (or of each of several), purged (elsewhere: the
+        ledger says so, with its project, by a privacy erasure), marked purged and its
+        pending deadlines cancelled. Returns how many entries."""
         c = t.trash_entries.c
+        subjects = [subject_id] if isinstance(subject_id, str) else list(subject_id)
         entry_ids = [
-            r[0] for r in self.conn.execute(select(c.id).where(c.subject_id == subject_id))
+            r[0] for r in self.conn.execute(select(c.id).where(c.subject_id.in_(subjects)))
         ]
         if entry_ids:
             self.conn.execute(
