@@ -178,3 +178,43 @@ def test_the_subjects_package_is_a_streamed_zip_download(
         jsonl = archive.read(f"records/{project}/contacts.jsonl")
     assert ada.encode() in jsonl and b"eve@example.com" not in jsonl
     assert sr.privacy.get(ws, req.id).state.value == "in_progress"
+
+
+def test_an_erasure_needs_confirmation_and_a_verified_request(
+    live: LiveServer, admin: tuple[str, str]
+) -> None:
+    ws, token = admin
+    project = live.sr.projects.create(ws, "Hiring").id
+    live.sr.records.declare_collection(ws, "people", ["email"])
+    record = live.sr.records.put(ws, project, "people", {"email": "ada@example.com"}).id
+    with live.client(token) as client:
+        req = client.post(
+            _path(ws), json={"type": "deletion", "law": "gdpr", "identifiers": [ADA]}
+        ).json()["id"]
+        for body, status in [
+            ({"confirm": True}, 409),  # not verified
+            ({"confirm": False}, 400),
+            ({}, 422),
+            ({"confirm": True, "redact": "people"}, 422),
+        ]:
+            response = client.post(_path(ws, f"/{req}/erase"), json=body)
+            assert response.status_code == status, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+        assert client.get(_path(ws, f"/{req}/erasure")).status_code == 404
+        client.post(_path(ws, f"/{req}/verify"), json={"method": "reply", "by": "dpo"})
+        refused = client.post(_path(ws, f"/{req}/erase"), json={"confirm": False})
+        assert refused.status_code == 400
+        assert live.sr.records.get(ws, project, record).id == record  # nothing changed
+
+        erased = client.post(_path(ws, f"/{req}/erase"), json={"confirm": True})
+
+        assert erased.status_code == 200, erased.text
+        body = erased.json()
+        assert body["state"] == "done" and body["counts"]["records_erased"] == 1
+        assert client.get(_path(ws, f"/{req}/erasure")).json() == body
+        assert (
+            client.get(f"/v1/workspaces/{ws}/projects/{project}/records/{record}").status_code
+            == 404
+        )
+        again = client.post(_path(ws, f"/{req}/erase"), json={"confirm": True})
+        assert again.status_code == 409  # the request is completed

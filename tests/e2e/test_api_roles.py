@@ -155,6 +155,12 @@ def _verified_request(w: World) -> str:
     return request_id
 
 
+def _erased(w: World) -> str:
+    request_id = _verified_request(w)
+    w.live.sr.privacy.erase(w.ws, request_id)
+    return request_id
+
+
 def _privacy(path: str = "") -> str:
     return "/v1/workspaces/{workspace_id}/privacy-requests" + path
 
@@ -466,6 +472,22 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
         _privacy("/{request_id}/export"),
         Action.PRIVACY,
         lambda w: ("POST", f"{_base(w)}/privacy-requests/{_verified_access(w)}/export", {}),
+    ),
+    (
+        "POST",
+        _privacy("/{request_id}/erase"),
+        Action.PRIVACY,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/privacy-requests/{_verified_request(w)}/erase",
+            {"json": {"confirm": True}},
+        ),
+    ),
+    (
+        "GET",
+        _privacy("/{request_id}/erasure"),
+        Action.PRIVACY,
+        lambda w: ("GET", f"{_base(w)}/privacy-requests/{_erased(w)}/erasure", {}),
     ),
     (
         "POST",

@@ -196,3 +196,50 @@ def test_a_subject_exported_verified_and_imported_elsewhere(
         len(ok_json("record", "list", other["id"], target, "candidates", home=cli_home)["records"])
         == 1
     )
+
+
+def test_a_subject_erased_with_a_certificate_that_verifies(cli_home: Path) -> None:  # noqa: F811
+    ws = _workspace(cli_home)
+    project = ok_json("project", "create", ws, "Hiring", home=cli_home)["id"]
+    ok_json(
+        "collection", "declare", ws, "candidates", "--personal", "email", "--personal",
+        "refs[].email", home=cli_home,
+    )  # fmt: skip
+    ada = ok_json(
+        "record", "put", ws, project, "candidates", '{"email": "ada@example.com"}', home=cli_home
+    )["id"]
+    bob_doc = '{"email": "bob@example.com", "refs": [{"email": "ada@example.com"}], "n": 1}'
+    bob = ok_json("record", "put", ws, project, "candidates", bob_doc, home=cli_home)["id"]
+    req = ok_json(
+        "privacy", "create", ws, "--type", "deletion", "--law", "ccpa", "--email",
+        "ada@example.com", home=cli_home,
+    )["id"]  # fmt: skip
+    assert "verify" in bad("privacy", "erase", ws, req, "--confirm", home=cli_home)
+    ok_json("privacy", "verify", ws, req, "--method", "reply", "--by", "dpo", home=cli_home)
+    assert "--confirm" in bad("privacy", "erase", ws, req, home=cli_home)
+    assert ok_json("privacy", "locate", ws, req, home=cli_home)["matches"] != []  # unchanged
+
+    erased = ok_json("privacy", "erase", ws, req, "--confirm", home=cli_home)
+
+    assert erased["state"] == "done"
+    counts = erased["counts"]  # Ada's record erased; Bob's, where she is a referral, redacted
+    assert (counts["records_erased"], counts["records_redacted"], counts["records_pending"]) == (
+        1,
+        1,
+        0,
+    )
+    assert ok_json("privacy", "locate", ws, req, home=cli_home) == {"matches": []}
+    assert "no record" in bad("record", "get", ws, project, ada, home=cli_home)
+    bob_now = ok_json("record", "get", ws, project, bob, home=cli_home)
+    assert bob_now == {"email": "bob@example.com", "refs": [{}], "n": 1}
+    shown = ok_json("privacy", "show", ws, req, home=cli_home)
+    assert shown["state"] == "completed" and shown["identifiers"] == []
+    assert shown["erasure"]["certificate_id"] == erased["certificate_id"]
+    certificate = cli_home / "certificate.json"
+    certificate.write_text(
+        json.dumps(ok_json("certificate", "show", erased["certificate_id"], home=cli_home))
+    )
+    assert (
+        ok_json("certificate", "verify", str(certificate), home=cli_home)["certificate_id"]
+        == (erased["certificate_id"])
+    )

@@ -165,12 +165,15 @@ def test_a_hold_leaves_its_records_pending_and_the_rest_goes(sr: Strongroom) -> 
 
     status = sr.privacy.erase(ws, request)
 
-    assert status.counts["records_erased"] == 2 and status.counts["records_pending"] == 2
+    # Ada's own application is erased; Bob's, where she is only a referral, is redacted.
+    assert status.counts["records_erased"] == 1 and status.counts["records_redacted"] == 1
+    assert status.counts["records_pending"] == 2
     assert {p["record_id"] for p in status.pending} == {w["deal"], w["trashed"]}
     assert {(p["hold_id"], p["hold_reason"]) for p in status.pending} == {(hold, "Litigation 42")}
     assert sr.records.get(ws, w["sales"], w["deal"]).document["amount"] == 1200
     with pytest.raises(NotFound):
         sr.records.get(ws, w["hiring"], w["ada"])
+    assert sr.records.get(ws, w["hiring"], w["bob"]).document["referrals"][0] == {"when": "2026"}
     assert sr.privacy.get(ws, request).state.value == "in_progress"  # what is pending
 
     sr.plans.clear_hold(ws, w["sales"], "settled")

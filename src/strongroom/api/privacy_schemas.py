@@ -11,6 +11,7 @@ from strongroom.api.schemas import Body
 from strongroom.domain.personal import PersonalKind
 from strongroom.domain.privacy import PrivacyRequest, RequestState, RequestType
 from strongroom.domain.privacy_clock import Law
+from strongroom.services.erasure import MAX_REDACT, ErasureStatus
 from strongroom.services.privacy import (
     MAX_CHANNEL,
     MAX_IDENTIFIER_CHARS,
@@ -141,3 +142,36 @@ class CorrectIn(Body):
 class CorrectionOut(BaseModel):
     records: int = Field(description="Records changed.")
     values: int = Field(description="Values changed (the subject's only).")
+
+
+class EraseIn(Body):
+    redact: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_REDACT,
+        description="Collections whose records keep what is not the subject's (only the "
+        "subject's personal and file fields are removed); every other record is erased.",
+    )
+    confirm: bool = Field(description="Must be true: an erasure cannot be undone.")
+
+
+class PendingOut(BaseModel):
+    project_id: str
+    collection: str
+    record_id: str
+    hold_id: str
+    hold_reason: str
+
+
+class ErasureOut(BaseModel):
+    deadline_id: str
+    state: str = Field(description="done, or pending while the worker finishes it.")
+    step: str
+    certificate_id: str | None = Field(description="The deletion certificate, once issued.")
+    counts: dict[str, int]
+    per_collection: dict[str, dict[str, int]]
+    pending: list[PendingOut] = Field(description="Records left under a legal hold.")
+    error: str | None = None
+
+    @classmethod
+    def of(cls, status: ErasureStatus) -> ErasureOut:
+        return cls.model_validate(status.as_json())

@@ -12,6 +12,8 @@ from strongroom.api.deps import SR, PrivacyManager, one_hop
 from strongroom.api.privacy_schemas import (
     CorrectIn,
     CorrectionOut,
+    EraseIn,
+    ErasureOut,
     ExtendIn,
     MatchList,
     MatchOut,
@@ -24,6 +26,7 @@ from strongroom.api.privacy_schemas import (
     VerifyIn,
 )
 from strongroom.api.strict_json import StrictJSONRoute
+from strongroom.errors import InvalidInput, NotFound
 from strongroom.ids import pattern
 
 router = APIRouter(
@@ -139,6 +142,33 @@ def export_subject(sr: SR, grant: PrivacyManager, request_id: RequestId) -> Stre
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.post(
+    "/{request_id}/erase",
+    summary="Erase the subject of a verified deletion request, now (needs confirm: true)",
+)
+@one_hop
+def erase_subject(
+    sr: SR, grant: PrivacyManager, request_id: RequestId, body: EraseIn
+) -> ErasureOut:
+    if not body.confirm:
+        raise InvalidInput("an erasure cannot be undone: confirmation (confirm: true) is required")
+    status = sr.privacy.erase(
+        grant.workspace_id, request_id, redact=body.redact, actor=grant.caller.actor
+    )
+    return ErasureOut.of(status)
+
+
+@router.get("/{request_id}/erasure", summary="The request's last erasure and what is pending")
+@one_hop
+def erasure_status(sr: SR, grant: PrivacyManager, request_id: RequestId) -> ErasureOut:
+    status = sr.privacy.erasure_status(grant.workspace_id, request_id)
+    if status is None:
+        raise NotFound(
+            f"privacy request {request_id} has no erasure", workspace_id=grant.workspace_id
+        )
+    return ErasureOut.of(status)
 
 
 @router.post("/{request_id}/restrict", summary="Restrict the subject's records (GDPR Art. 18)")

@@ -261,6 +261,13 @@ def _owner(field: PersonalField) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
     return (), field.steps
 
 
+def describes_the_record(path: str) -> bool:
+    """Whether a personal field describes the record's own person (``email``,
+    ``candidate.phone``, ``aliases[]``), not one person per element of an array of objects
+    (``referrals[].email``)."""
+    return not any(step.each for step in parse_path(path)[:-1])
+
+
 @dataclass(frozen=True)
 class Redaction:
     """What :func:`redact_person` removed: how many values, and the values of file fields

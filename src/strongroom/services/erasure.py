@@ -4,9 +4,11 @@ recorded on a ``privacy.erase`` deadline that this module schedules and
 lifecycle/erasure.py runs:
 
     start     → locate the subject through the blind index (live, restricted and trashed
-                records, in every project). A record of a collection named to be redacted
-                keeps what is not the subject's (domain/personal.redact_person); every
-                other record is erased whole, with the files its file fields name. A record
+                records, in every project). The subject's own records are erased whole,
+                with the files their file fields name, except in the collections named to
+                be redacted, whose records keep what is not the subject's
+                (domain/personal.redact_person); so do other people's records in which
+                the subject only appears in an array (a referral: :func:`split`). A record
                 in a workspace or project under a legal hold is left pending, with the hold
                 named. Records to erase are marked purging (gone from every read at once);
                 the request moves to in_progress
@@ -38,7 +40,7 @@ from strongroom.domain.lifecycle import (
     PurgeReason,
 )
 from strongroom.domain.model import ObjectState
-from strongroom.domain.personal import PersonalKind, normalise
+from strongroom.domain.personal import PersonalKind, describes_the_record, normalise
 from strongroom.domain.privacy import RequestState, RequestType, Work, check_work
 from strongroom.domain.roles import Action
 from strongroom.errors import Conflict, InvalidInput, NotFound
@@ -298,26 +300,33 @@ def split(
     redact_collections: Sequence[str],
     holds: Sequence[tuple[str, str | None, str]],
 ) -> tuple[tuple[Target, ...], tuple[Target, ...], tuple[tuple[Target, str], ...]]:
-    """Matched records → (to erase, to redact, pending under a hold with its id). Records
-    a purge is deleting already are left to it."""
-    erase: dict[str, Target] = {}
-    redact: dict[str, Target] = {}
-    pending: dict[str, tuple[Target, str]] = {}
+    """Matched records → (to erase, to redact, pending under a hold with its id).
+
+    A record is the subject's own when one of its personal fields outside any array of
+    objects matched (``email``, not ``referrals[].email``): it is erased whole, unless its
+    collection is named to be redacted. A record where the subject appears only inside an
+    array of objects is another person's (the subject referred someone): the subject is
+    redacted from it. Records a purge is deleting already are left to it."""
+    fields: dict[str, list[str]] = {}
+    targets: dict[str, Target] = {}
     for m in found:
         if m.state == ObjectState.PURGING or m.project_state == ObjectState.PURGING:
             continue
-        target = Target(m.project_id, m.collection, m.record_id)
-        hold = next(
-            (hold_id for _ws, project, hold_id in holds if project in (None, m.project_id)),
-            None,
-        )
+        targets.setdefault(m.record_id, Target(m.project_id, m.collection, m.record_id))
+        fields.setdefault(m.record_id, []).append(m.field)
+    erase: list[Target] = []
+    redact: list[Target] = []
+    pending: list[tuple[Target, str]] = []
+    for record_id, target in targets.items():
+        hold = next((h for _ws, project, h in holds if project in (None, target.project_id)), None)
+        own = any(describes_the_record(f) for f in fields[record_id])
         if hold is not None:
-            pending[m.record_id] = (target, hold)
-        elif m.collection in redact_collections:
-            redact[m.record_id] = target
+            pending.append((target, hold))
+        elif own and target.collection not in redact_collections:
+            erase.append(target)
         else:
-            erase[m.record_id] = target
-    return tuple(erase.values()), tuple(redact.values()), tuple(pending.values())
+            redact.append(target)
+    return tuple(erase), tuple(redact), tuple(pending)
 
 
 def subject_matcher(ctx: Context, workspace_id: str, digests: Sequence[tuple[str, str]]) -> Matcher:

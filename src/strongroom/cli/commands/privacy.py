@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from strongroom.cli.commands.export import entries_bar
+from strongroom.cli.exit_codes import EXIT_FINDING
 from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import emit, listing, plural, say, show, table
 from strongroom.domain.privacy import PrivacyRequest
@@ -296,6 +297,59 @@ def privacy_lift(
     emit(json, {"records": count}, f"lifted the restriction of {plural(count, 'record')}")
 
 
+@app.command("erase")
+def privacy_erase(
+    workspace_id: WorkspaceArg,
+    request_id: RequestArg,
+    redact: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--redact",
+            help="A collection whose records keep what is not the subject's: only the "
+            "subject's personal and file fields are removed (repeatable). Records of every "
+            "other collection are erased whole.",
+        ),
+    ] = None,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Required: an erasure cannot be undone.")
+    ] = False,
+    home: Home = DEFAULT_HOME,
+    json: Json = False,
+) -> None:
+    """Erase the subject of a verified deletion request, now (not through the trash): their
+    records purged or redacted, the files they name deleted, a signed certificate issued.
+    Records under a legal hold are left pending and named."""
+    if not confirm:
+        raise InvalidInput("an erasure cannot be undone: add --confirm to erase the subject")
+    with open_home(home) as sr:
+        status = sr.privacy.erase(workspace_id, request_id, redact=redact or (), actor=ACTOR)
+    data = status.as_json()
+
+    def human() -> None:
+        c = status.counts
+        if status.state != "done":
+            say(
+                f"erasure {status.deadline_id} is {status.state} at step {status.step}"
+                + (f" ({status.error})" if status.error else "")
+                + "; the worker finishes it"
+            )
+            return
+        say(
+            f"erased {plural(c['records_erased'], 'record')}, redacted "
+            f"{plural(c['records_redacted'], 'record')}, deleted {plural(c['files'], 'file')}; "
+            f"certificate {status.certificate_id}"
+        )
+        for p in status.pending:
+            say(
+                f"pending: {p['record_id']} ({p['collection']}) under hold {p['hold_id']}: "
+                f"{p['hold_reason']}"
+            )
+
+    emit(json, data, human)
+    if status.state != "done":
+        raise typer.Exit(EXIT_FINDING)
+
+
 @app.command("show")
 def privacy_show(
     workspace_id: WorkspaceArg,
@@ -306,10 +360,19 @@ def privacy_show(
     """One request with its subject, dates and outcome."""
     with open_home(home) as sr:
         request = sr.privacy.get(workspace_id, request_id)
+        erasure = sr.privacy.erasure_status(workspace_id, request_id)
     data = request.as_json(subject=True)
+    if erasure is not None:
+        data["erasure"] = erasure.as_json()
 
     def human() -> None:
         fields: dict[str, Any] = {**data, "status": _when(request)}
+        if erasure is not None:
+            fields["erasure"] = (
+                f"{erasure.state}: {erasure.counts['records_erased']} erased, "
+                f"{erasure.counts['records_redacted']} redacted, "
+                f"{len(erasure.pending)} pending; certificate {erasure.certificate_id or '-'}"
+            )
         fields["identifiers"] = [f"{i.kind}: {i.value}" for i in request.identifiers]
         show(fields)
 
