@@ -19,6 +19,7 @@ kill switches), each round a little over one lease after the one before.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -70,10 +71,8 @@ class Subject:
             for record_id, (project, document) in self.others.items():
                 assert sr.records.get(self.ws, project, record_id).document == document
             for record_id, (project, document) in self.own.items():
-                try:
+                with contextlib.suppress(NotFound):
                     assert sr.records.get(self.ws, project, record_id).document == document
-                except NotFound:
-                    pass
             for record_id, (project, document) in self.referrals.items():
                 now_doc = sr.records.get(self.ws, project, record_id).document
                 assert now_doc in (document, _redacted(document)), now_doc
