@@ -30,6 +30,8 @@ ENVIRONMENTS = ("development", "production")
 MAX_TRASH_DAYS = 30
 MAX_TRIAL_RETENTION_DAYS = 30
 MIN_CANCELLATION_WINDOW_DAYS = 30
+#: CCPA regulations §7101(a): records of consumer requests are kept for at least 24 months.
+MIN_PRIVACY_RECORD_MONTHS = 24
 MAX_BACKUP_PURGE_WINDOW_DAYS = 60
 
 
@@ -116,6 +118,9 @@ class Settings:
     #: ISO 3166 region for phone numbers written without a country code ("GB", "US");
     #: empty: such numbers are compared by their digits as written.
     phone_region: str = ""
+    #: Months a closed privacy request is kept in the record of requests (CCPA §7101: at
+    #: least 24), then deleted by the worker; its subject is kept only as digests.
+    privacy_record_months: int = MIN_PRIVACY_RECORD_MONTHS
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -272,6 +277,11 @@ class Settings:
             )
 
     def _validate_privacy(self) -> None:
+        if not MIN_PRIVACY_RECORD_MONTHS <= self.privacy_record_months <= 1200:
+            raise ConfigurationError(
+                f"privacy_record_months must be between {MIN_PRIVACY_RECORD_MONTHS} and 1200: "
+                "the record of privacy requests is kept at least 24 months (CCPA §7101)"
+            )
         try:
             ZoneInfo(self.privacy_time_zone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -203,3 +203,52 @@ def test_a_cancelled_workspace_still_answers_its_peoples_requests(
         sr.projects.create(ws, "New")
     req = sr.privacy.create(ws, type="deletion", law="gdpr", identifiers=ADA)
     assert sr.privacy.verify(ws, req.id, method="m", by="b").state.value == "verified"
+
+
+def test_the_record_of_requests_keeps_digests_for_24_months_then_goes(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    ws = sr.workspaces.create("Acme", "owner@acme.example").id
+    project = sr.projects.create(ws, "P").id
+    sr.records.declare_collection(ws, "people", ["email"])
+    record = sr.records.put(ws, project, "people", {"email": "ada@example.com"}).id
+    answered = sr.privacy.create(
+        ws, type="access", law="ccpa", identifiers=[("email", "ada@example.com")], notes="n"
+    )
+    sr.privacy.verify(ws, answered.id, method="reply", by="dpo")
+    sr.privacy.complete(ws, answered.id)
+    refused = sr.privacy.create(
+        ws, type="deletion", law="ccpa", identifiers=[("email", "bob@example.com")]
+    )
+    sr.privacy.reject(ws, refused.id, reason="could not verify")
+    restricting = sr.privacy.create(
+        ws, type="restriction", law="gdpr", identifiers=[("email", "ada@example.com")]
+    )
+    sr.privacy.restrict(ws, restricting.id)
+    sr.privacy.complete(ws, restricting.id)  # the restriction outlives the request
+    still_open = sr.privacy.create(
+        ws, type="access", law="gdpr", identifiers=[("email", "cy@example.com")]
+    )
+
+    # Closed: the subject is kept only as digests; the outcome and its reason stay.
+    shown = sr.privacy.get(ws, answered.id)
+    assert (shown.identifiers, shown.notes) == ((), "")
+    assert sr.privacy.get(ws, refused.id).outcome_reason == "could not verify"
+    assert [m.record_id for m in sr.privacy.locate(ws, answered.id)] == [record]
+    report = sr.privacy.report(ws)["types"]
+    assert (report["access"]["received"], report["access"]["completed"]) == (2, 1)
+
+    clock.advance(timedelta(days=729))  # a day short of 24 months: kept
+    sr.worker.run_once()
+    assert len(sr.privacy.list(ws)) == 4
+    clock.advance(timedelta(days=3))
+    sr.worker.run_once()
+    assert {r.id for r in sr.privacy.list(ws)} == {restricting.id, still_open.id}
+    [event] = [e for e in sr.audit.events(ws) if e.action == "privacy.record_expired"]
+    assert sorted(event.subject["request_ids"]) == sorted([answered.id, refused.id])
+    with pytest.raises(NotFound):
+        sr.records.get(ws, project, record)  # still restricted
+    sr.privacy.lift(ws, restricting.id)
+    sr.worker.run_once()
+    assert [r.id for r in sr.privacy.list(ws)] == [still_open.id]
+    assert sr.records.get(ws, project, record).id == record

@@ -463,3 +463,13 @@ def test_backup_retention_that_breaks_the_promise_is_refused(
 ) -> None:
     with pytest.raises(ConfigurationError, match=reason):
         load_settings(tmp_path, NO_ENV, values)
+
+
+def test_the_record_of_privacy_requests_is_kept_at_least_24_months(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="at least 24 months"):
+        load_settings(tmp_path, {"STRONGROOM_PRIVACY_RECORD_MONTHS": "23"})
+    assert (
+        load_settings(tmp_path, {"STRONGROOM_PRIVACY_RECORD_MONTHS": "36"}).privacy_record_months
+        == 36
+    )
+    assert load_settings(tmp_path, NO_ENV).privacy_record_months == 24

@@ -26,6 +26,7 @@ from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_part
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
 from strongroom.services.context import Context
+from strongroom.services.privacy import expire_records
 from strongroom.storage.rows import DeadlineRow
 
 log = logging.getLogger("strongroom.worker")
@@ -75,6 +76,7 @@ class Worker:
         report = PassReport()
         if only is None:
             self.expire_backups()
+            self.expire_privacy_records()
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
         while True:  # a claimed row is leased, so the next claim does not see it again
@@ -100,6 +102,19 @@ class Worker:
             return None
         if expired.deleted or expired.renewed:
             log.info("backups expired: %s", expired.as_json())
+        return expired
+
+    def expire_privacy_records(self) -> int:
+        """Delete the privacy requests whose record has been kept long enough
+        (``privacy_record_months`` after closing). A failure is logged and retried next
+        pass."""
+        try:
+            expired = expire_records(self.ctx, self.ctx.clock.now())
+        except Exception:
+            log.exception("expiring privacy requests failed; retried next pass")
+            return 0
+        if expired:
+            log.info("privacy requests past their record's term deleted: %d", expired)
         return expired
 
     def sweep_partial_blobs(self) -> int:

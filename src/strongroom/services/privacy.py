@@ -307,13 +307,16 @@ class Privacy:
         values = {
             "closed_at": now,
             "outcome_reason_sealed": self._seal(workspace_id, request_id, "outcome", reason),
+            "subject_sealed": None,  # the record of requests keeps the subject as digests
         }
         return self._move(workspace_id, request_id, Work.REJECT, values, actor, now)
 
     def complete(self, workspace_id: str, request_id: str, actor: str = "system") -> PrivacyRequest:
-        """Close the request as answered."""
+        """Close the request as answered. From here on the record of requests keeps its
+        subject only as digests: the identifiers and notes are dropped."""
         now = self.ctx.clock.now()
-        return self._move(workspace_id, request_id, Work.COMPLETE, {"closed_at": now}, actor, now)
+        values = {"closed_at": now, "subject_sealed": None}
+        return self._move(workspace_id, request_id, Work.COMPLETE, values, actor, now)
 
     def locate(
         self, workspace_id: str, request_id: str, actor: str = "system"
@@ -709,3 +712,36 @@ def _matches(rows: Sequence[LocatedRow]) -> builtins.list[Match]:
             Match(row.project_id, row.collection, row.record_id, (row.field,), trashed, restricted)
         )
     return out
+
+
+#: Requests deleted per transaction when their record expires.
+EXPIRE_BATCH = 500
+
+
+def expire_records(ctx: Context, now: datetime) -> int:
+    """Delete the requests closed more than ``privacy_record_months`` ago (the record of
+    requests kept, CCPA §7101), audited per workspace by request id; a request whose
+    restriction is in force stays. Returns how many went."""
+    months = ctx.settings.privacy_record_months
+    cutoff = datetime.combine(clock.add_months(now.date(), -months), time(0), tzinfo=now.tzinfo)
+    total = 0
+    while True:
+        with ctx.store.write() as uow:
+            gone = uow.privacy_requests.expire(cutoff, EXPIRE_BATCH)
+            by_workspace: dict[str, builtins.list[str]] = {}
+            for workspace_id, request_id in gone:
+                by_workspace.setdefault(workspace_id, []).append(request_id)
+            for workspace_id, request_ids in sorted(by_workspace.items()):
+                audit.append(
+                    uow,
+                    now,
+                    "system:lifecycle",
+                    "privacy.record_expired",
+                    workspace_id,
+                    request_ids=request_ids,
+                    months=months,
+                )
+            uow.commit()
+        total += len(gone)
+        if len(gone) < EXPIRE_BATCH:
+            return total

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from strongroom.domain.model import ObjectState
 from strongroom.storage import tables as t
@@ -83,6 +83,27 @@ class PrivacyRequests(Repository):
         return [
             PrivacyRequestRow(*r) for r in self.conn.execute(query.order_by(c.received_on, c.id))
         ]
+
+    def expire(self, closed_before: datetime, limit: int) -> builtins.list[tuple[str, str]]:
+        """Delete up to ``limit`` requests closed before ``closed_before`` (with their
+        digests and their lifted restrictions), except those whose restriction is still
+        in force; returns (workspace id, request id) of each."""
+        c, r = t.privacy_requests.c, t.record_restrictions.c
+        in_force = select(r.request_id).where(r.lifted_at.is_(None))
+        rows = self.conn.execute(
+            select(c.workspace_id, c.id)
+            .where(c.closed_at.is_not(None), c.closed_at < closed_before, c.id.not_in(in_force))
+            .order_by(c.closed_at, c.id)
+            .limit(limit)
+        ).all()
+        ids = [row[1] for row in rows]
+        if ids:
+            self.conn.execute(
+                delete(t.privacy_subjects).where(t.privacy_subjects.c.request_id.in_(ids))
+            )
+            self.conn.execute(delete(t.record_restrictions).where(r.request_id.in_(ids)))
+            self.conn.execute(delete(t.privacy_requests).where(c.id.in_(ids)))
+        return [(row[0], row[1]) for row in rows]
 
     def digests(self, request_id: str) -> builtins.list[tuple[str, bytes]]:
         c = t.privacy_subjects.c
