@@ -277,9 +277,9 @@ def test_keystore_is_a_separate_database(sr: Strongroom, home: Settings) -> None
     assert {"workspace_keys", "data_keys", "directory_keys"}.isdisjoint(data_tables)
     assert home.keystore_url != home.database_url
     status = sr.keys.status()
-    assert status["keystore"]["workspace_keys"] == 1
-    assert status["keystore"]["data_keys"] == 2  # the workspace's and the project's
-    assert status["workspaces"] == 1
+    assert status.keystore["workspace_keys"] == 1
+    assert status.keystore["data_keys"] == 2  # the workspace's and the project's
+    assert status.workspaces == 1
 
 
 def test_reopen_reads_everything_back(home: Settings) -> None:

@@ -48,7 +48,7 @@ async def login(
 
 @router.get("/v1/keys", tags=["operators"], summary="Root key and keystore status")
 def key_status(sr: SR, _operator: Operator) -> dict[str, Any]:
-    return sr.keys.status()
+    return sr.keys.status().as_json()
 
 
 @router.post(

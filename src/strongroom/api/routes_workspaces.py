@@ -150,7 +150,7 @@ def revoke_token(sr: SR, grant: MemberManager, token_id: TokenId) -> Response:
 @router.get("/{workspace_id}/keys", summary="Key versions of the workspace (no key material)")
 @one_hop
 def workspace_keys(sr: SR, grant: KeyReader) -> dict[str, object]:
-    return sr.keys.workspace_status(grant.workspace_id)
+    return sr.keys.workspace_status(grant.workspace_id).as_json()
 
 
 @router.get("/{workspace_id}/audit", summary="The workspace's audit events, oldest first")

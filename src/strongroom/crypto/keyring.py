@@ -80,6 +80,65 @@ def _kek_name(workspace_id: str, version: int) -> KeyName:
 
 
 @dataclass(frozen=True)
+class WorkspaceKeyStatus:
+    """What a workspace's admins may know of its keys: versions and counts, no bytes."""
+
+    workspace_id: str
+    workspace_key_version: int | None
+    workspace_key_created_at: datetime | None
+    root_version: int | None
+    root_backend: str
+    data_keys: int
+
+    def as_json(self) -> dict[str, Any]:
+        created = self.workspace_key_created_at
+        return {
+            "workspace_id": self.workspace_id,
+            "workspace_key_version": self.workspace_key_version,
+            "workspace_key_created_at": created.isoformat() if created else None,
+            "root_version": self.root_version,
+            "root_backend": self.root_backend,
+            "data_keys": self.data_keys,
+        }
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """The key hierarchy as operators see it: no key material."""
+
+    root_backend: str
+    for_development: bool
+    current_root_version: int
+    root_versions: tuple[tuple[int, str], ...]  # (version, state)
+    keystore: dict[str, int]  # rows per kind of key
+    workspace_keys_by_root_version: dict[int, int]
+    cache_entries: int
+    cache_hits: int
+    cache_misses: int
+    workspaces: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "root": {
+                "backend": self.root_backend,
+                "for_development": self.for_development,
+                "current_version": self.current_root_version,
+                "versions": [{"version": v, "state": s} for v, s in self.root_versions],
+            },
+            "keystore": dict(self.keystore),
+            "workspace_keys_by_root_version": {
+                str(k): v for k, v in self.workspace_keys_by_root_version.items()
+            },
+            "cache": {
+                "entries": self.cache_entries,
+                "hits": self.cache_hits,
+                "misses": self.cache_misses,
+            },
+            "workspaces": self.workspaces,
+        }
+
+
+@dataclass(frozen=True)
 class RootRotation:
     """A root rotation: the versions before and after, and how many keys it rewrapped."""
 
@@ -512,38 +571,37 @@ class Keyring:
         )
 
     # status -------------------------------------------------------------------------
-    def workspace_status(self, workspace_id: str) -> dict[str, Any]:
+    def workspace_status(self, workspace_id: str) -> WorkspaceKeyStatus:
         """A workspace's keys as its admins may know them: versions and counts, no bytes."""
         with self.keystore.read() as uow:
             key = uow.keys.workspace_key(workspace_id)
             data_keys = uow.keys.data_keys_of(workspace_id)
-        return {
-            "workspace_id": workspace_id,
-            "workspace_key_version": key.version if key else None,
-            "workspace_key_created_at": key.created_at.isoformat() if key else None,
-            "root_version": key.wrapping_version if key else None,
-            "root_backend": self.kms.backend,
-            "data_keys": len(data_keys),
-        }
+        return WorkspaceKeyStatus(
+            workspace_id=workspace_id,
+            workspace_key_version=key.version if key else None,
+            workspace_key_created_at=key.created_at if key else None,
+            root_version=key.wrapping_version if key else None,
+            root_backend=self.kms.backend,
+            data_keys=len(data_keys),
+        )
 
-    def status(self) -> dict[str, Any]:
+    def status(self, workspaces: int) -> KeyStatus:
+        """The root key's versions, the keystore's counts and the key cache (``workspaces``:
+        how many the data store holds)."""
         with self.keystore.read() as uow:
             counts = uow.keys.counts()
             by_root: dict[int, int] = {}
             for row in uow.keys.workspace_keys():
                 by_root[row.wrapping_version] = by_root.get(row.wrapping_version, 0) + 1
-        return {
-            "root": {
-                "backend": self.kms.backend,
-                "for_development": self.kms.for_development,
-                "current_version": self.kms.current_version(),
-                "versions": [{"version": v.version, "state": v.state} for v in self.kms.versions()],
-            },
-            "keystore": counts,
-            "workspace_keys_by_root_version": {str(k): v for k, v in sorted(by_root.items())},
-            "cache": {
-                "entries": len(self.cache),
-                "hits": self.cache.hits,
-                "misses": self.cache.misses,
-            },
-        }
+        return KeyStatus(
+            root_backend=self.kms.backend,
+            for_development=self.kms.for_development,
+            current_root_version=self.kms.current_version(),
+            root_versions=tuple((v.version, v.state) for v in self.kms.versions()),
+            keystore=dict(counts),
+            workspace_keys_by_root_version=dict(sorted(by_root.items())),
+            cache_entries=len(self.cache),
+            cache_hits=self.cache.hits,
+            cache_misses=self.cache.misses,
+            workspaces=workspaces,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.crypto.keyring import RootRotation, WorkspaceRotation
+from strongroom.crypto.keyring import KeyStatus, RootRotation, WorkspaceKeyStatus, WorkspaceRotation
 from strongroom.crypto.policy import policy_document
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -15,11 +15,10 @@ class Keys:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def status(self) -> dict[str, Any]:
-        status = self.ctx.keyring.status()
+    def status(self) -> KeyStatus:
         with self.ctx.store.read() as uow:
-            status["workspaces"] = uow.workspaces.count()
-        return status
+            workspaces = uow.workspaces.count()
+        return self.ctx.keyring.status(workspaces)
 
     # A rotation commits in the keystore while the data-store transaction holding its audit
     # event is open: a failed rotation leaves no event, and an event is lost only if the
@@ -44,7 +43,7 @@ class Keys:
             uow.commit()
         return result
 
-    def workspace_status(self, workspace_id: str) -> dict[str, Any]:
+    def workspace_status(self, workspace_id: str) -> WorkspaceKeyStatus:
         """What a workspace's admins may know of its keys: versions and counts, no bytes."""
         with self.ctx.store.read() as uow:
             require_workspace(uow, workspace_id)

@@ -16,7 +16,7 @@ app = typer.Typer(help="The key hierarchy: status, rotation, policy.", no_args_i
 def keys_status(home: Home = DEFAULT_HOME, json: Json = False) -> None:
     """Root key versions, keystore counts and the key cache."""
     with open_home(home) as sr:
-        status = sr.keys.status()
+        status = sr.keys.status().as_json()
     emit(json, status)
 
 
