@@ -196,6 +196,8 @@ def test_an_erasure_needs_confirmation_and_a_verified_request(
             ({"confirm": False}, 400),
             ({}, 422),
             ({"confirm": True, "redact": "people"}, 422),
+            ({"confirm": "true"}, 422),  # only a JSON true confirms
+            ({"confirm": 1}, 422),
         ]:
             response = client.post(_path(ws, f"/{req}/erase"), json=body)
             assert response.status_code == status, response.text
@@ -218,3 +220,14 @@ def test_an_erasure_needs_confirmation_and_a_verified_request(
         )
         again = client.post(_path(ws, f"/{req}/erase"), json={"confirm": True})
         assert again.status_code == 409  # the request is completed
+    # Operators read and verify the erasure's certificate like any other.
+    with live.client(live.sr.access.create_operator_token().token) as operator:
+        certificate = operator.get(f"/v1/certificates/{body['certificate_id']}")
+        assert certificate.status_code == 200, certificate.text
+        document = certificate.json()
+        assert document["erasure"]["request_id"] == req and "ada@" not in certificate.text
+        verified = operator.post("/v1/certificates/verify", json=document)
+        assert verified.status_code == 200 and verified.json()["valid"] is True
+        document["erasure"]["erased_records"] = []
+        forged = operator.post("/v1/certificates/verify", json=document)
+        assert forged.status_code == 422  # the signature covers the erasure's facts

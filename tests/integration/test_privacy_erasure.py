@@ -8,12 +8,14 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from strongroom import open_strongroom
 from strongroom.bootstrap import Strongroom
+from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from tests.integration.test_backup import target_dbs
@@ -31,7 +33,7 @@ def _world(sr: Strongroom) -> dict[str, str]:
         ["email", "name", "referrals[].email", "referrals[].name"],
         file_fields=["resume"],
     )
-    sr.records.declare_collection(ws, "deals", ["contact.email:email", "contact.name:name"])
+    sr.records.declare_collection(ws, "deals", ["email", "name"])
     resume = sr.files.put(ws, hiring, "ada.pdf", io.BytesIO(b"ADA-RESUME" * 100)).id
     other_resume = sr.files.put(ws, hiring, "bob.pdf", io.BytesIO(b"BOB-RESUME" * 100)).id
     ada = sr.records.put(
@@ -58,9 +60,9 @@ def _world(sr: Strongroom) -> dict[str, str]:
         ws,
         sales,
         "deals",
-        {"contact": {"email": ADA, "name": "Ada"}, "amount": 1200},
+        {"email": ADA, "name": "Ada", "amount": 1200},
     ).id
-    trashed = sr.records.put(ws, sales, "deals", {"contact": {"email": ADA}, "amount": 5}).id
+    trashed = sr.records.put(ws, sales, "deals", {"email": ADA, "amount": 5}).id
     sr.records.delete(ws, sales, trashed)
     return {
         "ws": ws,
@@ -201,7 +203,7 @@ def test_a_restore_of_an_older_backup_does_not_bring_the_subject_back(
         with pytest.raises(NotFound):
             restored.records.get(ws, w["sales"], w["deal"])
         assert restored.records.find(ws, "email", ADA) == []
-        assert restored.records.find(ws, "contact.email", ADA) == []
+        assert restored.records.find(ws, "name", "Ada") == []
         assert restored.records.get(ws, w["hiring"], w["ada"]).document == {"stage": "offer"}
         with pytest.raises(NotFound):
             restored.files.info(ws, w["hiring"], w["resume"])
@@ -212,3 +214,81 @@ def test_a_restore_of_an_older_backup_does_not_bring_the_subject_back(
         again = restored.privacy.create(ws, type="access", law="gdpr", identifiers=[("email", ADA)])
         assert restored.privacy.locate(ws, again.id) == []
         assert restored.certificates.get(status.certificate_id)["erasure"]["request_id"] == dsr
+
+
+def test_an_erasure_deletes_no_file_of_another_project_or_tenant(sr: Strongroom) -> None:
+    w = _world(sr)
+    ws = w["ws"]
+    beta = sr.workspaces.create("Beta", "owner@beta.example").id
+    beta_project = sr.projects.create(beta, "B").id
+    beta_file = sr.files.put(beta, beta_project, "b.pdf", io.BytesIO(b"BETA")).id
+    sales_file = sr.files.put(ws, w["sales"], "s.pdf", io.BytesIO(b"SALES")).id
+    # A writer may put any id in a file field: another tenant's, another project's.
+    sr.records.put(ws, w["hiring"], "candidates", {"email": ADA, "resume": beta_file})
+    sr.records.put(ws, w["hiring"], "candidates", {"email": ADA, "resume": sales_file})
+    request = _request(sr, ws)
+
+    status = sr.privacy.erase(ws, request, redact=["candidates"])
+
+    assert status.counts["files"] == 1  # her own resume only
+    assert sr.files.info(beta, beta_project, beta_file).id == beta_file
+    assert sr.files.info(ws, w["sales"], sales_file).id == sales_file
+    files = sr.certificates.get(status.certificate_id)["erasure"]["files"]
+    assert files == [w["resume"]]
+
+
+def test_a_workspace_restored_from_an_older_backup_keeps_the_subject_erased(
+    sr: Strongroom,
+) -> None:
+    w = _world(sr)
+    ws = w["ws"]
+    backup = sr.backups.create()
+    sr.privacy.erase(ws, _request(sr, ws), redact=["candidates"])
+
+    report = sr.backups.restore_workspace(backup.id, ws)
+
+    assert report.left_out_purged >= 2  # the deal and the trashed deal, listed by id
+    assert sr.records.find(ws, "email", ADA) == []
+    assert sr.records.find(ws, "referrals[].email", ADA) == []
+    assert sr.records.get(ws, w["hiring"], w["ada"]).document == {"stage": "offer"}
+    bob = sr.records.get(ws, w["hiring"], w["bob"]).document
+    assert "Ada L." not in json.dumps(bob) and bob["email"] == "bob@example.com"
+    with pytest.raises(NotFound):
+        sr.records.get(ws, w["sales"], w["deal"])
+    with pytest.raises(NotFound):
+        sr.files.info(ws, w["hiring"], w["resume"])
+
+
+def test_a_restore_leaves_what_was_written_after_the_erasure(
+    sr: Strongroom,
+    clock: FixedClock,
+    home: Settings,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    w = _world(sr)
+    ws = w["ws"]
+    dsr = _request(sr, ws)
+    sr.privacy.erase(ws, dsr)
+    clock.advance(timedelta(days=200))
+    back = sr.records.put(ws, w["sales"], "deals", {"email": ADA, "amount": 7}).id
+    backup = sr.backups.create()  # newer than the erasure: she came back as a customer
+
+    sr.backups.restore_home(backup.id, tmp_path / "restored", **target_dbs(request, home))
+
+    with open_strongroom(tmp_path / "restored") as restored:
+        assert restored.records.get(ws, w["sales"], back).document["amount"] == 7
+        assert restored.records.find(ws, "email", ADA) == [back]
+        assert restored.privacy.get(ws, dsr).state.value == "completed"
+
+
+def test_the_certificate_names_the_workspace_exports_that_still_hold_her(
+    sr: Strongroom, tmp_path: Path
+) -> None:
+    w = _world(sr)
+    ws = w["ws"]
+    job = sr.exports.create_job(ws)
+    sr.worker.run_once()
+    status = sr.privacy.erase(ws, _request(sr, ws))
+    holding = sr.certificates.get(status.certificate_id)["erasure"]["exports_holding"]
+    assert [h["export_id"] for h in holding] == [job.id]

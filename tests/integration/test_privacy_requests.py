@@ -252,3 +252,18 @@ def test_the_record_of_requests_keeps_digests_for_24_months_then_goes(
     sr.worker.run_once()
     assert [r.id for r in sr.privacy.list(ws)] == [still_open.id]
     assert sr.records.get(ws, project, record).id == record
+
+
+def test_a_legal_hold_keeps_the_record_of_requests_past_its_term(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    ws = sr.workspaces.create("Held", "owner@held.example").id
+    request = sr.privacy.create(ws, type="access", law="ccpa", identifiers=[("email", "a@x.org")])
+    sr.privacy.reject(ws, request.id, reason="not verifiable")
+    sr.plans.set_hold(ws, None, "matter 7")
+    clock.advance(timedelta(days=800))
+    sr.worker.run_once()
+    assert [r.id for r in sr.privacy.list(ws)] == [request.id]
+    sr.plans.clear_hold(ws, None, "matter closed")
+    sr.worker.run_once()
+    assert sr.privacy.list(ws) == []

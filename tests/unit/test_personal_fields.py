@@ -8,11 +8,14 @@ import copy
 import pytest
 
 from strongroom.domain.personal import (
+    PersonalField,
     PersonalKind,
+    Redaction,
+    describes_the_record,
     normalise,
     parse_declaration,
     parse_declarations,
-    redact,
+    redact_person,
     replace,
     values_at,
 )
@@ -117,22 +120,77 @@ def _is_ada(value: str) -> bool:
     return normalise(K.EMAIL, value) == "ada@example.com"
 
 
-def test_redaction_removes_only_the_subjects_values() -> None:
-    doc = copy.deepcopy(DOC)
-    assert redact(doc, parse_declaration("referrals[].email"), _is_ada) == 1
-    assert doc["referrals"][0] == {"email": "bob@example.com"}  # another person's stays
-    assert doc["referrals"][1] == {}
-    assert redact(doc, parse_declaration("email"), _is_ada) == 1
-    assert "email" not in doc
-    assert redact(doc, parse_declaration("candidate.email"), _is_ada) == 1
-    assert doc["candidate"] == {"name": "Ada"}
-    assert redact(doc, parse_declaration("candidate.email"), _is_ada) == 0
+def _ada(kind: PersonalKind, value: str) -> bool:
+    return kind is K.EMAIL and _is_ada(value)
 
 
-def test_redaction_of_a_list_removes_the_matching_items() -> None:
-    doc = {"emails": ["bob@example.com", "ADA@example.com", "ada@example.com"]}
-    assert redact(doc, parse_declaration("emails:email"), _is_ada) == 2
-    assert doc == {"emails": ["bob@example.com"]}
+def _person(*declarations: str) -> tuple[PersonalField, ...]:
+    return parse_declarations(list(declarations))
+
+
+def test_a_person_is_removed_with_every_field_of_theirs_and_no_one_elses() -> None:
+    fields = _person("email", "name", "aliases[]:name", "candidate.email", "candidate.name")
+    doc = {
+        "email": "Ada@Example.com",
+        "name": "Ada",
+        "aliases": ["A. L."],
+        "candidate": {"email": "bob@example.com", "name": "Bob"},
+        "stage": "offer",
+        "cv": "fil_" + "a" * 26,
+    }
+    done = redact_person(doc, fields, _ada, ("cv",))
+    # The record's own person matched: her fields, her list of names and her file go; the
+    # nested object is another person's (Bob) and stays, as does what is not personal.
+    assert doc == {"candidate": {"email": "bob@example.com", "name": "Bob"}, "stage": "offer"}
+    assert done == Redaction(4, ("fil_" + "a" * 26,))
+    assert redact_person(doc, fields, _ada, ("cv",)) == Redaction(0, ())  # nothing left of her
+
+
+def test_in_an_array_of_objects_only_her_element_loses_its_personal_fields() -> None:
+    fields = _person("email", "referrals[].email", "referrals[].name")
+    doc = {
+        "email": "bob@example.com",
+        "referrals": [
+            {"email": "bob@example.com", "name": "Bob", "at": 1},
+            {"email": "ada@example.com", "name": "Ada", "at": 2, "letter": "fil_x"},
+            "not an object",
+        ],
+    }
+    done = redact_person(doc, fields, _ada, ("referrals[].letter",))
+    assert doc["email"] == "bob@example.com"
+    assert doc["referrals"] == [
+        {"email": "bob@example.com", "name": "Bob", "at": 1},
+        {"at": 2},
+        "not an object",
+    ]
+    assert done == Redaction(3, ("fil_x",))
+
+
+def test_a_list_of_values_loses_only_her_value_and_a_nested_object_is_its_own_person() -> None:
+    fields = _person("from:email", "to[]:email", "rep.email", "contact.email", "contact.name")
+    doc = {
+        "from": "bob@example.com",
+        "to": ["ADA@example.com", "cy@example.com"],
+        "rep": {"email": "ada@example.com", "phone": "1"},
+        "contact": {"email": "cust@example.com", "name": "Customer"},
+        "amount": 9000,
+    }
+    done = redact_person(doc, fields, _ada)
+    assert doc == {
+        "from": "bob@example.com",
+        "to": ["cy@example.com"],
+        "rep": {"phone": "1"},  # her object loses its personal fields, nothing else
+        "contact": {"email": "cust@example.com", "name": "Customer"},
+        "amount": 9000,
+    }
+    assert done.values == 2
+
+
+def test_only_a_top_level_single_value_names_the_records_own_person() -> None:
+    assert describes_the_record("email")
+    assert describes_the_record("full_name")
+    for path in ("to[]", "rep.email", "candidate.email", "referrals[].email"):
+        assert not describes_the_record(path)
 
 
 def test_replacement_sets_only_the_subjects_values() -> None:

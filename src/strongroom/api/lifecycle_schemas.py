@@ -152,6 +152,26 @@ class SigningKey(_Signed):
     fingerprint: str
 
 
+class ErasureFacts(_Signed):
+    """A privacy erasure's own facts (docs/privacy.md)."""
+
+    request_id: str
+    per_collection: dict[str, dict[str, int]]
+    erased_records: list[str]
+    redacted_records: list[str]
+    redact_collections: list[str]
+    files: list[str]
+    pending_records: list[dict[str, str]]
+    subject_digests: list[list[str]] = Field(
+        description="(kind, hex) blind-index digests of the subject, keyed by the "
+        "workspace's key: what a restore's replay locates the subject by."
+    )
+    exports_holding: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Workspace exports made before the erasure, kept until they expire.",
+    )
+
+
 class Certificate(_Signed):
     """A signed deletion certificate (format `strongroom.deletion-certificate.v1`)."""
 
@@ -168,6 +188,9 @@ class Certificate(_Signed):
         description="Keys that still exist and can read copies made before the purge."
     )
     backups_holding_ciphertext: list[dict[str, str]]
+    erasure: ErasureFacts | None = Field(
+        default=None, description="Only in a privacy erasure's certificate."
+    )
     signing_key: SigningKey
     signature: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from strongroom.api.schemas import Body
 from strongroom.domain.personal import PersonalKind
@@ -151,7 +151,7 @@ class EraseIn(Body):
         description="Collections whose records keep what is not the subject's (only the "
         "subject's personal and file fields are removed); every other record is erased.",
     )
-    confirm: bool = Field(description="Must be true: an erasure cannot be undone.")
+    confirm: StrictBool = Field(description="Must be true: an erasure cannot be undone.")
 
 
 class PendingOut(BaseModel):

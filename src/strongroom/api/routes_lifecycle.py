@@ -227,7 +227,12 @@ def ledger(
     return _ledger_page(sr, workspace_id, after, limit)
 
 
-@router.get("/v1/certificates/{certificate_id}", tags=["operators"], summary="A signed certificate")
+@router.get(
+    "/v1/certificates/{certificate_id}",
+    tags=["operators"],
+    summary="A signed certificate",
+    response_model_exclude_unset=True,  # exactly the fields signed: no `erasure: null`
+)
 def certificate(sr: SR, _operator: Operator, certificate_id: CertificateId) -> Certificate:
     return Certificate.model_validate(sr.certificates.get(certificate_id))
 
@@ -242,7 +247,8 @@ def verify(sr: SR, _operator: Operator, body: Certificate) -> VerificationOut | 
     """A certificate that fails a check is 422 `invalid-certificate`, naming the check;
     one not in the certificate format is 400."""
     try:
-        result = sr.certificates.verify(json.dumps(body.model_dump(mode="json")))
+        signed = body.model_dump(mode="json", exclude_unset=True)  # the fields as sent
+        result = sr.certificates.verify(json.dumps(signed))
     except IntegrityFailure as e:
         return problem(422, "invalid-certificate", str(e), certificate_id=body.certificate_id)
     return VerificationOut.model_validate(result.as_json())

@@ -17,6 +17,7 @@ of live files the backup does not have, and copies left out meanwhile, are delet
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +29,9 @@ from strongroom.crypto.secret import SecretKey
 from strongroom.domain.lifecycle import EntryState, PurgeKind
 from strongroom.domain.model import ObjectState
 from strongroom.errors import Conflict, InvalidInput, KeyUnavailable, NotFound
-from strongroom.services import audit
+from strongroom.services import audit, erasure
 from strongroom.services.context import Context
+from strongroom.services.records import Records
 from strongroom.storage import snapshots
 from strongroom.storage.repositories.backups import WorkspaceRows, workspace_rows_at
 from strongroom.storage.unit_of_work import DataUnitOfWork
@@ -65,7 +67,21 @@ def _purged_in(ctx: Context, workspace_id: str) -> set[str]:
             f"the deletion ledger says workspace {workspace_id} was purged; it is never restored",
             workspace_id=workspace_id,
         )
-    return {t.subject_id for t in tombs}
+    gone = {t.subject_id for t in tombs}
+    for t in tombs:  # a privacy erasure names the request: what it deleted is listed inside
+        if t.kind == PurgeKind.SUBJECT:
+            erased = json.loads(t.certificate)["erasure"]
+            gone.update(erased["erased_records"], erased["files"])
+    return gone
+
+
+def _erasures(ctx: Context, workspace_id: str) -> list[dict[str, Any]]:
+    """The workspace's privacy erasures, by their certificates, oldest first."""
+    return [
+        json.loads(t.certificate)
+        for t in ctx.ledger.all(workspace_id)
+        if t.kind == PurgeKind.SUBJECT
+    ]
 
 
 def _refuse_busy(uow: DataUnitOfWork, workspace_id: str) -> None:
@@ -191,6 +207,15 @@ def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> Worksp
         kept = _apply_live(ctx, uow, workspace_id, rows, report)
         before = set(uow.backups.live_blobs(workspace_id))
         uow.backups.replace_workspace(workspace_id, rows, kept)
+        # The subjects erased since the backup: found again in what it brought back, by
+        # the same rules, before anyone can read it (services/erasure.py).
+        erased: list[str] = []
+        erased_files: list[str] = []
+        records = Records(ctx)
+        for certificate in _erasures(ctx, workspace_id):
+            ids_, files = erasure.replay_in(uow, ctx, records, certificate, ctx.clock.now())
+            erased += ids_
+            erased_files += files
         report.restored = rows.counts()
         audit.append(
             uow,
@@ -204,6 +229,8 @@ def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> Worksp
             left_out_without_key=report.left_out_without_key,
         )
         uow.commit()
+    if erased or erased_files:
+        ctx.shredder.delete_listed(workspace_id, erased, erased_files, ctx.clock.now())
     for blob_key in (before | copied) - {f["blob_key"] for f in rows.rows("files")}:
         ctx.blobs.delete(blob_key)
         report.blobs_deleted += 1

@@ -193,13 +193,6 @@ def _at(node: object, steps: tuple[Step, ...]) -> Iterator[object]:
         yield from _at(value, rest)
 
 
-def redact(document: dict[str, Any], field: PersonalField, matches: Callable[[str], bool]) -> int:
-    """Remove the values of ``field`` that ``matches`` from ``document`` in place: the key
-    where it holds one value, the matching items where it holds a list; return how many
-    values were removed. Other people's values in the same record stay."""
-    return _edit(document, field.steps, matches, None)
-
-
 def replace(
     document: dict[str, Any],
     field: PersonalField,
@@ -251,21 +244,18 @@ def _edit(
 
 
 # erasing a person from a record -------------------------------------------------------------
-def _owner(field: PersonalField) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
-    """Split a path at its last array step: (the steps to the elements that are one person
-    each, the steps inside such an element). A path without an array belongs to the record
-    itself: ((), all its steps)."""
-    for i in range(len(field.steps) - 1, -1, -1):
-        if field.steps[i].each and i < len(field.steps) - 1:
-            return field.steps[: i + 1], field.steps[i + 1 :]
-    return (), field.steps
+def _is_list_of_values(field: PersonalField) -> bool:
+    """``to[]``, ``aliases[]``: a list of values, each of which may be another person's."""
+    return field.steps[-1].each
 
 
 def describes_the_record(path: str) -> bool:
-    """Whether a personal field describes the record's own person (``email``,
-    ``candidate.phone``, ``aliases[]``), not one person per element of an array of objects
-    (``referrals[].email``)."""
-    return not any(step.each for step in parse_path(path)[:-1])
+    """Whether a personal field names the record's own person: a top-level key holding one
+    value (``email``, ``name``). A field of a nested object (``rep.email``), of an element
+    of an array (``referrals[].email``) or a list of values (``to[]``) may name someone
+    else: a record matched only there is not the subject's own."""
+    steps = parse_path(path)
+    return len(steps) == 1 and not steps[0].each
 
 
 @dataclass(frozen=True)
@@ -285,40 +275,46 @@ def redact_person(
 ) -> Redaction:
     """Remove a person from ``document`` in place.
 
-    Personal fields are grouped by who they describe: fields outside any array describe
-    the record's own person (``email``, ``candidate.phone``); fields inside an array of
-    objects describe one person per element (``referrals[].email`` and
-    ``referrals[].name``). Where any field of a group holds a value that ``matches`` (by
-    the field's kind), every personal field of that group is removed there: the record's
-    top-level personal fields, or the personal fields of that one element. File fields
-    are grouped the same way (``resume`` is the record's person's, ``referrals[].letter``
-    that element's) and go with their group. Other people's elements, and the record's
-    fields that are neither personal nor files, stay. A path ending in an array of values
-    (``emails[]``) is a list of values of one person: the whole key goes."""
+    Personal fields are grouped by the object that holds them, each object one person: the
+    record's top-level fields (``email``, ``name``), a nested object's (``contact.email``
+    and ``contact.name``, apart from ``rep.email``), each element of an array of objects
+    (``referrals[].email`` and ``referrals[].name``). Where a field of a group that holds
+    one value ``matches`` (by the field's kind), that person is the subject: every personal
+    field and file field of the group is removed there, lists of values included. A list
+    of values (``to[]``, ``mentions[]``) names several people: where only such a list
+    matches, only the matching values go. Other people, and fields that are neither
+    personal nor files, stay."""
     files = tuple(PersonalField(p, PersonalKind.IDENTIFIER, parse_path(p)) for p in file_fields)
-    groups: dict[tuple[Step, ...], list[tuple[PersonalField, tuple[Step, ...], bool]]] = {}
+    groups: dict[tuple[Step, ...], list[tuple[PersonalField, bool]]] = {}
     for f, is_file in [*((f, False) for f in fields), *((f, True) for f in files)]:
-        prefix, inner = _owner(f)
-        groups.setdefault(prefix, []).append((f, inner, is_file))
+        groups.setdefault(f.steps[:-1], []).append((f, is_file))
     removed, named = 0, list[str]()
     for prefix, members in groups.items():
-        people = [document] if not prefix else list(_at(document, prefix))
-        for person in people:
-            if not isinstance(person, dict):
+        holders = [document] if not prefix else list(_at(document, prefix))
+        for holder in holders:
+            if not isinstance(holder, dict):
                 continue
+            own = [(f, PersonalField(f.path, f.kind, f.steps[-1:])) for f, is_file in members]
             hit = any(
                 matches(f.kind, v)
-                for f, inner, is_file in members
-                if not is_file
-                for v in values_at(person, PersonalField(f.path, f.kind, inner))
+                for (f, is_file), (_f, inner) in zip(members, own, strict=True)
+                if not is_file and not _is_list_of_values(f)
+                for v in values_at(holder, inner)
             )
-            if not hit:
-                continue
-            for f, inner, is_file in members:
-                if is_file:
-                    named += values_at(person, PersonalField(f.path, f.kind, inner))
-                removed += _remove(person, inner)
+            for (f, is_file), (_f, inner) in zip(members, own, strict=True):
+                if hit:
+                    if is_file:
+                        named += values_at(holder, inner)
+                    removed += _remove(holder, inner.steps)
+                elif not is_file and _is_list_of_values(f):
+                    removed += _edit(holder, inner.steps, _of_kind(matches, f.kind), None)
     return Redaction(removed, tuple(dict.fromkeys(named)))
+
+
+def _of_kind(
+    matches: Callable[[PersonalKind, str], bool], kind: PersonalKind
+) -> Callable[[str], bool]:
+    return lambda value: matches(kind, value)
 
 
 def _remove(node: object, steps: tuple[Step, ...]) -> int:

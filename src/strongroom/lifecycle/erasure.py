@@ -139,6 +139,7 @@ class _Run:
             self._save(uow, ErasureStep.DELETED)
 
         self.ctx.shredder.delete_listed(
+            self.workspace_id,
             [t.record_id for t in self.progress.erase],
             list(self.progress.files),
             self.ctx.clock.now(),
@@ -154,6 +155,15 @@ class _Run:
         signing_key = self.ctx.keyring.signing_key()
         backups = retention.holding(self.ctx, now, deleted_at, key_shredded=False)
         touched = sorted({t.project_id for t in (*p.erase, *p.redact)})
+        with self.ctx.store.read() as uow:  # workspace exports made before: copies too
+            exports = [
+                {"export_id": j.id, "expires_at": j.expires_at.isoformat()}
+                for j in uow.export_jobs.for_workspace(ws)
+                if j.blob_key is not None
+                and j.created_at <= deleted_at
+                and j.expires_at is not None
+                and j.expires_at > now
+            ]
 
         def tombstone() -> LedgerRow:
             facts = certificates.Facts(
@@ -180,6 +190,7 @@ class _Run:
                         {"record_id": t.record_id, "hold_id": h} for t, h in p.pending
                     ],
                     "subject_digests": [list(d) for d in p.digests],
+                    "exports_holding": exports,
                 },
             )
             document = certificates.issue(facts, signing_key, now)

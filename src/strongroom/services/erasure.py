@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from strongroom import ids
@@ -51,9 +52,12 @@ from strongroom.services.guards import require_usable
 from strongroom.services.plans import hold_binding
 from strongroom.services.records import Records
 from strongroom.storage.rows import LocatedRow
+from strongroom.storage.unit_of_work import DataUnitOfWork
 
 #: Records redacted per transaction.
 BATCH = 100
+#: States of a closed request.
+CLOSED_STATES = (RequestState.COMPLETED.value, RequestState.REJECTED.value)
 #: Collections a request may name to redact.
 MAX_REDACT = 100
 
@@ -210,6 +214,10 @@ class Erasure:
                     workspace_id=workspace_id,
                 )
             check_work(RequestType(row.kind), RequestState(row.state), Work.ERASE)
+            # Write the request's row first: a second erase of it waits here for this
+            # transaction (a row lock on PostgreSQL, the one writer on SQLite), then sees
+            # the deadline made below.
+            uow.privacy_requests.update(workspace_id, request_id, state=row.state)
             if uow.deadlines.pending_for(request_id, DeadlineAction.PRIVACY_ERASE):
                 raise Conflict(f"an erasure of {request_id} is under way already")
             known = {c.name for c in uow.collections.rows(workspace_id)}
@@ -348,34 +356,66 @@ def subject_matcher(ctx: Context, workspace_id: str, digests: Sequence[tuple[str
 
 def replay(ctx: Context, records: Records, certificate: dict[str, Any]) -> None:
     """After a restore, in the restored home: erase and redact the subject of an erasure
-    certificate again. The records it names by id, and every record the subject's digests
-    locate now (an older backup may hold values since changed), are erased or redacted by
-    the same rules; the records it left pending stay. Idempotent."""
-    erasure = certificate["erasure"]
+    certificate again (:func:`replay_in`), then shred what it marked."""
     workspace_id = certificate["subject"]["workspace_id"]
-    digests = [(k, d) for k, d in erasure["subject_digests"]]
-    pending = {p["record_id"] for p in erasure["pending_records"]}
     now = ctx.clock.now()
     with ctx.store.write() as uow:
-        if uow.workspaces.get(workspace_id) is None:
-            return
-        found = uow.record_index.locate(workspace_id, [(k, bytes.fromhex(d)) for k, d in digests])
-        found = [m for m in found if m.record_id not in pending]
-        erase, redact, _held = split(found, erasure["redact_collections"], [])
-        erase_ids = {t.record_id for t in erase} | set(erasure["erased_records"])
-        redact_ids = ({t.record_id for t in redact} | set(erasure["redacted_records"])) - erase_ids
-        files = set(erasure["files"])
-        for record_id in sorted(erase_ids):
-            files.update(records.subject_files(uow, workspace_id, record_id))
-            uow.records.set_state(record_id, ObjectState.PURGING, now)
+        erase_ids, files = replay_in(uow, ctx, records, certificate, now)
         uow.commit()
+    ctx.shredder.delete_listed(workspace_id, erase_ids, files, now)
+
+
+def replay_in(
+    uow: DataUnitOfWork,
+    ctx: Context,
+    records: Records,
+    certificate: dict[str, Any],
+    now: datetime,
+) -> tuple[list[str], list[str]]:
+    """Inside the caller's transaction, in a home that may hold data from before an
+    erasure (a restored backup, or one workspace restored into the live home): mark
+    purging the records the certificate erased, and every record of the subject's own that
+    her digests locate and that was not written since the erasure (an older backup may hold
+    values since changed; what was written after it is not the erasure's); redact the others
+    by the same rules; close the request if it is there. The records it left pending stay.
+    Returns (records, files) for the shredder to delete. Idempotent."""
+    erasure = certificate["erasure"]
+    workspace_id = certificate["subject"]["workspace_id"]
+    erased_at = datetime.fromisoformat(certificate["deleted_at"])
+    digests = [(k, d) for k, d in erasure["subject_digests"]]
+    pending = {p["record_id"] for p in erasure["pending_records"]}
+    if uow.workspaces.get(workspace_id) is None:
+        return [], []
+    found = [
+        m
+        for m in uow.record_index.locate(workspace_id, [(k, bytes.fromhex(d)) for k, d in digests])
+        if m.record_id not in pending and _written_by(uow, workspace_id, m.record_id, erased_at)
+    ]
+    erase, redact, _held = split(found, erasure["redact_collections"], [])
+    erase_ids = {t.record_id for t in erase} | set(erasure["erased_records"])
+    redact_ids = ({t.record_id for t in redact} | set(erasure["redacted_records"])) - erase_ids
+    files = set(erasure["files"])
+    for record_id in sorted(erase_ids):
+        files.update(records.subject_files(uow, workspace_id, record_id))
+        uow.records.set_state(record_id, ObjectState.PURGING, now)
     matches = subject_matcher(ctx, workspace_id, digests)
-    ordered = sorted(redact_ids)
-    for start in range(0, len(ordered), BATCH):
-        with ctx.store.write() as uow:
-            for record_id in ordered[start : start + BATCH]:
-                files.update(
-                    records.redact_subject_in(uow, workspace_id, record_id, matches, now).files
-                )
-            uow.commit()
-    ctx.shredder.delete_listed(sorted(erase_ids), sorted(files), now)
+    for record_id in sorted(redact_ids):
+        if _written_by(uow, workspace_id, record_id, erased_at):
+            files.update(
+                records.redact_subject_in(uow, workspace_id, record_id, matches, now).files
+            )
+    request = uow.privacy_requests.get(workspace_id, erasure["request_id"])
+    if request is not None and request.state not in CLOSED_STATES and not pending:
+        uow.privacy_requests.update(
+            workspace_id,
+            request.id,
+            state=RequestState.COMPLETED.value,
+            closed_at=now,
+            subject_sealed=None,
+        )
+    return sorted(erase_ids), sorted(files)
+
+
+def _written_by(uow: DataUnitOfWork, workspace_id: str, record_id: str, moment: datetime) -> bool:
+    row = uow.records.by_id(workspace_id, record_id)
+    return row is not None and row.updated_at <= moment

@@ -351,6 +351,14 @@ class Records:
         if document is None:
             return Redaction(0, ())
         redaction = redact_person(document, fields, matches, file_fields)
+        # Only a file of the record's own project is the record's to erase: a file field's
+        # value is whatever the writer put there, maybe another project's or tenant's id.
+        named = [
+            f
+            for f in redaction.files
+            if ids.is_id("file", f) and uow.files.get(workspace_id, row.project_id, f) is not None
+        ]
+        redaction = Redaction(redaction.values, tuple(named))
         if redaction.values:
             data = encode_document(document, self.ctx.settings.record_max_bytes)
             sealer = Sealer(

@@ -106,6 +106,7 @@ class Shredder:
 
     def delete_listed(
         self,
+        workspace_id: str,
         record_ids: list[str],
         file_ids: list[str],
         now: datetime,
@@ -113,12 +114,15 @@ class Shredder:
         on_batch: OnBatch | None = None,
         last: Last | None = None,
     ) -> None:
-        """Delete the listed records (with their index entries) and files (blobs before
-        rows), in batches, closing their trash entries as purged (their own purges
-        cancelled); ``last`` runs in a transaction of its own at the end."""
+        """Delete the workspace's listed records (with their index entries) and files (blobs
+        before rows; ids of another workspace's are ignored), in batches, closing their
+        trash entries as purged (their own purges cancelled); ``last`` runs in a
+        transaction of its own at the end."""
         for start in range(0, len(record_ids), BATCH):
             with self._store.write() as uow:
-                batch = uow.shredding.listed_records(record_ids[start : start + BATCH])
+                batch = uow.shredding.listed_records(
+                    workspace_id, record_ids[start : start + BATCH]
+                )
                 index_entries = uow.shredding.delete_records(batch) if batch else 0
                 uow.trash.close_purged(batch, now)  # those deleted from the trash
                 if on_batch is not None:
@@ -126,7 +130,7 @@ class Shredder:
                 uow.commit()
         for start in range(0, len(file_ids), BATCH):
             with self._store.read() as uow:
-                files = uow.shredding.listed_files(file_ids[start : start + BATCH])
+                files = uow.shredding.listed_files(workspace_id, file_ids[start : start + BATCH])
             for _file_id, blob_key in files:  # blobs before rows: see the module's step 3
                 self._blobs.delete(blob_key)
             with self._store.write() as uow:

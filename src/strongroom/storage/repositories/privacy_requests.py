@@ -87,12 +87,19 @@ class PrivacyRequests(Repository):
     def expire(self, closed_before: datetime, limit: int) -> builtins.list[tuple[str, str]]:
         """Delete up to ``limit`` requests closed before ``closed_before`` (with their
         digests and their lifted restrictions), except those whose restriction is still
-        in force; returns (workspace id, request id) of each."""
-        c, r = t.privacy_requests.c, t.record_restrictions.c
+        in force and those of a workspace under a legal hold (which keeps every record);
+        returns (workspace id, request id) of each."""
+        c, r, h = t.privacy_requests.c, t.record_restrictions.c, t.holds.c
         in_force = select(r.request_id).where(r.lifted_at.is_(None))
+        held = select(h.workspace_id).where(h.cleared_at.is_(None))
         rows = self.conn.execute(
             select(c.workspace_id, c.id)
-            .where(c.closed_at.is_not(None), c.closed_at < closed_before, c.id.not_in(in_force))
+            .where(
+                c.closed_at.is_not(None),
+                c.closed_at < closed_before,
+                c.id.not_in(in_force),
+                c.workspace_id.not_in(held),
+            )
             .order_by(c.closed_at, c.id)
             .limit(limit)
         ).all()

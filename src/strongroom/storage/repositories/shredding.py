@@ -69,16 +69,23 @@ class Shredding(Repository):
         rows = self.conn.execute(select(c.id, c.blob_key).where(c[scope] == value).limit(limit))
         return [(r[0], r[1]) for r in rows]
 
-    def listed_files(self, file_ids: builtins.list[str]) -> builtins.list[tuple[str, str]]:
-        """(file id, blob key) of the files among ``file_ids`` still stored."""
+    def listed_files(
+        self, workspace_id: str, file_ids: builtins.list[str]
+    ) -> builtins.list[tuple[str, str]]:
+        """(file id, blob key) of the workspace's files among ``file_ids`` still stored."""
         c = t.files.c
-        rows = self.conn.execute(select(c.id, c.blob_key).where(c.id.in_(file_ids)))
+        rows = self.conn.execute(
+            select(c.id, c.blob_key).where(c.workspace_id == workspace_id, c.id.in_(file_ids))
+        )
         return [(r[0], r[1]) for r in rows]
 
-    def listed_records(self, record_ids: builtins.list[str]) -> builtins.list[str]:
-        """The records among ``record_ids`` still stored."""
+    def listed_records(
+        self, workspace_id: str, record_ids: builtins.list[str]
+    ) -> builtins.list[str]:
+        """The workspace's records among ``record_ids`` still stored."""
         c = t.records.c
-        return [r[0] for r in self.conn.execute(select(c.id).where(c.id.in_(record_ids)))]
+        query = select(c.id).where(c.workspace_id == workspace_id, c.id.in_(record_ids))
+        return [r[0] for r in self.conn.execute(query)]
 
     def delete_files(self, file_ids: builtins.list[str]) -> None:
         self.conn.execute(delete(t.files).where(t.files.c.id.in_(file_ids)))
