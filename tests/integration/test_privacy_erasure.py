@@ -18,6 +18,7 @@ from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.errors import Conflict, InvalidInput, NotFound
+from strongroom.services.erasure import Erasure
 from tests.integration.test_backup import target_dbs
 
 ADA = "ada@example.com"
@@ -292,3 +293,17 @@ def test_the_certificate_names_the_workspace_exports_that_still_hold_her(
     status = sr.privacy.erase(ws, _request(sr, ws))
     holding = sr.certificates.get(status.certificate_id)["erasure"]["exports_holding"]
     assert [h["export_id"] for h in holding] == [job.id]
+
+
+def test_an_erasure_of_a_request_rejected_before_it_ran_is_cancelled(sr: Strongroom) -> None:
+    w = _world(sr)
+    ws = w["ws"]
+    request = _request(sr, ws)
+    deadline = Erasure(sr.ctx, sr.records).schedule(ws, request, (), "test")
+    sr.privacy.reject(ws, request, reason="asked by mistake")
+
+    sr.worker.run_once()
+
+    status = sr.privacy.erasure_status(ws, request)
+    assert status is not None and (status.deadline_id, status.state) == (deadline, "cancelled")
+    assert sr.records.get(ws, w["sales"], w["deal"]).document["amount"] == 1200

@@ -24,14 +24,25 @@ from strongroom import ids
 from strongroom.backup import retention
 from strongroom.crypto import certificates
 from strongroom.crypto.keyring import DATA_KEY_VERSION
-from strongroom.domain.lifecycle import FIRST_STEP, PURGE_CERTIFIED, PurgeKind, PurgeReason
+from strongroom.domain.lifecycle import (
+    FIRST_STEP,
+    PURGE_CERTIFIED,
+    DeadlineState,
+    PurgeKind,
+    PurgeReason,
+)
 from strongroom.domain.model import ObjectState
 from strongroom.domain.privacy import RequestState, RequestType, Work, check_work
-from strongroom.errors import Conflict
 from strongroom.lifecycle.steps import Step
 from strongroom.services import audit
 from strongroom.services.context import Context
-from strongroom.services.erasure import BATCH, ErasureProgress, split, subject_matcher
+from strongroom.services.erasure import (
+    BATCH,
+    CLOSED_STATES,
+    ErasureProgress,
+    split,
+    subject_matcher,
+)
 from strongroom.services.records import Records
 from strongroom.storage.rows import LedgerRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
@@ -73,8 +84,10 @@ class _Run:
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
             row = uow.privacy_requests.get(ws, p.request_id)
-            if row is None:
-                raise Conflict(f"privacy request {p.request_id} is gone")
+            if row is None or row.state in CLOSED_STATES:  # rejected or gone meanwhile
+                self.step.finish(uow, now, DeadlineState.CANCELLED)
+                uow.commit()
+                return
             after = check_work(RequestType(row.kind), RequestState(row.state), Work.ERASE)
             digests = uow.privacy_requests.digests(p.request_id)
             found = uow.record_index.locate(ws, digests)
@@ -234,7 +247,7 @@ class _Run:
                 counts=p.counts(),
             )
             row = uow.privacy_requests.get(ws, p.request_id)
-            if row is not None and not p.pending and row.state not in _CLOSED:
+            if row is not None and not p.pending and row.state not in CLOSED_STATES:
                 uow.privacy_requests.update(
                     ws,
                     p.request_id,
@@ -254,8 +267,6 @@ class _Run:
             self.step.finish(uow, now)
             uow.commit()
 
-
-_CLOSED = (RequestState.COMPLETED.value, RequestState.REJECTED.value)
 
 _STEPS: dict[str, Callable[[_Run], None]] = {
     ErasureStep.START: _Run.start,

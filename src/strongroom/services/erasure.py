@@ -36,10 +36,7 @@ from typing import Any
 
 from strongroom import ids
 from strongroom.crypto.blind_index import BlindIndexer
-from strongroom.domain.lifecycle import (
-    DeadlineAction,
-    PurgeReason,
-)
+from strongroom.domain.lifecycle import DeadlineAction, DeadlineState, PurgeReason
 from strongroom.domain.model import ObjectState
 from strongroom.domain.personal import PersonalKind, describes_the_record, normalise
 from strongroom.domain.privacy import RequestState, RequestType, Work, check_work
@@ -257,21 +254,22 @@ class Erasure:
         """The request's erasure ``deadline_id``, or its last one (one under way first);
         None if none was asked for."""
         with self.ctx.store.read() as uow:
-            under_way = uow.deadlines.pending_for(request_id, DeadlineAction.PRIVACY_ERASE)
-            finished = sorted(
-                uow.deadlines.finished_for(request_id),
-                key=lambda r: (r.finished_at or r.created_at, r.created_at),
-            )
             rows = [
                 r
-                for r in [*under_way, *reversed(finished)]
-                if r.action == DeadlineAction.PRIVACY_ERASE
-                and r.workspace_id == workspace_id
-                and deadline_id in (None, r.id)
+                for r in uow.deadlines.of_subject(request_id, DeadlineAction.PRIVACY_ERASE)
+                if r.workspace_id == workspace_id and deadline_id in (None, r.id)
             ]
             if not rows:
                 return None
-            row = rows[0]
+            # The one under way, else the last to finish (the last made, on a tie).
+            _, row = max(
+                enumerate(rows),
+                key=lambda ir: (
+                    ir[1].state == DeadlineState.PENDING,
+                    ir[1].finished_at or ir[1].created_at,
+                    ir[0],
+                ),
+            )
             holds = {h.id: h for h in uow.holds.active(workspace_id)}
         p = ErasureProgress.load(json.loads(row.progress))
         pending = []

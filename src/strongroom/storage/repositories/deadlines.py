@@ -124,6 +124,12 @@ class Deadlines(Repository):
         query = select(t.deadlines).where(c.subject_id == subject_id, c.state == DeadlineState.DONE)
         return [DeadlineRow(*r) for r in self.conn.execute(query.order_by(c.finished_at))]
 
+    def of_subject(self, subject_id: str, action: DeadlineAction) -> builtins.list[DeadlineRow]:
+        """Every deadline of ``action`` for ``subject_id``, in any state, oldest first."""
+        c = t.deadlines.c
+        query = select(t.deadlines).where(c.subject_id == subject_id, c.action == action)
+        return [DeadlineRow(*r) for r in self.conn.execute(query.order_by(c.created_at, c.id))]
+
     def pending_for(
         self, subject_id: str, action: DeadlineAction | str | None = None
     ) -> builtins.list[DeadlineRow]:
