@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import aead, api, backup, cli_files, export, files, purge, records
+from bench import aead, api, backup, cli_files, export, files, privacy, purge, records
 from bench.runner import (
     MACHINE_FILE,
     RESULTS_FILE,
@@ -32,6 +32,8 @@ BENCHMARKS = (
     Benchmark(("backup_vs_restic", "restore_vs_restic", "backup_incremental_ratio"), backup.run),
     Benchmark(("api_read_ratio", "api_read_p50_ms", "api_read_p99_ms", "api_write_ratio"), api.run),
     Benchmark(("export_ratio", "export_peak_rss_mb"), export.run),
+    Benchmark(("dsr_locate_ms",), privacy.run_locate),
+    Benchmark(("dsr_export_ratio",), privacy.run_export),
 )
 NAMES = tuple(name for b in BENCHMARKS for name in b.names)
 
