@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import aead, api, backup, cli_files, export, files, purge, records
+from bench import aead, api, backup, cli_files, export, files, privacy, purge, records
 from bench.runner import (
     MACHINE_FILE,
     RESULTS_FILE,
@@ -32,8 +32,15 @@ BENCHMARKS = (
     Benchmark(("backup_vs_restic", "restore_vs_restic", "backup_incremental_ratio"), backup.run),
     Benchmark(("api_read_ratio", "api_read_p50_ms", "api_read_p99_ms", "api_write_ratio"), api.run),
     Benchmark(("export_ratio", "export_peak_rss_mb"), export.run),
+    Benchmark(("dsr_locate_ms",), privacy.run_locate),
+    Benchmark(("dsr_export_ratio",), privacy.run_export),
 )
 NAMES = tuple(name for b in BENCHMARKS for name in b.names)
+
+
+def selected(item: str) -> tuple[str, ...]:
+    """The names ``item`` picks: itself, or those it starts up to an underscore."""
+    return tuple(n for n in NAMES if n == item or n.startswith(item.rstrip("_") + "_"))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -43,7 +50,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--only",
         action="append",
         metavar="NAME",
-        help=f"run only these (repeat or comma-separate): {', '.join(NAMES)}",
+        help=(
+            "run only these (repeat or comma-separate); a prefix up to an underscore picks "
+            f"every name it starts (dsr, export): {', '.join(NAMES)}"
+        ),
     )
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="results JSON file")
     parser.add_argument(
@@ -58,11 +68,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--list", action="store_true", help="list the benchmark names")
     args = parser.parse_args(argv)
-    wanted = {n.strip() for item in args.only or [] for n in item.split(",") if n.strip()}
-    unknown = wanted - set(NAMES)
+    given = {n.strip() for item in args.only or [] for n in item.split(",") if n.strip()}
+    picked = {item: selected(item) for item in given}
+    unknown = sorted(item for item, names in picked.items() if not names)
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; known: {', '.join(NAMES)}")
-    args.wanted = frozenset(wanted or NAMES)
+        parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(NAMES)}")
+    args.wanted = frozenset(n for names in picked.values() for n in names) or frozenset(NAMES)
     return args
 
 
