@@ -34,6 +34,7 @@ BENCHMARKS = (
     Benchmark(("export_ratio", "export_peak_rss_mb"), export.run),
     Benchmark(("dsr_locate_ms",), privacy.run_locate),
     Benchmark(("dsr_export_ratio",), privacy.run_export),
+    Benchmark(("dsr_erase_ms",), privacy.run_erase),
 )
 NAMES = tuple(name for b in BENCHMARKS for name in b.names)
 

@@ -26,6 +26,7 @@ default is the issue's 1,000,000. ``--quick`` shrinks everything.
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import itertools
@@ -41,6 +42,7 @@ from typing import Any
 from bench.runner import MIB, Config, Result, Target, alternate, median, work_dir
 from strongroom.bootstrap import Strongroom, init_home, open_strongroom
 from strongroom.domain.personal import PersonalKind, normalise, parse_declaration, values_at
+from strongroom.errors import NotFound
 from strongroom.services.records import MAX_BATCH
 
 MB = 1_000_000
@@ -444,4 +446,131 @@ def measure_export(work: Path, sizes: ExportSizes, reps: int) -> Result:
         f"CSV, the files, SHA-256 per entry, manifest, fsync + rename). Baseline: "
         f"sr.exports.write of the workspace, the same data. MB/s of plaintext, median of "
         f"{reps} runs each, alternating; both ZIPs pass export verify (untimed).",
+    )
+
+
+# dsr_erase_ms ------------------------------------------------------------------------------
+ERASE_PERSONAL = ("email", "name", "refs[].email:email", "refs[].name:name")
+
+
+@dataclass(frozen=True)
+class EraseSizes:
+    subject_records: int = 1_000  # per repetition, over every project
+    referral_share: float = 0.2  # of those, records where she is only a referral (redacted)
+    others_per_project: int = 2_000
+    projects: int = 10
+    reps: int = 3
+
+    @classmethod
+    def of(cls, config: Config) -> EraseSizes:
+        if config.quick:
+            return cls(subject_records=40, others_per_project=100, projects=4, reps=1)
+        return cls()
+
+
+def _erase_documents(rng: random.Random, sizes: EraseSizes, rep: int, p: int) -> list[Any]:
+    """One project's share of repetition ``rep``: the subject's own records, records where
+    she is a referral, and records (deleted as the baseline) of someone else."""
+    email = f"subject{rep}@example.com"
+    share = sizes.subject_records // sizes.projects
+    referrals = int(share * sizes.referral_share)
+    docs: list[Any] = []
+    for i in range(share - referrals):
+        docs.append({"email": email, "name": f"Subject {rep}", "note": _note(rng, 40), "i": i})
+    for i in range(referrals):
+        other, name = _person(rng, rep * 100_000 + p * 1_000 + i)
+        docs.append(
+            {
+                "email": other,
+                "name": name,
+                "refs": [{"email": email, "name": f"Subject {rep}"}, {"email": "x@example.com"}],
+                "note": _note(rng, 40),
+            }
+        )
+    return docs
+
+
+def _erase(sr: Strongroom, ws: str, request_id: str) -> None:
+    status = sr.privacy.erase(ws, request_id)
+    if status.state != "done":
+        raise AssertionError(f"the erasure is {status.state}: {status.error}")
+
+
+def _trash(sr: Strongroom, ws: str, records: list[tuple[str, str]]) -> None:
+    for project, record_id in records:
+        sr.records.delete(ws, project, record_id)
+
+
+def run_erase(config: Config, wanted: frozenset[str]) -> list[Result]:
+    return [measure_erase(config.work, EraseSizes.of(config))]
+
+
+def measure_erase(work: Path, sizes: EraseSizes) -> Result:
+    """Value: ``sr.privacy.erase`` of a verified deletion request, from the call to its
+    return with the erasure done (no read or locate finds her). Baseline: deleting as many
+    records to the trash, one ``sr.records.delete`` each, in the same store."""
+    erased_s: list[float] = []
+    trashed_s: list[float] = []
+    rng = random.Random(2026)
+    with work_dir(work, "privacy-erase-") as folder:
+        home = init_home(folder / "home")
+        with open_strongroom(settings=home) as sr:
+            ws = sr.workspaces.create("Bench erasure", "owner@example.com").id
+            sr.records.declare_collection(ws, "people", list(ERASE_PERSONAL))
+            projects = [sr.projects.create(ws, f"P{p}").id for p in range(sizes.projects)]
+            victims: list[list[tuple[str, str]]] = [[] for _ in range(sizes.reps)]
+            for p, project in enumerate(projects):
+                count = sizes.others_per_project
+                others = [candidate(rng, p * 1_000_000 + i) for i in range(count)]
+                sr.records.put_many(ws, project, "people", others)
+                for rep in range(sizes.reps):
+                    planted = _erase_documents(rng, sizes, rep, p)
+                    sr.records.put_many(ws, project, "people", planted)
+                    spare = [candidate(rng, 9_000_000 + i) for i in range(len(planted))]
+                    ids_ = sr.records.put_many(ws, project, "people", spare)
+                    victims[rep] += [(project, r) for r in ids_]
+            for rep in range(sizes.reps):
+                email = f"subject{rep}@example.com"
+                request = sr.privacy.create(
+                    ws, type="deletion", law="gdpr", identifiers=[("email", email)]
+                )
+                sr.privacy.verify(ws, request.id, method="reply from her address", by="bench")
+                located = sr.privacy.locate(ws, request.id)
+                if len(located) != sizes.subject_records // sizes.projects * sizes.projects:
+                    raise AssertionError(f"planted {sizes.subject_records}, located {len(located)}")
+
+                erase = functools.partial(_erase, sr, ws, request.id)
+                trash = functools.partial(_trash, sr, ws, victims[rep])
+                order = [(erase, erased_s), (trash, trashed_s)]
+                for action, times in order if alternate(rep) else order[::-1]:
+                    gc.collect()
+                    t0 = time.perf_counter()
+                    action()
+                    times.append(time.perf_counter() - t0)
+                if sr.privacy.locate(ws, request.id) or sr.records.find(ws, "email", email):
+                    raise AssertionError("the subject is still found after her erasure")
+                for m in located[:5]:
+                    try:
+                        document = sr.records.get(ws, m.project_id, m.record_id).document
+                    except NotFound:  # erased
+                        continue
+                    if email in json.dumps(document):
+                        raise AssertionError("a redacted record still names her")
+    referrals = int(sizes.subject_records // sizes.projects * sizes.referral_share)
+    return Result(
+        "dsr_erase_ms",
+        median(erased_s) * 1000,
+        median(trashed_s) * 1000,
+        "ms",
+        None,
+        f"One workspace of {sizes.projects} projects with {sizes.others_per_project:,} other "
+        f"people's records each; a subject in {sizes.subject_records:,} records across them "
+        f"({referrals * sizes.projects} of them another person's record where she is only in "
+        f"refs[], so redacted; the rest her own, erased whole). Value: sr.privacy.erase of a "
+        f"verified deletion request (SQLite), from the call to its return with the erasure "
+        f"done and certified (locate, mark, redact, shred, sign, ledger, audit); afterwards "
+        f"no locate, find or read finds her (checked, untimed). Baseline: as many other "
+        f"records moved to the trash one sr.records.delete each (the ordinary deletion). "
+        f"Median of {sizes.reps} repetitions, a new subject each, alternating which goes "
+        f"first.",
     )

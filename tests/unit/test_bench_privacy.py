@@ -27,8 +27,22 @@ def test_the_subject_package_holds_her_records_and_files(tmp_path: Path) -> None
     assert result.value > 0 and result.baseline > 0
 
 
+def test_the_erasure_leaves_nothing_of_the_subject(tmp_path: Path) -> None:
+    sizes = privacy.EraseSizes(subject_records=20, others_per_project=10, projects=2, reps=2)
+    # measure_erase raises unless locate found every planted record before, and no locate,
+    # find or read finds her after
+    result = privacy.measure_erase(tmp_path, sizes)
+    assert result.name == "dsr_erase_ms" and result.target is None
+    assert "a subject in 20 records" in result.notes
+    assert result.value > 0 and result.baseline > 0
+
+
 def test_only_picks_the_benchmarks_a_prefix_names() -> None:
-    assert parse_args(["--only", "dsr"]).wanted == {"dsr_locate_ms", "dsr_export_ratio"}
+    assert parse_args(["--only", "dsr"]).wanted == {
+        "dsr_locate_ms",
+        "dsr_export_ratio",
+        "dsr_erase_ms",
+    }
     assert parse_args(["--only", "dsr_locate_ms"]).wanted == {"dsr_locate_ms"}
     with pytest.raises(SystemExit):
         parse_args(["--only", "ds"])  # a prefix ends at an underscore
