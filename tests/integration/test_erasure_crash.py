@@ -129,7 +129,7 @@ def make_subject(home: Settings) -> Subject:
         other_ids = sr.records.put_many(ws, a, "people", other_docs)
         request = sr.privacy.create(ws, type="deletion", law="gdpr", identifiers=[("email", ADA)])
         sr.privacy.verify(ws, request.id, method="signed letter", by="dpo")
-        deadline = Erasure(sr.ctx, sr.records).schedule(ws, request.id, (), "test")
+        deadline = Erasure(sr.ctx).schedule(ws, request.id, (), "test")
         with sr.ctx.store.read() as uow:
             blob_keys = [uow.files.get(ws, p, f).blob_key for p, f in files]  # type: ignore[union-attr]
     return Subject(

@@ -299,7 +299,7 @@ def test_an_erasure_of_a_request_rejected_before_it_ran_is_cancelled(sr: Strongr
     w = _world(sr)
     ws = w["ws"]
     request = _request(sr, ws)
-    deadline = Erasure(sr.ctx, sr.records).schedule(ws, request, (), "test")
+    deadline = Erasure(sr.ctx).schedule(ws, request, (), "test")
     sr.privacy.reject(ws, request, reason="asked by mistake")
 
     sr.worker.run_once()

@@ -186,11 +186,11 @@ def parse_redact(collections: Sequence[str]) -> tuple[str, ...]:
 
 
 class Erasure:
-    """Schedules a request's erasure and runs its deadline (the worker's handler)."""
+    """Schedules a request's erasure and tells where it stands; lifecycle/erasure.py runs
+    it."""
 
-    def __init__(self, ctx: Context, records: Records) -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._records = records
 
     # scheduling -------------------------------------------------------------------------
     def schedule(

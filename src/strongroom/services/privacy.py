@@ -135,7 +135,7 @@ class Privacy:
         self.ctx = ctx
         self._records = records
         self._packages = packages
-        self._erasure = Erasure(ctx, records)
+        self._erasure = Erasure(ctx)
         #: Runs one deadline now (the worker's ``run_once(only=…)``); None: the worker
         #: runs it on its next pass.
         self._run_deadline = run_deadline
