@@ -5,6 +5,8 @@ it opens, and a privacy request locates its subject through the index alone."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from strongroom.bootstrap import Strongroom, open_strongroom
@@ -143,3 +145,74 @@ def test_phone_numbers_without_a_country_code_take_the_region(tmp_path, backend)
         sr.records.declare_collection(ws, "contacts", ["phone"])
         local = sr.records.put(ws, hiring, "contacts", {"phone": "020 8366 1177"}).id
         assert sr.records.find(ws, "phone", "+44 20 8366 1177") == [local]
+
+
+def test_locate_finds_every_planted_record_of_a_seeded_corpus_and_nothing_else(
+    sr: Strongroom,
+) -> None:
+    rng = random.Random(12)
+    ws = sr.workspaces.create("Corpus", "owner@corpus.example").id
+    projects = [sr.projects.create(ws, f"P{i}").id for i in range(3)]
+    sr.records.declare_collection(
+        ws, "people", ["email", "contact.phone:phone", "name", "ids[]:identifier"]
+    )
+    sr.records.declare_collection(ws, "notes", ["to[]:email", "refs[].email", "refs[].name"])
+    # The subject's values in the spellings people write them, and near misses that are
+    # other people (straße is not strasse; a name is not an email; another number).
+    hers = {
+        "email": [" Ada@Example.com", "ADA@EXAMPLE.COM", "ada@example.com"],
+        "phone": ["+44 20 8366 1177", "+442083661177", "+44 (20) 8366-1177"],
+        "name": ["Ada  Lovelace", "ADA LOVELACE", "ada lovelace"],
+        "identifier": ["AB-123456", " ab-123456"],  # identifiers: trimmed, case-folded
+    }
+    others = {
+        "email": ["straße@example.com", "ada@example.org", "bob@example.com"],
+        "phone": ["+44 20 8366 1178", "+1 202 555 0100"],
+        "name": ["Ada Byron", "Lovelace Ada", "Bob"],
+        "identifier": ["AB-1234567", "AB-654321"],
+    }
+
+    def value(kind: str, planted: bool) -> str:
+        return rng.choice((hers if planted else others)[kind])
+
+    planted: set[str] = set()
+    for n in range(240):
+        project = rng.choice(projects)
+        plant = rng.random() < 0.15
+        if rng.random() < 0.5:
+            kind = rng.choice(["email", "phone", "name", "identifier"])
+            doc: dict[str, object] = {
+                "email": value("email", plant and kind == "email"),
+                "contact": {"phone": value("phone", plant and kind == "phone")},
+                "name": value("name", plant and kind == "name"),
+                "ids": [value("identifier", plant and kind == "identifier"), f"X-{n}"],
+                "note": value("email", True),  # not a declared field: never a match
+            }
+            collection = "people"
+        else:
+            at = rng.randrange(3)
+            doc = {
+                "to": [value("email", plant and at == 0), value("email", False)],
+                "refs": [
+                    {"email": value("email", plant and at == 1), "name": value("name", False)},
+                    {"email": value("email", False), "name": value("name", plant and at == 2)},
+                ],
+            }
+            collection = "notes"
+        record = sr.records.put(ws, project, collection, doc).id
+        if plant:
+            planted.add(record)
+    request = sr.privacy.create(
+        ws,
+        type="access",
+        law="gdpr",
+        identifiers=[
+            ("email", "ada@example.com"),
+            ("phone", "+44 20 8366 1177"),
+            ("name", "Ada Lovelace"),
+            ("identifier", "AB-123456"),
+        ],
+    )
+    found = {m.record_id for m in sr.privacy.locate(ws, request.id)}
+    assert len(planted) > 20
+    assert found == planted
