@@ -34,6 +34,7 @@ from strongroom.lifecycle.worker import Worker
 from strongroom.services import audit
 from strongroom.services.access import Access
 from strongroom.services.audit import AuditLog
+from strongroom.services.browser_sessions import BrowserSessions
 from strongroom.services.certificates import Certificates
 from strongroom.services.context import Context
 from strongroom.services.files import Files
@@ -48,7 +49,7 @@ from strongroom.services.workspaces import Workspaces
 from strongroom.storage.unit_of_work import DataStore, KeystoreStore, open_stores
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0008", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0009", "keystore": "0002"}
 
 
 class Strongroom:
@@ -64,6 +65,8 @@ class Strongroom:
         self.keys = Keys(ctx)
         self.audit = AuditLog(ctx.store)
         self.access = Access(ctx)
+        #: The console's sessions, server-side (console/sessions.py).
+        self.browser_sessions = BrowserSessions(ctx)
         self.trash = Trash(ctx)
         self.plans = Plans(ctx)
         self.certificates = Certificates(ctx)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
 from strongroom import init_home, open_strongroom
 from strongroom.api.app import create_app
@@ -36,15 +37,21 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(home: Path, clock: Clock | None = None, **settings: str) -> Iterator[LiveServer]:
+def live_server(
+    home: Path,
+    clock: Clock | None = None,
+    app: Callable[[Strongroom], ASGIApp] = create_app,
+    **settings: str,
+) -> Iterator[LiveServer]:
     """``clock`` (e.g. a FixedClock) is the server's and ``sr``'s, so a test can make time
-    pass; TLS certificates are made with the real time either way."""
+    pass; TLS certificates are made with the real time either way. ``app``: what is served
+    (the API; console/app.create_site for the API with the console)."""
     init_home(home, **settings)
     sr = open_strongroom(home, clock=clock)
     try:
         tls = home / "tls"
         with ServerThread(
-            create_app(sr),
+            app(sr),
             cert_path=tls / "server.pem",
             key_path=tls / "server-key.pem",
             max_connections=sr.settings.max_connections,

@@ -49,8 +49,11 @@ ALLOWED: dict[str, set[str]] = {
     "demo": {"bootstrap", "services", "domain", "config"} | BASE,
     # api/app.py reads the version from the package root (``from strongroom import``).
     "api": {"__init__", "bootstrap", "export", "services", "tls", "config", "domain"} | BASE,
+    # the web console: pages over the same services, mounted in the API app it builds.
+    "console": {"api", "bootstrap", "services", "config", "domain"} | BASE,
     "cli": {
         "api",
+        "console",
         "demo",
         "bootstrap",
         "export",
@@ -70,7 +73,7 @@ LAZY_IMPORTS: dict[str, set[str]] = {
     "bootstrap": {"strongroom.crypto.kms.pkcs11", "strongroom.tls.certificates"},
     "export.verify": {"jsonschema"},
     "storage.migrations": {"alembic", "alembic.config"},
-    "cli.commands.serve": {"strongroom.api.app", "strongroom.api.server"},
+    "cli.commands.serve": {"strongroom.console.app", "strongroom.api.server"},
 }
 
 #: Attributes that hold a database connection or engine.

@@ -65,12 +65,16 @@ def problem(status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def from_error(error: e.StrongroomError) -> JSONResponse:
-    status, kind = 500, "internal-error"
+def status_of(error: e.StrongroomError) -> tuple[int, str]:
+    """The HTTP status and problem kind of an error (the console's pages use them too)."""
     for cls, code, name in STATUS:
         if isinstance(error, cls):
-            status, kind = code, name
-            break
+            return code, name
+    return 500, "internal-error"
+
+
+def from_error(error: e.StrongroomError) -> JSONResponse:
+    status, kind = status_of(error)
     response = problem(status, kind, " ".join(str(error).split()), **error.ids)
     if isinstance(error, e.Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="strongroom"'

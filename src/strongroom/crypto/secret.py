@@ -5,6 +5,9 @@ from __future__ import annotations
 import hmac
 import secrets
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from strongroom.crypto.policy import KEY_BYTES
 
 
@@ -26,6 +29,12 @@ class SecretKey:
     @classmethod
     def generate(cls, label: str) -> SecretKey:
         return cls(secrets.token_bytes(KEY_BYTES), label)
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for one ``purpose`` (HKDF-SHA256): independent of this key and of
+        every other purpose's."""
+        info = b"strongroom/v1/derived/" + purpose.encode("utf-8")
+        return HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(self._material)
 
     def reveal(self) -> bytes:
         return self._material

@@ -25,6 +25,7 @@ from strongroom.backup import retention
 from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
+from strongroom.services.browser_sessions import BrowserSessions
 from strongroom.services.context import Context
 from strongroom.services.privacy import expire_records
 from strongroom.storage.rows import DeadlineRow
@@ -79,6 +80,7 @@ class Worker:
             self.expire_privacy_records()
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
+                self.prune_browser_sessions()
         while True:  # a claimed row is leased, so the next claim does not see it again
             claimed = self._claim(report, only)
             if not claimed:
@@ -116,6 +118,15 @@ class Worker:
         if expired:
             log.info("privacy requests past their record's term deleted: %d", expired)
         return expired
+
+    def prune_browser_sessions(self) -> int:
+        """Forget console sessions past their expiry (they are refused already; this only
+        keeps the table small). A failure is logged and retried next sweep."""
+        try:
+            return BrowserSessions(self.ctx).prune()
+        except Exception:
+            log.exception("pruning expired console sessions failed; retried next sweep")
+            return 0
 
     def sweep_partial_blobs(self) -> int:
         """Remove what killed uploads left in the blob folder (a day old, so an upload still

@@ -214,6 +214,45 @@ class Access:
             (plan.state, plan.trial_ends_at) if plan else None,
         )
 
+    def resume_session(self, token_id: str) -> Principal:
+        """The member behind a session the console keeps by id (console/sessions.py); the
+        same checks as :meth:`authenticate`: Unauthenticated once revoked or expired."""
+        with self.ctx.store.lookup() as uow:
+            row = uow.tokens.get(token_id)
+        if row is None or row.kind != PrincipalKind.SESSION or row.user_id is None:
+            raise Unauthenticated("unknown session")
+        if row.revoked_at is not None:
+            raise Unauthenticated("the session was ended")
+        if row.expires_at is None or row.expires_at <= self.ctx.clock.now():
+            raise Unauthenticated("the session has expired")
+        return Principal(PrincipalKind.SESSION, row.id, row.user_id)
+
+    def console_signing_secret(self) -> bytes:
+        """The key the console signs its CSRF tokens with: derived from the directory key,
+        so every API node has the same one and none is stored."""
+        _version, key = self.ctx.keyring.directory_key()
+        return key.derive("console-csrf")
+
+    def sessions_of(self, principal: Principal) -> list[TokenRow]:
+        """The caller's own member sessions still in force (the console's sessions page)."""
+        if principal.user_id is None:
+            return []
+        with self.ctx.store.read() as uow:
+            return uow.tokens.sessions_of(principal.user_id, self.ctx.clock.now())
+
+    def end_session(self, principal: Principal, token_id: str) -> None:
+        """End one of the caller's own sessions (sign-out, or a browser left signed in
+        elsewhere); NotFound for anyone else's."""
+        ids.check_id("token", token_id)
+        with self.ctx.store.write() as uow:
+            row = uow.tokens.get(token_id)
+            if row is None or row.kind != PrincipalKind.SESSION or row.user_id != principal.user_id:
+                raise NotFound(f"no session {token_id}", token_id=token_id)
+            now = self.ctx.clock.now()
+            uow.tokens.revoke(token_id, now)
+            audit.append(uow, now, principal.actor, "session.end", None, token_id=token_id)
+            uow.commit()
+
     # the role matrix ------------------------------------------------------------------
     def role_in(self, principal: Principal, workspace_id: str) -> Role | None:
         if principal.kind is PrincipalKind.TOKEN:

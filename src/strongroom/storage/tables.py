@@ -169,6 +169,16 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
 )
 
+# Console (browser) sessions: the session id only as a SHA-256; the data names the
+# member session token (by id) the browser signed in with, and the workspace it picked.
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id_hash", LargeBinary(32), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
 # Failed logins by email digest, for rate limiting across every server process.
 login_failures = Table(
     "login_failures",

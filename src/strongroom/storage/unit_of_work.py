@@ -21,6 +21,7 @@ from strongroom.storage.database import WRITE, checkpoint, connect, make_engine,
 from strongroom.storage.repositories.audit import Audit
 from strongroom.storage.repositories.backups import Backups
 from strongroom.storage.repositories.billing import BillingEvents
+from strongroom.storage.repositories.browser_sessions import BrowserSessions
 from strongroom.storage.repositories.deadlines import Deadlines
 from strongroom.storage.repositories.exports import ExportJobs
 from strongroom.storage.repositories.files import Files
@@ -122,6 +123,7 @@ class DataUnitOfWork(_Transaction):
     files = _Repository(Files)
     audit = _Repository(Audit)
     tokens = _Repository(Tokens)
+    browser_sessions = _Repository(BrowserSessions)
     trash = _Repository(Trash)
     deadlines = _Repository(Deadlines)
     holds = _Repository(Holds)

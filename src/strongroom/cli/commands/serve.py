@@ -66,8 +66,8 @@ def serve(
     Ctrl-C stops it."""
     # Imported here, not at the top: FastAPI and uvicorn would add a third of a second to
     # the start-up of every other command, which never serves.
-    from strongroom.api.app import create_app
     from strongroom.api.server import run_server, url_host
+    from strongroom.console.app import create_site
 
     home = home.expanduser()
     if with_demo and not (home / CONFIG_FILE).exists():
@@ -110,7 +110,7 @@ def serve(
             background.start()
         try:
             run_server(
-                create_app(sr),
+                create_site(sr),
                 host=host,
                 port=port,
                 cert_path=Path(sr.settings.tls_cert),

@@ -76,3 +76,17 @@ class Tokens(Repository):
             .order_by(t.api_tokens.c.created_at, t.api_tokens.c.id)
         )
         return [TokenRow(*r) for r in rows]
+
+    def sessions_of(self, user_id: str, now: datetime) -> builtins.list[TokenRow]:
+        """The user's member sessions still in force, newest first."""
+        rows = self.conn.execute(
+            select(t.api_tokens)
+            .where(
+                t.api_tokens.c.user_id == user_id,
+                t.api_tokens.c.kind == PrincipalKind.SESSION,
+                t.api_tokens.c.revoked_at.is_(None),
+                t.api_tokens.c.expires_at > now,
+            )
+            .order_by(t.api_tokens.c.created_at.desc(), t.api_tokens.c.id)
+        )
+        return [TokenRow(*r) for r in rows]

@@ -1,0 +1,7 @@
+"""The audit log: filtered, paged, and its chain verified."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

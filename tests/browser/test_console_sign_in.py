@@ -1,0 +1,82 @@
+"""Signing in to the console in a real browser: the cookie, the CSP, CSRF, sign-out."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.browser.console_support import Console
+
+
+def test_an_owner_signs_in_and_sees_the_workspace_overview(console: Console) -> None:
+    console.visit("/console/", "sign-in")
+    assert "/console/sign-in" in console.page.url
+    console.sign_in("owner")
+    assert console.page.url.endswith(console.ws())
+    console.check("overview")
+    assert console.page.get_by_role("heading", name="Acme Recruiting").is_visible()
+    assert console.page.get_by_text("owner@acme.example").is_visible()
+
+    cookies = {c["name"]: c for c in console.page.context.cookies()}
+    session = cookies["__Host-strongroom"]
+    assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Lax"
+    assert session["path"] == "/" and not session["domain"].startswith(".")
+    assert cookies["__Host-csrftoken"]["secure"]
+
+
+def test_a_wrong_password_keeps_the_email_and_says_why(console: Console) -> None:
+    console.page.goto("/console/sign-in")
+    console.page.get_by_label("Email").fill("owner@acme.example")
+    console.page.get_by_label("Password").fill("not the password")
+    console.page.get_by_role("button", name="Sign in").click()
+    console.check("sign-in-refused")
+    assert console.page.get_by_role("alert").inner_text() == "Wrong email or password."
+    assert console.page.get_by_label("Email").input_value() == "owner@acme.example"
+
+
+def test_signing_out_ends_the_session_on_the_server(console: Console) -> None:
+    console.sign_in("owner")
+    stolen = {c["name"]: c["value"] for c in console.page.context.cookies()}
+    console.page.get_by_role("button", name="Sign out").click()
+    console.page.wait_for_load_state("load")
+    assert "/console/sign-in" in console.page.url
+    # the old cookie, replayed from elsewhere, signs nobody in
+    with httpx.Client(verify=False, base_url=console.site.url) as other:  # noqa: S501
+        other.cookies.set("__Host-strongroom", stolen["__Host-strongroom"])
+        answer = other.get(console.ws(), follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/console/sign-in")
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(console: Console) -> None:
+    console.sign_in("owner")
+    status = console.page.evaluate(
+        """async () => (await fetch("/console/sign-out", {method: "POST",
+             headers: {"content-type": "application/x-www-form-urlencoded"},
+             body: "x=1"})).status"""
+    )
+    assert status == 403
+    forged = console.page.evaluate(
+        """async () => (await fetch("/console/sign-out", {method: "POST",
+             headers: {"content-type": "application/x-www-form-urlencoded"},
+             body: "csrftoken=forged"})).status"""
+    )
+    assert forged == 403
+    console.visit(console.ws(), "still-signed-in")  # the sign-out never happened
+    assert console.page.url.endswith(console.ws())
+    assert console.page.get_by_role("button", name="Sign out").is_visible()
+
+
+def test_every_console_page_has_a_strict_content_security_policy(console: Console) -> None:
+    response = console.visit("/console/sign-in", "sign-in")
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_another_tenants_workspace_is_not_found(console: Console) -> None:
+    other = console.site.sr.workspaces.create("Other Co", "someone@other.example")
+    console.sign_in("owner")
+    response = console.visit(f"/console/w/{other.id}", "other-tenant")
+    assert response.status == 404
+    assert "Other Co" not in console.page.content()
