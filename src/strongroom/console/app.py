@@ -30,6 +30,7 @@ from strongroom.console import (
     routes_data,
     routes_deletion,
     routes_exports,
+    routes_files,
     routes_members,
     routes_privacy,
     routes_trash,
@@ -130,6 +131,7 @@ def _page_routers() -> list[APIRouter]:
     """The routers of the console's other pages (each in a module of its own)."""
     modules = (
         routes_data,
+        routes_files,
         routes_trash,
         routes_exports,
         routes_certificates,
