@@ -90,3 +90,24 @@ def test_the_log_pages(console: Console) -> None:
     console.check("audit-page-2")
     assert _actions(console) == ["member.add"] * (63 - 50)  # 3 first members + 60
     assert console.page.get_by_role("link", name="Next page").count() == 0
+
+
+def test_an_edited_event_makes_verify_chain_report_it_broken(console: Console) -> None:
+    """An intruder with database access edits an event (through the tables, as in
+    tests/integration/test_audit_tampering.py): the console says the chain is broken."""
+    from sqlalchemy import update
+
+    from strongroom.storage import tables as t
+
+    sr = console.site.sr
+    with sr.ctx.store.write() as uow:
+        uow.conn.execute(
+            update(t.audit_events).where(t.audit_events.c.seq == 2).values(actor="someone-else")
+        )
+        uow.commit()
+    console.sign_in("owner")
+    console.visit(console.ws("/audit/verify"), "audit-broken")
+    verdict = console.page.locator("#chain-verdict").inner_text()
+    assert verdict == (
+        "The audit chain is broken: an event was changed after it was written. Tell your operator."
+    )

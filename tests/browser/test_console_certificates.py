@@ -23,9 +23,7 @@ def _purge_a_record(site: Site) -> str:
     return str(entry["certificate_id"])
 
 
-def test_a_certificate_is_viewed_downloaded_and_verified(
-    console: Console, output: Path
-) -> None:
+def test_a_certificate_is_viewed_downloaded_and_verified(console: Console, output: Path) -> None:
     certificate_id = _purge_a_record(console.site)
     page = console.page
     console.sign_in("admin")

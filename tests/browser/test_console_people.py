@@ -86,6 +86,8 @@ def test_an_admin_cannot_demote_the_owner_and_is_told_why(console: Console) -> N
     refusal = page.get_by_role("alert").inner_text()
     assert "only an owner may grant or remove the owner role" in refusal
     assert _role_of(console.site, "owner@acme.example") == "owner"
+    assert _second_cell(console, "owner@acme.example") == "owner"
+    assert page.get_by_label("Role of owner@acme.example").input_value() == "admin"  # kept
 
 
 def test_a_member_sees_no_management_links_and_typed_pages_are_refused(

@@ -95,7 +95,7 @@ def _verification(visit: Visit) -> dict[str, str | bool]:
             "hash": "an event was changed after it was written",
             "sequence": "an event was deleted or moved",
             "head": "events at the end were deleted or rewritten",
-        }.get(str(broken.ids.get("reason", "")), "an event does not follow the one before it")
+        }.get(broken.reason, "an event does not follow the one before it")
         return {"intact": False, "text": f"The audit chain is broken: {why}. Tell your operator."}
     return {
         "intact": True,

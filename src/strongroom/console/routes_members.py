@@ -53,7 +53,14 @@ def _members_page(
     assert visit.workspace_id is not None
     everyone = {m.user_id: m for m in visit.sr.workspaces.members(visit.workspace_id, visit.actor)}
     ids, next_cursor = page_keys(sorted(everyone), cursor, PAGE)
-    values = {"email": "", "role": Role.MEMBER.value, "errors": {}, "row_errors": {}, **form}
+    values = {
+        "email": "",
+        "role": Role.MEMBER.value,
+        "errors": {},
+        "row_errors": {},
+        "row_roles": {},  # what was chosen in a refused role change, kept
+        **form,
+    }
     return visit.render(
         "members_list.html",
         status,
@@ -102,7 +109,12 @@ def set_role(
             visit.workspace_id, user_id, role, actor=visit.actor, issuer_role=visit.role
         )
     except REFUSALS as refused:
-        return _members_page(visit, status=_status(refused), row_errors={user_id: str(refused)})
+        return _members_page(
+            visit,
+            status=_status(refused),
+            row_errors={user_id: str(refused)},
+            row_roles={user_id: role},
+        )
     return visit.redirect(
         visit.url("/members"), flash=f"{changed.email} is now {changed.role.value}."
     )
