@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import aead, api, backup, cli_files, export, files, privacy, purge, records
+from bench import aead, api, backup, cli_files, console, export, files, privacy, purge, records
 from bench.runner import (
     MACHINE_FILE,
     RESULTS_FILE,
@@ -35,6 +35,7 @@ BENCHMARKS = (
     Benchmark(("dsr_locate_ms",), privacy.run_locate),
     Benchmark(("dsr_export_ratio",), privacy.run_export),
     Benchmark(("dsr_erase_ms",), privacy.run_erase),
+    Benchmark(("console_page_ms", "console_page_ratio"), console.run),
 )
 NAMES = tuple(name for b in BENCHMARKS for name in b.names)
 

@@ -80,3 +80,20 @@ def test_another_tenants_workspace_is_not_found(console: Console) -> None:
     response = console.visit(f"/console/w/{other.id}", "other-tenant")
     assert response.status == 404
     assert "Other Co" not in console.page.content()
+
+
+def test_the_console_works_at_phone_width_and_by_keyboard(console: Console) -> None:
+    console.page.set_viewport_size({"width": 375, "height": 812})
+    console.sign_in("owner")
+    console.check("overview-phone")
+    overflow = console.page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at phone width"
+    console.page.keyboard.press("Tab")  # the first stop: skip to the content
+    focused = console.page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to content"
+    outline = console.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none"), "the focused link shows no focus ring"
+    console.page.keyboard.press("Enter")
+    assert console.page.evaluate("document.activeElement.id") == "main"

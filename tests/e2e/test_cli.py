@@ -333,6 +333,25 @@ def test_serve_demo_as_a_new_user_would(tmp_path: Path) -> None:
             httpx.get(f"{started['url']}/health", verify=old)
 
 
+def test_serve_demo_prints_a_console_url_and_an_owner_who_can_sign_in(tmp_path: Path) -> None:
+    """`make serve`: the console's URL, and the sample owner's email and a password (new at
+    each start) that sign in there."""
+    with serving_demo(tmp_path) as started:
+        assert started["console"] == f"{started['url']}/console/"
+        owner = started["demo_owner"]
+        trust = ssl.create_default_context(cafile=started["ca"])
+        with httpx.Client(base_url=started["url"], verify=trust) as browser:
+            form = browser.get("/console/sign-in")
+            token = form.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+            signed = browser.post(
+                "/console/sign-in",
+                data={"csrftoken": token, "email": owner["email"], "password": owner["password"]},
+            )
+            assert signed.status_code == 303
+            overview = browser.get(signed.headers["location"], follow_redirects=True)
+        assert overview.status_code == 200 and "Northwind Referrals" in overview.text
+
+
 def test_serve_runs_the_lifecycle_worker(tmp_path: Path) -> None:
     """A purge made due through the API is run by the worker inside `serve` at once."""
     with serving_demo(tmp_path) as started:

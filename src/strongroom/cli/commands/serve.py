@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,7 +74,7 @@ def serve(
     if with_demo and not (home / CONFIG_FILE).exists():
         init_home(home)
     with open_home(home) as sr:
-        token = None
+        token = password = None
         if with_demo:
             if sr.settings.environment == "production":
                 raise ConfigurationError("--demo is for development homes, not production")
@@ -81,17 +82,28 @@ def serve(
             sample = [w for w in sr.workspaces.list() if w.name == demo.WORKSPACE]
             workspace_id = sample[0].id if sample else demo.load_sample(sr).workspace_id
             token = sr.access.create_token(workspace_id, "owner", 1, actor="serve --demo").token
+            # A new password for the sample owner at each start, shown once: the console's
+            # sign-in (a development home only, checked above).
+            password = secrets.token_urlsafe(12)
+            sr.access.set_password(demo.OWNER, password, actor="serve --demo")
         ca = Path(sr.settings.tls_cert).parent / "ca.pem"
         url = f"https://{url_host(host)}:{port}"
 
         def started() -> None:
             info = {
                 "url": url,
+                "console": f"{url}/console/",
+                "demo_owner": {"email": demo.OWNER, "password": password} if password else None,
                 "ca": str(ca) if ca.exists() else None,
                 "token": token,
                 "worker": worker,
             }
-            lines = [f"Strongroom is serving {url}  (Ctrl-C stops it)"]
+            lines = [
+                f"Strongroom is serving {url}  (Ctrl-C stops it)",
+                f"console: {url}/console/",
+            ]
+            if password:
+                lines.append(f"demo owner: {demo.OWNER}  password: {password}")
             if worker:
                 lines.append("lifecycle worker: running in this process")
             if ca.exists():
