@@ -133,6 +133,15 @@ def get_job(ctx: Context, workspace_id: str, job_id: str) -> ExportJob:
     return ExportJob.of(row)
 
 
+def list_jobs(ctx: Context, workspace_id: str) -> list[ExportJob]:
+    """A workspace's export jobs, newest first."""
+    ids.check_id("workspace", workspace_id)
+    with ctx.store.read() as uow:
+        rows = uow.export_jobs.for_workspace(workspace_id)
+    jobs = [ExportJob.of(r) for r in rows]
+    return sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+
+
 def _row(ctx: Context, job_id: str) -> ExportJobRow:
     ids.check_id("export", job_id)
     with ctx.store.read() as uow:

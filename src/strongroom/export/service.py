@@ -64,6 +64,10 @@ class Exports:
     def job(self, workspace_id: str, job_id: str) -> ExportJob:
         return jobs.get_job(self.ctx, workspace_id, job_id)
 
+    def jobs(self, workspace_id: str) -> list[ExportJob]:
+        """The workspace's export jobs, newest first."""
+        return jobs.list_jobs(self.ctx, workspace_id)
+
     def run_job(self, job_id: str, progress: Progress | None = None) -> ExportJob:
         return jobs.run_job(self.ctx, job_id, progress)
 

@@ -21,6 +21,15 @@ function uploadProgress(event) {
   }
 }
 
+// Uploads refused (422): show the form again with why, as it is shown without JavaScript
+// (htmx swaps no 4xx answer by itself).
+function showRefusedUpload(event) {
+  if (event.detail.xhr.status === 422 && event.target.closest("form[data-upload]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+}
+
 // Forms that need a name typed to confirm: the button waits for the exact name.
 function typedConfirmations(root) {
   for (const form of root.querySelectorAll("form[data-confirm-name]")) {
@@ -41,3 +50,4 @@ function enhance(root) {
 document.addEventListener("DOMContentLoaded", () => enhance(document));
 document.addEventListener("htmx:load", (event) => enhance(event.target));
 document.addEventListener("htmx:xhr:progress", uploadProgress);
+document.addEventListener("htmx:beforeSwap", showRefusedUpload);
