@@ -7,7 +7,6 @@ re-renders its form with what was typed and the reason next to the field."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Form, Query
@@ -145,11 +144,11 @@ def records(
     rows: list[Row]
     if collection is None:
         every = sr.records.list(ws, project_id, None, cursor, PAGE, actor=actor)
-        rows = [Row(r.id, r.collection, r.updated_at, _compact(r.document)) for r in every.items]
+        rows = [Row(r.id, r.collection, _compact(r.document)) for r in every.items]
         next_cursor = every.next_cursor
     else:
         one = sr.records.list_text(ws, project_id, collection, cursor, PAGE, actor=actor)
-        rows = [Row(r.id, collection, r.updated_at, r.text.decode()) for r in one.items]
+        rows = [Row(r.id, collection, r.text.decode()) for r in one.items]
         next_cursor = one.next_cursor
     return _records_page(visit, found, collection, rows, cursor=cursor, next_cursor=next_cursor)
 
@@ -253,7 +252,6 @@ class Row(NamedTuple):
 
     id: str
     collection: str
-    updated_at: datetime
     text: str
 
     @property
@@ -301,7 +299,7 @@ def _found_rows(
         except NotFound:  # another project's
             continue
         if collection is None or r.collection == collection:
-            rows.append(Row(r.id, r.collection, r.updated_at, _compact(r.document)))
+            rows.append(Row(r.id, r.collection, _compact(r.document)))
         if len(rows) == PAGE:
             break
     return rows
