@@ -3,7 +3,8 @@ the blob store, in constant memory."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,7 +17,7 @@ from strongroom.domain.lifecycle import TrashKind
 from strongroom.domain.model import ObjectState, Page, StoredFile, make_page, page_limit
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_name
-from strongroom.errors import IntegrityFailure, NotFound
+from strongroom.errors import IntegrityFailure, KeyUnavailable, NotFound
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_project, require_usable, require_writable
@@ -221,6 +222,21 @@ class Files:
                 workspace_id, project_id, file_id, write, actor, on_progress
             ),
         )
+
+    def names(
+        self, workspace_id: str, files: Iterable[tuple[str, str]], actor: str = "system"
+    ) -> dict[str, str]:
+        """The names of files (``(project_id, file_id)`` pairs) live or in the trash, by
+        id (the trash page says what it holds); one whose key is already destroyed, or not
+        of this workspace, is left out."""
+        with self.ctx.store.read() as uow:
+            rows = [uow.files.get(workspace_id, p, f) for p, f in set(files)]
+        names: dict[str, str] = {}
+        for row in rows:
+            if row is not None:
+                with contextlib.suppress(KeyUnavailable):
+                    names[row.id] = self._file(row, actor).name
+        return names
 
     def _live(
         self, uow: DataUnitOfWork, workspace_id: str, project_id: str, file_id: str

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
+
 from strongroom import ids
 from strongroom.crypto.envelope import Binding
 from strongroom.domain.lifecycle import TrashKind
@@ -14,6 +17,7 @@ from strongroom.domain.model import (
 )
 from strongroom.domain.roles import Action
 from strongroom.domain.rules import check_name
+from strongroom.errors import KeyUnavailable
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_project, require_usable, require_workspace
@@ -97,6 +101,20 @@ class Projects:
             require_workspace(uow, workspace_id)
             rows = uow.projects.list(workspace_id, cursor, limit + 1)
         return make_page(rows, limit, lambda r: r.id, lambda r: self._project(r, actor))
+
+    def names(
+        self, workspace_id: str, project_ids: Iterable[str], actor: str = "system"
+    ) -> dict[str, str]:
+        """The names of projects live or in the trash, by id (the trash page says what it
+        holds); one whose key is already destroyed, or not of this workspace, is left out."""
+        with self.ctx.store.read() as uow:
+            rows = [uow.projects.get(workspace_id, p) for p in set(project_ids)]
+        names: dict[str, str] = {}
+        for row in rows:
+            if row is not None:
+                with contextlib.suppress(KeyUnavailable):
+                    names[row.id] = self._project(row, actor).name
+        return names
 
     def _project(self, row: ProjectRow, actor: str) -> Project:
         name = self.ctx.open(
