@@ -154,4 +154,6 @@ def create_site(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.add_api_route("/", to_console, include_in_schema=False)
     app.add_api_route(PREFIX, to_console, include_in_schema=False)
     app.mount(PREFIX, console)
+    # Matched first: a console request would otherwise be tried against every API route.
+    app.router.routes.insert(0, app.router.routes.pop())
     return app

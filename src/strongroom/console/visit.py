@@ -82,35 +82,41 @@ def _strongroom(request: Request) -> Strongroom:
     return sr
 
 
-def _principal(request: Request, sr: Strongroom) -> Principal:
+def _present(
+    request: Request, workspace_id: str | None = None, action: Action | None = None
+) -> Visit:
+    """The signed-in member (and their role in ``workspace_id``), in one read; a session
+    that has ended is cleared and sent to the sign-in page."""
+    sr = _strongroom(request)
     token_id = request.session.get(TOKEN_ID)
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if not token_id:
         raise SignInNeeded(path)
     try:
-        return sr.access.resume_session(str(token_id))
+        found = sr.access.presence(str(token_id), workspace_id, action)
     except Unauthenticated:
         request.session.clear()
         raise SignInNeeded(path) from None
+    return Visit(
+        request,
+        sr,
+        found.principal,
+        found.email,
+        workspace_id if found.role is not None else None,
+        found.role,
+        found.workspace_name,
+    )
 
 
 def signed_in(request: Request) -> Visit:
-    sr = _strongroom(request)
-    principal = _principal(request, sr)
-    assert principal.user_id is not None  # a member session names its user
-    email = sr.workspaces.user(principal.user_id, actor=principal.actor).email
-    return Visit(request, sr, principal, email)
+    return _present(request)
 
 
 def member(action: Action) -> Any:
     """A dependency: the signed-in member, in the path's workspace, allowed ``action``."""
 
     def check(request: Request, workspace_id: str) -> Visit:
-        visit = signed_in(request)
-        visit.role = visit.sr.access.require(visit.principal, workspace_id, action)
-        visit.workspace_id = workspace_id
-        visit.workspace_name = visit.sr.workspaces.get(workspace_id, actor=visit.actor).name
-        return visit
+        return _present(request, workspace_id, action)
 
     return Depends(check)
 

@@ -45,7 +45,7 @@ from strongroom.errors import (
 from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_usable, require_workspace
-from strongroom.services.workspaces import directory_index
+from strongroom.services.workspaces import directory_index, sealed_workspace_name, user_email
 from strongroom.storage.rows import TokenRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -65,6 +65,17 @@ class IssuedToken:
 
     def __repr__(self) -> str:
         return f"IssuedToken(id={self.id!r}, token=<redacted>, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True)
+class Presence:
+    """A signed-in member at the console: who, their email, and in a workspace page their
+    role and the workspace's name."""
+
+    principal: Principal
+    email: str
+    role: Role | None
+    workspace_name: str | None
 
 
 def address_index(ctx: Context, address: str) -> bytes:
@@ -213,6 +224,37 @@ class Access:
             role,
             (plan.state, plan.trial_ends_at) if plan else None,
         )
+
+    def presence(
+        self, token_id: str, workspace_id: str | None = None, action: Action | None = None
+    ) -> Presence:
+        """Who a console session is, and (for a workspace page) their role there, checked
+        as :meth:`require` checks a caller: one statement for the session, the user and the
+        membership. Unauthenticated once the session is revoked or expired; NotFound for a
+        workspace that is not theirs; PermissionDenied or Conflict as :meth:`require`."""
+        if workspace_id is not None:
+            ids.check_id("workspace", workspace_id)
+        with self.ctx.store.lookup() as uow:
+            row = uow.tokens.presence(token_id, workspace_id or "")
+        now = self.ctx.clock.now()
+        if row is None or row.kind != PrincipalKind.SESSION:
+            raise Unauthenticated("unknown session")
+        if row.revoked_at is not None:
+            raise Unauthenticated("the session was ended")
+        if row.expires_at is None or row.expires_at <= now:
+            raise Unauthenticated("the session has expired")
+        principal = Principal(PrincipalKind.SESSION, token_id, row.user_id)
+        email = user_email(self.ctx, row.user_id, row.email_sealed, principal.actor)
+        if workspace_id is None or action is None:
+            return Presence(principal, email, None, None)
+        closed = row.state is None or row.state == WorkspaceState.CLOSED
+        role = None if closed or row.role is None else Role(row.role)
+        check_workspace_access(principal, workspace_id, role, action)
+        assert role is not None and row.state is not None and row.name_sealed is not None
+        state = effective_state(row.state, row.trial_ends_at, now)
+        check_plan_allows(workspace_id, state, action)
+        name = sealed_workspace_name(self.ctx, workspace_id, row.name_sealed, principal.actor)
+        return Presence(principal, email, role, name)
 
     def resume_session(self, token_id: str) -> Principal:
         """The member behind a session the console keeps by id (console/sessions.py); the

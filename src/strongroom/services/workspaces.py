@@ -36,7 +36,15 @@ def directory_index(ctx: Context, email: str) -> bytes:
 
 
 def workspace_name(ctx: Context, row: WorkspaceRow, actor: str) -> str:
-    return ctx.open(row.id, _name_binding(row.id), row.name_sealed, actor).decode()
+    return sealed_workspace_name(ctx, row.id, row.name_sealed, actor)
+
+
+def sealed_workspace_name(ctx: Context, workspace_id: str, sealed: bytes, actor: str) -> str:
+    return ctx.open(workspace_id, _name_binding(workspace_id), sealed, actor).decode()
+
+
+def user_email(ctx: Context, user_id: str, sealed: bytes, actor: str) -> str:
+    return ctx.open(DIRECTORY, _email_binding(user_id), sealed, actor).decode()
 
 
 class Workspaces:
@@ -186,7 +194,7 @@ class Workspaces:
 
     # users (deployment directory) -----------------------------------------------------
     def _email(self, row: UserRow, actor: str) -> str:
-        return self.ctx.open(DIRECTORY, _email_binding(row.id), row.email_sealed, actor).decode()
+        return user_email(self.ctx, row.id, row.email_sealed, actor)
 
     def _user_for(self, uow: DataUnitOfWork, email: str, email_index: bytes) -> str:
         existing = uow.users.find_by_email_index(email_index)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from strongroom.storage import tables as t
-from strongroom.storage.driver import utc
+from strongroom.storage.driver import DriverQuery, utc
 from strongroom.storage.repositories.base import Repository
+
+# Every console request reads its session: compiled once, run on the driver's cursor.
+_SELECT_SESSION = DriverQuery(
+    select(t.browser_sessions.c.data, t.browser_sessions.c.expires_at).where(
+        t.browser_sessions.c.id_hash == bindparam("id_hash")
+    )
+)
 
 
 class BrowserSessions(Repository):
     def get(self, id_hash: bytes, now: datetime) -> bytes | None:
         """The session's data, unless it has expired."""
-        r = self.conn.execute(
-            select(t.browser_sessions.c.data, t.browser_sessions.c.expires_at).where(
-                t.browser_sessions.c.id_hash == id_hash
-            )
-        ).first()
+        r = _SELECT_SESSION.first(self.conn, {"id_hash": id_hash})
         expires_at = utc(r[1]) if r is not None else None
         if r is None or expires_at is None or expires_at <= now:
             return None

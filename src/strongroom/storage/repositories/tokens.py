@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 
@@ -23,7 +24,69 @@ _SELECT_TOKEN = DriverQuery(
 )
 
 
+# What every console page runs: the member session, its user's sealed email, and (for a
+# workspace page) the user's membership and the workspace, in one statement.
+_member = t.members.alias("m")
+_SELECT_PRESENCE = DriverQuery(
+    select(
+        t.api_tokens.c.kind,
+        t.api_tokens.c.user_id,
+        t.api_tokens.c.expires_at,
+        t.api_tokens.c.revoked_at,
+        t.users.c.email_sealed,
+        _member.c.role,
+        t.workspaces.c.id,
+        t.workspaces.c.state,
+        t.workspaces.c.trial_ends_at,
+        t.workspaces.c.name_sealed,
+    )
+    .select_from(t.api_tokens)
+    .join(t.users, t.users.c.id == t.api_tokens.c.user_id)
+    .outerjoin(
+        _member,
+        (_member.c.user_id == t.api_tokens.c.user_id)
+        & (_member.c.workspace_id == bindparam("workspace_id")),
+    )
+    .outerjoin(t.workspaces, t.workspaces.c.id == _member.c.workspace_id)
+    .where(t.api_tokens.c.id == bindparam("token_id"))
+)
+
+
+class Presence(NamedTuple):
+    """A member session as the console reads it (storage.rows holds the table rows)."""
+
+    kind: str
+    user_id: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    email_sealed: bytes
+    role: str | None  # in the workspace asked about; None: not a member
+    workspace_id: str | None
+    state: str | None
+    trial_ends_at: datetime | None
+    name_sealed: bytes | None
+
+
 class Tokens(Repository):
+    def presence(self, token_id: str, workspace_id: str) -> Presence | None:
+        """The session ``token_id`` with its user's email and their membership of
+        ``workspace_id`` (role and workspace None when not a member), in one statement."""
+        r = _SELECT_PRESENCE.first(self.conn, {"token_id": token_id, "workspace_id": workspace_id})
+        if r is None:
+            return None
+        return Presence(
+            r[0],
+            r[1],
+            utc(r[2]),
+            utc(r[3]),
+            bytes(r[4]),
+            r[5],
+            r[6],
+            r[7],
+            utc(r[8]),
+            None if r[9] is None else bytes(r[9]),
+        )
+
     def add(self, row: TokenRow) -> None:
         self.conn.execute(insert(t.api_tokens).values(**fields(row)))
 
