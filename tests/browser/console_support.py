@@ -82,8 +82,12 @@ class Console:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, browser: Any, site: Site, output: Path) -> Iterator[Console]:
-        context = browser.new_context(ignore_https_errors=True, base_url=site.url)
+    def open(
+        cls, browser: Any, site: Site, output: Path, timezone: str | None = None
+    ) -> Iterator[Console]:
+        context = browser.new_context(
+            ignore_https_errors=True, base_url=site.url, timezone_id=timezone
+        )
         context.add_init_script(_CSP_LISTENER)
         page = context.new_page()
         opened = cls(page, site, output)

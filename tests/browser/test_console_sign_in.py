@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import httpx
 
-from tests.browser.console_support import Console
+from tests.browser.console_support import Console, Site
 
 
 def test_an_owner_signs_in_and_sees_the_workspace_overview(console: Console) -> None:
@@ -97,3 +101,20 @@ def test_the_console_works_at_phone_width_and_by_keyboard(console: Console) -> N
     assert outline not in ("", "none"), "the focused link shows no focus ring"
     console.page.keyboard.press("Enter")
     assert console.page.evaluate("document.activeElement.id") == "main"
+
+
+def test_times_are_shown_in_the_readers_time_zone_with_utc_on_hover(
+    browser: object, site: Site, output: Path
+) -> None:
+    sr = site.sr
+    project = sr.projects.create(site.workspace_id, "Autumn Hiring")
+    created = project.created_at.astimezone(UTC)
+    with Console.open(browser, site, output, timezone="Asia/Tokyo") as console:
+        console.sign_in("owner")
+        console.visit(console.ws("/projects"), "projects-tokyo")
+        shown = console.page.locator("td time").first
+        assert shown.get_attribute("title") == created.strftime("%Y-%m-%d %H:%M UTC")
+        tokyo = created.astimezone(ZoneInfo("Asia/Tokyo"))
+        text = shown.inner_text()
+        assert f"{tokyo.hour % 12 or 12}:{tokyo.minute:02d}" in text, text
+        assert "UTC" not in text
