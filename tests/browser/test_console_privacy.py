@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import zipfile
+
 import httpx
 
 from strongroom.domain.privacy_clock import add_months
@@ -14,13 +16,14 @@ from tests.browser.console_support import Console
 ADA = "ada@example.com"
 
 
-def _candidate(console: Console) -> str:
-    """A record of Ada's in a collection whose ``email`` is a personal field."""
+def _candidate(console: Console) -> tuple[str, str]:
+    """(project, record): a record of Ada's in a collection whose ``email`` is a personal
+    field, beside one of Bob's."""
     sr, ws = console.site.sr, console.site.workspace_id
     project = sr.projects.create(ws, "Hiring").id
     sr.records.declare_collection(ws, "candidates", ["email", "name"])
     sr.records.put(ws, project, "candidates", {"email": "bob@example.com", "name": "Bob"})
-    return sr.records.put(ws, project, "candidates", {"email": ADA, "name": "Ada"}).id
+    return project, sr.records.put(ws, project, "candidates", {"email": ADA, "name": "Ada"}).id
 
 
 def _new_request(console: Console, type_: str, law: str, identifier: str) -> None:
@@ -33,7 +36,7 @@ def _new_request(console: Console, type_: str, law: str, identifier: str) -> Non
 
 
 def test_an_owner_takes_a_deletion_request_to_its_certificate(console: Console) -> None:
-    record_id = _candidate(console)
+    _, record_id = _candidate(console)
     sr, ws = console.site.sr, console.site.workspace_id
     page = console.page
     console.sign_in("owner")
@@ -50,9 +53,8 @@ def test_an_owner_takes_a_deletion_request_to_its_certificate(console: Console) 
     assert page.get_by_text(f"email: {ADA}").is_visible()
     due = add_months(request.received_on, 1)
     assert page.locator("#due-date").inner_text().startswith(due.isoformat())
-    assert page.locator("#days-left").inner_text().startswith(
-        f"{(due - request.received_on).days} days: due in"
-    )
+    days = (due - request.received_on).days
+    assert page.locator("#days-left").inner_text() == f"due in {days} days"
     # erasure waits for verification: it is not offered yet
     assert page.get_by_role("button", name="Erase the subject").count() == 0
 
@@ -224,3 +226,60 @@ def test_another_tenants_request_is_not_found(console: Console) -> None:
         )
     assert reject.status_code == 404
     assert sr.privacy.get(other, theirs.id).state.value == "received"
+
+
+def test_an_access_request_downloads_the_subjects_package(console: Console) -> None:
+    _, record_id = _candidate(console)
+    sr, ws = console.site.sr, console.site.workspace_id
+    made = sr.privacy.create(ws, type="access", law="ccpa", identifiers=[("email", ADA)])
+    console.sign_in("owner")
+    console.visit(console.ws(f"/privacy/{made.id}"), "access-received")
+    page = console.page
+    assert page.get_by_role("button", name="Download the subject's package (ZIP)").count() == 0
+    page.get_by_label("How it was verified").fill("signed letter")
+    page.get_by_role("button", name="Record the verification").click()
+    console.check("access-verified")
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download the subject's package (ZIP)").click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".zip")
+    with zipfile.ZipFile(download.path()) as package:
+        names = package.namelist()
+        text = b"".join(package.read(n) for n in names if n.endswith(".jsonl"))
+    assert "manifest.json" in names
+    assert record_id.encode() in text and b"bob@example.com" not in text
+    console.visit(console.ws(f"/privacy/{made.id}"), "access-in-progress")
+    assert page.locator(".state").first.inner_text() == "in progress"
+
+
+def test_a_correction_and_a_restriction_through_their_forms(console: Console) -> None:
+    project, record_id = _candidate(console)
+    sr, ws = console.site.sr, console.site.workspace_id
+    fix = sr.privacy.create(ws, type="correction", law="gdpr", identifiers=[("email", ADA)])
+    sr.privacy.verify(ws, fix.id, method="id check", by="eve")
+    console.sign_in("owner")
+    console.visit(console.ws(f"/privacy/{fix.id}"), "correction")
+    page = console.page
+    page.get_by_label("Field 1 (a personal path)").fill("nickname")  # not declared
+    page.get_by_label("New value 1").fill("Countess")
+    page.get_by_role("button", name="Correct", exact=True).click()
+    console.check("correction-refused")
+    assert "nickname" in page.locator("#correct-changes-error").inner_text()
+    assert page.get_by_label("New value 1").input_value() == "Countess"
+    page.get_by_label("Field 1 (a personal path)").fill("email")
+    page.get_by_label("New value 1").fill("ada@lovelace.example")
+    page.get_by_role("button", name="Correct", exact=True).click()
+    console.check("corrected")
+    assert page.get_by_role("status").inner_text() == "Corrected 1 value in 1 record."
+    assert sr.privacy.locate(ws, fix.id) == []  # the old address is nowhere now
+    assert sr.records.get(ws, project, record_id).document["email"] == "ada@lovelace.example"
+
+    new = [("email", "ada@lovelace.example")]
+    stop = sr.privacy.create(ws, type="restriction", law="gdpr", identifiers=new)
+    console.visit(console.ws(f"/privacy/{stop.id}"), "restriction")
+    page.get_by_role("button", name="Restrict the subject's records").click()
+    console.check("restricted")
+    assert page.get_by_role("status").inner_text() == "Restricted 1 record."
+    page.get_by_role("link", name="Locate the subject's records").click()
+    console.check("locate-restricted")
+    assert "restricted" in page.locator("table.privacy-matches tbody tr").first.inner_text()

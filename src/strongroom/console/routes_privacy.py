@@ -369,7 +369,7 @@ def correct(
         done = visit.sr.privacy.correct(
             _ws(visit), request_id, [(c.field, c.value) for c in body.changes], actor=visit.actor
         )
-        return f"Corrected {done['values']} values in {done['records']} records."
+        return f"Corrected {plural(done['values'], 'value')} in {plural(done['records'], 'record')}."
 
     typed = {"correct-rows": rows}
     return _step(visit, request_id, "correct", body, errors, typed, call, "changes")
