@@ -4,9 +4,8 @@ what was typed, and the role matrix and tenancy at the door."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import zipfile
+from datetime import date, timedelta
 
 import httpx
 
@@ -62,7 +61,9 @@ def test_an_owner_takes_a_deletion_request_to_its_certificate(console: Console) 
     page.get_by_role("button", name="Record the verification").click()
     console.check("request-verified")
     assert page.get_by_role("status").inner_text() == "Identity verified."
-    assert "Identity verified by owner@acme.example" in page.locator(".privacy-history").inner_text()
+    assert (
+        "Identity verified by owner@acme.example" in page.locator(".privacy-history").inner_text()
+    )
 
     page.get_by_role("link", name="Locate the subject's records").click()
     console.check("locate")
@@ -111,7 +112,9 @@ def test_the_inbox_puts_an_overdue_request_first_and_says_so(console: Console) -
         due=clock.now().date() + timedelta(days=60),
     )
     sooner = sr.privacy.create(ws, type="access", law="gdpr", identifiers=[("email", ADA)])
-    gone = sr.privacy.create(ws, type="deletion", law="ccpa", identifiers=[("email", "d@x.example")])
+    gone = sr.privacy.create(
+        ws, type="deletion", law="ccpa", identifiers=[("email", "d@x.example")]
+    )
     sr.privacy.reject(ws, gone.id, reason="not a customer of ours")
     clock.advance(timedelta(days=40))  # the GDPR month has passed; 20 days left on the other
 

@@ -9,7 +9,7 @@ of another workspace (404) becomes an error page (console/app.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query
@@ -32,6 +32,7 @@ from strongroom.domain.personal import PersonalKind
 from strongroom.domain.privacy import CLOSED, PrivacyRequest, RequestType, Work, check_work
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.ids import pattern
+from strongroom.services.erasure import ErasureStatus
 
 router = APIRouter()
 
@@ -81,7 +82,7 @@ def due_words(request: PrivacyRequest, now: datetime) -> str:
     )
 
 
-def _inbox_order(request: PrivacyRequest) -> tuple[bool, Any, datetime]:
+def _inbox_order(request: PrivacyRequest) -> tuple[bool, date, datetime]:
     return (not request.overdue, request.due, request.received_at)
 
 
@@ -99,7 +100,7 @@ def _offered(request: PrivacyRequest) -> set[str]:
     return offered
 
 
-def _history(request: PrivacyRequest, erasure: Any) -> list[tuple[datetime, str]]:
+def _history(request: PrivacyRequest, erasure: ErasureStatus | None) -> list[tuple[datetime, str]]:
     """What happened to the request, oldest first, from its own record."""
     events = [(request.received_at, f"Received ({request.channel}) under {request.law}")]
     if request.verified_at:
@@ -369,7 +370,9 @@ def correct(
         done = visit.sr.privacy.correct(
             _ws(visit), request_id, [(c.field, c.value) for c in body.changes], actor=visit.actor
         )
-        return f"Corrected {plural(done['values'], 'value')} in {plural(done['records'], 'record')}."
+        return (
+            f"Corrected {plural(done['values'], 'value')} in {plural(done['records'], 'record')}."
+        )
 
     typed = {"correct-rows": rows}
     return _step(visit, request_id, "correct", body, errors, typed, call, "changes")
