@@ -19,14 +19,17 @@ from pathlib import Path
 import pytest
 
 from strongroom.clock import FixedClock
+from strongroom.console import chain
 from tests.browser.console_support import CHROMIUM, Console, Site, browser_args, new_site
 from tests.conftest import need_service
 
 OUTPUT = Path(os.environ.get("STRONGROOM_TEST_OUTPUT", "build/test-output")) / "console"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module: Playwright's sync API keeps an event loop running in
+    this thread while it is open, which later tests' ``asyncio.run`` must not meet."""
     if not Path(CHROMIUM).exists():
         need_service(f"Chromium is not at {CHROMIUM} (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
@@ -37,6 +40,12 @@ def browser() -> Iterator[object]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_chain_verdict() -> None:
+    """Each test's "verify chain" walks the chain (the console reuses a verdict a minute)."""
+    chain.forget()
 
 
 @pytest.fixture

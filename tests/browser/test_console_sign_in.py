@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.browser.console_support import Console, Site
+from tests.browser.console_support import PASSWORD, Console, Site
 
 
 def test_an_owner_signs_in_and_sees_the_workspace_overview(console: Console) -> None:
@@ -118,3 +120,49 @@ def test_times_are_shown_in_the_readers_time_zone_with_utc_on_hover(
         text = shown.inner_text()
         assert f"{tokyo.hour % 12 or 12}:{tokyo.minute:02d}" in text, text
         assert "UTC" not in text
+
+
+@contextmanager
+def _signed_in_client(site: Site, role: str = "owner") -> Iterator[httpx.Client]:
+    with httpx.Client(verify=False, base_url=site.url) as client:  # noqa: S501 - own CA
+        form = client.get("/console/sign-in").text
+        token = form.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+        answer = client.post(
+            "/console/sign-in",
+            data={"csrftoken": token, "email": site.emails[role], "password": PASSWORD},
+        )
+        assert answer.status_code == 303
+        yield client
+
+
+def _csrf(client: httpx.Client) -> str:
+    return str(client.cookies["__Host-csrftoken"])
+
+
+def test_a_message_naming_a_project_is_never_stored_in_clear(site: Site) -> None:
+    with _signed_in_client(site) as client:
+        created = client.post(
+            f"/console/w/{site.workspace_id}/projects",
+            data={"csrftoken": _csrf(client), "name": "Secret Orchard Hiring"},
+        )
+        assert created.status_code == 303  # the message waits in the session, unread
+        home = site.sr.settings.home
+        for path in home.rglob("*"):
+            if path.is_file():
+                assert b"Secret Orchard" not in path.read_bytes(), path
+        shown = client.get(created.headers["location"])
+        assert "Secret Orchard Hiring" in shown.text
+
+
+def test_signing_in_over_a_session_ends_the_old_one(site: Site) -> None:
+    with _signed_in_client(site, "owner") as client:
+        old = client.cookies["__Host-strongroom"]
+        client.post(  # a sign-in form left open from before, say
+            "/console/sign-in",
+            data={"csrftoken": _csrf(client), "email": site.emails["admin"], "password": PASSWORD},
+        )
+        assert client.cookies["__Host-strongroom"] != old
+    with httpx.Client(verify=False, base_url=site.url) as replay:  # noqa: S501
+        replay.cookies.set("__Host-strongroom", old)
+        answer = replay.get(f"/console/w/{site.workspace_id}", follow_redirects=False)
+    assert answer.status_code == 303 and "/console/sign-in" in answer.headers["location"]

@@ -98,3 +98,42 @@ def test_a_multipart_body_without_a_boundary_is_refused_not_a_server_error() -> 
         "/change", content=b"--x--", headers={"content-type": "multipart/form-data"}
     )
     assert answer.status_code == 403 and seen == []
+
+
+def test_a_bearer_header_does_not_skip_the_check() -> None:
+    client, seen = _client()
+    _token(client)
+    answer = client.post("/change", data={"name": "x"}, headers={"authorization": "Bearer x"})
+    assert answer.status_code == 403 and seen == []
+
+
+def test_a_form_body_to_an_upload_path_is_refused_unread() -> None:
+    client, seen = _client()
+    token = _token(client)
+    answer = client.post("/some/files", data={"csrftoken": token, "a": "x" * 100_000})
+    assert answer.status_code == 415 and seen == []
+
+
+def test_two_content_types_are_refused() -> None:
+    client, seen = _client()
+    token = _token(client)
+    answer = client.post(
+        "/change",
+        content=f"csrftoken={token}".encode(),
+        headers=[
+            ("content-type", "text/plain"),
+            ("content-type", "multipart/form-data"),
+        ],
+    )
+    assert answer.status_code == 400 and seen == []
+
+
+def test_a_body_that_is_not_utf8_is_refused_not_a_server_error() -> None:
+    client, seen = _client()
+    _token(client)
+    answer = client.post(
+        "/change",
+        content=b"csrftoken=\xff\xfe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 403 and seen == []

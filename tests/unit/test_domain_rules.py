@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import unicodedata
 from typing import Any
 
@@ -235,6 +236,14 @@ def test_check_name_refuses_c1_control_characters(char: str) -> None:
     assert unicodedata.category(char) == "Cc"
     with pytest.raises(InvalidInput):
         rules.check_name("workspace", f"Acme{char}Ltd")
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069"])
+def test_check_name_refuses_bidirectional_controls(char: str) -> None:
+    """``invoice\u202etxt.exe`` would be listed as ``invoiceexe.txt``."""
+    with pytest.raises(InvalidInput, match="bidirectional"):
+        rules.check_name("file", f"invoice{char}txt.exe")
+    assert not re.fullmatch(rules.NAME_PATTERN, f"invoice{char}txt.exe")
 
 
 @settings(max_examples=100, deadline=None)

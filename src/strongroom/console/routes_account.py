@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starsessions import regenerate_session_id
+from starsessions import get_session_handler, regenerate_session_id
 
 from strongroom.api.admission import Lanes
 from strongroom.api.admission import lanes as lanes_of
@@ -14,7 +15,7 @@ from strongroom.bootstrap import Strongroom
 from strongroom.console import pages
 from strongroom.console.visit import TOKEN_ID, Signed, page_context
 from strongroom.domain.model import WorkspaceState
-from strongroom.errors import InvalidInput, RateLimited, ServerBusy, Unauthenticated
+from strongroom.errors import InvalidInput, NotFound, RateLimited, ServerBusy, Unauthenticated
 
 router = APIRouter()
 
@@ -70,10 +71,22 @@ async def sign_in(
         response = pages.render("sign_in.html", {**context, "error": str(refused)}, status=429)
         response.headers["Retry-After"] = str(refused.retry_after)
         return response
+    previous = request.session.get(TOKEN_ID)
+    if previous:  # signing in over a session ends it: its cookie must not keep working
+        await run_in_threadpool(_end_quietly, sr, str(previous))
+    await get_session_handler(request).destroy()
     regenerate_session_id(request)  # never keep a session id from before the sign-in
     request.session.clear()
     request.session[TOKEN_ID] = issued.id
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _end_quietly(sr: Strongroom, token_id: str) -> None:
+    try:
+        found = sr.access.presence(token_id)
+        sr.access.end_session(found.principal, token_id)
+    except (Unauthenticated, NotFound):
+        pass  # ended already
 
 
 @router.post("/sign-out")

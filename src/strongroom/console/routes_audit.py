@@ -16,8 +16,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import HTMLResponse, Response
 
+from strongroom.console import chain
 from strongroom.console.visit import AuditReader, Visit
-from strongroom.errors import AuditChainBroken
 from strongroom.services.audit import Event
 
 router = APIRouter()
@@ -88,14 +88,13 @@ def _page(visit: Visit, after: int, wanted: Filter) -> tuple[list[Event], int | 
 
 
 def _verification(visit: Visit) -> dict[str, str | bool]:
-    try:
-        visit.sr.audit.verify()
-    except AuditChainBroken as broken:
+    reason = chain.broken_reason(visit.sr.audit.verify)
+    if reason is not None:
         why = {
             "hash": "an event was changed after it was written",
             "sequence": "an event was deleted or moved",
             "head": "events at the end were deleted or rewritten",
-        }.get(broken.reason, "an event does not follow the one before it")
+        }.get(reason, "an event does not follow the one before it")
         return {"intact": False, "text": f"The audit chain is broken: {why}. Tell your operator."}
     return {
         "intact": True,

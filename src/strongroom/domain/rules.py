@@ -18,8 +18,11 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 #: The formats, also published in the API's schema (one source for both).
 COLLECTION_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
-#: A name: some non-space character, and no control or line-break characters.
-_NO_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+#: Bidirectional overrides and isolates: a name holding them can display as another
+#: (``invoice\u202etxt.exe`` shows as ``invoiceexe.txt``).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: A name: some non-space character, and no control, line-break or bidi control characters.
+_NO_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 NAME_PATTERN = rf"^[^{_NO_CONTROL}]*[^\s{_NO_CONTROL}][^{_NO_CONTROL}]*$"
 _COLLECTION = re.compile(COLLECTION_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
@@ -55,6 +58,8 @@ def check_name(kind: str, name: str) -> str:
         raise InvalidInput(f"a {kind} name has at most {MAX_NAME_CHARS} characters")
     if any(unicodedata.category(c) in _REFUSED_CATEGORIES for c in name):
         raise InvalidInput(f"a {kind} name cannot contain control or line-break characters")
+    if any(c in _BIDI_CONTROLS for c in name):
+        raise InvalidInput(f"a {kind} name cannot contain bidirectional control characters")
     return name
 
 
