@@ -83,6 +83,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.lifecycle.purge",
         "strongroom.lifecycle.erasure",
     },
+    # the package root: its public names from these on first use
+    "__init__": {"strongroom.bootstrap", "strongroom.config"},
     # the facade: importing the marker module must not import the whole package
     "backup": {"strongroom.backup.service"},
     "export.verify": {"jsonschema"},
