@@ -90,6 +90,14 @@ LAZY_IMPORTS: dict[str, set[str]] = {
     "export.verify": {"jsonschema"},
     "storage.migrations": {"alembic", "alembic.config"},
     "cli.commands.serve": {"strongroom.api.app", "strongroom.api.server"},
+    # Rich: for people's output only, never with --json
+    "cli.output": {
+        "rich.console",
+        "rich.markup",
+        "rich.progress",
+        "rich.table",
+        "rich.text",
+    },
 }
 
 #: Attributes that hold a database connection or engine.

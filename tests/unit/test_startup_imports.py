@@ -59,7 +59,7 @@ def test_the_command_line_starts_without_what_one_command_needs() -> None:
 def test_version_imports_no_command_and_no_database(tmp_path: Path) -> None:
     modules, printed = imported_by("--version", scratch=tmp_path)
     assert printed.startswith("strongroom ")
-    heavy = {"sqlalchemy", "pydantic", "strongroom.bootstrap", "strongroom.config"}
+    heavy = {"sqlalchemy", "pydantic", "rich", "strongroom.bootstrap", "strongroom.config"}
     assert modules & heavy == set()
     assert [m for m in modules if m.startswith("strongroom.cli.commands.")] == []
 
