@@ -26,9 +26,9 @@ SEGMENT = 64 * 1024
 
 
 #: What storing or fetching a file never uses: the other commands' machinery (backup,
-#: export, lifecycle, the server, privacy requests, accounts) and the libraries only they
-#: import; and with --json, Rich (people's output). Every process pays for what it
-#: imports, a 1 GiB ``file put`` too.
+#: export, lifecycle, the server, privacy requests, accounts), the libraries only they (or
+#: comparing phone numbers) import, and with --json Rich (people's output). Every process
+#: pays for what it imports, a 1 GiB ``file put`` too.
 NOT_FOR_FILES = (
     "strongroom.backup.service",
     "strongroom.export",
@@ -41,6 +41,7 @@ NOT_FOR_FILES = (
     "cryptography.x509",
     "fastapi",
     "jsonschema",
+    "phonenumbers",
     "rich",
     "uvicorn",
 )

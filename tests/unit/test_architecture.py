@@ -90,6 +90,9 @@ LAZY_IMPORTS: dict[str, set[str]] = {
     "export.verify": {"jsonschema"},
     "storage.migrations": {"alembic", "alembic.config"},
     "cli.commands.serve": {"strongroom.api.app", "strongroom.api.server"},
+    # phonenumbers: for comparing phone numbers and checking phone_region only
+    "config": {"phonenumbers"},
+    "domain.personal": {"phonenumbers"},
     # Rich: for people's output only, never with --json
     "cli.output": {
         "rich.console",
