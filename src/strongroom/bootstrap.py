@@ -8,12 +8,13 @@ with open_strongroom(home="./home") as sr:     # then
 from __future__ import annotations
 
 import os
+import threading
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from strongroom.backup import Backups
-from strongroom.backup.restore import is_unfinished_restore
+from strongroom.backup.marker import is_unfinished_restore
 from strongroom.blobs.base import BlobStore
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.clock import Clock, SystemClock
@@ -25,35 +26,40 @@ from strongroom.crypto.kms.local import LocalKms
 from strongroom.crypto.secret import SecretKey
 from strongroom.domain.lifecycle import DeadlineAction
 from strongroom.errors import ConfigurationError, Conflict
-from strongroom.export import jobs as export_jobs
-from strongroom.export.service import Exports
-from strongroom.export.subject import SubjectPackages
-from strongroom.lifecycle.erasure import Eraser
-from strongroom.lifecycle.purge import Purger
-from strongroom.lifecycle.worker import Worker
 from strongroom.services import audit
-from strongroom.services.access import Access
 from strongroom.services.audit import AuditLog
 from strongroom.services.browser_sessions import BrowserSessions
-from strongroom.services.certificates import Certificates
 from strongroom.services.context import Context
 from strongroom.services.files import Files
 from strongroom.services.keys import Keys
 from strongroom.services.ledger import Ledger
-from strongroom.services.plans import Plans
-from strongroom.services.privacy import Privacy
 from strongroom.services.projects import Projects
 from strongroom.services.records import Records
 from strongroom.services.trash import Trash
 from strongroom.services.workspaces import Workspaces
 from strongroom.storage.unit_of_work import DataStore, KeystoreStore, open_stores
 
+if TYPE_CHECKING:
+    from strongroom.backup.service import Backups
+    from strongroom.export.service import Exports
+    from strongroom.lifecycle.worker import Worker
+    from strongroom.services.access import Access
+    from strongroom.services.certificates import Certificates
+    from strongroom.services.plans import Plans
+    from strongroom.services.privacy import Privacy
+
 #: The newest migration of each database.
 HEAD_REVISIONS = {"data": "0009", "keystore": "0002"}
 
 
 class Strongroom:
-    """Everything Strongroom offers, for embedding; the CLI and API call the same."""
+    """Everything Strongroom offers, for embedding; the CLI and API call the same.
+
+    The services every command may use are built with it. The others (accounts, plans,
+    certificates, privacy requests, backups, exports, and the worker with the handler of
+    every deadline action) are built, and their modules imported, on first use: a process
+    that stores a file does not pay for importing the backup or export machinery.
+    """
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -64,33 +70,83 @@ class Strongroom:
         self.files = Files(ctx)
         self.keys = Keys(ctx)
         self.audit = AuditLog(ctx.store)
-        self.access = Access(ctx)
         #: The console's sessions, server-side (console/sessions.py).
         self.browser_sessions = BrowserSessions(ctx)
         self.trash = Trash(ctx)
-        self.plans = Plans(ctx)
-        self.certificates = Certificates(ctx)
-        #: The lifecycle worker: ``sr.worker.run_once()`` runs what is due now.
-        self.worker = Worker(ctx)
-        ctx.wake_worker = self.worker.wake
-        #: Data subjects' requests (GDPR, CCPA) on the law's clock.
-        self.privacy = Privacy(
-            ctx,
+        self._worker: Worker | None = None
+        self._worker_lock = threading.Lock()
+
+    @cached_property
+    def access(self) -> Access:
+        from strongroom.services.access import Access
+
+        return Access(self.ctx)
+
+    @cached_property
+    def plans(self) -> Plans:
+        from strongroom.services.plans import Plans
+
+        return Plans(self.ctx)
+
+    @cached_property
+    def certificates(self) -> Certificates:
+        from strongroom.services.certificates import Certificates
+
+        return Certificates(self.ctx)
+
+    @property
+    def worker(self) -> Worker:
+        """The lifecycle worker: ``sr.worker.run_once()`` runs what is due now. Until it
+        is first asked for, no worker runs in this process, so there is none to wake."""
+        with self._worker_lock:  # one worker per Strongroom, even if two threads ask at once
+            if self._worker is None:
+                self._worker = self._make_worker()
+            return self._worker
+
+    def _make_worker(self) -> Worker:
+        """The worker, with the handler of every deadline action registered."""
+        from strongroom.export.jobs import expire_deadline as expire_export
+        from strongroom.export.jobs import run_deadline as run_export
+        from strongroom.lifecycle.erasure import Eraser
+        from strongroom.lifecycle.purge import Purger
+        from strongroom.lifecycle.worker import Worker
+
+        ctx = self.ctx
+        worker = Worker(ctx)
+        purger = Purger(ctx)
+        worker.register(DeadlineAction.PURGE_TRASH, purger.purge_trash)
+        worker.register(DeadlineAction.PURGE_WORKSPACE, purger.purge_workspace)
+        worker.register(DeadlineAction.EXPORT_RUN, lambda s: run_export(ctx, s))
+        worker.register(DeadlineAction.EXPORT_EXPIRE, lambda s: expire_export(ctx, s))
+        worker.register(DeadlineAction.PRIVACY_ERASE, Eraser(ctx, self.records).run)
+        ctx.wake_worker = worker.wake
+        return worker
+
+    @cached_property
+    def privacy(self) -> Privacy:
+        """Data subjects' requests (GDPR, CCPA) on the law's clock."""
+        from strongroom.export.subject import SubjectPackages
+        from strongroom.services.privacy import Privacy
+
+        return Privacy(
+            self.ctx,
             self.records,
-            SubjectPackages(ctx, self.records),
+            SubjectPackages(self.ctx, self.records),
             run_deadline=lambda deadline_id: self.worker.run_once(only=deadline_id),
         )
-        #: Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker).
-        self.backups = Backups(ctx, open_home=_open_home)
-        self.exports = Exports(ctx)
-        purger = Purger(ctx)
-        self.worker.register(DeadlineAction.PURGE_TRASH, purger.purge_trash)
-        self.worker.register(DeadlineAction.PURGE_WORKSPACE, purger.purge_workspace)
-        self.worker.register(DeadlineAction.EXPORT_RUN, lambda s: export_jobs.run_deadline(ctx, s))
-        self.worker.register(
-            DeadlineAction.EXPORT_EXPIRE, lambda s: export_jobs.expire_deadline(ctx, s)
-        )
-        self.worker.register(DeadlineAction.PRIVACY_ERASE, Eraser(ctx, self.records).run)
+
+    @cached_property
+    def backups(self) -> Backups:
+        """Encrypted backups: create, list, verify, restore, drill (expiry runs in the worker)."""
+        from strongroom.backup.service import Backups
+
+        return Backups(self.ctx, open_home=_open_home)
+
+    @cached_property
+    def exports(self) -> Exports:
+        from strongroom.export.service import Exports
+
+        return Exports(self.ctx)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-
 from strongroom.crypto import policy
 from strongroom.errors import ConfigurationError
 from strongroom.storage.database import redact_url, same_database
@@ -297,7 +295,7 @@ class Settings:
                 raise ConfigurationError(
                     f"privacy_holidays holds dates as YYYY-MM-DD, comma-separated; {day!r} is not"
                 ) from None
-        if self.phone_region and (self.phone_region not in phonenumbers.SUPPORTED_REGIONS):
+        if self.phone_region and not _is_region(self.phone_region):
             raise ConfigurationError(
                 f"phone_region must be an ISO 3166 region code such as GB or US, not "
                 f"{self.phone_region!r}"
@@ -377,3 +375,11 @@ def write_settings(settings: Settings, names: Iterable[str]) -> Path:
 def _toml_string(value: str) -> str:
     """A TOML basic string: JSON's escapes are TOML's, but for DEL, which JSON leaves."""
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _is_region(code: str) -> bool:
+    # phonenumbers is imported here, where a region is set: every command loads the
+    # settings, few compare phone numbers.
+    import phonenumbers
+
+    return code in phonenumbers.SUPPORTED_REGIONS

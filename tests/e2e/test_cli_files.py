@@ -4,6 +4,7 @@ terminal, never with --json)."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -14,13 +15,57 @@ from typing import Any
 import pytest
 
 from strongroom.crypto.segments import READ_BLOCK_BYTES
-from strongroom.durable_file import WRITE_BUFFER_BYTES, WRITEBACK_EVERY_BYTES
+from strongroom.durable_file import WRITE_BATCH_BYTES, WRITEBACK_EVERY_BYTES
 from tests.e2e import test_cli
 from tests.e2e.test_cli import STRONGROOM, bad, ok_json, run
+from tests.unit.test_startup_imports import imported_by
 
 world = test_cli.world  # the fixture: a home with a workspace and a project
 
 SEGMENT = 64 * 1024
+
+
+#: What storing or fetching a file never uses: the other commands' machinery (backup,
+#: export, lifecycle, the server, privacy requests, accounts), the libraries only they (or
+#: comparing phone numbers) import, and with --json Rich (people's output). Every process
+#: pays for what it imports, a 1 GiB ``file put`` too.
+NOT_FOR_FILES = (
+    "strongroom.backup.service",
+    "strongroom.export",
+    "strongroom.lifecycle",
+    "strongroom.api",
+    "strongroom.services.privacy",
+    "strongroom.services.access",
+    "alembic",
+    "argon2",
+    "cryptography.x509",
+    "fastapi",
+    "jsonschema",
+    "phonenumbers",
+    "rich",
+    "uvicorn",
+)
+
+
+def test_put_and_get_import_only_what_they_use(world: dict[str, Any]) -> None:
+    home, ws, project, tmp = world["home"], world["ws"], world["project"], world["tmp"]
+    source = tmp / "in.bin"
+    source.write_bytes(os.urandom(1000))
+    home_option = ("--home", str(home))
+    put, printed = imported_by(
+        "file", "put", ws, project, str(source), "--json", *home_option, scratch=tmp
+    )
+    file_id = json.loads(printed)["id"]
+    out = str(tmp / "out.bin")
+    get, _ = imported_by(
+        "file", "get", ws, project, file_id, "-o", out, "--json", *home_option, scratch=tmp
+    )
+    assert (tmp / "out.bin").read_bytes() == source.read_bytes()
+    for modules in (put, get):
+        assert "sqlalchemy" in modules  # the probe saw the command open the home
+        assert sorted(m for m in modules if m.startswith(NOT_FOR_FILES)) == []
+        commands = {m for m in modules if m.startswith("strongroom.cli.commands.")}
+        assert commands == {"strongroom.cli.commands.file"}
 
 
 @pytest.mark.parametrize(
@@ -28,7 +73,7 @@ SEGMENT = 64 * 1024
     [
         0,
         READ_BLOCK_BYTES,  # the source ends exactly at a block
-        WRITE_BUFFER_BYTES + SEGMENT + 7,
+        WRITE_BATCH_BYTES + SEGMENT + 7,  # past the first batch: a writer thread writes
         WRITEBACK_EVERY_BYTES + 3 * SEGMENT + 5,  # crosses the first writeback hint
     ],
 )

@@ -21,7 +21,7 @@ def screen(monkeypatch: pytest.MonkeyPatch) -> Console:
 
 def _screen(monkeypatch: pytest.MonkeyPatch, width: int) -> Console:
     console = Console(width=width, record=True, file=io.StringIO())
-    monkeypatch.setattr(output, "console", console)
+    monkeypatch.setattr(output, "stdout_console", lambda: console)
     return console
 
 

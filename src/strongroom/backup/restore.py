@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest, Part
+from strongroom.backup.marker import RESTORE_MARKER
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
 from strongroom.clock import Clock
 from strongroom.config import Settings, load_settings, write_settings
@@ -46,7 +47,6 @@ from strongroom.storage.database import redact_url, same_database
 from strongroom.storage.rows import LedgerRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
-RESTORE_MARKER = ".strongroom-restore.json"
 #: Blob copies at a time during a restore.
 COPY_THREADS = 4
 #: Settings a restored home takes from the live one (the root key, the promises).
@@ -331,8 +331,3 @@ def _copy_blobs(
             report.blobs += 1
             if on_progress is not None:
                 on_progress(size)
-
-
-def is_unfinished_restore(home: Path) -> bool:
-    """Whether ``home`` is a restore that has not finished (never to be opened as is)."""
-    return (home / RESTORE_MARKER).exists()

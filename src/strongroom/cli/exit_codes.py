@@ -17,11 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
-from rich.markup import escape
 from typer._click import exceptions as usage  # typer vendors click: its errors live here
 from typer.core import TyperGroup
 
-from strongroom.cli.output import err_console, to_json
+from strongroom.cli.output import error_line, to_json
 from strongroom.errors import AuditChainBroken, ExportInvalid, StrongroomError
 
 EXIT_FINDING = 1  # a check ran and found a problem (audit verify, export verify, demo scan)
@@ -50,7 +49,7 @@ def report_problem(
         payload = {"error": {"type": kind, "message": message, **ids}}
         sys.stdout.write(to_json(payload) + "\n")
         sys.stdout.flush()
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    error_line(message)
     return code
 
 

@@ -9,6 +9,7 @@ and when even that cannot fit the terminal, each row is printed as its own block
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -17,22 +18,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
-from rich.text import Text
-
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _ID = re.compile(r"[a-z]{2,3}_[a-z2-7]{26}")
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
@@ -42,6 +31,33 @@ _MIN_COLUMN = 4
 _MAX_WORD = 20
 
 Human = Callable[[], None] | str | None
+
+
+# consoles ----------------------------------------------------------------------------
+# Rich is imported, and the consoles made, on first use: a command run with --json prints
+# with ``sys.stdout`` alone, and importing Rich is a noticeable part of its start-up.
+@functools.cache
+def _consoles() -> tuple[Console, Console]:
+    from rich.console import Console
+
+    return Console(), Console(stderr=True)
+
+
+def stdout_console() -> Console:
+    return _consoles()[0]
+
+
+def stderr_console() -> Console:
+    return _consoles()[1]
+
+
+def __getattr__(name: str) -> Console:
+    """``console`` (stdout) and ``err_console`` (stderr), for the command modules."""
+    if name == "console":
+        return stdout_console()
+    if name == "err_console":
+        return stderr_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # JSON --------------------------------------------------------------------------------
@@ -77,7 +93,16 @@ def emit(as_json: bool, data: Mapping[str, Any], human: Human = None) -> None:
 
 def say(sentence: str) -> None:
     """A sentence for people; never re-wrapped, so an id in it stays whole."""
-    console.print(sentence, highlight=False, markup=False, soft_wrap=True)
+    stdout_console().print(sentence, highlight=False, markup=False, soft_wrap=True)
+
+
+def error_line(message: str) -> None:
+    """``error: …`` on stderr, the one line every failed command ends with."""
+    from rich.markup import escape
+
+    stderr_console().print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
 
 
 # words --------------------------------------------------------------------------------
@@ -169,9 +194,13 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
         if i not in id_widths
     }
     needed = sum(id_widths.values()) + sum(word_widths.values()) + 3 * len(names) + 1
+    console = stdout_console()
     if needed > console.width:
         _blocks(names, cells)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table()
     for i, name in enumerate(names):
         header = Text(_label(name))  # a document's field names are not Rich markup
@@ -227,9 +256,18 @@ def progress_bar(
     description: str, total: int | None, enabled: bool
 ) -> Iterator[Callable[[int], None]]:
     """A transfer progress bar on stderr; a no-op with --json or when not a terminal."""
-    if not enabled or not err_console.is_terminal:
+    if not enabled or not stderr_console().is_terminal:
         yield lambda _n: None
         return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -237,6 +275,6 @@ def progress_bar(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)

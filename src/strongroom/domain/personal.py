@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
-
 from strongroom.errors import InvalidInput
 
 
@@ -140,6 +138,10 @@ def normalise(kind: PersonalKind, value: str, *, region: str | None = None) -> s
 
 
 def _phone(text: str, region: str | None) -> str:
+    # phonenumbers (a large library) is imported by the first phone number compared, not by
+    # every process that loads the domain.
+    import phonenumbers
+
     # Any script's decimal digits count as those digits.
     ascii_digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
     try:
