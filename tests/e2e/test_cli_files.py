@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from strongroom.crypto.segments import READ_BLOCK_BYTES
-from strongroom.durable_file import WRITE_BATCH_BYTES, WRITEBACK_EVERY_BYTES
+from strongroom.durable_file import WRITE_BUFFER_BYTES, WRITEBACK_EVERY_BYTES
 from tests.e2e import test_cli
 from tests.e2e.test_cli import STRONGROOM, bad, ok_json, run
 from tests.unit.test_startup_imports import imported_by
@@ -73,7 +73,7 @@ def test_put_and_get_import_only_what_they_use(world: dict[str, Any]) -> None:
     [
         0,
         READ_BLOCK_BYTES,  # the source ends exactly at a block
-        WRITE_BATCH_BYTES + SEGMENT + 7,  # past the first batch: a writer thread writes
+        WRITE_BUFFER_BYTES + SEGMENT + 7,
         WRITEBACK_EVERY_BYTES + 3 * SEGMENT + 5,  # crosses the first writeback hint
     ],
 )

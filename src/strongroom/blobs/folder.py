@@ -17,7 +17,7 @@ from strongroom.durable_file import DurableFile
 from strongroom.errors import NotFound
 
 #: A ``.partial`` file untouched this long was left by a killed upload: an upload being
-#: written touches its file with every few MiB (and stalled bodies are cut off long before).
+#: written touches its file with every segment (and stalled bodies are cut off long before).
 PARTIAL_MAX_AGE = timedelta(days=1)
 
 
