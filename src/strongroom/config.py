@@ -24,6 +24,7 @@ from strongroom.storage.database import redact_url, same_database
 CONFIG_FILE = "strongroom.toml"
 KMS_BACKENDS = ("local", "pkcs11")
 ENVIRONMENTS = ("development", "production")
+SMTP_SECURITY = ("starttls", "tls", "none")
 # The trust page's numbers: the bounds the retention settings may not cross.
 MAX_TRASH_DAYS = 30
 MAX_TRIAL_RETENTION_DAYS = 30
@@ -119,6 +120,18 @@ class Settings:
     #: Months a closed privacy request is kept in the record of requests (CCPA §7101: at
     #: least 24), then deleted by the worker; its subject is kept only as digests.
     privacy_record_months: int = MIN_PRIVACY_RECORD_MONTHS
+    #: Outgoing mail (mail.py): subprocessor notices, replies from the request inbox.
+    #: Empty smtp_host: nothing is sent (what would have been is recorded as not sent).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    #: "starttls" (upgrade after connecting), "tls" (TLS from the first byte, port 465)
+    #: or "none" (plain: only for a relay on this machine or in tests).
+    smtp_security: str = "starttls"
+    smtp_from: str = "strongroom@localhost"
+    #: SMTP user name; its password is read from the variable smtp_password_env names.
+    smtp_username: str = ""
+    smtp_password_env: str = "STRONGROOM_SMTP_PASSWORD"  # noqa: S105 - a variable's name
+    smtp_timeout_seconds: int = 30
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -191,7 +204,21 @@ class Settings:
             raise ConfigurationError("key_cache_ttl_seconds must be between 1 and 86400")
         self._validate_retention()
         self._validate_hostile_clients()
+        self._validate_mail()
         return self
+
+    def _validate_mail(self) -> None:
+        if self.smtp_security not in SMTP_SECURITY:
+            raise ConfigurationError(
+                f"smtp_security must be one of {', '.join(SMTP_SECURITY)}, "
+                f"not {self.smtp_security!r}"
+            )
+        if not 1 <= self.smtp_port <= 65535:
+            raise ConfigurationError("smtp_port must be between 1 and 65535")
+        if not 1 <= self.smtp_timeout_seconds <= 300:
+            raise ConfigurationError("smtp_timeout_seconds must be between 1 and 300")
+        if "@" not in self.smtp_from or any(c in self.smtp_from for c in "\r\n<>"):
+            raise ConfigurationError("smtp_from must be one plain email address")
 
     def _validate_hostile_clients(self) -> None:
         bounds = {

@@ -25,7 +25,8 @@ api/problems.py)::
     ├── StorageUnavailable           the data store or keystore cannot be reached
     ├── ConfigurationError           settings that are unsafe or break a promise
     ├── AuditChainBroken             the audit log was edited, deleted or reordered
-    └── ExportInvalid                an export archive does not match its manifest
+    ├── ExportInvalid                an export archive does not match its manifest
+    └── MailNotSent                  the SMTP server did not take a message (or none is set)
 
 Messages are one line, name the ids involved and never contain key material or
 customer plaintext.
@@ -148,3 +149,8 @@ class ExportInvalid(StrongroomError):
     def __init__(self, message: str, *, entry: str) -> None:
         super().__init__(message, entry=entry)
         self.entry = entry
+
+
+class MailNotSent(StrongroomError):
+    """A message was not handed to the SMTP server: none is set, it refused, or it could
+    not be reached (mail.py). The caller records it and tries again later."""

@@ -28,11 +28,15 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"crypto", "storage"} | BASE,
     "blobs": BASE,
     "tls": {"crypto"} | BASE,
-    "services": {"storage", "crypto", "config", "blobs", "domain"} | BASE,
+    # outgoing mail (SMTP): notices and replies that services send.
+    "mail": {"config", "domain"} | BASE,
+    "services": {"storage", "crypto", "config", "blobs", "domain", "mail"} | BASE,
     "backup": {"services", "storage", "crypto", "config", "blobs", "domain"} | BASE,
-    "lifecycle": {"backup", "services", "storage", "crypto", "config", "blobs", "domain"} | BASE,
+    "lifecycle": {"backup", "services", "storage", "crypto", "config", "blobs", "domain", "mail"}
+    | BASE,
     "export": {"lifecycle", "services", "storage", "crypto", "config", "blobs", "domain"} | BASE,
     "bootstrap": {
+        "mail",
         "export",
         "lifecycle",
         "backup",

@@ -44,6 +44,7 @@ STATUS: list[tuple[type[e.StrongroomError], int, str]] = [
     (e.IntegrityFailure, 500, "integrity-failure"),
     (e.KmsFailure, 503, "kms-unavailable"),
     (e.StorageUnavailable, 503, "storage-unavailable"),
+    (e.MailNotSent, 503, "mail-not-sent"),
     (e.ConfigurationError, 500, "configuration-error"),
     (e.AuditChainBroken, 500, "audit-chain-broken"),
 ]

@@ -13,6 +13,8 @@ after the framing check and the body limits of api/app.py):
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -36,10 +38,11 @@ from strongroom.console import (
     routes_trash,
 )
 from strongroom.console.csrf import with_csrf
+from strongroom.console.operator import router as operator_router
 from strongroom.console.routes_account import router as account_router
 from strongroom.console.routes_workspace import router as workspace_router
 from strongroom.console.sessions import with_sessions
-from strongroom.console.visit import SignInNeeded, page_context, sign_in_url
+from strongroom.console.visit import SignInNeeded, page_context
 from strongroom.errors import StrongroomError
 
 PREFIX = "/console"
@@ -88,9 +91,9 @@ def _install_error_pages(app: FastAPI) -> None:
         assert isinstance(error, SignInNeeded)
         if request.headers.get("hx-request"):  # htmx: take the whole page to the sign-in
             response = Response(status_code=204)
-            response.headers["HX-Redirect"] = sign_in_url(error.next_path)
+            response.headers["HX-Redirect"] = error.url
             return response
-        return RedirectResponse(sign_in_url(error.next_path), status_code=303)
+        return RedirectResponse(error.url, status_code=303)
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -120,6 +123,7 @@ def create_console(sr: Strongroom, lanes: Lanes | None = None) -> ASGIApp:
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.include_router(account_router)
     app.include_router(workspace_router)
+    app.include_router(operator_router)
     for router in _page_routers():
         app.include_router(router)
     sessions = with_sessions(app, sr.browser_sessions)
@@ -143,9 +147,19 @@ def _page_routers() -> list[APIRouter]:
     return [module.router for module in modules]
 
 
+def _public_routers() -> list[APIRouter]:
+    """The public pages' routers (no sign-in, outside ``/console``): each module's
+    ``public`` router, rendered with :func:`pages.render_public`."""
+    modules: tuple[ModuleType, ...] = ()
+    return [module.public for module in modules]
+
+
 def create_site(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
-    """The API with the console mounted at ``/console`` (what ``strongroom serve`` serves)."""
+    """The API with the console mounted at ``/console`` and the public pages beside it
+    (what ``strongroom serve`` serves)."""
     app = create_app(sr, fast_reads=fast_reads)
+    for router in _public_routers():
+        app.include_router(router, include_in_schema=False)
     console = create_console(sr, app.state.lanes)
 
     async def to_console(request: Request) -> Response:

@@ -66,6 +66,15 @@ def render(template: str, context: dict[str, Any], status: int = 200) -> HTMLRes
     return HTMLResponse(html, status_code=status)
 
 
+def render_public(template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """A public page (the trust center, the subprocessor list, the contact form): no
+    session, no sign-in, served beside the API rather than inside the console's app, so
+    it sets the console's CSP itself. Its template extends ``public_base.html``."""
+    response = render(template, context, status)
+    response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
 def error_page(status: int, title: str, detail: str, context: dict[str, Any]) -> HTMLResponse:
     return render("error.html", {**context, "title": title, "detail": detail}, status)
 

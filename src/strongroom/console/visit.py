@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from strongroom.bootstrap import Strongroom
 from strongroom.console import csrf, pages
-from strongroom.domain.access import Principal
+from strongroom.domain.access import Principal, PrincipalKind
 from strongroom.domain.roles import MATRIX, Action, Role
 from strongroom.errors import Unauthenticated
 
@@ -29,9 +29,12 @@ FLASH = "flash"
 class SignInNeeded(Exception):
     """No session, or one that has ended: the sign-in page, then back to ``next``."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, page: str | None = None) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        #: Where to sign in: the members' page (then back to ``next``), or another
+        #: (the operators' sign-in, console/operator.py).
+        self.url = page or sign_in_url(next_path)
 
 
 @dataclass
@@ -49,6 +52,11 @@ class Visit:
 
     def may(self, action: Action | str) -> bool:
         return self.role is not None and Action(action) in MATRIX[self.role]
+
+    @property
+    def operator(self) -> bool:
+        """An operator's visit (console/operator.py): the operators' pages, no workspace."""
+        return self.principal.kind is PrincipalKind.OPERATOR
 
     @property
     def actor(self) -> str:

@@ -269,6 +269,19 @@ class Access:
             raise Unauthenticated("the session has expired")
         return Principal(PrincipalKind.SESSION, row.id, row.user_id)
 
+    def resume_operator(self, token_id: str) -> Principal:
+        """The operator behind a console session kept by their token's id: the same checks
+        as :meth:`authenticate`, Unauthenticated once the token is revoked or expired."""
+        with self.ctx.store.lookup() as uow:
+            row = uow.tokens.get(token_id)
+        if row is None or row.kind != PrincipalKind.OPERATOR:
+            raise Unauthenticated("unknown operator token")
+        if row.revoked_at is not None:
+            raise Unauthenticated("the operator token was revoked")
+        if row.expires_at is not None and row.expires_at <= self.ctx.clock.now():
+            raise Unauthenticated("the operator token has expired")
+        return Principal(PrincipalKind.OPERATOR, row.id)
+
     def console_signing_secret(self) -> bytes:
         """The key the console signs its CSRF tokens with: derived from the directory key,
         so every API node has the same one and none is stored."""
