@@ -62,6 +62,9 @@ class Settings:
     #: RFC 9116 security contact for /.well-known/security.txt (mailto: or https: URI).
     security_contact: str = "mailto:security@localhost"
     security_policy_url: str = ""
+    #: The address people and the deployment's own checks reach this deployment at (the
+    #: trust center's links, security.txt's Canonical, the live TLS probe). No trailing /.
+    public_url: str = "https://localhost:8443"
     key_cache_entries: int = policy.KEY_CACHE_MAX_ENTRIES
     key_cache_ttl_seconds: int = policy.KEY_CACHE_TTL_SECONDS
     #: Retention (days), with the trust page's numbers. How long a deleted project, record
@@ -197,6 +200,11 @@ class Settings:
         if self.environment == "production" and self.security_contact.endswith("@localhost"):
             raise ConfigurationError(
                 "set security_contact to your security team's address in production"
+            )
+        if not self.public_url.startswith("https://") or self.public_url.endswith("/"):
+            raise ConfigurationError(
+                "public_url must be the https:// address of this deployment, without a "
+                "trailing /"
             )
         if not 1 <= self.key_cache_entries <= 1_000_000:
             raise ConfigurationError("key_cache_entries must be between 1 and 1000000")
