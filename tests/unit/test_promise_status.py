@@ -18,6 +18,10 @@ def test_a_recent_failure_is_failing() -> None:
     assert status_of(False, NOW - HOUR, NOW, 2 * HOUR) is PromiseStatus.FAILING
 
 
+def test_an_old_failure_stays_failing_until_a_newer_pass() -> None:
+    assert status_of(False, NOW - 30 * HOUR, NOW, 2 * HOUR) is PromiseStatus.FAILING
+
+
 def test_a_pass_older_than_the_allowed_age_is_stale_not_holding() -> None:
     assert status_of(True, NOW - 3 * HOUR, NOW, 2 * HOUR) is PromiseStatus.STALE
 

@@ -2,8 +2,9 @@
 follows from its newest results. Pure: no IO, ``now`` is an argument.
 
 A promise *holds* while its newest check passed and is recent; it is *failing* when the
-newest check failed (whatever passed before), and *stale* when no check ran within the
-allowed age: an old pass is never shown as holding.
+newest check failed (whatever passed before, however long ago it failed: only a newer
+pass clears it), and *stale* when it was never checked or its newest pass is older than
+the allowed age: an old pass is never shown as holding.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def status_of(
     newest_holds: bool | None, checked_at: datetime | None, now: datetime, stale_after: timedelta
 ) -> PromiseStatus:
     """A promise's status from its newest check (None: never checked)."""
+    if newest_holds is False:
+        return PromiseStatus.FAILING
     if newest_holds is None or checked_at is None or now - checked_at > stale_after:
         return PromiseStatus.STALE
-    return PromiseStatus.HOLDING if newest_holds else PromiseStatus.FAILING
+    return PromiseStatus.HOLDING
