@@ -45,11 +45,12 @@ if TYPE_CHECKING:
     from strongroom.lifecycle.worker import Worker
     from strongroom.services.access import Access
     from strongroom.services.certificates import Certificates
+    from strongroom.services.inbox import Inbox
     from strongroom.services.plans import Plans
     from strongroom.services.privacy import Privacy
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0009", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0013", "keystore": "0002"}
 
 
 class Strongroom:
@@ -147,6 +148,14 @@ class Strongroom:
         from strongroom.export.service import Exports
 
         return Exports(self.ctx)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        """The request inbox (support, security, privacy) on its first-response clock."""
+        from strongroom.mail import Mailer
+        from strongroom.services.inbox import Inbox
+
+        return Inbox(self.ctx, Mailer(self.settings))
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

@@ -32,6 +32,8 @@ MIN_CANCELLATION_WINDOW_DAYS = 30
 #: CCPA regulations §7101(a): records of consumer requests are kept for at least 24 months.
 MIN_PRIVACY_RECORD_MONTHS = 24
 MAX_BACKUP_PURGE_WINDOW_DAYS = 60
+#: The trust page: contact is answered within 24 hours (the inbox's first-response clock).
+MAX_RESPONSE_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,17 @@ class Settings:
     smtp_password_env: str = "STRONGROOM_SMTP_PASSWORD"  # noqa: S105 - a variable's name
     smtp_timeout_seconds: int = 30
 
+    # Request inbox (issue 14 item 5: support, security and privacy requests; docs/inbox.md)
+    #: Calendar hours from receipt within which a request gets its first reply (sent to the
+    #: requester by SMTP). The trust page promises 24: more is refused.
+    response_hours: int = 24
+    #: The operators' address, warned an hour before a request's first reply is due;
+    #: empty: the warning is recorded (and audited) only.
+    inbox_notify: str = ""
+    #: Requests one client address (IPv6 per /64) may send in an hour, by the form and the
+    #: API together; then 429 with Retry-After.
+    inbox_requests_per_address_hour: int = 5
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -203,8 +216,7 @@ class Settings:
             )
         if not self.public_url.startswith("https://") or self.public_url.endswith("/"):
             raise ConfigurationError(
-                "public_url must be the https:// address of this deployment, without a "
-                "trailing /"
+                "public_url must be the https:// address of this deployment, without a trailing /"
             )
         if not 1 <= self.key_cache_entries <= 1_000_000:
             raise ConfigurationError("key_cache_entries must be between 1 and 1000000")
@@ -213,7 +225,20 @@ class Settings:
         self._validate_retention()
         self._validate_hostile_clients()
         self._validate_mail()
+        self._validate_inbox()
         return self
+
+    def _validate_inbox(self) -> None:
+        if not 1 <= self.response_hours <= MAX_RESPONSE_HOURS:
+            raise ConfigurationError(
+                f"response_hours must be between 1 and {MAX_RESPONSE_HOURS}: requests are "
+                f"promised a first reply within {MAX_RESPONSE_HOURS} hours"
+            )
+        notify = self.inbox_notify
+        if notify and ("@" not in notify or any(c in notify for c in "\r\n<>,; ")):
+            raise ConfigurationError("inbox_notify must be empty or one plain email address")
+        if not 1 <= self.inbox_requests_per_address_hour <= 1000:
+            raise ConfigurationError("inbox_requests_per_address_hour must be between 1 and 1000")
 
     def _validate_mail(self) -> None:
         if self.smtp_security not in SMTP_SECURITY:

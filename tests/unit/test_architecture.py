@@ -89,6 +89,9 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.lifecycle.worker",
         "strongroom.lifecycle.purge",
         "strongroom.lifecycle.erasure",
+        # the request inbox and its mailer: built when the inbox is first used
+        "strongroom.services.inbox",
+        "strongroom.mail",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

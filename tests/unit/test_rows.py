@@ -30,6 +30,8 @@ WHOLE_ROWS: list[tuple[Any, Table]] = [
     (rows.PrivacyRequestRow, t.privacy_requests),
     (rows.CollectionRow, t.collections),
     (rows.LedgerRow, k.ledger),
+    (rows.InboxRequestRow, t.inbox_requests),
+    (rows.InboxEntryRow, t.inbox_entries),
 ]
 
 #: Row types read with a selection of columns, named in the query: each field a column.

@@ -25,8 +25,10 @@ from strongroom.backup import retention
 from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
+from strongroom.mail import Mailer
 from strongroom.services.browser_sessions import BrowserSessions
 from strongroom.services.context import Context
+from strongroom.services.inbox import Inbox
 from strongroom.services.privacy import expire_records
 from strongroom.storage.rows import DeadlineRow
 
@@ -78,6 +80,7 @@ class Worker:
         if only is None:
             self.expire_backups()
             self.expire_privacy_records()
+            self.watch_inbox()
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
                 self.prune_browser_sessions()
@@ -118,6 +121,17 @@ class Worker:
         if expired:
             log.info("privacy requests past their record's term deleted: %d", expired)
         return expired
+
+    def watch_inbox(self) -> None:
+        """Warn of inbox requests due within the hour, record breaches of the ones past
+        due (services/inbox.py). A failure is logged and retried next pass."""
+        try:
+            watched = Inbox(self.ctx, Mailer(self.ctx.settings)).watch()
+        except Exception:
+            log.exception("watching the inbox's clocks failed; retried next pass")
+            return
+        if watched.warned or watched.breached:
+            log.info("inbox: warned %s, breached %s", watched.warned, watched.breached)
 
     def prune_browser_sessions(self) -> int:
         """Forget console sessions past their expiry (they are refused already; this only

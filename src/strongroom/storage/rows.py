@@ -241,3 +241,29 @@ class PrivacyRequestRow(NamedTuple):
     outcome_reason_sealed: bytes | None
     subject_sealed: bytes | None
     created_by: str
+
+
+class InboxRequestRow(NamedTuple):
+    id: str
+    kind: str
+    email_sealed: bytes
+    subject_sealed: bytes
+    body_sealed: bytes
+    address_index: bytes | None
+    received_at: datetime
+    due_at: datetime
+    assigned_to: str | None
+    answered_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+
+
+class InboxEntryRow(NamedTuple):
+    id: str
+    request_id: str
+    kind: str
+    author: str
+    at: datetime
+    text_sealed: bytes | None
+    detail: str | None
+    message_id: str | None

@@ -337,3 +337,41 @@ record_restrictions = Table(
     Column("lifted_at", UtcDateTime, nullable=True),
     Index("ix_record_restrictions_request", "request_id"),
 )
+
+# Request inbox (support, security, privacy) ------------------------------------------------
+# A request from the public: who and what sealed under the directory key; the client's
+# address only as a keyed digest (counted for the intake's rate limit); the first-response
+# clock as plain times.
+inbox_requests = Table(
+    "inbox_requests",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(16), nullable=False),  # support | security | privacy
+    Column("email_sealed", LargeBinary, nullable=False),
+    Column("subject_sealed", LargeBinary, nullable=False),
+    Column("body_sealed", LargeBinary, nullable=False),
+    Column("address_index", LargeBinary(16), nullable=True),  # None: not from the network
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("assigned_to", String(128), nullable=True),  # an operator token's id
+    Column("answered_at", UtcDateTime, nullable=True),  # the first reply the SMTP server took
+    Column("warned_at", UtcDateTime, nullable=True),
+    Column("breached_at", UtcDateTime, nullable=True),
+    Index("ix_inbox_requests_open", "answered_at", "due_at"),
+    Index("ix_inbox_requests_address", "address_index", "received_at"),
+)
+
+# What happened to a request: replies (sent or not), notes, assignments. Text sealed.
+inbox_entries = Table(
+    "inbox_entries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("request_id", String(ID), ForeignKey("inbox_requests.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # reply | note | assign
+    Column("author", String(128), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("text_sealed", LargeBinary, nullable=True),  # a reply's or a note's text
+    Column("detail", String(255), nullable=True),  # the assignee; why a reply was not sent
+    Column("message_id", String(255), nullable=True),  # a reply the SMTP server took
+    Index("ix_inbox_entries_request", "request_id", "at"),
+)

@@ -26,6 +26,7 @@ from strongroom.storage.repositories.deadlines import Deadlines
 from strongroom.storage.repositories.exports import ExportJobs
 from strongroom.storage.repositories.files import Files
 from strongroom.storage.repositories.holds import Holds
+from strongroom.storage.repositories.inbox import Inbox
 from strongroom.storage.repositories.keys import Keys
 from strongroom.storage.repositories.ledger import Ledger
 from strongroom.storage.repositories.privacy_requests import PrivacyRequests
@@ -132,6 +133,7 @@ class DataUnitOfWork(_Transaction):
     shredding = _Repository(Shredding)
     backups = _Repository(Backups)
     privacy_requests = _Repository(PrivacyRequests)
+    inbox = _Repository(Inbox)  # the request inbox (support, security, privacy)
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()

@@ -1,0 +1,102 @@
+"""The repository of the request inbox: requests and their entries."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+
+from strongroom.storage import tables as t
+from strongroom.storage.repositories.base import Repository, fields
+from strongroom.storage.rows import InboxEntryRow, InboxRequestRow
+
+_R = t.inbox_requests.c
+
+
+class Inbox(Repository):
+    def lock_address(self, address_index: bytes) -> None:
+        """Serialise the intake of one client address to the end of the transaction, so
+        parallel submissions cannot outrun the rate limit. (SQLite: the write transaction's
+        BEGIN IMMEDIATE already does; PostgreSQL: an advisory lock.)"""
+        if self.is_postgresql:
+            key = int.from_bytes(address_index[:8], "big", signed=True) ^ 0x1B0C
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def received_from(self, address_index: bytes, since: datetime) -> builtins.list[datetime]:
+        """When the requests from one client address after ``since`` were received."""
+        rows = self.conn.execute(
+            select(_R.received_at).where(_R.address_index == address_index, _R.received_at > since)
+        )
+        return [r[0] for r in rows]
+
+    def add(self, row: InboxRequestRow) -> None:
+        self.conn.execute(insert(t.inbox_requests).values(**fields(row)))
+
+    def get(self, request_id: str) -> InboxRequestRow | None:
+        r = self.conn.execute(select(t.inbox_requests).where(_R.id == request_id)).first()
+        return InboxRequestRow(*r) if r else None
+
+    def update(self, request_id: str, **values: Any) -> None:
+        self.conn.execute(update(t.inbox_requests).where(_R.id == request_id).values(**values))
+
+    def mark_once(self, request_id: str, column: str, at: datetime) -> bool:
+        """Set ``warned_at`` or ``breached_at`` unless it is set; whether this call set it
+        (of two workers, one does)."""
+        target = _R[column]
+        changed = self.conn.execute(
+            update(t.inbox_requests)
+            .where(_R.id == request_id, target.is_(None))
+            .values({column: at})
+        ).rowcount
+        return bool(changed)
+
+    def answer(self, request_id: str, at: datetime) -> None:
+        """Stop the clock at ``at``, unless a sent reply stopped it before."""
+        self.conn.execute(
+            update(t.inbox_requests)
+            .where(_R.id == request_id, _R.answered_at.is_(None))
+            .values(answered_at=at)
+        )
+
+    def list(
+        self, kind: str | None = None, open_only: bool = False, limit: int = 500
+    ) -> builtins.list[InboxRequestRow]:
+        """Open requests first, by due time; then answered ones, newest first."""
+        query = select(t.inbox_requests)
+        if kind is not None:
+            query = query.where(_R.kind == kind)
+        if open_only:
+            query = query.where(_R.answered_at.is_(None))
+        query = query.order_by(_R.answered_at.is_not(None), _R.due_at, _R.id).limit(limit)
+        return [InboxRequestRow(*r) for r in self.conn.execute(query)]
+
+    def unanswered_due_before(self, moment: datetime) -> builtins.list[InboxRequestRow]:
+        """Requests without a sent reply due at or before ``moment`` (the warnings' pass
+        asks for an hour ahead)."""
+        query = (
+            select(t.inbox_requests)
+            .where(_R.answered_at.is_(None), _R.due_at <= moment)
+            .order_by(_R.due_at, _R.id)
+        )
+        return [InboxRequestRow(*r) for r in self.conn.execute(query)]
+
+    def count_open(self) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(t.inbox_requests).where(_R.answered_at.is_(None))
+            ).scalar_one()
+        )
+
+    def count_breaches_since(self, since: datetime) -> int:
+        query = select(func.count()).select_from(t.inbox_requests).where(_R.breached_at >= since)
+        return int(self.conn.execute(query).scalar_one())
+
+    def add_entry(self, row: InboxEntryRow) -> None:
+        self.conn.execute(insert(t.inbox_entries).values(**fields(row)))
+
+    def entries(self, request_id: str) -> builtins.list[InboxEntryRow]:
+        c = t.inbox_entries.c
+        query = select(t.inbox_entries).where(c.request_id == request_id).order_by(c.at, c.id)
+        return [InboxEntryRow(*r) for r in self.conn.execute(query)]
