@@ -146,9 +146,7 @@ def test_make_demo_has_a_folder_of_its_own() -> None:
 
 def test_version_and_home_before_the_subcommand(world: dict[str, Any]) -> None:
     version = run("--version")
-    assert version.returncode == 0 and version.stdout.decode().startswith("strongroom 0."), (
-        version
-    )
+    assert version.returncode == 0 and version.stdout.decode().startswith("strongroom 0."), version
     result = run("--home", str(world["home"]), "record", "list", world["ws"], world["project"])
     assert result.returncode == 0, result.stderr.decode()
     assert world["record"] in result.stdout.decode()

@@ -136,7 +136,10 @@ def test_a_backup_taken_during_writes_restores_to_a_consistent_state(
 
 
 def test_backup_then_purge_then_restore_the_purged_data_is_absent_and_undecryptable(
-    sr: Strongroom, home: Settings, clock: FixedClock, tmp_path: Path,
+    sr: Strongroom,
+    home: Settings,
+    clock: FixedClock,
+    tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
     world = seed(sr)

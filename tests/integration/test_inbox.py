@@ -170,7 +170,8 @@ def test_a_reply_the_smtp_server_took_stops_the_clock(
     assert shown.state is ClockState.ANSWERED and shown.breached_at is None
     assert shown.answered_at == got.received_at + timedelta(hours=3)
     assert mailing.inbox.verdict().holds
-    assert mailing.inbox.list(open_only=True) == []
+    assert mailing.inbox.list(state="open") == []
+    assert [r.id for r in mailing.inbox.list(state="answered")] == [got.id]
 
 
 def test_a_reply_with_no_smtp_server_is_recorded_as_not_sent_and_the_clock_runs_on(

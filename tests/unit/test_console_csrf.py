@@ -80,7 +80,7 @@ def test_an_upload_without_its_token_in_the_url_is_refused_unread(query: str) ->
     def body() -> Iterator[bytes]:
         nonlocal body_read
         body_read = True
-        yield b"--b\r\nContent-Disposition: form-data; name=\"csrftoken\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="csrftoken"\r\n\r\n'
         yield token.encode() + b"\r\n--b--\r\n"
 
     answer = client.post(

@@ -76,7 +76,7 @@ def test_every_storable_document_reads_back_the_same_with_both_parsers(doc: Any)
         1.7976931348623157e308,
         2.0**63,
         123456789.12345679,
-        "é ü 中文 😀 \u2028 \x00 \\ \" /",
+        'é ü 中文 😀 \u2028 \x00 \\ " /',
         "\U0010ffff",
         [],
         {},

@@ -29,6 +29,7 @@ from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_data import router as data_router
 from strongroom.api.routes_exports import router as exports_router
+from strongroom.api.routes_inbox import router as inbox_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
 from strongroom.api.routes_privacy import report_router as privacy_report_router
 from strongroom.api.routes_privacy import router as privacy_router
@@ -105,6 +106,7 @@ def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.include_router(lifecycle_router)
     app.include_router(privacy_router)
     app.include_router(privacy_report_router)
+    app.include_router(inbox_router)  # the request inbox (public intake, operators)
     # Innermost first: each add_middleware wraps what was added before it.
     app.add_middleware(
         BodyLimit,

@@ -97,11 +97,16 @@ def health(sr: SR) -> dict[str, Any]:
 
 @router.get("/.well-known/security.txt", response_class=PlainTextResponse, tags=["meta"])
 def security_txt(sr: SR) -> str:
-    """RFC 9116, from the settings; Expires is 180 days ahead (the RFC wants under a year)."""
+    """RFC 9116, from the settings: the security contact, then the request inbox's form;
+    Expires is 180 days from each request (the RFC wants under a year), so it renews
+    itself."""
     expires = (sr.ctx.clock.now() + timedelta(days=180)).replace(microsecond=0)
+    public_url = sr.settings.public_url
     lines = [
         f"Contact: {sr.settings.security_contact}",
+        f"Contact: {public_url}/contact",
         f"Expires: {expires.isoformat().replace('+00:00', 'Z')}",
+        f"Canonical: {public_url}/.well-known/security.txt",
         "Preferred-Languages: en",
     ]
     if sr.settings.security_policy_url:

@@ -166,12 +166,15 @@ class Inbox:
 
     # reading -------------------------------------------------------------------------
     def list(
-        self, kind: str | None = None, open_only: bool = False, actor: str = "operator"
+        self, kind: str | None = None, state: str | None = None, actor: str = "operator"
     ) -> builtins.list[InboxRequest]:
-        """Open requests first, soonest due (so overdue) first; then answered ones."""
+        """Open requests first, soonest due (so overdue) first; then answered ones.
+        ``state``: "open" (no reply sent yet) or "answered"; None: both."""
         kind = rules.check_kind(kind).value if kind else None
+        if state not in (None, "open", "answered"):
+            raise InvalidInput("state must be open or answered")
         with self.ctx.store.read() as uow:
-            rows = uow.inbox.list(kind, open_only)
+            rows = uow.inbox.list(kind, None if state is None else state == "answered")
         now = self.ctx.clock.now()
         return [self._view(row, now, actor) for row in rows]
 
@@ -185,8 +188,8 @@ class Inbox:
         view = self._view(row, self.ctx.clock.now(), actor)
         return InboxRequest(**{**view.__dict__, "body": body, "entries": opened})
 
-    def _get(self, uow: DataUnitOfWork, request_id: str) -> InboxRequestRow:
-        row = uow.inbox.get(request_id) if ids.is_id("inbox-request", request_id) else None
+    def _get(self, uow: DataUnitOfWork, request_id: str, lock: bool = False) -> InboxRequestRow:
+        row = uow.inbox.get(request_id, lock) if ids.is_id("inbox-request", request_id) else None
         if row is None:
             raise NotFound(f"no inbox request {request_id[:64]!r}", request_id=request_id[:64])
         return row
@@ -267,13 +270,13 @@ class Inbox:
         if text is not None:
             sealed = self.ctx.seal(DIRECTORY, _binding("inbox-entry", entry_id), text.encode())
         with self.ctx.store.write() as uow:
-            row = self._get(uow, request_id)
+            row = self._get(uow, request_id, lock=True)
             now = self.ctx.clock.now()
-            uow.inbox.add_entry(
-                InboxEntryRow(
-                    entry_id, row.id, kind.value, actor[:128], now, sealed, detail, message_id
-                )
+            position = uow.inbox.next_position(row.id)
+            entry = InboxEntryRow(
+                entry_id, row.id, kind.value, actor[:128], now, sealed, detail, message_id, position
             )
+            uow.inbox.add_entry(entry)
             if kind is EntryKind.ASSIGN:
                 uow.inbox.update(row.id, assigned_to=detail)
             if message_id is not None:

@@ -267,3 +267,4 @@ class InboxEntryRow(NamedTuple):
     text_sealed: bytes | None
     detail: str | None
     message_id: str | None
+    position: int

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from strongroom.storage.types import UtcDateTime
@@ -373,5 +374,6 @@ inbox_entries = Table(
     Column("text_sealed", LargeBinary, nullable=True),  # a reply's or a note's text
     Column("detail", String(255), nullable=True),  # the assignee; why a reply was not sent
     Column("message_id", String(255), nullable=True),  # a reply the SMTP server took
-    Index("ix_inbox_entries_request", "request_id", "at"),
+    Column("position", Integer, nullable=False),  # 1, 2, … within its request
+    UniqueConstraint("request_id", "position", name="uq_inbox_entries_position"),
 )

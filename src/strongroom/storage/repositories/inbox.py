@@ -34,8 +34,13 @@ class Inbox(Repository):
     def add(self, row: InboxRequestRow) -> None:
         self.conn.execute(insert(t.inbox_requests).values(**fields(row)))
 
-    def get(self, request_id: str) -> InboxRequestRow | None:
-        r = self.conn.execute(select(t.inbox_requests).where(_R.id == request_id)).first()
+    def get(self, request_id: str, lock: bool = False) -> InboxRequestRow | None:
+        """The request; ``lock``: held to the end of the transaction (PostgreSQL; SQLite's
+        write transaction is already alone), so its entries are numbered one at a time."""
+        query = select(t.inbox_requests).where(_R.id == request_id)
+        if lock and self.is_postgresql:
+            query = query.with_for_update()
+        r = self.conn.execute(query).first()
         return InboxRequestRow(*r) if r else None
 
     def update(self, request_id: str, **values: Any) -> None:
@@ -61,14 +66,16 @@ class Inbox(Repository):
         )
 
     def list(
-        self, kind: str | None = None, open_only: bool = False, limit: int = 500
+        self, kind: str | None = None, answered: bool | None = None, limit: int = 500
     ) -> builtins.list[InboxRequestRow]:
         """Open requests first, by due time; then answered ones, newest first."""
         query = select(t.inbox_requests)
         if kind is not None:
             query = query.where(_R.kind == kind)
-        if open_only:
-            query = query.where(_R.answered_at.is_(None))
+        if answered is not None:
+            query = query.where(
+                _R.answered_at.is_not(None) if answered else _R.answered_at.is_(None)
+            )
         query = query.order_by(_R.answered_at.is_not(None), _R.due_at, _R.id).limit(limit)
         return [InboxRequestRow(*r) for r in self.conn.execute(query)]
 
@@ -96,7 +103,12 @@ class Inbox(Repository):
     def add_entry(self, row: InboxEntryRow) -> None:
         self.conn.execute(insert(t.inbox_entries).values(**fields(row)))
 
+    def next_position(self, request_id: str) -> int:
+        c = t.inbox_entries.c
+        query = select(func.coalesce(func.max(c.position), 0)).where(c.request_id == request_id)
+        return int(self.conn.execute(query).scalar_one()) + 1
+
     def entries(self, request_id: str) -> builtins.list[InboxEntryRow]:
         c = t.inbox_entries.c
-        query = select(t.inbox_entries).where(c.request_id == request_id).order_by(c.at, c.id)
+        query = select(t.inbox_entries).where(c.request_id == request_id).order_by(c.position)
         return [InboxEntryRow(*r) for r in self.conn.execute(query)]

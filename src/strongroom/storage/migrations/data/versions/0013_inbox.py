@@ -45,12 +45,12 @@ def upgrade() -> None:
         sa.Column("text_sealed", sa.LargeBinary, nullable=True),
         sa.Column("detail", sa.String(255), nullable=True),
         sa.Column("message_id", sa.String(255), nullable=True),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.UniqueConstraint("request_id", "position", name="uq_inbox_entries_position"),
     )
-    op.create_index("ix_inbox_entries_request", "inbox_entries", ["request_id", "at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_inbox_entries_request", table_name="inbox_entries")
     op.drop_table("inbox_entries")
     op.drop_index("ix_inbox_requests_address", table_name="inbox_requests")
     op.drop_index("ix_inbox_requests_open", table_name="inbox_requests")
