@@ -29,11 +29,13 @@ from strongroom.console import (
     pages,
     routes_audit,
     routes_certificates,
+    routes_contact,
     routes_data,
     routes_deletion,
     routes_exports,
     routes_files,
     routes_members,
+    routes_operator_inbox,
     routes_privacy,
     routes_trash,
 )
@@ -143,6 +145,7 @@ def _page_routers() -> list[APIRouter]:
         routes_members,
         routes_audit,
         routes_deletion,
+        routes_operator_inbox,  # the request inbox, for operators
     )
     return [module.router for module in modules]
 
@@ -151,6 +154,7 @@ def _public_routers() -> list[APIRouter]:
     """The public pages' routers (no sign-in, outside ``/console``): each module's
     ``public`` router, rendered with :func:`pages.render_public`."""
     modules: tuple[ModuleType, ...] = ()
+    modules += (routes_contact,)  # the request inbox's contact form (/contact)
     return [module.public for module in modules]
 
 
