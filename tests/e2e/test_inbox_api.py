@@ -13,6 +13,7 @@ import pytest
 from sectxt import Parser
 
 from strongroom.clock import FixedClock
+from strongroom.console.app import create_site
 from tests.e2e.api_support import LiveServer, live_server
 from tests.smtp_support import SmtpServer, smtp_server
 
@@ -44,6 +45,16 @@ def test_anyone_sends_a_request_and_gets_a_reference_and_a_deadline(live: LiveSe
     got = answer.json()
     assert got["id"].startswith("req_") and got["response_hours"] == 24
     assert got["due_at"] == "2026-01-02T00:00:00Z"  # the FixedClock starts 2026-01-01
+
+
+def test_a_long_message_in_any_script_fits_the_body_limit(live: LiveServer) -> None:
+    message = "漢" * 20_000  # sent as \uXXXX escapes: 120,000 bytes of JSON
+    with live.client() as client:
+        answer = client.post("/v1/inbox", json={**SENT, "message": message})
+        too_big = client.post("/v1/inbox", json={**SENT, "message": "x" * 300_000})
+    assert answer.status_code == 201, answer.text
+    assert live.sr.inbox.show(answer.json()["id"]).body == message
+    assert too_big.status_code == 413
 
 
 def test_past_the_limit_an_address_gets_429_with_retry_after(live: LiveServer) -> None:
@@ -162,3 +173,19 @@ def test_security_txt_expires_under_a_year_from_whenever_it_is_read(tmp_path: Pa
         later = client.get("/.well-known/security.txt").text
     assert "Expires: 2026-06-30T00:00:00Z" in first  # the FixedClock starts 2026-01-01
     assert "Expires: 2027-08-04T00:00:00Z" in later
+
+
+def test_the_contact_form_takes_a_long_message_and_refuses_hostile_fields(tmp_path: Path) -> None:
+    with live_server(tmp_path / "home", app=create_site) as live, live.client() as client:
+        form = {"kind": "privacy", "email": "kim@example.org", "subject": "개인정보"}
+        sent = client.post("/contact", data={**form, "body": "데" * 20_000})
+        assert sent.status_code == 201, sent.text[:500]
+        assert "Request received" in sent.text
+        assert sent.headers["content-security-policy"].startswith("default-src 'self'")
+        refused = client.post(
+            "/contact", data={**form, "subject": "Hi\r\nBcc: victim@evil.example", "body": "b"}
+        )
+        assert refused.status_code == 422
+        assert 'id="subject-error"' in refused.text and "kim@example.org" in refused.text
+        [stored] = live.sr.inbox.list()
+        assert live.sr.inbox.show(stored.id).body == "데" * 20_000

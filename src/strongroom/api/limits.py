@@ -14,6 +14,10 @@ from strongroom.api.problems import PROBLEM, problem_body
 
 #: Every body but a record's, a certificate's or an upload: sign-in, names, roles, tokens.
 SMALL_LIMIT = 64 * 1024
+#: The request inbox's texts (a request from the public, an operator's reply or note):
+#: 20,000 characters, which a form sends percent-encoded at up to 9 bytes each.
+INBOX_LIMIT = 256 * 1024
+INBOX_PATHS = ("/v1/inbox", "/contact", "/console/operator/inbox/")
 
 
 class BodyLimit:
@@ -43,6 +47,8 @@ class BodyLimit:
             limit = self.upload_limit
         elif "/records" in path or path == "/v1/certificates/verify":
             limit = self.json_limit
+        elif path.startswith(INBOX_PATHS):
+            limit = INBOX_LIMIT
         else:
             limit = SMALL_LIMIT
         for name, value in scope.get("headers", []):
