@@ -302,7 +302,7 @@ class Inbox:
         now = self.ctx.clock.now()
         report = WatchReport([], [])
         with self.ctx.store.write() as uow:
-            for row in uow.inbox.unanswered_due_before(now + rules.WARNING_BEFORE):
+            for row in uow.inbox.unanswered_due_before(now + rules.WARNING_BEFORE, unmarked=True):
                 warn = rules.needs_warning(row.due_at, row.answered_at, row.warned_at, now)
                 if warn and self._mark(uow, row, "warned_at", "inbox.warning", now):
                     report.warned.append(row.id)
@@ -348,7 +348,7 @@ class Inbox:
         is past its deadline without a sent reply."""
         now = now or self.ctx.clock.now()
         with self.ctx.store.read() as uow:
-            overdue = len(uow.inbox.unanswered_due_before(now))
+            overdue = uow.inbox.count_overdue(now)
             open_requests = uow.inbox.count_open()
             breaches = uow.inbox.count_breaches_since(now - rules.BREACH_LOOKBACK)
         return rules.response_verdict(

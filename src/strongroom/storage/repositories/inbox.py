@@ -6,7 +6,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, or_, select, text, update
 
 from strongroom.storage import tables as t
 from strongroom.storage.repositories.base import Repository, fields
@@ -79,15 +79,24 @@ class Inbox(Repository):
         query = query.order_by(_R.answered_at.is_not(None), _R.due_at, _R.id).limit(limit)
         return [InboxRequestRow(*r) for r in self.conn.execute(query)]
 
-    def unanswered_due_before(self, moment: datetime) -> builtins.list[InboxRequestRow]:
+    def unanswered_due_before(
+        self, moment: datetime, unmarked: bool = False
+    ) -> builtins.list[InboxRequestRow]:
         """Requests without a sent reply due at or before ``moment`` (the warnings' pass
-        asks for an hour ahead)."""
+        asks for an hour ahead); ``unmarked``: only those not yet both warned and breached
+        (so a request left unanswered for months is not read at every pass)."""
+        query = select(t.inbox_requests).where(_R.answered_at.is_(None), _R.due_at <= moment)
+        if unmarked:
+            query = query.where(or_(_R.warned_at.is_(None), _R.breached_at.is_(None)))
+        return [InboxRequestRow(*r) for r in self.conn.execute(query.order_by(_R.due_at, _R.id))]
+
+    def count_overdue(self, now: datetime) -> int:
         query = (
-            select(t.inbox_requests)
-            .where(_R.answered_at.is_(None), _R.due_at <= moment)
-            .order_by(_R.due_at, _R.id)
+            select(func.count())
+            .select_from(t.inbox_requests)
+            .where(_R.answered_at.is_(None), _R.due_at <= now)
         )
-        return [InboxRequestRow(*r) for r in self.conn.execute(query)]
+        return int(self.conn.execute(query).scalar_one())
 
     def count_open(self) -> int:
         return int(
