@@ -36,6 +36,7 @@ from strongroom.console import (
     routes_members,
     routes_privacy,
     routes_trash,
+    routes_trust,
 )
 from strongroom.console.csrf import with_csrf
 from strongroom.console.operator import router as operator_router
@@ -143,6 +144,7 @@ def _page_routers() -> list[APIRouter]:
         routes_members,
         routes_audit,
         routes_deletion,
+        routes_trust,  # the operators' promises page
     )
     return [module.router for module in modules]
 
@@ -150,7 +152,7 @@ def _page_routers() -> list[APIRouter]:
 def _public_routers() -> list[APIRouter]:
     """The public pages' routers (no sign-in, outside ``/console``): each module's
     ``public`` router, rendered with :func:`pages.render_public`."""
-    modules: tuple[ModuleType, ...] = ()
+    modules: tuple[ModuleType, ...] = (routes_trust,)
     return [module.public for module in modules]
 
 

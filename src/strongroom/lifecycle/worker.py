@@ -24,6 +24,7 @@ from datetime import timedelta
 from strongroom.backup import retention
 from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
+from strongroom.lifecycle.scheduled import Scheduled
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
 from strongroom.services.browser_sessions import BrowserSessions
 from strongroom.services.context import Context
@@ -60,6 +61,9 @@ class Worker:
         #: The work of each deadline action (registered by bootstrap, the composition root).
         self.handlers: dict[str, Handler] = {}
         self._next_sweep = 0.0  # monotonic time of the next partial-blob sweep
+        #: Backups, drills, root rotation and promise checks on their periods (set by
+        #: bootstrap; None: this worker runs deadlines only).
+        self.scheduled: Scheduled | None = None
 
     def register(self, action: DeadlineAction, handler: Handler) -> None:
         self.handlers[action.value] = handler
@@ -81,6 +85,7 @@ class Worker:
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
                 self.prune_browser_sessions()
+            self.run_scheduled()
         while True:  # a claimed row is leased, so the next claim does not see it again
             claimed = self._claim(report, only)
             if not claimed:
@@ -88,6 +93,7 @@ class Worker:
                     if report.done:  # a purge may have destroyed a key:
                         self.expire_backups()  # renew the keystore backup now, not next pass
                     self._report_parked(report)
+                    self.check_promises()
                 return report
             for deadline in claimed:
                 if on_claimed is not None:
@@ -118,6 +124,33 @@ class Worker:
         if expired:
             log.info("privacy requests past their record's term deleted: %d", expired)
         return expired
+
+    def run_scheduled(self) -> None:
+        """Backups, restore drills and the root key's rotation, each when its period has
+        come (lifecycle/scheduled.py). A failure is logged and retried a minute later;
+        it never stops the purges."""
+        if self.scheduled is None:
+            return
+        now = self.ctx.clock.now()
+        for name, chore in (
+            ("backup", self.scheduled.backup),
+            ("restore drill", self.scheduled.drill),
+            ("root key rotation", self.scheduled.rotate_root),
+        ):
+            try:
+                chore(now)
+            except Exception:
+                log.exception("scheduled %s failed; retried in a minute", name)
+
+    def check_promises(self) -> None:
+        """Run the promise checks when they are due (and at the first pass), after the
+        pass's purges. A failure is logged and retried a minute later."""
+        if self.scheduled is None:
+            return
+        try:
+            self.scheduled.promise_checks(self.ctx.clock.now())
+        except Exception:
+            log.exception("promise checks failed; retried in a minute")
 
     def prune_browser_sessions(self) -> int:
         """Forget console sessions past their expiry (they are refused already; this only
