@@ -35,6 +35,8 @@ class Scheduled:
     #: Whether a promise check is due at a time (sr.promises.check_due).
     promises_due: Callable[[datetime], bool]
     _next: dict[str, datetime] = field(default_factory=dict)
+    #: A chore ran since the last promise check: check again now, not at the period's end.
+    _changed: bool = False
 
     def _due(self, chore: str, now: datetime) -> bool:
         return now >= self._next.get(chore, now)
@@ -52,6 +54,7 @@ class Scheduled:
             return False
         self._next["backup"] = now + RETRY
         entry = self.backups.create()
+        self._changed = True
         self._next["backup"] = entry.created_at + timedelta(hours=every)
         log.info("scheduled backup taken: %s", entry.id)
         return True
@@ -70,6 +73,7 @@ class Scheduled:
             return False
         self._next["drill"] = now + RETRY
         report = self.backups.drill()
+        self._changed = True
         self._next["drill"] = now + every
         log.info("scheduled restore drill: %s", "passed" if report.ok else report.problems)
         return True
@@ -89,14 +93,18 @@ class Scheduled:
             return False
         self._next["rotate"] = now + RETRY
         rotation = self.keys.rotate_root(actor="system:worker")
+        self._changed = True
         self._next["rotate"] = now + every
         log.info("root key rotated: %s", rotation.as_json())
         return True
 
     def promise_checks(self, now: datetime) -> bool:
-        if not self._due("promises", now) or not self.promises_due(now):
+        """Run every promise check when the newest is ``promise_check_minutes`` old, or
+        at once after a backup, a drill or a rotation (the page then shows it)."""
+        if not self._changed and (not self._due("promises", now) or not self.promises_due(now)):
             return False
         self._next["promises"] = now + RETRY
+        self._changed = False
         self.check_promises()
         every = timedelta(minutes=self.ctx.settings.promise_check_minutes)
         self._next["promises"] = now + every
