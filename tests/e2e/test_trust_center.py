@@ -73,7 +73,9 @@ def promise(report: dict[str, Any], promise_id: str) -> dict[str, Any]:
 def test_every_promise_holds_after_the_first_worker_pass(served: LiveServer) -> None:
     report, shown, html = trust(served)
     assert [p["id"] for p in report["promises"]] == STANDARD
-    assert report["all_holding"] is True, [p for p in report["promises"] if p["status"] != "holding"]
+    assert report["all_holding"] is True, [
+        p for p in report["promises"] if p["status"] != "holding"
+    ]
     assert set(shown.values()) == {"holding"}
     assert html.count(">Holding</strong>") == len(STANDARD)
     assert report["crypto_policy"]["cipher"] == "AES-256-GCM"
@@ -94,12 +96,16 @@ def test_stopped_backups_turn_the_backup_promise_failing(
     backups = promise(report, "backup-purge-window")
     assert backups["status"] == shown["backup-purge-window"] == "failing"
     assert "backups have stopped" in backups["evidence"]
-    assert backups["last_passed_at"] is not None and backups["last_passed_at"] < backups["checked_at"]
+    assert (
+        backups["last_passed_at"] is not None and backups["last_passed_at"] < backups["checked_at"]
+    )
     assert "backups have stopped" in html
 
     sr.worker.run_once()  # the worker takes a backup and rotates the root key
     report, _, _ = trust(served)
-    assert report["all_holding"] is True, [p for p in report["promises"] if p["status"] != "holding"]
+    assert report["all_holding"] is True, [
+        p for p in report["promises"] if p["status"] != "holding"
+    ]
 
 
 def test_an_overdue_purge_fails_its_promise(served: LiveServer, clock: FixedClock) -> None:

@@ -22,9 +22,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @contextmanager
-def tiny_tls_server(
-    home: Path, *, allow_tls11: bool, hsts: str | None
-) -> Iterator[str]:
+def tiny_tls_server(home: Path, *, allow_tls11: bool, hsts: str | None) -> Iterator[str]:
     """An HTTPS server on a free port, with the home's certificate, answering every
     request with an empty 200 (and ``Strict-Transport-Security: hsts`` if given)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
