@@ -79,14 +79,14 @@ def handshake(public_url: str, version: ssl.TLSVersion) -> Handshake:
 
 
 def hsts_max_age(public_url: str) -> int | None:
-    """The max-age of the Strict-Transport-Security header of a response to ``HEAD /``
+    """The max-age of the Strict-Transport-Security header of the response to ``GET /health``
     over TLS 1.2 (None: no such header)."""
     host, port = _address(public_url)
     with (
         _connect(host, port) as raw,
         _only(ssl.TLSVersion.TLSv1_2).wrap_socket(raw, server_hostname=host) as tls,
     ):
-        tls.sendall(f"HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        tls.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
         head = b""
         while b"\r\n\r\n" not in head and len(head) < MAX_HEADERS:
             chunk = tls.recv(4096)
