@@ -24,7 +24,8 @@ SLACK = timedelta(minutes=1)
 
 
 def _overdue(d: Deployment, action: DeadlineAction, *reasons: PurgeReason) -> Verdict | None:
-    """A failing verdict naming the oldest overdue deadline, or None when none is."""
+    """A failing verdict dating the oldest overdue deadline, or None when none is. The
+    evidence is public: it names no workspace."""
     with d.ctx.store.read() as uow:
         late = uow.promise_evidence.overdue(action, [r.value for r in reasons], d.now - GRACE)
     if not late:
@@ -32,7 +33,7 @@ def _overdue(d: Deployment, action: DeadlineAction, *reasons: PurgeReason) -> Ve
     oldest = late[0]
     return Verdict.failed(
         f"{len(late)} purge(s) overdue; the oldest was due {oldest.due_at.isoformat()} "
-        f"({oldest.reason}, workspace {oldest.workspace_id})"
+        f"({oldest.reason})"
     )
 
 
@@ -182,7 +183,7 @@ def check_cancellation(d: Deployment) -> Verdict:
     if short:
         return Verdict.failed(
             f"{len(short)} cancelled workspaces get less than {days(window.days)} to export "
-            f"(workspace {short[0].workspace_id} is purged {short[0].due_at.isoformat()})"
+            f"(one is purged {short[0].due_at.isoformat()})"
         )
     late = _overdue(d, DeadlineAction.PURGE_WORKSPACE, reason)
     return late or Verdict.passed(
