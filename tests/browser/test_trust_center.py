@@ -25,7 +25,7 @@ def site(tmp_path: Path, clock: FixedClock) -> Iterator[Site]:
     """A site served at its own public_url (no sample workspace: the trust center is
     public), with the worker's first pass done."""
     with trust_server(tmp_path / "home", clock, **SETTINGS) as server:
-        server.sr.worker.run_once()
+        server.sr.worker.run_once(scheduled=True)
         yield Site(server, clock, "", {})
 
 

@@ -16,7 +16,7 @@ from tests.e2e.trust_support import trust_server
 def test_promises_check_exit_codes(tmp_path: Path, faketime: str) -> None:  # noqa: F811
     home = tmp_path / "home"
     with trust_server(home) as server:
-        server.sr.worker.run_once()  # a backup, a drill, the first checks
+        server.sr.worker.run_once(scheduled=True)  # a backup, a drill, the first checks
 
         now = run("promises", "check", "--json", home=home)
         assert now.returncode == 0, (now.stdout, now.stderr)

@@ -47,7 +47,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def served(tmp_path: Path, clock: FixedClock, backend: dict[str, str]) -> Iterator[LiveServer]:
     with trust_server(tmp_path / "home", clock, **backend) as server:
-        server.sr.worker.run_once()  # the first pass: backup, drill, checks
+        server.sr.worker.run_once(scheduled=True)  # the first pass: backup, drill, checks
         yield server
 
 
@@ -101,7 +101,7 @@ def test_stopped_backups_turn_the_backup_promise_failing(
     )
     assert "backups have stopped" in html
 
-    sr.worker.run_once()  # the worker takes a backup and rotates the root key
+    sr.worker.run_once(scheduled=True)  # the worker takes a backup and rotates the root key
     report, _, _ = trust(served)
     assert report["all_holding"] is True, [
         p for p in report["promises"] if p["status"] != "holding"
@@ -124,7 +124,7 @@ def test_an_overdue_purge_fails_its_promise(served: LiveServer, clock: FixedCloc
     deletion = promise(report, "workspace-deletion")["evidence"]
     assert "workspace_deleted" in deletion and doomed.id not in deletion  # public: no ids
 
-    sr.worker.run_once()  # the purges run; the checks are due again
+    sr.worker.run_once(scheduled=True)  # the purges run; the checks are due again
     _, shown, _ = trust(served)
     assert shown["trash-window"] == shown["workspace-deletion"] == "holding"
 

@@ -172,20 +172,20 @@ def test_backups_drills_and_rotations_on_their_periods(
 ) -> None:
     sr = quiet
     version = sr.ctx.keyring.kms.current_version()
-    sr.worker.run_once()
+    sr.worker.run_once(scheduled=True)
     assert len(sr.backups.list(DATA)) == 1
     drills = [e for e in sr.audit.events(None, 0, 1000) if e.action == "backup.drill"]
     assert len(drills) == 1 and drills[0].subject["ok"] is True
     clock.advance(timedelta(hours=23))
-    sr.worker.run_once()
+    sr.worker.run_once(scheduled=True)
     assert len(sr.backups.list(DATA)) == 1
     assert sr.ctx.keyring.kms.current_version() == version
     clock.advance(timedelta(hours=1, minutes=1))
-    sr.worker.run_once()
+    sr.worker.run_once(scheduled=True)
     assert len(sr.backups.list(DATA)) == 2  # 24 hours after the first
     assert sr.ctx.keyring.kms.current_version() == version + 1  # the policy's 1 day
     clock.advance(timedelta(days=7))
-    sr.worker.run_once()
+    sr.worker.run_once(scheduled=True)
     drills = [e for e in sr.audit.events(None, 0, 1000) if e.action == "backup.drill"]
     assert len(drills) == 2
 
@@ -194,7 +194,7 @@ def test_no_backups_when_they_are_taken_elsewhere(home: Settings, clock: FixedCl
     with open_strongroom(settings=replace(home, backup_every_hours=0), clock=clock) as sr:
         assert sr.worker.scheduled is not None
         sr.worker.scheduled.promises_due = lambda now: False
-        sr.worker.run_once()
+        sr.worker.run_once(scheduled=True)
         assert sr.backups.list(DATA) == []
         found = verdict(sr, "backup-purge-window")
         assert not found.holds and found.evidence == "no backup has been taken"

@@ -76,16 +76,21 @@ class Worker:
         self,
         on_claimed: Callable[[DeadlineRow], None] | None = None,
         only: str | None = None,
+        scheduled: bool = False,
     ) -> PassReport:
-        """Run everything due now (or only deadline ``only``, if due), then return."""
+        """Run everything due now (or only deadline ``only``, if due), then return.
+        ``scheduled``: also the work on a period (backups, drills, root rotation, promise
+        checks), as every pass of :meth:`run_forever` does."""
         report = PassReport()
+        scheduled = scheduled and only is None
         if only is None:
             self.expire_backups()
             self.expire_privacy_records()
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
                 self.prune_browser_sessions()
-            self.run_scheduled()
+            if scheduled:
+                self.run_scheduled()
         while True:  # a claimed row is leased, so the next claim does not see it again
             claimed = self._claim(report, only)
             if not claimed:
@@ -93,7 +98,8 @@ class Worker:
                     if report.done:  # a purge may have destroyed a key:
                         self.expire_backups()  # renew the keystore backup now, not next pass
                     self._report_parked(report)
-                    self.check_promises()
+                    if scheduled:
+                        self.check_promises()
                 return report
             for deadline in claimed:
                 if on_claimed is not None:
@@ -236,7 +242,7 @@ class Worker:
         wait = interval if interval is not None else self.ctx.settings.worker_interval_seconds
         while not stop.is_set():
             try:
-                report = self.run_once()
+                report = self.run_once(scheduled=True)
                 if report.done or report.failed:
                     log.info("lifecycle pass: %s", report.as_json())
             except Exception:  # a pass failing (database down) must not end the worker
