@@ -111,7 +111,7 @@ def test_a_check_that_raises_is_failing_not_holding(sr: Strongroom) -> None:
     assert not found.holds
     assert (
         found.evidence
-        == "the check could not run: RuntimeError: the probe fell over with a second line"
+        == "the check could not run (RuntimeError); the worker's log has the reason"
     )
     assert sr.promises.report().promises[0].status is PromiseStatus.FAILING
 

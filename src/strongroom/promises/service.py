@@ -1,10 +1,11 @@
 """``sr.promises``: run every promise's check against the running deployment, keep the
 results, and build the trust report from them.
 
-A check that raises counts as failing (its evidence says it could not run): a broken
-check never shows a promise as holding. Results are kept ``promise_history_days``; each
-promise's newest result and newest pass are kept whatever their age. A promise that turns
-failing or holding again appends an audit event (a run that changes nothing does not).
+A check that raises counts as failing (its evidence says it could not run, and the log
+why): a broken check never shows a promise as holding. Results are kept
+``promise_history_days``; each promise's newest result and newest pass are kept whatever
+their age. A promise that turns failing or holding again appends an audit event (a run
+that changes nothing does not).
 """
 
 from __future__ import annotations
@@ -153,8 +154,12 @@ def _run(promise: Promise, deployment: Deployment) -> Verdict:
     try:
         verdict = promise.check(deployment)
     except Exception as e:  # a check that cannot run proves nothing: failing
+        # The evidence is public: the error's kind only; its message (paths, database
+        # addresses) goes to the log.
         log.exception("the check of promise %s could not run", promise.id)
-        verdict = Verdict.failed(f"the check could not run: {type(e).__name__}: {e}")
+        verdict = Verdict.failed(
+            f"the check could not run ({type(e).__name__}); the worker's log has the reason"
+        )
     return Verdict(verdict.holds, _one_line(verdict.evidence))
 
 
