@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from strongroom.backup.service import Backups
     from strongroom.export.service import Exports
     from strongroom.lifecycle.worker import Worker
+    from strongroom.promises.service import Promises
     from strongroom.services.access import Access
     from strongroom.services.certificates import Certificates
     from strongroom.services.inbox import Inbox
@@ -110,6 +112,7 @@ class Strongroom:
         from strongroom.export.jobs import run_deadline as run_export
         from strongroom.lifecycle.erasure import Eraser
         from strongroom.lifecycle.purge import Purger
+        from strongroom.lifecycle.scheduled import Scheduled
         from strongroom.lifecycle.worker import Worker
 
         ctx = self.ctx
@@ -120,6 +123,13 @@ class Strongroom:
         worker.register(DeadlineAction.EXPORT_RUN, lambda s: run_export(ctx, s))
         worker.register(DeadlineAction.EXPORT_EXPIRE, lambda s: expire_export(ctx, s))
         worker.register(DeadlineAction.PRIVACY_ERASE, Eraser(ctx, self.records).run)
+        worker.scheduled = Scheduled(
+            ctx,
+            self.backups,
+            self.keys,
+            check_promises=lambda: self.promises.check_all("system:worker"),
+            promises_due=lambda now: self.promises.check_due(now),
+        )
         ctx.wake_worker = worker.wake
         return worker
 
@@ -156,6 +166,19 @@ class Strongroom:
         from strongroom.services.inbox import Inbox
 
         return Inbox(self.ctx, Mailer(self.settings))
+
+    @cached_property
+    def promises(self) -> Promises:
+        """The trust page's promises: checks against this deployment, their results, and
+        the trust report. Promises of other services join here, one entry each."""
+        from strongroom.promises.registry import Deployment
+        from strongroom.promises.service import Promises
+        from strongroom.promises.standard import STANDARD
+
+        def deployment(now: datetime) -> Deployment:
+            return Deployment(self.ctx, self.backups, self.audit, self.privacy, now)
+
+        return Promises(self.ctx, [*STANDARD], deployment)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

@@ -137,6 +137,25 @@ class Settings:
     smtp_username: str = ""
     smtp_password_env: str = "STRONGROOM_SMTP_PASSWORD"  # noqa: S105 - a variable's name
     smtp_timeout_seconds: int = 30
+    # Promise checks and the trust center (issue 14: docs/trust-center.md).
+    #: Minutes between two runs of every promise check by the worker (it also runs them at
+    #: its first pass); their results are what /trust shows.
+    promise_check_minutes: int = 15
+    #: A promise whose newest check is older than this many minutes shows as stale, never
+    #: as holding. At least promise_check_minutes.
+    promise_stale_minutes: int = 60
+    #: Days the results of promise checks are kept (each promise's newest result and newest
+    #: pass are kept whatever their age).
+    promise_history_days: int = 90
+    #: Hours between two backups the worker takes (data and keystore). 0: backups are taken
+    #: outside Strongroom's worker; the backup promise still needs a recent one.
+    backup_every_hours: int = 24
+    #: Days between two restore drills the worker runs on the newest backup (1 to 7: the
+    #: promise wants a drill that passed within the last 7 days).
+    backup_drill_every_days: int = 7
+    #: The server certificate must stay valid at least this many more days for the
+    #: certificate promise to hold.
+    certificate_min_days: int = 14
 
     # Request inbox (issue 14 item 5: support, security and privacy requests; docs/inbox.md)
     #: Calendar hours from receipt within which a request gets its first reply (sent to the
@@ -226,6 +245,7 @@ class Settings:
         self._validate_hostile_clients()
         self._validate_mail()
         self._validate_inbox()
+        self._validate_promises()
         return self
 
     def _validate_inbox(self) -> None:
@@ -239,6 +259,25 @@ class Settings:
             raise ConfigurationError("inbox_notify must be empty or one plain email address")
         if not 1 <= self.inbox_requests_per_address_hour <= 1000:
             raise ConfigurationError("inbox_requests_per_address_hour must be between 1 and 1000")
+
+    def _validate_promises(self) -> None:
+        bounds = {
+            "promise_check_minutes": (1, 1440),
+            "promise_stale_minutes": (1, 10080),
+            "promise_history_days": (1, 3650),
+            "backup_every_hours": (0, 168),
+            "backup_drill_every_days": (1, 7),
+            "certificate_min_days": (1, 365),
+        }
+        for name, (low, high) in bounds.items():
+            if not low <= getattr(self, name) <= high:
+                raise ConfigurationError(f"{name} must be between {low} and {high}")
+        if self.promise_stale_minutes < self.promise_check_minutes:
+            raise ConfigurationError(
+                f"promise_stale_minutes ({self.promise_stale_minutes}) must be at least "
+                f"promise_check_minutes ({self.promise_check_minutes}): every promise would "
+                "show as stale between two checks"
+            )
 
     def _validate_mail(self) -> None:
         if self.smtp_security not in SMTP_SECURITY:

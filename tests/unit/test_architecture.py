@@ -34,8 +34,11 @@ ALLOWED: dict[str, set[str]] = {
     "backup": {"services", "storage", "crypto", "config", "blobs", "domain"} | BASE,
     "lifecycle": {"backup", "services", "storage", "crypto", "config", "blobs", "domain", "mail"}
     | BASE,
+    # the trust page's promises: claims from settings, checks over the services and backups
+    "promises": {"backup", "services", "storage", "crypto", "config", "domain"} | BASE,
     "export": {"lifecycle", "services", "storage", "crypto", "config", "blobs", "domain"} | BASE,
     "bootstrap": {
+        "promises",
         "mail",
         "export",
         "lifecycle",
@@ -92,6 +95,10 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         # the request inbox and its mailer: built when the inbox is first used
         "strongroom.services.inbox",
         "strongroom.mail",
+        "strongroom.lifecycle.scheduled",
+        "strongroom.promises.registry",
+        "strongroom.promises.service",
+        "strongroom.promises.standard",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

@@ -13,6 +13,7 @@ from strongroom.backup import drill, reader, restorable, restore, retention, wor
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest
 from strongroom.backup.restore import OpenHome
+from strongroom.services import audit
 from strongroom.services.context import Context
 
 
@@ -150,5 +151,18 @@ class Backups:
     def expire(self, now: datetime | None = None) -> retention.ExpiryReport:
         return retention.expire(self.ctx, now or self.ctx.clock.now())
 
-    def drill(self, scratch: Path | None = None) -> drill.DrillReport:
-        return drill.run(self.ctx, self._open_home, scratch)
+    def drill(self, scratch: Path | None = None, actor: str = "system") -> drill.DrillReport:
+        """Restore the newest backup into a scratch home and check it; the outcome is an
+        audit event (``backup.drill``), which the backup promise reads."""
+        report = drill.run(self.ctx, self._open_home, scratch)
+        audit.record(
+            self.ctx.store,
+            self.ctx.clock.now(),
+            actor,
+            "backup.drill",
+            None,
+            ok=report.ok,
+            backup_id=report.backup_id,
+            problems=report.problems[:5],
+        )
+        return report

@@ -52,6 +52,7 @@ COMMANDS: dict[str, str] = {
     "backup": "app",
     "privacy": "app",
     "inbox": "app",
+    "promises": "app",
 }
 
 

@@ -38,6 +38,7 @@ from strongroom.console import (
     routes_operator_inbox,
     routes_privacy,
     routes_trash,
+    routes_trust,
 )
 from strongroom.console.csrf import with_csrf
 from strongroom.console.operator import router as operator_router
@@ -146,6 +147,7 @@ def _page_routers() -> list[APIRouter]:
         routes_audit,
         routes_deletion,
         routes_operator_inbox,  # the request inbox, for operators
+        routes_trust,  # the operators' promises page
     )
     return [module.router for module in modules]
 
@@ -153,8 +155,10 @@ def _page_routers() -> list[APIRouter]:
 def _public_routers() -> list[APIRouter]:
     """The public pages' routers (no sign-in, outside ``/console``): each module's
     ``public`` router, rendered with :func:`pages.render_public`."""
-    modules: tuple[ModuleType, ...] = ()
-    modules += (routes_contact,)  # the request inbox's contact form (/contact)
+    modules: tuple[ModuleType, ...] = (
+        routes_trust,  # the trust center (/trust)
+        routes_contact,  # the request inbox's contact form (/contact)
+    )
     return [module.public for module in modules]
 
 

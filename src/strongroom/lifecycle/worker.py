@@ -24,6 +24,7 @@ from datetime import timedelta
 from strongroom.backup import retention
 from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
+from strongroom.lifecycle.scheduled import Scheduled
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
 from strongroom.mail import Mailer
 from strongroom.services.browser_sessions import BrowserSessions
@@ -62,6 +63,9 @@ class Worker:
         #: The work of each deadline action (registered by bootstrap, the composition root).
         self.handlers: dict[str, Handler] = {}
         self._next_sweep = 0.0  # monotonic time of the next partial-blob sweep
+        #: Backups, drills, root rotation and promise checks on their periods (set by
+        #: bootstrap; None: this worker runs deadlines only).
+        self.scheduled: Scheduled | None = None
 
     def register(self, action: DeadlineAction, handler: Handler) -> None:
         self.handlers[action.value] = handler
@@ -74,9 +78,13 @@ class Worker:
         self,
         on_claimed: Callable[[DeadlineRow], None] | None = None,
         only: str | None = None,
+        scheduled: bool = False,
     ) -> PassReport:
-        """Run everything due now (or only deadline ``only``, if due), then return."""
+        """Run everything due now (or only deadline ``only``, if due), then return.
+        ``scheduled``: also the work on a period (backups, drills, root rotation, promise
+        checks), as every pass of :meth:`run_forever` does."""
         report = PassReport()
+        scheduled = scheduled and only is None
         if only is None:
             self.expire_backups()
             self.expire_privacy_records()
@@ -84,6 +92,8 @@ class Worker:
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
                 self.prune_browser_sessions()
+            if scheduled:
+                self.run_scheduled()
         while True:  # a claimed row is leased, so the next claim does not see it again
             claimed = self._claim(report, only)
             if not claimed:
@@ -91,6 +101,8 @@ class Worker:
                     if report.done:  # a purge may have destroyed a key:
                         self.expire_backups()  # renew the keystore backup now, not next pass
                     self._report_parked(report)
+                    if scheduled:
+                        self.check_promises()
                 return report
             for deadline in claimed:
                 if on_claimed is not None:
@@ -132,6 +144,33 @@ class Worker:
             return
         if watched.warned or watched.breached:
             log.info("inbox: warned %s, breached %s", watched.warned, watched.breached)
+
+    def run_scheduled(self) -> None:
+        """Backups, restore drills and the root key's rotation, each when its period has
+        come (lifecycle/scheduled.py). A failure is logged and retried a minute later;
+        it never stops the purges."""
+        if self.scheduled is None:
+            return
+        now = self.ctx.clock.now()
+        for name, chore in (
+            ("backup", self.scheduled.backup),
+            ("restore drill", self.scheduled.drill),
+            ("root key rotation", self.scheduled.rotate_root),
+        ):
+            try:
+                chore(now)
+            except Exception:
+                log.exception("scheduled %s failed; retried in a minute", name)
+
+    def check_promises(self) -> None:
+        """Run the promise checks when they are due (and at the first pass), after the
+        pass's purges. A failure is logged and retried a minute later."""
+        if self.scheduled is None:
+            return
+        try:
+            self.scheduled.promise_checks(self.ctx.clock.now())
+        except Exception:
+            log.exception("promise checks failed; retried in a minute")
 
     def prune_browser_sessions(self) -> int:
         """Forget console sessions past their expiry (they are refused already; this only
@@ -217,7 +256,7 @@ class Worker:
         wait = interval if interval is not None else self.ctx.settings.worker_interval_seconds
         while not stop.is_set():
             try:
-                report = self.run_once()
+                report = self.run_once(scheduled=True)
                 if report.done or report.failed:
                     log.info("lifecycle pass: %s", report.as_json())
             except Exception:  # a pass failing (database down) must not end the worker

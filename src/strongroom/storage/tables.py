@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -376,4 +377,18 @@ inbox_entries = Table(
     Column("message_id", String(255), nullable=True),  # a reply the SMTP server took
     Column("position", Integer, nullable=False),  # 1, 2, … within its request
     UniqueConstraint("request_id", "position", name="uq_inbox_entries_position"),
+)
+
+# Promise checks (the trust center): what each check of a promise found, kept for a set
+# number of days. The evidence is one line about the deployment, never customer data.
+promise_checks = Table(
+    "promise_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("promise_id", String(64), nullable=False),
+    Column("checked_at", UtcDateTime, nullable=False),
+    Column("holds", Boolean, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Index("ix_promise_checks_promise_checked", "promise_id", "checked_at"),
+    Index("ix_promise_checks_checked", "checked_at"),
 )

@@ -31,6 +31,7 @@ from strongroom.storage.repositories.keys import Keys
 from strongroom.storage.repositories.ledger import Ledger
 from strongroom.storage.repositories.privacy_requests import PrivacyRequests
 from strongroom.storage.repositories.projects import Projects
+from strongroom.storage.repositories.promise_checks import PromiseChecks, PromiseEvidence
 from strongroom.storage.repositories.records import RecordIndex, Records
 from strongroom.storage.repositories.shredding import Shredding
 from strongroom.storage.repositories.tokens import Tokens
@@ -134,6 +135,9 @@ class DataUnitOfWork(_Transaction):
     backups = _Repository(Backups)
     privacy_requests = _Repository(PrivacyRequests)
     inbox = _Repository(Inbox)  # the request inbox (support, security, privacy)
+    # the trust center's results, and what its checks read
+    promise_checks = _Repository(PromiseChecks)
+    promise_evidence = _Repository(PromiseEvidence)
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()

@@ -115,11 +115,11 @@ def serve(
                     f"{url}/v1/workspaces",
                 ]
             emit(json, info, lambda: console.print("\n".join(lines), markup=False, soft_wrap=True))
+            if background is not None:  # once listening: the first pass probes this server
+                background.start()
 
         sr.worker.sweep_partial_blobs()  # what uploads killed with the last server left
         background = WorkerThread(sr.worker) if worker else None
-        if background is not None:
-            background.start()
         try:
             run_server(
                 create_site(sr),

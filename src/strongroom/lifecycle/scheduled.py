@@ -1,0 +1,111 @@
+"""Work the worker does on a period rather than on a deadline: backups, restore drills,
+the root key's rotation, and the promise checks. Each is due when the state says so (the
+newest backup, the newest drill or rotation in the audit log, the newest check), so a
+restart, a second worker or a clock that jumps all find the same answer; a chore that was
+looked at is not looked at again until it can next be due (or a minute, after a failure).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from strongroom.backup.manifest import DATA
+from strongroom.backup.service import Backups
+from strongroom.crypto.policy import ROOT_KEY_ROTATION_DAYS
+from strongroom.services.context import Context
+from strongroom.services.keys import Keys
+
+log = logging.getLogger("strongroom.worker")
+
+RETRY = timedelta(minutes=1)
+DRILL_EVENT = "backup.drill"
+ROOT_EVENTS = ("key.rotate_root", "home.init")
+
+
+@dataclass
+class Scheduled:
+    ctx: Context
+    backups: Backups
+    keys: Keys
+    #: Runs every promise check and keeps the results (sr.promises.check_all).
+    check_promises: Callable[[], object]
+    #: Whether a promise check is due at a time (sr.promises.check_due).
+    promises_due: Callable[[datetime], bool]
+    _next: dict[str, datetime] = field(default_factory=dict)
+    #: A chore ran since the last promise check: check again now, not at the period's end.
+    _changed: bool = False
+
+    def _due(self, chore: str, now: datetime) -> bool:
+        return now >= self._next.get(chore, now)
+
+    def backup(self, now: datetime) -> bool:
+        """Take a backup (data and keystore) when the newest is ``backup_every_hours``
+        old. 0: backups are someone else's job."""
+        every = self.ctx.settings.backup_every_hours
+        if not every or not self._due("backup", now):
+            return False
+        data = self.backups.list(DATA)
+        due = data[-1].created_at + timedelta(hours=every) if data else now
+        if now < due:
+            self._next["backup"] = due
+            return False
+        self._next["backup"] = now + RETRY
+        entry = self.backups.create()
+        self._changed = True
+        self._next["backup"] = entry.created_at + timedelta(hours=every)
+        log.info("scheduled backup taken: %s", entry.id)
+        return True
+
+    def drill(self, now: datetime) -> bool:
+        """Restore the newest backup in a drill when the newest drill is
+        ``backup_drill_every_days`` old (Backups.drill records it in the audit log)."""
+        if not self._due("drill", now):
+            return False
+        every = timedelta(days=self.ctx.settings.backup_drill_every_days)
+        with self.ctx.store.read() as uow:
+            newest = uow.promise_evidence.newest_event([DRILL_EVENT])
+        due = newest[0] + every if newest else now
+        if now < due or not self.backups.list(DATA):
+            self._next["drill"] = max(due, now + RETRY)
+            return False
+        self._next["drill"] = now + RETRY
+        report = self.backups.drill()
+        self._changed = True
+        self._next["drill"] = now + every
+        log.info("scheduled restore drill: %s", "passed" if report.ok else report.problems)
+        return True
+
+    def rotate_root(self, now: datetime) -> bool:
+        """Make a new root key version when the current one is the policy's period old
+        (crypto/policy.py ROOT_KEY_ROTATION_DAYS). Old versions stay, to unwrap what they
+        wrapped; destroying them (the shred epoch) is a later issue."""
+        if not self._due("rotate", now):
+            return False
+        every = timedelta(days=ROOT_KEY_ROTATION_DAYS)
+        with self.ctx.store.read() as uow:
+            newest = uow.promise_evidence.newest_event(ROOT_EVENTS)
+        due = newest[0] + every if newest else now
+        if now < due:
+            self._next["rotate"] = due
+            return False
+        self._next["rotate"] = now + RETRY
+        rotation = self.keys.rotate_root(actor="system:worker")
+        self._changed = True
+        self._next["rotate"] = now + every
+        log.info("root key rotated: %s", rotation.as_json())
+        return True
+
+    def promise_checks(self, now: datetime) -> bool:
+        """Run every promise check when the newest is ``promise_check_minutes`` old, or
+        at once after a backup, a drill or a rotation (the page then shows it)."""
+        if not self._changed and (not self._due("promises", now) or not self.promises_due(now)):
+            return False
+        self._next["promises"] = now + RETRY
+        self._changed = False
+        self.check_promises()
+        every = timedelta(minutes=self.ctx.settings.promise_check_minutes)
+        self._next["promises"] = now + every
+        return True

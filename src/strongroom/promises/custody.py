@@ -1,0 +1,172 @@
+"""Promises about keys and ciphertext: encryption at rest (backups included), the root
+key's custody and rotation, and the audit chain."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from strongroom.backup.manifest import DATA, KEYSTORE
+from strongroom.config import Settings
+from strongroom.crypto import policy
+from strongroom.crypto.envelope import MAGIC
+from strongroom.crypto.secret import SecretKey
+from strongroom.domain.promises import Verdict
+from strongroom.errors import NotFound, StrongroomError
+from strongroom.promises.registry import GRACE, Deployment, Promise, days
+
+#: Stored values sampled per kind (records, names) and files read per check.
+SAMPLE = 50
+#: What every sealed value starts with: "SR" and the format version.
+HEADER = MAGIC + bytes([policy.FORMAT_VERSION])
+#: Events that mark a new root key version (or the first one).
+ROOT_EVENTS = ("key.rotate_root", "home.init")
+_CHECK_CONTEXT = b"strongroom/v1/promise-check|kms-round-trip"
+
+
+# encryption at rest -------------------------------------------------------------------
+def _at_rest_claim(settings: Settings) -> str:
+    return (
+        f"Every record, file, name and backup is stored encrypted with {policy.CIPHER} "
+        f"({policy.KEY_BYTES * 8}-bit keys, a key derived per write with {policy.KDF}); "
+        "nothing a customer typed is stored in clear."
+    )
+
+
+def _backup_parts(d: Deployment) -> tuple[int, list[str]]:
+    """How many parts of the newest data and keystore backups were read, and which of
+    them do not start with the ciphertext header."""
+    folder, read, bad = d.backups.folder, 0, []
+    for kind in (DATA, KEYSTORE):
+        manifests = folder.manifests(kind, d.ctx.keyring)
+        if not manifests:
+            continue
+        newest = manifests[-1]
+        for part in newest.parts[:SAMPLE]:
+            read += 1
+            if not _starts_sealed(folder.part_path(newest, part)):
+                bad.append(f"{kind} backup {newest.id} part {part.name}")
+    return read, bad
+
+
+def _starts_sealed(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(HEADER)) == HEADER
+
+
+def check_at_rest(d: Deployment) -> Verdict:
+    if policy.CIPHER != "AES-256-GCM" or policy.KEY_BYTES != 32:
+        return Verdict.failed(f"the crypto policy names {policy.CIPHER}, not AES-256-GCM")
+    with d.ctx.store.read() as uow:
+        values = uow.promise_evidence.sealed_samples(SAMPLE)
+        blob_keys = uow.promise_evidence.file_blob_keys(SAMPLE)
+    bad = [what for what, value in values if not value.startswith(HEADER)]
+    for key in blob_keys:
+        try:
+            with d.ctx.blobs.open(key) as f:
+                if f.read(len(HEADER)) != HEADER:
+                    bad.append("a file blob")
+        except NotFound:
+            continue  # purged since it was listed: nothing left to be in clear
+    parts, bad_parts = _backup_parts(d)
+    bad += bad_parts
+    found = (
+        f"{len(values)} stored values, {len(blob_keys)} files and {parts} parts of the "
+        "newest backups sampled"
+    )
+    if bad:
+        return Verdict.failed(f"{found}: {len(bad)} without the ciphertext header ({bad[0]})")
+    return Verdict.passed(f"{found}: every one starts with the {policy.CIPHER} header")
+
+
+ENCRYPTION_AT_REST = Promise(
+    "encryption-at-rest", "Encryption at rest, backups included", _at_rest_claim, check_at_rest
+)
+
+
+# key custody ---------------------------------------------------------------------------
+def _custody_claim(settings: Settings) -> str:
+    if settings.kms == "local":
+        return (
+            "The root key is kept in a local key file on this machine (development only: "
+            "production refuses it)."
+        )
+    return (
+        f"The root key is held in a hardware security module ({settings.kms}, token "
+        f"{settings.pkcs11_token_label!r}) and never leaves it; Strongroom only asks it to "
+        "wrap and unwrap keys."
+    )
+
+
+def check_custody(d: Deployment) -> Verdict:
+    kms = d.ctx.keyring.kms
+    production = d.settings.environment == "production"
+    if production and (d.settings.kms == "local" or kms.for_development):
+        return Verdict.failed(f"production runs on the development root key ({kms.backend})")
+    probe = SecretKey.generate("promise-check")
+    try:
+        version, wrapped = kms.wrap(probe, _CHECK_CONTEXT)
+        back = kms.unwrap(version, wrapped, _CHECK_CONTEXT, "promise-check")
+    except StrongroomError as e:
+        return Verdict.failed(f"the {kms.backend} root key did not answer: {e}")
+    if not secrets.compare_digest(back.reveal(), probe.reveal()):
+        return Verdict.failed(f"the {kms.backend} root key returned another key than it wrapped")
+    return Verdict.passed(
+        f"the {d.settings.kms} root key (version {version}) wrapped and unwrapped a test key; "
+        f"environment {d.settings.environment}"
+    )
+
+
+KEY_CUSTODY = Promise("key-custody", "Root key custody", _custody_claim, check_custody)
+
+
+# root key rotation ---------------------------------------------------------------------
+def _rotation_claim(settings: Settings) -> str:
+    return (
+        f"A new root key version is made every {days(policy.ROOT_KEY_ROTATION_DAYS)} and "
+        "rewraps every workspace key."
+    )
+
+
+def check_rotation(d: Deployment) -> Verdict:
+    with d.ctx.store.read() as uow:
+        newest = uow.promise_evidence.newest_event(ROOT_EVENTS)
+    if newest is None:
+        return Verdict.failed("no root key version is recorded in the audit log")
+    age = d.now - newest[0]
+    period = timedelta(days=policy.ROOT_KEY_ROTATION_DAYS)
+    version = d.ctx.keyring.kms.current_version()
+    found = f"the current root key version ({version}) was made {_hours(age)} ago"
+    if age > period + GRACE:
+        return Verdict.failed(f"{found}; the policy rotates it every {days(period.days)}")
+    return Verdict.passed(f"{found}; the policy rotates it every {days(period.days)}")
+
+
+def _hours(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+ROOT_KEY_ROTATION = Promise(
+    "root-key-rotation", "Root key rotation", _rotation_claim, check_rotation
+)
+
+
+# the audit chain -----------------------------------------------------------------------
+def _audit_claim(settings: Settings) -> str:
+    return (
+        "Every change is recorded in a hash-chained audit log; each event's hash covers the "
+        "one before it, so an edited or removed event breaks the chain."
+    )
+
+
+def check_audit(d: Deployment) -> Verdict:
+    try:
+        count = d.audit.verify()
+    except StrongroomError as e:
+        return Verdict.failed(f"the audit chain does not verify: {' '.join(str(e).split())}")
+    return Verdict.passed(f"the audit chain verified end to end: {count} events")
+
+
+AUDIT_CHAIN = Promise("audit-chain", "Tamper-evident audit log", _audit_claim, check_audit)

@@ -1,0 +1,84 @@
+"""Promises about the connection: TLS 1.2 or newer with HSTS, and a valid certificate.
+Both are checked against the live server at ``public_url``, as a browser meets it: an
+address nothing answers at fails them."""
+
+from __future__ import annotations
+
+import ssl
+from datetime import timedelta
+from pathlib import Path
+
+from strongroom.config import Settings
+from strongroom.crypto import policy
+from strongroom.domain.promises import Verdict
+from strongroom.promises import tls_probe
+from strongroom.promises.registry import Deployment, Promise, days
+
+#: HSTS must ask browsers to remember HTTPS for at least a year.
+HSTS_MIN_SECONDS = 365 * 24 * 3600
+_VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def _tls_claim(settings: Settings) -> str:
+    minimum = policy.MIN_TLS_VERSION.removeprefix("TLSv")
+    return (
+        f"Browsers and clients reach {settings.public_url} over TLS {minimum} or newer only, "
+        "and every response asks them (HSTS) to use nothing but HTTPS for at least a year."
+    )
+
+
+def check_tls(d: Deployment) -> Verdict:
+    url = d.settings.public_url
+    minimum = _VERSIONS[policy.MIN_TLS_VERSION]
+    try:
+        old = tls_probe.handshake(url, ssl.TLSVersion.TLSv1_1)
+        current = tls_probe.handshake(url, minimum)
+        max_age = tls_probe.hsts_max_age(url) if current.accepted else None
+    except (tls_probe.Unreachable, OSError) as e:
+        return Verdict.failed(f"{url} could not be probed: {e}")
+    if old.accepted:
+        return Verdict.failed(f"{url} accepted a TLS 1.1 handshake ({old.detail})")
+    if not current.accepted:
+        return Verdict.failed(f"{url} refused a {policy.MIN_TLS_VERSION} handshake")
+    if max_age is None:
+        return Verdict.failed(f"{url} answers without a Strict-Transport-Security header")
+    if max_age < HSTS_MIN_SECONDS:
+        return Verdict.failed(f"{url} sends HSTS max-age={max_age}, under one year")
+    return Verdict.passed(
+        f"{url} refused TLS 1.1 ({old.detail}), accepted {current.detail}, and sent HSTS "
+        f"max-age={max_age}"
+    )
+
+
+TLS = Promise("tls", "TLS 1.2 or newer, with HSTS", _tls_claim, check_tls)
+
+
+def _certificate_claim(settings: Settings) -> str:
+    return (
+        f"The certificate of {settings.public_url} is valid and is renewed at least "
+        f"{days(settings.certificate_min_days)} before it expires."
+    )
+
+
+def check_certificate(d: Deployment) -> Verdict:
+    url = d.settings.public_url
+    local_ca = Path(d.settings.tls_cert).parent / "ca.pem"
+    try:
+        cert = tls_probe.certificate(url, local_ca)
+    except (tls_probe.Unreachable, OSError) as e:
+        return Verdict.failed(f"{url} could not be probed: {e}")
+    left = cert.not_after - d.now
+    until = cert.not_after.date().isoformat()
+    if not cert.verified:
+        return Verdict.failed(f"the certificate of {url} does not verify: {cert.problem}")
+    if left < timedelta(days=d.settings.certificate_min_days):
+        return Verdict.failed(
+            f"the certificate of {url} expires {until}, in less than "
+            f"{days(d.settings.certificate_min_days)}"
+        )
+    return Verdict.passed(
+        f"the certificate of {url} verifies and is valid until {until} ({left.days} days)"
+    )
+
+
+CERTIFICATE = Promise("certificate", "A valid certificate", _certificate_claim, check_certificate)

@@ -1,0 +1,50 @@
+"""A live HTTPS server whose ``public_url`` is its own address, so that the promise
+checks probe it (the TLS and certificate promises look at ``public_url``)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from starlette.types import ASGIApp
+
+from strongroom import init_home, open_strongroom
+from strongroom.api.server import ServerThread
+from strongroom.bootstrap import Strongroom
+from strongroom.clock import Clock
+from strongroom.console.app import create_site
+from tests.e2e.api_support import LiveServer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_home(
+    home: Path, clock: Clock | None = None, app: Callable[[Strongroom], ASGIApp] = create_site
+) -> Iterator[LiveServer]:
+    """Serve an initialised home on the port its ``public_url`` names."""
+    sr = open_strongroom(home, clock=clock)
+    try:
+        port = int(sr.settings.public_url.rsplit(":", 1)[1])
+        tls = home / "tls"
+        with ServerThread(
+            app(sr), cert_path=tls / "server.pem", key_path=tls / "server-key.pem", port=port
+        ) as server:
+            yield LiveServer(sr, server.url, tls / "ca.pem")
+    finally:
+        sr.close()
+
+
+@contextmanager
+def trust_server(home: Path, clock: Clock | None = None, **settings: str) -> Iterator[LiveServer]:
+    """A new home (``settings`` as for ``init``) served at its ``public_url``."""
+    settings.setdefault("public_url", f"https://127.0.0.1:{free_port()}")
+    init_home(home, **settings)
+    with serve_home(home, clock) as server:
+        yield server
