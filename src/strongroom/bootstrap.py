@@ -44,12 +44,13 @@ if TYPE_CHECKING:
     from strongroom.export.service import Exports
     from strongroom.lifecycle.worker import Worker
     from strongroom.services.access import Access
+    from strongroom.services.agreements import Agreements
     from strongroom.services.certificates import Certificates
     from strongroom.services.plans import Plans
     from strongroom.services.privacy import Privacy
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0009", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0012", "keystore": "0002"}
 
 
 class Strongroom:
@@ -147,6 +148,13 @@ class Strongroom:
         from strongroom.export.service import Exports
 
         return Exports(self.ctx)
+
+    @cached_property
+    def agreements(self) -> Agreements:
+        """The DPA and SCC versions, owners' acceptances and their signed receipts."""
+        from strongroom.services.agreements import Agreements
+
+        return Agreements(self.ctx)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

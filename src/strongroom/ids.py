@@ -29,6 +29,8 @@ PREFIXES = {
     "backup": "bkp",
     "keystore-backup": "ksb",
     "privacy-request": "dsr",
+    "agreement": "agr",
+    "acceptance": "acc",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

@@ -89,6 +89,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.lifecycle.worker",
         "strongroom.lifecycle.purge",
         "strongroom.lifecycle.erasure",
+        # agreements (issue 14): the DPA and SCC versions and their acceptances
+        "strongroom.services.agreements",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
