@@ -3,6 +3,7 @@ change, owners' signed receipts, and re-acceptance on the new version's clock.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, timedelta
 
@@ -39,9 +40,9 @@ def test_published_versions_are_refused_change_by_the_database_itself(sr: Strong
     if sr.ctx.store.engine.dialect.name == "postgresql":
         statements.append("TRUNCATE agreement_versions CASCADE")
     for statement in statements:
-        with pytest.raises(DBAPIError, match="agreement versions are immutable"):
-            with sr.ctx.store.engine.begin() as conn:
-                conn.execute(text(statement))
+        refused = pytest.raises(DBAPIError, match="agreement versions are immutable")
+        with refused, sr.ctx.store.engine.begin() as conn:
+            conn.execute(text(statement))
     after = sr.agreements.get("dpa", "2026-01")
     assert after == before
     assert after.body == DPA
@@ -51,8 +52,6 @@ def test_published_versions_are_refused_change_by_the_database_itself(sr: Strong
 def test_publishing_fixes_the_text_and_its_hash(sr: Strongroom) -> None:
     _publish_pair(sr, date(2026, 1, 1))
     dpa = sr.agreements.current("dpa")
-    import hashlib
-
     assert dpa.sha256 == hashlib.sha256(DPA.encode()).hexdigest()
     assert dpa.scc_version == "2021-06"  # the newest SCCs, when none is named
     with pytest.raises(Conflict):
