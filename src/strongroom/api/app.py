@@ -27,6 +27,7 @@ from strongroom.api.admission import Lanes
 from strongroom.api.fast_reads import FastReads
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
+from strongroom.api.routes_agreements import router as agreements_router
 from strongroom.api.routes_data import router as data_router
 from strongroom.api.routes_exports import router as exports_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
@@ -105,6 +106,7 @@ def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.include_router(lifecycle_router)
     app.include_router(privacy_router)
     app.include_router(privacy_report_router)
+    app.include_router(agreements_router)
     # Innermost first: each add_middleware wraps what was added before it.
     app.add_middleware(
         BodyLimit,
