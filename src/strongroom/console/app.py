@@ -27,6 +27,7 @@ from strongroom.api.app import StrongroomAPI, create_app
 from strongroom.bootstrap import Strongroom
 from strongroom.console import (
     pages,
+    routes_agreements,
     routes_audit,
     routes_certificates,
     routes_data,
@@ -143,6 +144,7 @@ def _page_routers() -> list[APIRouter]:
         routes_members,
         routes_audit,
         routes_deletion,
+        routes_agreements,
     )
     return [module.router for module in modules]
 
@@ -150,7 +152,7 @@ def _page_routers() -> list[APIRouter]:
 def _public_routers() -> list[APIRouter]:
     """The public pages' routers (no sign-in, outside ``/console``): each module's
     ``public`` router, rendered with :func:`pages.render_public`."""
-    modules: tuple[ModuleType, ...] = ()
+    modules: tuple[ModuleType, ...] = (routes_agreements,)
     return [module.public for module in modules]
 
 
