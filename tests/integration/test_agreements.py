@@ -207,3 +207,17 @@ def test_the_verdict_fails_without_a_dpa_and_when_a_stored_text_was_altered(
         conn.execute(text("UPDATE agreement_versions SET body = 'softer terms' WHERE kind='dpa'"))
     verdict = sr.agreements.verdict(clock.now())
     assert not verdict.holds and "dpa 2026-01" in verdict.evidence
+
+
+def test_the_demo_publishes_sample_texts_and_its_owner_accepts(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    from strongroom import demo
+
+    loaded = demo.load_sample(sr)
+    assert sr.agreements.status(loaded.workspace_id).standing is Standing.CURRENT
+    assert sr.agreements.current("dpa").body.startswith("SAMPLE ONLY - NOT LEGAL ADVICE")
+    assert sr.agreements.verdict(clock.now()).holds
+    demo.accept_sample_agreements(sr, loaded.workspace_id)  # again: nothing new
+    assert len(sr.agreements.list()) == 2
+    assert len(sr.agreements.receipts(loaded.workspace_id)) == 1
