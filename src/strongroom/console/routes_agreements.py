@@ -20,8 +20,7 @@ from strongroom.bootstrap import Strongroom
 from strongroom.console import pages
 from strongroom.console.operator import OperatorVisit
 from strongroom.console.visit import AuditReader, Reader, Visit
-from strongroom.crypto.receipts import MAX_RECEIPT_BYTES
-from strongroom.domain.agreements import MAX_BODY_BYTES, AgreementKind
+from strongroom.domain.agreements import MAX_BODY_BYTES, MAX_RECEIPT_BYTES, AgreementKind
 from strongroom.domain.roles import Role
 from strongroom.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
 from strongroom.services.agreements import Acceptor

@@ -17,12 +17,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from strongroom.crypto.certificates import ALGORITHM, canonical, key_fingerprint
+from strongroom.domain.agreements import MAX_RECEIPT_BYTES
 from strongroom.domain.rules import load_json
 from strongroom.errors import IntegrityFailure, InvalidInput
 
 FORMAT = "strongroom.agreement-receipt.v1"
-#: The largest receipt file read for verification.
-MAX_RECEIPT_BYTES = 64 * 1024
 
 
 def digest(document: dict[str, Any]) -> str:

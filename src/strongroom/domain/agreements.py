@@ -23,6 +23,8 @@ from strongroom.errors import InvalidInput, PermissionDenied
 
 #: The largest text accepted for one version (UTF-8 bytes).
 MAX_BODY_BYTES = 256 * 1024
+#: The largest acceptance receipt read for verification (JSON bytes).
+MAX_RECEIPT_BYTES = 64 * 1024
 #: A version label: "2026-01", "v3.1", "1.0-rc1".
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: Characters a legal text has no use for: control characters other than tab and newlines.

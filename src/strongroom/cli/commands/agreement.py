@@ -13,8 +13,7 @@ import typer
 from strongroom.cli.exit_codes import EXIT_FINDING
 from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import emit, listing
-from strongroom.crypto.receipts import MAX_RECEIPT_BYTES
-from strongroom.domain.agreements import MAX_BODY_BYTES
+from strongroom.domain.agreements import MAX_BODY_BYTES, MAX_RECEIPT_BYTES
 from strongroom.errors import IntegrityFailure, InvalidInput
 
 app = typer.Typer(help="Agreements: the DPA and the SCCs it incorporates.", no_args_is_help=True)
