@@ -126,3 +126,23 @@ def test_only_an_owner_accepts_and_the_receipt_verifies(
         failed = client.post("/v1/agreements/receipts/verify", json=receipt)
         assert failed.status_code == 422
         assert "signature does not match" in failed.json()["detail"]
+
+
+def test_a_text_at_the_size_limit_publishes_and_one_byte_more_is_refused(
+    live: LiveServer, published: str
+) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    limit = 256 * 1024
+    with live.client(published) as client:
+        at_limit = {
+            "kind": "scc",
+            "version": "big",
+            "body": "\u00e9" * (limit // 2),
+            "effective_on": today,
+        }
+        created = client.post("/v1/agreements", json=at_limit)
+        assert created.status_code == 201, created.text
+        over = {**at_limit, "version": "bigger", "body": "a" * (limit + 1)}
+        refused = client.post("/v1/agreements", json=over)
+        assert refused.status_code == 422  # the schema's bound: before any work
+    assert live.sr.agreements.get("scc", "big").body == at_limit["body"]

@@ -221,3 +221,29 @@ def test_the_demo_publishes_sample_texts_and_its_owner_accepts(
     demo.accept_sample_agreements(sr, loaded.workspace_id)  # again: nothing new
     assert len(sr.agreements.list()) == 2
     assert len(sr.agreements.receipts(loaded.workspace_id)) == 1
+
+
+def test_two_owners_accepting_at_once_make_one_acceptance(sr: Strongroom) -> None:
+    import threading
+
+    ws = sr.workspaces.create("Acme", OWNER)
+    sr.workspaces.add_member(ws.id, "second@acme.example", "owner")
+    _publish_pair(sr, date(2026, 1, 1))
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def accept(email: str) -> None:
+        start.wait()
+        try:
+            sr.agreements.accept_as(ws.id, "2026-01", email)
+            outcomes.append("accepted")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=accept, args=(e,)) for e in (OWNER, "second@acme.example")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["accepted", "conflict"]
+    assert len(sr.agreements.receipts(ws.id)) == 1

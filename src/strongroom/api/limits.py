@@ -11,9 +11,14 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.api.problems import PROBLEM, problem_body
+from strongroom.domain.agreements import MAX_BODY_BYTES
 
 #: Every body but a record's, a certificate's or an upload: sign-in, names, roles, tokens.
 SMALL_LIMIT = 64 * 1024
+#: An agreement version to publish (issue 14): its text may hold MAX_BODY_BYTES of UTF-8,
+#: which JSON may escape to 12 bytes per character (a surrogate pair); a body the schema
+#: lets through is never cut off, and a longer one is refused by the schema (422).
+AGREEMENT_LIMIT = 12 * MAX_BODY_BYTES + SMALL_LIMIT
 
 
 class BodyLimit:
@@ -43,6 +48,8 @@ class BodyLimit:
             limit = self.upload_limit
         elif "/records" in path or path == "/v1/certificates/verify":
             limit = self.json_limit
+        elif path == "/v1/agreements" and scope["method"] == "POST":
+            limit = AGREEMENT_LIMIT
         else:
             limit = SMALL_LIMIT
         for name, value in scope.get("headers", []):

@@ -370,4 +370,6 @@ agreement_acceptances = Table(
     Column("receipt_sealed", LargeBinary, nullable=False),
     Column("receipt_sha256", String(64), nullable=False),
     Index("ix_agreement_acceptances_workspace", "workspace_id", "accepted_at"),
+    # Two owners accepting at once: one acceptance per workspace and version.
+    UniqueConstraint("workspace_id", "version_id", name="uq_agreement_acceptances_once"),
 )

@@ -65,7 +65,11 @@ class Agreements(Repository):
         return None if row is None else AgreementVersionRow(*row)
 
     def accept(self, row: AcceptanceRow) -> None:
-        self.conn.execute(insert(t.agreement_acceptances).values(**fields(row)))
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(t.agreement_acceptances).values(**fields(row)))
+        except IntegrityError:
+            raise Conflict(f"{row.workspace_id} already accepted this version") from None
 
     def accepted(self, workspace_id: str | None = None) -> builtins.list[tuple[str, str, datetime]]:
         """(workspace, version id, accepted at) of every acceptance (of one workspace)."""

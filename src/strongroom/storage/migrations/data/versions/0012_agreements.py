@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("receipt_sealed", sa.LargeBinary, nullable=False),
         sa.Column("receipt_sha256", sa.String(64), nullable=False),
+        sa.UniqueConstraint("workspace_id", "version_id", name="uq_agreement_acceptances_once"),
     )
     op.create_index(
         "ix_agreement_acceptances_workspace",
