@@ -247,3 +247,20 @@ def test_two_owners_accepting_at_once_make_one_acceptance(sr: Strongroom) -> Non
         t.join()
     assert sorted(outcomes) == ["accepted", "conflict"]
     assert len(sr.agreements.receipts(ws.id)) == 1
+
+
+def test_an_ended_trial_does_not_fail_the_promise_but_a_cancelled_workspace_does(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    trial = sr.workspaces.create("Trial", "t@trial.example")
+    cancelled = sr.workspaces.create("Gone", "g@gone.example")
+    sr.plans.billing_event(trial.id, "trial_started", "evt-1", trial_days=5)
+    _publish_pair(sr, date(2026, 1, 1))
+    sr.agreements.accept_as(trial.id, "2026-01", "t@trial.example")
+    sr.agreements.accept_as(cancelled.id, "2026-01", "g@gone.example")
+    sr.plans.billing_event(cancelled.id, "cancelled", "evt-2")
+    sr.agreements.publish("dpa", "2026-02", b"SAMPLE DPA two\n", date(2026, 1, 3))
+    clock.advance(timedelta(days=6))  # past the new date, and the trial has ended
+    verdict = sr.agreements.verdict(clock.now())
+    assert not verdict.holds and "1 workspace(s)" in verdict.evidence
+    assert set(sr.agreements.statuses()) == {cancelled.id}  # in its export window: bound

@@ -25,6 +25,7 @@ from strongroom.crypto.envelope import Binding
 from strongroom.crypto.keyring import DIRECTORY
 from strongroom.domain import agreements as rules
 from strongroom.domain.agreements import AgreementKind, Published, Standing, Status
+from strongroom.domain.lifecycle import effective_state
 from strongroom.domain.model import WorkspaceState
 from strongroom.domain.promises import Verdict
 from strongroom.domain.roles import Role
@@ -41,6 +42,7 @@ from strongroom.storage.unit_of_work import DataUnitOfWork
 MAX_ADDRESS = 64
 MAX_USER_AGENT = 512
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+_IN_USE = {WorkspaceState.TRIAL, WorkspaceState.ACTIVE, WorkspaceState.CANCELLED}
 
 
 @dataclass(frozen=True)
@@ -347,10 +349,16 @@ class Agreements:
         return found.get(workspace_id, found[""])
 
     def statuses(self, now: datetime | None = None) -> dict[str, Status]:
-        """Every open workspace's standing, by workspace id."""
+        """The standing of every workspace in use (trial, active, or cancelled and in its
+        export window: its data is still processed), by workspace id. An ended trial is
+        left out: nobody can use it, nor accept anything in it, until it is activated."""
         now = now or self.ctx.clock.now()
         with self.ctx.store.read() as uow:
-            open_ids = [w.id for w in uow.workspaces.list() if w.state != WorkspaceState.CLOSED]
+            open_ids = [
+                w.id
+                for w in uow.workspaces.list()
+                if effective_state(w.state, w.trial_ends_at, now) in _IN_USE
+            ]
             versions = uow.agreements.versions(AgreementKind.DPA)
             accepted = uow.agreements.accepted()
         found = _standing(versions, accepted, now)
