@@ -264,3 +264,14 @@ def test_an_ended_trial_does_not_fail_the_promise_but_a_cancelled_workspace_does
     verdict = sr.agreements.verdict(clock.now())
     assert not verdict.holds and "1 workspace(s)" in verdict.evidence
     assert set(sr.agreements.statuses()) == {cancelled.id}  # in its export window: bound
+
+
+def test_versions_keep_their_publication_order_when_the_clock_stands_still(
+    sr: Strongroom,
+) -> None:
+    labels = [f"v{i}" for i in range(8)]  # ids are random: a tie would order them at random
+    sr.agreements.publish("scc", "1", SCC, date(2026, 1, 1))
+    for label in labels:
+        sr.agreements.publish("dpa", label, b"SAMPLE DPA\n", date(2026, 1, 1))
+    assert [v.version for v in sr.agreements.list("dpa")] == labels
+    assert sr.agreements.current("dpa").version == "v7"

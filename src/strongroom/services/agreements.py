@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from strongroom import ids
@@ -124,6 +124,11 @@ class Agreements:
         now = self.ctx.clock.now()
         rules.check_effective(effective_on, now)
         with self.ctx.store.write() as uow:
+            # Versions are ordered by publication time: each strictly after the one before,
+            # even when the clock stands still or steps back.
+            newest = uow.agreements.newest_publication()
+            if newest is not None and now <= newest:
+                now = newest + timedelta(microseconds=1)
             scc = self._incorporated(uow, parsed, scc_version)
             row = AgreementVersionRow(
                 ids.new_id("agreement"),
@@ -206,6 +211,7 @@ class Agreements:
         rules.check_version(version)
         rules.check_may_accept(acceptor.role)
         key = self.ctx.keyring.signing_key()
+        who = self._who(acceptor)  # decrypted before the write: a failure audits on its own
         now = self.ctx.clock.now()
         acceptance_id = ids.new_id("acceptance")
         with self.ctx.store.write() as uow:
@@ -216,7 +222,7 @@ class Agreements:
                 {
                     "receipt_id": acceptance_id,
                     "workspace_id": workspace_id,
-                    "accepted_by": self._who(uow, workspace_id, acceptor),
+                    "accepted_by": who,
                     "agreement": _named(dpa),
                     "incorporates": None if scc is None else _named(scc),
                     "client": {
@@ -284,10 +290,11 @@ class Agreements:
             raise Conflict(f"{workspace_id} already accepted dpa version {version}")
         return row
 
-    def _who(self, uow: DataUnitOfWork, workspace_id: str, acceptor: Acceptor) -> dict[str, Any]:
+    def _who(self, acceptor: Acceptor) -> dict[str, Any]:
         if acceptor.user_id is None:
             return {"token_id": acceptor.token_id, "role": Role.OWNER.value}
-        user = uow.users.get(acceptor.user_id)
+        with self.ctx.store.lookup() as uow:
+            user = uow.users.get(acceptor.user_id)
         if user is None:
             raise NotFound(f"no user {acceptor.user_id}")
         email = user_email(self.ctx, user.id, user.email_sealed, "agreements")

@@ -6,7 +6,7 @@ import builtins
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.errors import Conflict
@@ -38,9 +38,19 @@ class AcceptanceRow(NamedTuple):
 
 
 _ORDER = (t.agreement_versions.c.published_at, t.agreement_versions.c.id)
+#: The advisory lock that serialises publications on PostgreSQL (any fixed number).
+_PUBLISHING = 0x5352_4147_5245_454D  # "SRAGREEM"
 
 
 class Agreements(Repository):
+    def newest_publication(self) -> datetime | None:
+        """When the newest version was published, with publications serialised to the end
+        of the transaction (SQLite: BEGIN IMMEDIATE already does; PostgreSQL: an advisory
+        lock), so the next one is ordered strictly after it."""
+        if self.is_postgresql:
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PUBLISHING})
+        return self.conn.execute(select(func.max(t.agreement_versions.c.published_at))).scalar()
+
     def publish(self, row: AgreementVersionRow) -> None:
         try:
             with self.conn.begin_nested():
