@@ -203,7 +203,8 @@ class Settings:
             )
         if not self.public_url.startswith("https://") or self.public_url.endswith("/"):
             raise ConfigurationError(
-                "public_url must be the https:// address of this deployment, without a trailing /"
+                "public_url must be the https:// address of this deployment, without a "
+                "trailing /"
             )
         if not 1 <= self.key_cache_entries <= 1_000_000:
             raise ConfigurationError("key_cache_entries must be between 1 and 1000000")
