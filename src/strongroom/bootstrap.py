@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from strongroom.lifecycle.worker import Worker
     from strongroom.promises.service import Promises
     from strongroom.services.access import Access
+    from strongroom.services.agreements import Agreements
     from strongroom.services.certificates import Certificates
     from strongroom.services.inbox import Inbox
     from strongroom.services.plans import Plans
@@ -171,6 +172,7 @@ class Strongroom:
     def promises(self) -> Promises:
         """The trust page's promises: checks against this deployment, their results, and
         the trust report. Promises of other services join here, one entry each."""
+        from strongroom.promises.offered import dpa, response_time
         from strongroom.promises.registry import Deployment
         from strongroom.promises.service import Promises
         from strongroom.promises.standard import STANDARD
@@ -178,7 +180,18 @@ class Strongroom:
         def deployment(now: datetime) -> Deployment:
             return Deployment(self.ctx, self.backups, self.audit, self.privacy, now)
 
-        return Promises(self.ctx, [*STANDARD], deployment)
+        kept_by_services = [
+            dpa(lambda now: self.agreements.verdict(now)),
+            response_time(lambda now: self.inbox.verdict(now)),
+        ]
+        return Promises(self.ctx, [*STANDARD, *kept_by_services], deployment)
+
+    @cached_property
+    def agreements(self) -> Agreements:
+        """The DPA and SCC versions, owners' acceptances and their signed receipts."""
+        from strongroom.services.agreements import Agreements
+
+        return Agreements(self.ctx)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

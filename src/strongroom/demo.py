@@ -99,6 +99,7 @@ def load_sample(sr: Strongroom, actor: str = "demo") -> DemoResult:
         result.file_ids.append(
             sr.files.put(ws.id, project.id, name, io.BytesIO(content), actor=actor).id
         )
+    accept_sample_agreements(sr, ws.id, actor)
     return result
 
 
@@ -112,3 +113,48 @@ def scan_home(home: Path, needles: list[str]) -> dict[str, list[str]]:
             if any(form in data for form in forms):
                 hits.setdefault(needle, []).append(str(path.relative_to(home)))
     return hits
+
+
+# Agreements: short SAMPLE texts written for the demo. They are not legal advice and not
+# any real agreement; a deployment publishes its own (`strongroom agreement publish`).
+SAMPLE_SCC_VERSION = "sample-1"
+SAMPLE_SCC = """SAMPLE ONLY - NOT LEGAL ADVICE - NOT THE EUROPEAN COMMISSION'S TEXT
+
+Placeholder for the standard contractual clauses of this demo deployment.
+
+A real deployment publishes here, unchanged, the clauses it relies on for transfers
+of personal data out of the EEA, with the modules and annexes it completed. This
+placeholder exists only so that the demo can show how a version is published, how
+its SHA-256 is fixed, and how a DPA version names the clauses it incorporates.
+"""
+SAMPLE_DPA_VERSION = "sample-1"
+SAMPLE_DPA = """SAMPLE ONLY - NOT LEGAL ADVICE - NOT A REAL AGREEMENT
+
+Data processing agreement of this demo deployment.
+
+1. Who is who. The customer decides why and how its data is processed; the operator
+   of this deployment processes it only to run the service the customer signed up for.
+2. What the operator does. It keeps the data encrypted, deletes it on the schedule
+   shown on the trust center, lists the subprocessors it uses, and answers requests
+   sent to its contact address.
+3. Transfers. Transfers out of the EEA rely on the standard contractual clauses
+   version named next to this text, which this agreement incorporates.
+4. Changes. Nobody edits a published version. A change is a new version with its own
+   effective date, which each customer accepts by that date.
+"""
+
+
+def accept_sample_agreements(sr: Strongroom, workspace_id: str, actor: str = "demo") -> None:
+    """Publish the SAMPLE SCC and DPA texts (once) and have the sample owner accept the
+    DPA, so the trust center's DPA promise holds for the demo."""
+    today = sr.ctx.clock.now().date()
+    published = {(v.kind.value, v.version) for v in sr.agreements.list()}
+    if ("scc", SAMPLE_SCC_VERSION) not in published:
+        sr.agreements.publish("scc", SAMPLE_SCC_VERSION, SAMPLE_SCC.encode(), today, actor=actor)
+    if ("dpa", SAMPLE_DPA_VERSION) not in published:
+        sr.agreements.publish(
+            "dpa", SAMPLE_DPA_VERSION, SAMPLE_DPA.encode(), today, SAMPLE_SCC_VERSION, actor=actor
+        )
+    status = sr.agreements.status(workspace_id)
+    if status.accepted != status.current and status.current is not None:
+        sr.agreements.accept_as(workspace_id, status.current, OWNER, actor=actor)

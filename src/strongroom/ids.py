@@ -31,6 +31,8 @@ PREFIXES = {
     "privacy-request": "dsr",
     "inbox-request": "req",
     "inbox-entry": "ine",
+    "agreement": "agr",
+    "acceptance": "acc",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

@@ -91,6 +91,16 @@ def _scratch_workspace(w: World) -> str:
     return w.live.sr.workspaces.create("Scratch", f"s{next(_fresh)}@c.example").id
 
 
+def _fresh_dpa(w: World) -> str:
+    """A new DPA version (so each caller meets one not yet accepted), with SCCs under it."""
+    sr, today = w.live.sr, w.live.sr.ctx.clock.now().date()
+    if not sr.agreements.list("scc"):
+        sr.agreements.publish("scc", "1", b"SAMPLE SCCs\n", today)
+    version = f"roles-{next(_fresh)}"
+    sr.agreements.publish("dpa", version, b"SAMPLE DPA\n", today)
+    return version
+
+
 def _delete_scratch_workspace(w: World) -> Request:
     """The caller holds its role in a scratch workspace (deleting the shared one would end
     every other test); another tenant's owner, the operator and no token stay as they are."""
@@ -536,6 +546,24 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
         _privacy("/{request_id}/complete"),
         Action.PRIVACY,
         lambda w: ("POST", f"{_base(w)}/privacy-requests/{_verified_request(w)}/complete", {}),
+    ),
+    # agreements (issue 14): any member sees the standing; accepting binds the workspace,
+    # so it is the owners' alone, as deleting it is.
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/agreements",
+        Action.READ,
+        lambda w: ("GET", f"{_base(w)}/agreements", {}),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/agreements/acceptances",
+        Action.DELETE_WORKSPACE,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/agreements/acceptances",
+            {"json": {"version": _fresh_dpa(w)}},
+        ),
     ),
 ]
 

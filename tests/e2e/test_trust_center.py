@@ -35,6 +35,8 @@ STANDARD = [
     "trial-retention",
     "privacy-requests",
     "audit-chain",
+    "dpa",
+    "response-time",
 ]
 _ROW = re.compile(r'data-promise="([a-z0-9-]+)" data-status="([a-z]+)"')
 

@@ -15,6 +15,7 @@ from strongroom.api.server import ServerThread
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import Clock
 from strongroom.console.app import create_site
+from strongroom.demo import SAMPLE_DPA, SAMPLE_DPA_VERSION, SAMPLE_SCC, SAMPLE_SCC_VERSION
 from tests.e2e.api_support import LiveServer
 
 
@@ -47,4 +48,15 @@ def trust_server(home: Path, clock: Clock | None = None, **settings: str) -> Ite
     settings.setdefault("public_url", f"https://127.0.0.1:{free_port()}")
     init_home(home, **settings)
     with serve_home(home, clock) as server:
+        publish_sample_agreements(server.sr)
         yield server
+
+
+def publish_sample_agreements(sr: Strongroom) -> None:
+    """The demo's sample SCC and DPA, as an operator publishes them: a deployment with no
+    DPA published breaks its "DPA with the SCCs" promise."""
+    today = sr.ctx.clock.now().date()
+    sr.agreements.publish("scc", SAMPLE_SCC_VERSION, SAMPLE_SCC.encode(), today, actor="test")
+    sr.agreements.publish(
+        "dpa", SAMPLE_DPA_VERSION, SAMPLE_DPA.encode(), today, SAMPLE_SCC_VERSION, actor="test"
+    )

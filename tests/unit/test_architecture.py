@@ -99,6 +99,9 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.promises.registry",
         "strongroom.promises.service",
         "strongroom.promises.standard",
+        "strongroom.promises.offered",
+        # agreements (issue 14): the DPA and SCC versions and their acceptances
+        "strongroom.services.agreements",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

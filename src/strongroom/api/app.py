@@ -27,6 +27,7 @@ from strongroom.api.admission import Lanes
 from strongroom.api.fast_reads import FastReads
 from strongroom.api.limits import BodyLimit
 from strongroom.api.routes_admin import router as admin_router
+from strongroom.api.routes_agreements import router as agreements_router
 from strongroom.api.routes_data import router as data_router
 from strongroom.api.routes_exports import router as exports_router
 from strongroom.api.routes_inbox import router as inbox_router
@@ -109,6 +110,7 @@ def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.include_router(privacy_report_router)
     app.include_router(inbox_router)  # the request inbox (public intake, operators)
     app.include_router(trust_router)  # /trust.json (public) and the operators' check
+    app.include_router(agreements_router)
     # Innermost first: each add_middleware wraps what was added before it.
     app.add_middleware(
         BodyLimit,

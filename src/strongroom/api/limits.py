@@ -11,6 +11,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.api.problems import PROBLEM, problem_body
+from strongroom.domain.agreements import MAX_BODY_BYTES
 
 #: Every body but a record's, a certificate's or an upload: sign-in, names, roles, tokens.
 SMALL_LIMIT = 64 * 1024
@@ -18,6 +19,10 @@ SMALL_LIMIT = 64 * 1024
 #: 20,000 characters, which a form sends percent-encoded at up to 9 bytes each.
 INBOX_LIMIT = 256 * 1024
 INBOX_PATHS = ("/v1/inbox", "/contact", "/console/operator/inbox/")
+#: An agreement version to publish (issue 14): its text may hold MAX_BODY_BYTES of UTF-8,
+#: which JSON may escape to 12 bytes per character (a surrogate pair); a body the schema
+#: lets through is never cut off, and a longer one is refused by the schema (422).
+AGREEMENT_LIMIT = 12 * MAX_BODY_BYTES + SMALL_LIMIT
 
 
 class BodyLimit:
@@ -49,6 +54,8 @@ class BodyLimit:
             limit = self.json_limit
         elif path.startswith(INBOX_PATHS):
             limit = INBOX_LIMIT
+        elif path == "/v1/agreements" and scope["method"] == "POST":
+            limit = AGREEMENT_LIMIT
         else:
             limit = SMALL_LIMIT
         for name, value in scope.get("headers", []):

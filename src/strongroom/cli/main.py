@@ -53,6 +53,7 @@ COMMANDS: dict[str, str] = {
     "privacy": "app",
     "inbox": "app",
     "promises": "app",
+    "agreement": "app",
 }
 
 

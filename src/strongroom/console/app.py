@@ -27,6 +27,7 @@ from strongroom.api.app import StrongroomAPI, create_app
 from strongroom.bootstrap import Strongroom
 from strongroom.console import (
     pages,
+    routes_agreements,
     routes_audit,
     routes_certificates,
     routes_contact,
@@ -148,6 +149,7 @@ def _page_routers() -> list[APIRouter]:
         routes_deletion,
         routes_operator_inbox,  # the request inbox, for operators
         routes_trust,  # the operators' promises page
+        routes_agreements,
     )
     return [module.router for module in modules]
 
@@ -158,6 +160,7 @@ def _public_routers() -> list[APIRouter]:
     modules: tuple[ModuleType, ...] = (
         routes_trust,  # the trust center (/trust)
         routes_contact,  # the request inbox's contact form (/contact)
+        routes_agreements,  # the DPA and SCCs (/agreements/{kind})
     )
     return [module.public for module in modules]
 

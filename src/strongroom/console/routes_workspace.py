@@ -21,4 +21,5 @@ def overview(visit: Reader) -> Response:
         plan=plan,
         projects=projects,
         now=sr.ctx.clock.now(),
+        agreement=sr.agreements.status(visit.workspace_id),
     )

@@ -392,3 +392,38 @@ promise_checks = Table(
     Index("ix_promise_checks_promise_checked", "promise_id", "checked_at"),
     Index("ix_promise_checks_checked", "checked_at"),
 )
+
+# Agreements (the DPA and the SCCs): published versions are immutable (the 0012 migration's
+# triggers refuse UPDATE and DELETE); acceptances carry a signed receipt, sealed under the
+# directory key (it names the owner, their client address and user agent).
+agreement_versions = Table(
+    "agreement_versions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(8), nullable=False),  # dpa | scc
+    Column("version", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # public text, in clear on purpose
+    Column("sha256", String(64), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("scc_version", String(64), nullable=True),  # the DPA's incorporated SCC version
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("published_by", String(128), nullable=False),
+    UniqueConstraint("kind", "version", name="uq_agreement_versions_kind_version"),
+)
+
+agreement_acceptances = Table(
+    "agreement_acceptances",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    # No foreign key to workspaces: the record of acceptance outlives a purged workspace.
+    Column("workspace_id", String(ID), nullable=False),
+    Column("version_id", String(ID), ForeignKey("agreement_versions.id"), nullable=False),
+    Column("sha256", String(64), nullable=False),  # the accepted text's hash
+    Column("user_id", String(ID), nullable=True),  # None: accepted with an API token
+    Column("accepted_at", UtcDateTime, nullable=False),
+    Column("receipt_sealed", LargeBinary, nullable=False),
+    Column("receipt_sha256", String(64), nullable=False),
+    Index("ix_agreement_acceptances_workspace", "workspace_id", "accepted_at"),
+    # Two owners accepting at once: one acceptance per workspace and version.
+    UniqueConstraint("workspace_id", "version_id", name="uq_agreement_acceptances_once"),
+)

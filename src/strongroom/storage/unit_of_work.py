@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from strongroom.storage import migrations
 from strongroom.storage.database import WRITE, checkpoint, connect, make_engine, vacuum
+from strongroom.storage.repositories.agreements import Agreements
 from strongroom.storage.repositories.audit import Audit
 from strongroom.storage.repositories.backups import Backups
 from strongroom.storage.repositories.billing import BillingEvents
@@ -138,6 +139,7 @@ class DataUnitOfWork(_Transaction):
     # the trust center's results, and what its checks read
     promise_checks = _Repository(PromiseChecks)
     promise_evidence = _Repository(PromiseEvidence)
+    agreements = _Repository(Agreements)
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()

@@ -81,6 +81,7 @@ def serve(
             # Only the sample workspace gets a printed token, never a real customer's.
             sample = [w for w in sr.workspaces.list() if w.name == demo.WORKSPACE]
             workspace_id = sample[0].id if sample else demo.load_sample(sr).workspace_id
+            demo.accept_sample_agreements(sr, workspace_id, actor="serve --demo")
             token = sr.access.create_token(workspace_id, "owner", 1, actor="serve --demo").token
             # A new password for the sample owner at each start, shown once: the console's
             # sign-in (a development home only, checked above).
