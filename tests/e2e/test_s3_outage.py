@@ -1,6 +1,7 @@
 """S3 stopped under a running API (a real SeaweedFS killed with SIGKILL, a live HTTPS
 server): file requests answer 503 storage-unavailable in problem+json, nothing half-kept;
-records go on; files work again once S3 is back, without restarting Strongroom."""
+records go on; the CLI says so in one line; files work again once S3 is back, without
+restarting Strongroom."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from strongroom.cli.exit_codes import exit_code
+from strongroom.errors import StorageUnavailable
 from tests.e2e.api_support import LiveServer, backend_settings, live_server
+from tests.e2e.test_cli import bad
 from tests.s3_support import SeaweedS3
 
 MiB = 1024 * 1024
@@ -78,9 +82,18 @@ def test_s3_down_makes_file_requests_503_while_records_work(
         assert record.status_code == 201, record.text
         got = client.get(f"{base}/records/{record.json()['id']}")
         assert got.status_code == 200 and got.json()["document"] == {"during": "outage"}
+        out = live.sr.settings.home.parent / "out.bin"
+        message = bad(
+            "file", "get", ws.id, project.id, file_id, "-o", str(out),
+            home=live.sr.settings.home, code=exit_code(StorageUnavailable("")),
+        )  # fmt: skip
+        assert "S3" in message and "unreachable" in message and not out.exists()
 
         s3.start()  # same ports, same data: Strongroom itself is not restarted
-        again = client.get(f"{base}/files/{file_id}/content")
+        back = time.monotonic() + 60  # SeaweedFS's volumes load after its S3 port opens
+        while (again := client.get(f"{base}/files/{file_id}/content")).status_code == 503:
+            assert time.monotonic() < back, again.text
+            time.sleep(0.5)
         assert again.status_code == 200 and again.content == data
     assert s3.uploads(bucket) == []
 

@@ -92,6 +92,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         # the request inbox and its mailer: built when the inbox is first used
         "strongroom.services.inbox",
         "strongroom.mail",
+        # boto3 (the S3 blob store): loaded only by deployments whose blobs are on S3
+        "strongroom.blobs.s3",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
