@@ -30,7 +30,7 @@ SMTP_SECURITY = ("starttls", "tls", "none")
 BLOB_STORES = ("folder", "s3")
 _S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _S3_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
-_S3_PREFIX = re.compile(r"(?!/)[A-Za-z0-9._/-]{0,200}")
+_S3_PREFIX = re.compile(r"((?!/)[A-Za-z0-9._/-]{0,199}/)?")
 #: Setting names that would hold a credential: refused with a pointer to the AWS chain.
 _CREDENTIAL_WORDS = ("secret", "access_key", "password", "session_token", "credential")
 # The trust page's numbers: the bounds the retention settings may not cross.
@@ -168,7 +168,8 @@ class Settings:
     s3_bucket: str = ""
     #: The bucket's region; empty: the chain's (AWS_REGION, the profile).
     s3_region: str = ""
-    #: Prepended to every object name, to share a bucket ("strongroom/"; may be empty).
+    #: Prepended to every object name, to share a bucket: empty or ending with "/"
+    #: ("strongroom/"). The sweep of abandoned uploads covers this prefix only.
     s3_prefix: str = ""
 
     def __post_init__(self) -> None:
@@ -281,8 +282,8 @@ class Settings:
             raise ConfigurationError(f"s3_region is not a region name: {self.s3_region[:64]!r}")
         if not _S3_PREFIX.fullmatch(self.s3_prefix):
             raise ConfigurationError(
-                "s3_prefix must be at most 200 letters, digits and ._-/ characters, not "
-                "starting with /"
+                "s3_prefix must be empty or a folder: at most 200 letters, digits and ._-/ "
+                "characters, ending with / and not starting with one"
             )
 
     def _validate_inbox(self) -> None:

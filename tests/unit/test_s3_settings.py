@@ -61,7 +61,8 @@ def test_s3_settings_choose_the_s3_store(tmp_path: Path) -> None:
         (S3 + 's3_endpoint_url = "https://AKIAX:wJalr@s3.example"\n', "AWS chain"),
         (S3 + 's3_endpoint_url = "https://s3.example/?X-Amz-Credential=a"\n', "AWS chain"),
         (S3 + 's3_prefix = "/abs"\n', "s3_prefix"),
-        (S3 + 's3_prefix = "a\\nb"\n', "s3_prefix"),
+        (S3 + 's3_prefix = "a\\nb/"\n', "s3_prefix"),
+        (S3 + 's3_prefix = "prod"\n', "ending with /"),
         (S3 + 's3_region = "eu west"\n', "s3_region"),
         (
             S3 + PRODUCTION + 's3_endpoint_url = "http://s3.example"\n',
