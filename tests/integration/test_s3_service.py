@@ -128,3 +128,25 @@ def test_a_killed_file_put_leaves_nothing_visible_and_its_upload_is_swept(
         assert store.sweep_abandoned(PARTIAL_MAX_AGE, now=later) == 1
     assert s3_server.uploads(bucket) == []
     assert s3_server.objects(bucket) == []
+
+
+def test_a_backup_of_an_s3_home_restores_with_its_files(
+    tmp_path: Path, s3_server: SeaweedS3, s3_credentials: dict[str, str]
+) -> None:
+    bucket = s3_server.new_bucket()
+    settings = init_home(tmp_path / "home", **s3_server.settings(bucket))
+    data = os.urandom(9 * MiB)
+    with open_strongroom(settings=settings) as sr:
+        ws = sr.workspaces.create("Acme", "owner@acme.example")
+        project = sr.projects.create(ws.id, "Hiring")
+        stored = sr.files.put(ws.id, project.id, "cv.pdf", io.BytesIO(data))
+        entry = sr.backups.create()
+        assert entry.counts["files"] == 1
+        report = sr.backups.restore_home(entry.id, tmp_path / "restored")
+        assert report.blobs == 1
+    assert s3_server.objects(bucket) == [f"blobs/{stored.id}"]  # the live bucket untouched
+    with open_strongroom(tmp_path / "restored") as restored:
+        assert restored.settings.blob_store == "folder"  # the restore's blobs: its own folder
+        out = io.BytesIO()
+        restored.files.read_into(ws.id, project.id, stored.id, out.write)
+        assert out.getvalue() == data
