@@ -173,7 +173,7 @@ class _Upload:
     def __init__(self, store: S3BlobStore, name: str) -> None:
         self.store = store
         self.name = name
-        self.buffer = bytearray()
+        self.buffer = io.BytesIO()  # sent as it is: no copy of a part is made
         self.upload_id: str | None = None
         self.parts: list[dict[str, Any]] = []
 
@@ -181,10 +181,10 @@ class _Upload:
         view = memoryview(data)
         while view:
             limit = part_size(len(self.parts) + 1, self.store.part_bytes)
-            room = limit - len(self.buffer)
-            self.buffer += view[:room]
+            room = limit - self.buffer.tell()
+            self.buffer.write(view[:room])
             view = view[room:]
-            if len(self.buffer) >= limit:
+            if self.buffer.tell() >= limit:
                 self._send_part()
         return len(data)
 
@@ -198,24 +198,26 @@ class _Upload:
                     Bucket=store.bucket, Key=self.name
                 )["UploadId"]
             number = len(self.parts) + 1
+            self.buffer.seek(0)
             etag = store.client.upload_part(
                 Bucket=store.bucket,
                 Key=self.name,
                 UploadId=self.upload_id,
                 PartNumber=number,
-                Body=bytes(self.buffer),
+                Body=self.buffer,
             )["ETag"]
         self.parts.append({"PartNumber": number, "ETag": etag})
-        self.buffer = bytearray()
+        self.buffer = io.BytesIO()
 
     def finish(self) -> None:
         store = self.store
         if self.upload_id is None:  # smaller than one part: one PUT
+            self.buffer.seek(0)
             with store.calls("writing a blob"):
-                store.client.put_object(Bucket=store.bucket, Key=self.name, Body=bytes(self.buffer))
-            self.buffer = bytearray()
+                store.client.put_object(Bucket=store.bucket, Key=self.name, Body=self.buffer)
+            self.buffer = io.BytesIO()
             return
-        if self.buffer:
+        if self.buffer.tell():
             self._send_part()
         with store.calls("writing a blob"):
             store.client.complete_multipart_upload(
@@ -228,7 +230,7 @@ class _Upload:
     def abort(self) -> None:
         """Drop what was sent; best effort (a failure here leaves an invisible upload that
         the sweep aborts later)."""
-        self.buffer = bytearray()
+        self.buffer = io.BytesIO()
         if self.upload_id is None:
             return
         with contextlib.suppress(ClientError, BotoCoreError):
