@@ -5,6 +5,7 @@ swept once old enough."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import tracemalloc
@@ -200,3 +201,17 @@ def test_s3_unreachable_is_storage_unavailable_in_one_line(
             attempt()
         assert "\n" not in str(down.value)
     assert time.monotonic() - started < 30
+
+
+def test_s3_never_logs_the_secret_even_at_debug(
+    s3_server: SeaweedS3, s3_credentials: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    store = S3BlobStore(s3_server.new_bucket(), endpoint_url=s3_server.endpoint, region=REGION)
+    with caplog.at_level(logging.DEBUG):
+        with store.writer("fil_logged") as out:
+            out.write(pattern(PART_SIZE + 1))
+        assert read_all(store, "fil_logged", MiB)
+        store.delete("fil_logged")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "fil_logged" in logged  # botocore did log its requests
+    assert s3_credentials["AWS_SECRET_ACCESS_KEY"] not in logged
