@@ -121,3 +121,7 @@ def clock() -> FixedClock:
 def sr(home: Settings, clock: FixedClock) -> Iterator[Strongroom]:
     with open_strongroom(settings=home, clock=clock) as instance:
         yield instance
+
+
+# The S3 server (SeaweedFS) of the blob-store tests: tests/s3_support.py.
+pytest_plugins = ["tests.s3_support"]

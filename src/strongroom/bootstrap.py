@@ -227,6 +227,22 @@ def open_kms(settings: Settings, create: bool = False) -> RootKms:
     return _pkcs11(settings, create)
 
 
+def open_blobs(settings: Settings) -> BlobStore:
+    """The blob store the settings name: the folder blob_dir, or an S3 bucket (its
+    credentials from the AWS chain, never from the settings)."""
+    if settings.blob_store != "s3":
+        return FolderBlobStore(Path(settings.blob_dir))
+    # Imported here: boto3 is loaded only by deployments that keep their blobs on S3.
+    from strongroom.blobs.s3 import S3BlobStore
+
+    return S3BlobStore(
+        settings.s3_bucket,
+        settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
+
+
 def _stores(settings: Settings) -> tuple[DataStore, KeystoreStore]:
     """The data store and the keystore, their schemas brought up to date."""
     return open_stores(settings.database_url, settings.keystore_url, HEAD_REVISIONS)
@@ -304,7 +320,7 @@ def open_strongroom(
         store=store,
         keyring=Keyring(kms, keystore, cache, clock),
         ledger=Ledger(keystore),
-        blobs=blobs or FolderBlobStore(Path(settings.blob_dir)),
+        blobs=blobs or open_blobs(settings),
         clock=clock,
         settings=settings,
     )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strongroom.crypto import policy
@@ -25,6 +27,12 @@ CONFIG_FILE = "strongroom.toml"
 KMS_BACKENDS = ("local", "pkcs11")
 ENVIRONMENTS = ("development", "production")
 SMTP_SECURITY = ("starttls", "tls", "none")
+BLOB_STORES = ("folder", "s3")
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_S3_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
+_S3_PREFIX = re.compile(r"((?!/)[A-Za-z0-9._/-]{0,199}/)?")
+#: Setting names that would hold a credential: refused with a pointer to the AWS chain.
+_CREDENTIAL_WORDS = ("secret", "access_key", "password", "session_token", "credential")
 # The trust page's numbers: the bounds the retention settings may not cross.
 MAX_TRASH_DAYS = 30
 MAX_TRIAL_RETENTION_DAYS = 30
@@ -168,6 +176,21 @@ class Settings:
     #: API together; then 429 with Retry-After.
     inbox_requests_per_address_hour: int = 5
 
+    # Blob store on S3 (issue 15 item 1: files and export artifacts; docs/deploy.md)
+    #: Where file ciphertext is kept: "folder" (blob_dir) or "s3" (the bucket below).
+    blob_store: str = "folder"
+    #: The S3 API's address (SeaweedFS, MinIO, Ceph ...); empty: AWS S3 of s3_region.
+    #: Credentials are never a setting: boto3's chain (AWS_ACCESS_KEY_ID and
+    #: AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role) provides them.
+    s3_endpoint_url: str = ""
+    #: The bucket (3-63 characters), created beforehand; required when blob_store = "s3".
+    s3_bucket: str = ""
+    #: The bucket's region; empty: the chain's (AWS_REGION, the profile).
+    s3_region: str = ""
+    #: Prepended to every object name, to share a bucket: empty or ending with "/"
+    #: ("strongroom/"). The sweep of abandoned uploads covers this prefix only.
+    s3_prefix: str = ""
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -246,7 +269,42 @@ class Settings:
         self._validate_mail()
         self._validate_inbox()
         self._validate_promises()
+        self._validate_s3()
         return self
+
+    def _validate_s3(self) -> None:
+        if self.blob_store not in BLOB_STORES:
+            raise ConfigurationError(
+                f"blob_store must be one of {', '.join(BLOB_STORES)}, not {self.blob_store!r}"
+            )
+        if self.s3_endpoint_url:
+            url = urlsplit(self.s3_endpoint_url)
+            if url.scheme not in ("https", "http") or not url.hostname:
+                raise ConfigurationError(
+                    "s3_endpoint_url must be an https:// (or http://) address, or empty for AWS"
+                )
+            if url.username or url.password or url.query or url.fragment:
+                raise ConfigurationError(
+                    "s3_endpoint_url must hold no user, password or query: S3 credentials "
+                    "come from the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                    "a profile, an instance role), never from the settings"
+                )
+            if url.scheme == "http" and self.environment == "production":
+                raise ConfigurationError("s3_endpoint_url must be https:// in production")
+        if self.s3_bucket and not _S3_BUCKET.fullmatch(self.s3_bucket):
+            raise ConfigurationError(
+                "s3_bucket must be an S3 bucket name: 3-63 lowercase letters, digits, dots "
+                "and hyphens"
+            )
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ConfigurationError('blob_store = "s3" needs s3_bucket')
+        if self.s3_region and not _S3_REGION.fullmatch(self.s3_region):
+            raise ConfigurationError(f"s3_region is not a region name: {self.s3_region[:64]!r}")
+        if not _S3_PREFIX.fullmatch(self.s3_prefix):
+            raise ConfigurationError(
+                "s3_prefix must be empty or a folder: at most 200 letters, digits and ._-/ "
+                "characters, ending with / and not starting with one"
+            )
 
     def _validate_inbox(self) -> None:
         if not 1 <= self.response_hours <= MAX_RESPONSE_HOURS:
@@ -436,6 +494,13 @@ def load_settings(
             values[name] = env[key]
     values.update(overrides or {})
     unknown = set(values) - SETTING_NAMES
+    secrets = sorted(n for n in unknown if any(w in n.lower() for w in _CREDENTIAL_WORDS))
+    if secrets:
+        raise ConfigurationError(
+            f"{config} holds {', '.join(secrets)}: credentials are never read from the "
+            "settings; S3 takes them from the AWS chain (AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role). Remove the line"
+        )
     if unknown:
         raise ConfigurationError(f"unknown settings in {config}: {', '.join(sorted(unknown))}")
     for name, value in values.items():

@@ -102,6 +102,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.promises.offered",
         # agreements (issue 14): the DPA and SCC versions and their acceptances
         "strongroom.services.agreements",
+        # boto3 (the S3 blob store): loaded only by deployments whose blobs are on S3
+        "strongroom.blobs.s3",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from contextlib import AbstractContextManager
-from typing import BinaryIO, Protocol
+from datetime import timedelta
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from strongroom.errors import InvalidInput
 
@@ -34,3 +35,13 @@ class BlobStore(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+
+@runtime_checkable
+class SweepsAbandoned(Protocol):
+    """A store where a writer killed mid-write leaves something behind (a partial file, an
+    unfinished multipart upload), never visible as a blob."""
+
+    def sweep_abandoned(self, max_age: timedelta, now: float | None = None) -> int:
+        """Remove what writers left that were begun more than ``max_age`` ago; how many."""
+        ...

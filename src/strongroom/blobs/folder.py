@@ -65,6 +65,10 @@ class FolderBlobStore:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def sweep_abandoned(self, max_age: timedelta, now: float | None = None) -> int:
+        """Remove the partial blobs killed writers left (:func:`sweep_partials`)."""
+        return sweep_partials(self.root, max_age, now)
+
 
 def sweep_partials(root: Path, max_age: timedelta, now: float | None = None) -> int:
     """Delete the ``.partial`` files (``writer``'s temporaries) under ``root`` not modified

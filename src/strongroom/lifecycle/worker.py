@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from strongroom.backup import retention
-from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
+from strongroom.blobs.base import SweepsAbandoned
+from strongroom.blobs.folder import PARTIAL_MAX_AGE
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
+from strongroom.errors import StorageUnavailable
 from strongroom.lifecycle.scheduled import Scheduled
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
 from strongroom.mail import Mailer
@@ -182,14 +184,15 @@ class Worker:
             return 0
 
     def sweep_partial_blobs(self) -> int:
-        """Remove what killed uploads left in the blob folder (a day old, so an upload still
-        being written is never touched). Also run at the server's start-up."""
+        """Remove what killed uploads left in the blob store (a day old, so an upload still
+        being written is never touched): partial files in the folder, unfinished multipart
+        uploads on S3. Also run at the server's start-up."""
         self._next_sweep = self.ctx.clock.monotonic() + SWEEP_EVERY.total_seconds()
-        if not isinstance(self.ctx.blobs, FolderBlobStore):
+        if not isinstance(self.ctx.blobs, SweepsAbandoned):
             return 0
         try:
-            removed = sweep_partials(self.ctx.blobs.root, PARTIAL_MAX_AGE)
-        except OSError:
+            removed = self.ctx.blobs.sweep_abandoned(PARTIAL_MAX_AGE)
+        except (OSError, StorageUnavailable):
             log.exception("sweeping partial blobs failed; retried next pass")
             return 0
         if removed:
