@@ -90,7 +90,21 @@ class BaoServer:
         self.client().sys.submit_unseal_key(self.unseal_key)
 
     def freeze(self) -> None:
+        """SIGSTOP, and wait until every thread of the server has stopped."""
         self.process.send_signal(signal.SIGSTOP)
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            states = []
+            for task in tasks.iterdir():
+                try:
+                    states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+                except (FileNotFoundError, IndexError):
+                    continue
+            if states and all(state in "tT" for state in states):
+                return
+            time.sleep(0.01)
+        raise AssertionError("bao did not stop on SIGSTOP")
 
     def thaw(self) -> None:
         self.process.send_signal(signal.SIGCONT)
