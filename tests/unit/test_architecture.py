@@ -92,6 +92,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         # the request inbox and its mailer: built when the inbox is first used
         "strongroom.services.inbox",
         "strongroom.mail",
+        # the Transit root key (hvac, requests): loaded only by homes with kms = "transit"
+        "strongroom.crypto.kms.transit",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
