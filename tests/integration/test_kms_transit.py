@@ -177,6 +177,21 @@ def test_a_missing_token_variable_is_named(
     assert "STRONGROOM_TEST_NO_SUCH_TOKEN" in str(refused.value)
 
 
+def test_init_on_a_key_another_home_has_rotated_is_refused(
+    transit: BaoServer, opened: list[TransitKms]
+) -> None:
+    """Two homes on one key: a shred epoch in one would trim the other's root versions."""
+    first = transit.create()
+    opened.append(first)
+    again = transit.create(first._connection.key)  # fresh (version 1): an admin made it
+    again.close()
+    first.rotate()
+
+    with pytest.raises(ConfigurationError) as refused:
+        transit.create(first._connection.key)
+    assert "a key of its own" in str(refused.value)
+
+
 def test_opening_a_missing_key_says_to_run_init(transit: BaoServer) -> None:
     with pytest.raises(KeyUnavailable) as missing:
         TransitKms.open(transit.connection())

@@ -130,8 +130,8 @@ class TransitKms:
     @classmethod
     def create(cls, connection: TransitConnection) -> TransitKms:
         """Create the Transit key if it is missing; accept an existing one only if it is
-        configured as Strongroom needs (so an administrator may create it beforehand and
-        give Strongroom a token that cannot create keys)."""
+        configured as Strongroom needs and was never rotated (so an administrator may
+        create it beforehand and give Strongroom a token that cannot create keys)."""
         kms = cls(connection)
         try:
             if kms._metadata(missing_ok=True) is None:
@@ -146,7 +146,14 @@ class TransitKms:
                         mount_point=connection.mount,
                     ),
                 )
-            kms._check_key(kms._meta())
+            meta = kms._meta()
+            kms._check_key(meta)
+            if int(meta["latest_version"]) != 1 or int(meta["min_decryption_version"]) != 1:
+                raise ConfigurationError(
+                    f"Transit key {connection.key!r} has been rotated (version "
+                    f"{meta['latest_version']}): it may be another home's root key, and one "
+                    "home's shred would destroy the other's keys. Give this home a key of its own"
+                )
         except BaseException:
             kms.close()
             raise
