@@ -67,9 +67,13 @@ class BaoServer:
     log: Path
     root_token: str = field(repr=False)
     unseal_key: str = field(repr=False)
+    #: The CA of a server started with ``tls``.
+    ca_file: str = ""
 
     def client(self, token: str | None = None) -> hvac.Client:
-        return hvac.Client(url=self.url, token=token or self.root_token, timeout=10)
+        return hvac.Client(
+            url=self.url, token=token or self.root_token, timeout=10, verify=self.ca_file or True
+        )
 
     def new_key(self) -> str:
         return "strongroom-" + secrets.token_hex(6)
@@ -137,9 +141,10 @@ def _wait_ready(server: BaoServer, deadline: float) -> None:
 
 
 @contextmanager
-def running_bao(folder: Path) -> Iterator[BaoServer]:
-    """A fresh dev server with Transit enabled at ``transit/``, stopped at the end."""
-    folder.mkdir(parents=True, exist_ok=True)
+def running_bao(folder: Path, tls: bool = False) -> Iterator[BaoServer]:
+    """A fresh dev server with Transit enabled at ``transit/``, stopped at the end. With
+    ``tls``, it serves HTTPS under a CA of its own: ``folder/tls/vault-ca.pem``."""
+    (folder / "tls").mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = folder / "bao.log"
     with log.open("wb") as out:
@@ -151,13 +156,16 @@ def running_bao(folder: Path) -> Iterator[BaoServer]:
                 f"-dev-root-token-id={ROOT_TOKEN}",
                 f"-dev-listen-address=127.0.0.1:{port}",
                 "-dev-no-store-token",
+                *(["-dev-tls", f"-dev-tls-cert-dir={folder / 'tls'}"] if tls else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=folder,
             env={**os.environ, "HOME": str(folder), "VAULT_ADDR": "", "BAO_ADDR": ""},
         )
-    server = BaoServer(f"http://127.0.0.1:{port}", process, log, ROOT_TOKEN, "")
+    scheme = "https" if tls else "http"
+    server = BaoServer(f"{scheme}://127.0.0.1:{port}", process, log, ROOT_TOKEN, "")
+    server.ca_file = str(folder / "tls" / "vault-ca.pem") if tls else ""
     _wait_ready(server, time.monotonic() + 30)
     try:
         server.client().sys.enable_secrets_engine("transit")

@@ -330,6 +330,26 @@ def test_a_frozen_vault_fails_within_the_timeout_then_recovers(own_bao: BaoServe
     kms.close()
 
 
+def test_https_to_vault_is_verified_against_transit_ca_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_bao(tmp_path / "bao", tls=True) as bao:
+        monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+        key = bao.new_key()
+        kms = bao.create(key, ca_file=bao.ca_file)
+        secret = SecretKey.generate("ws_01/v1")
+        assert kms.unwrap(*kms.wrap(secret, CONTEXT), CONTEXT, "ws_01/v1") == secret
+        kms.close()
+
+        # The system's CAs (or any other bundle) do not vouch for this server.
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+        with pytest.raises(KmsFailure) as untrusted:
+            TransitKms.open(bao.connection(key))
+        assert "not trusted" in str(untrusted.value)
+        assert bao.root_token not in str(untrusted.value)
+
+
 def test_a_vault_that_is_gone_fails_fast(own_bao: BaoServer) -> None:
     kms = own_bao.create()
     own_bao.stop()

@@ -206,7 +206,9 @@ class TransitKms:
 
     def _unavailable(self, what: str, exc: BaseException) -> KmsFailure:
         c = self._connection
-        if isinstance(exc, requests.Timeout):
+        if isinstance(exc, requests.exceptions.SSLError):
+            why = "presented a TLS certificate that is not trusted (see transit_ca_file)"
+        elif isinstance(exc, requests.Timeout):
             why = "did not answer in time"
         elif isinstance(exc, requests.ConnectionError):
             why = "cannot be reached"
