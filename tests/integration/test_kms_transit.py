@@ -4,6 +4,8 @@ credentials, and outages (sealed, frozen, gone) with recovery in the same proces
 
 from __future__ import annotations
 
+import base64
+import logging
 import re
 import threading
 import time
@@ -139,9 +141,12 @@ def test_the_policy_in_the_docs_is_enough_and_cannot_make_keys_by_mistake(
 
 
 def test_a_wrong_token_is_refused_and_never_shown(
-    transit: BaoServer, monkeypatch: pytest.MonkeyPatch
+    transit: BaoServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # hvac, requests and urllib3 included
     kms = transit.create()
+    secret = SecretKey.generate("ws_01/v1")
+    assert kms.unwrap(*kms.wrap(secret, CONTEXT), CONTEXT, "ws_01/v1") == secret
     kms.close()
     wrong = "hvs.not-the-token-" + "7" * 20
     monkeypatch.setenv("VAULT_TOKEN", wrong)
@@ -152,6 +157,10 @@ def test_a_wrong_token_is_refused_and_never_shown(
     shown = str(refused.value) + repr(refused.value)
     assert "denied permission" in shown
     assert wrong not in shown and transit.root_token not in shown
+    assert "/v1/transit/" in caplog.text  # the libraries did log the calls
+    assert wrong not in caplog.text and transit.root_token not in caplog.text
+    assert secret.reveal().hex() not in caplog.text
+    assert base64.b64encode(secret.reveal()).decode() not in caplog.text
 
 
 def test_a_token_without_encrypt_cannot_wrap(
