@@ -98,6 +98,14 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _answer(answer: object, name: str) -> Any:
+    """``answer["data"][name]``, or KmsFailure if Vault (or a proxy) answered otherwise."""
+    try:
+        return answer["data"][name]  # type: ignore[index]
+    except (KeyError, TypeError, IndexError):
+        raise KmsFailure(f"Transit answered without {name!r}") from None
+
+
 def _env(name: str, what: str) -> str:
     value = os.environ.get(name, "")
     if not value:
@@ -125,7 +133,11 @@ class TransitKms:
             # requests takes (connect, read); hvac passes it through but types it as int.
             timeout=(connection.connect_timeout_seconds, connection.timeout_seconds),  # type: ignore[arg-type]
         )
-        self._sign_in()
+        try:
+            self._sign_in()
+        except BaseException:
+            self._client.adapter.close()
+            raise
 
     @classmethod
     def create(cls, connection: TransitConnection) -> TransitKms:
@@ -216,9 +228,7 @@ class TransitKms:
             why = "is sealed or in standby"
         elif isinstance(exc, vault.RateLimitExceeded):
             why = "is rate limiting"
-        elif isinstance(exc, vault.VaultError):
-            why = f"failed ({type(exc).__name__})"
-        else:
+        else:  # 5xx, an unexpected answer, a proxy's error page
             why = f"failed ({type(exc).__name__})"
         return KmsFailure(f"Transit at {c.url} {why}; could not {what} (key {c.key!r})")
 
@@ -257,7 +267,12 @@ class TransitKms:
             ) from None
         except vault.InvalidRequest:
             raise KmsFailure(f"Transit refused to read key {c.key!r}") from None
-        data: dict[str, Any] = answer["data"]
+        data = answer.get("data") if isinstance(answer, dict) else None
+        needed = ("latest_version", "min_decryption_version", "min_encryption_version")
+        if not isinstance(data, dict) or not all(isinstance(data.get(n), int) for n in needed):
+            raise KmsFailure(
+                f"Transit answered with key metadata Strongroom cannot read ({c.key!r})"
+            )
         return data
 
     def _meta(self) -> dict[str, Any]:
@@ -310,7 +325,7 @@ class TransitKms:
             )
         except (vault.InvalidRequest, vault.InvalidPath):
             raise KmsFailure(f"Transit refused to wrap with key {c.key!r}") from None
-        return self._parse(answer["data"]["ciphertext"])
+        return self._parse(_answer(answer, "ciphertext"))
 
     def _gone_or_tampered(self, version: int, label: str) -> StrongroomKeyError:
         """After a refused decrypt: is the version gone, or the blob not authentic?"""
@@ -338,8 +353,8 @@ class TransitKms:
         except vault.InvalidPath:
             raise KeyUnavailable(f"Transit key {c.key!r} does not exist") from None
         try:
-            material = base64.b64decode(answer["data"]["plaintext"], validate=True)
-        except (binascii.Error, KeyError, TypeError):
+            material = base64.b64decode(_answer(answer, "plaintext"), validate=True)
+        except (binascii.Error, TypeError):
             raise KmsFailure("Transit answered with a plaintext Strongroom cannot read") from None
         if len(material) != KEY_BYTES:
             raise IntegrityFailure(f"wrapped key {label} is not a {KEY_BYTES * 8}-bit key")
@@ -364,7 +379,7 @@ class TransitKms:
             raise self._gone_or_tampered(version, label) from None
         except vault.InvalidPath:
             raise KeyUnavailable(f"Transit key {c.key!r} does not exist") from None
-        return self._parse(answer["data"]["ciphertext"])
+        return self._parse(_answer(answer, "ciphertext"))
 
     def rotate(self) -> int:
         c = self._connection
