@@ -69,11 +69,18 @@ class BaoServer:
     unseal_key: str = field(repr=False)
     #: The CA of a server started with ``tls``.
     ca_file: str = ""
+    #: How to start it again (a server with file storage, from :func:`persistent_bao`).
+    argv: list[str] = field(default_factory=list)
 
     def client(self, token: str | None = None) -> hvac.Client:
         return hvac.Client(
             url=self.url, token=token or self.root_token, timeout=10, verify=self.ca_file or True
         )
+
+    def _health(self) -> int:
+        """``/v1/sys/health``: 200 active, 429 standby, 501 not initialised, 503 sealed."""
+        answer = requests.get(f"{self.url}/v1/sys/health", verify=self.ca_file or True, timeout=2)
+        return answer.status_code
 
     def new_key(self) -> str:
         return "strongroom-" + secrets.token_hex(6)
@@ -91,7 +98,17 @@ class BaoServer:
         self.client().sys.seal()
 
     def unseal(self) -> None:
+        """Unseal, and wait until the server is active (a raft node elects itself first)."""
         self.client().sys.submit_unseal_key(self.unseal_key)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self._health() == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("bao did not become active after unsealing")
 
     def freeze(self) -> None:
         """SIGSTOP, and wait until every thread of the server has stopped."""
@@ -112,6 +129,23 @@ class BaoServer:
 
     def thaw(self) -> None:
         self.process.send_signal(signal.SIGCONT)
+
+    def start_again(self) -> None:
+        """Start a stopped persistent server on the same port and storage, and unseal it."""
+        assert self.argv, "only a persistent_bao server keeps its keys across a restart"
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.log.parent
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                self._health()  # any answer: it listens (sealed: 503)
+                break
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.unseal()
 
     def stop(self) -> None:
         self.thaw()
@@ -138,6 +172,47 @@ def _wait_ready(server: BaoServer, deadline: float) -> None:
         time.sleep(0.1)
     server.stop()
     need_service(f"bao server -dev did not start: {server.log.read_text()[-2000:]}")
+
+
+@contextmanager
+def persistent_bao(folder: Path) -> Iterator[BaoServer]:
+    """A server with file storage (not ``-dev``): stopped with :meth:`BaoServer.stop` and
+    started again with :meth:`BaoServer.start_again`, it keeps its Transit keys, as a
+    production Vault does across a restart. Initialised with one unseal key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    config = folder / "bao.hcl"
+    (folder / "data").mkdir(exist_ok=True)
+    config.write_text(  # OpenBao keeps raft and inmem storage only; raft is the persistent one
+        f'storage "raft" {{\n  path = "{folder / "data"}"\n  node_id = "n1"\n}}\n'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n'
+        f'  cluster_address = "127.0.0.1:{_free_port()}"\n}}\n'
+        f'api_addr = "http://127.0.0.1:{port}"\n'
+        'cluster_addr = "http://127.0.0.1:1"\n'
+    )
+    argv = [bao_binary(), "server", f"-config={config}"]
+    log = folder / "bao.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=folder)
+    server = BaoServer(f"http://127.0.0.1:{port}", process, log, "", "", argv=argv)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                hvac.Client(url=server.url, timeout=2).sys.is_initialized()
+                break
+            except (requests.RequestException, hvac.exceptions.VaultError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    need_service(f"bao server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        made = hvac.Client(url=server.url, timeout=10).sys.initialize(1, 1)
+        server.root_token = made["root_token"]
+        server.unseal_key = made["keys_base64"][0]
+        server.unseal()
+        server.client().sys.enable_secrets_engine("transit")
+        yield server
+    finally:
+        server.stop()
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from strongroom.errors import KmsFailure
 from strongroom.storage import tables as t
 from tests.e2e.api_support import live_server
 from tests.e2e.test_cli import run
-from tests.transit_support import BaoServer, running_bao
+from tests.transit_support import BaoServer, persistent_bao, running_bao
 
 pytestmark = pytest.mark.transit
 
@@ -116,20 +116,25 @@ def test_init_with_a_vault_that_is_down_says_so_and_makes_no_home(tmp_path: Path
     assert not (home / "strongroom.toml").exists()
 
 
-# -- the API while Vault is sealed ------------------------------------------------------
+# -- the API while Vault is sealed or stopped -------------------------------------------
 
 
-@pytest.fixture
-def sealed_later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BaoServer]:
-    with running_bao(tmp_path / "bao") as server:
+@pytest.fixture(params=["sealed", "stopped"])
+def outage(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[BaoServer, str]]:
+    """A server of the test's own: sealed and unsealed (a dev server), or stopped and
+    started again (file storage, keys kept across the restart)."""
+    start = running_bao if request.param == "sealed" else persistent_bao
+    with start(tmp_path / "bao") as server:
         monkeypatch.setenv("VAULT_TOKEN", server.root_token)
-        yield server
+        yield server, request.param
 
 
-def test_api_serves_cached_keys_while_vault_is_sealed_then_503_then_recovers(
-    tmp_path: Path, sealed_later: BaoServer
+def test_api_serves_cached_keys_while_vault_is_down_then_503_then_recovers(
+    tmp_path: Path, outage: tuple[BaoServer, str]
 ) -> None:
-    bao = sealed_later
+    bao, how = outage
     clock = FixedClock()
     with live_server(
         tmp_path / "home",
@@ -147,7 +152,10 @@ def test_api_serves_cached_keys_while_vault_is_sealed_then_503_then_recovers(
             assert created.status_code == 201, created.text
             record = f"{path}/{created.json()['id']}"
 
-            bao.seal()
+            if how == "sealed":
+                bao.seal()
+            else:
+                bao.stop()
             try:
                 # Within the cache TTL, reads need no KMS call.
                 assert client.get(record).json()["document"] == {"n": 1}
@@ -176,9 +184,13 @@ def test_api_serves_cached_keys_while_vault_is_sealed_then_503_then_recovers(
                 assert refused.headers["content-type"].startswith("application/problem+json")
                 problem = refused.json()
                 assert problem["type"].endswith("kms-unavailable"), problem
-                assert "sealed" in problem["detail"] and bao.root_token not in refused.text
+                said = "sealed" if how == "sealed" else "cannot be reached"
+                assert said in problem["detail"] and bao.root_token not in refused.text
             finally:
-                bao.unseal()
+                if how == "sealed":
+                    bao.unseal()
+                else:
+                    bao.start_again()
 
             # Back without a restart of the server.
             assert client.get(record).json()["document"] == {"n": 1}

@@ -24,7 +24,7 @@ from strongroom.errors import (
     KmsAuthenticationFailed,
     KmsFailure,
 )
-from tests.transit_support import BaoServer, running_bao
+from tests.transit_support import BaoServer, persistent_bao, running_bao
 
 pytestmark = pytest.mark.transit
 
@@ -370,3 +370,22 @@ def test_a_vault_that_is_gone_fails_fast(own_bao: BaoServer) -> None:
     kms.close()
     with pytest.raises(KmsFailure):
         kms.current_version()
+
+
+def test_a_vault_stopped_and_started_again_is_used_again_by_the_same_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with persistent_bao(tmp_path / "bao") as bao:
+        monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+        kms = bao.create()
+        key = SecretKey.generate("ws_01/v1")
+        version, blob = kms.wrap(key, CONTEXT)
+
+        bao.stop()
+        failure = _fails_fast(lambda: kms.unwrap(version, blob, CONTEXT, "ws_01/v1"), 1.0)
+        assert "cannot be reached" in str(failure)
+        bao.start_again()  # same storage, same port, unsealed: as after a Vault restart
+
+        assert kms.unwrap(version, blob, CONTEXT, "ws_01/v1") == key
+        assert kms.current_version() == version
+        kms.close()
