@@ -309,7 +309,10 @@ class TransitKms:
         match = _CIPHERTEXT.fullmatch(ciphertext) if isinstance(ciphertext, str) else None
         if match is None:
             raise KmsFailure("Transit answered with a ciphertext Strongroom cannot read")
-        raw = base64.b64decode(match.group(2))
+        try:
+            raw = base64.b64decode(match.group(2), validate=True)
+        except binascii.Error:
+            raise KmsFailure("Transit answered with a ciphertext Strongroom cannot read") from None
         if len(raw) != _WRAPPED_BYTES:
             raise KmsFailure(f"Transit answered with a {len(raw)}-byte wrap, not {_WRAPPED_BYTES}")
         return int(match.group(1)), raw
