@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -23,6 +24,9 @@ from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.storage import migrations
+
+if TYPE_CHECKING:
+    from tests.transit_support import BaoServer
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI") == "true"
@@ -125,3 +129,20 @@ def sr(home: Settings, clock: FixedClock) -> Iterator[Strongroom]:
 
 # The S3 server (SeaweedFS) of the blob-store tests: tests/s3_support.py.
 pytest_plugins = ["tests.s3_support"]
+# -- Vault/OpenBao Transit (tests/transit_support.py) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
+    """One real ``bao server -dev`` for the session (a BaoServer)."""
+    from tests.transit_support import running_bao
+
+    with running_bao(tmp_path_factory.mktemp("bao")) as server:
+        yield server
+
+
+@pytest.fixture
+def transit(bao: BaoServer, monkeypatch: pytest.MonkeyPatch) -> BaoServer:
+    """The shared server, with its root token in ``VAULT_TOKEN`` for this test."""
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    return bao

@@ -221,9 +221,29 @@ def _pkcs11(settings: Settings, create: bool) -> RootKms:
     return opener(settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_pin())
 
 
+def _transit(settings: Settings, create: bool) -> RootKms:
+    from strongroom.crypto.kms.transit import TransitConnection, TransitKms
+
+    connection = TransitConnection(
+        url=settings.transit_url,
+        key=settings.transit_key,
+        mount=settings.transit_mount,
+        token_env=settings.transit_token_env,
+        approle_role_id_env=settings.transit_approle_role_id_env,
+        approle_secret_id_env=settings.transit_approle_secret_id_env,
+        approle_mount=settings.transit_approle_mount,
+        ca_file=settings.transit_ca_file,
+        connect_timeout_seconds=settings.transit_connect_timeout_seconds,
+        timeout_seconds=settings.transit_timeout_seconds,
+    )
+    return TransitKms.create(connection) if create else TransitKms.open(connection)
+
+
 def open_kms(settings: Settings, create: bool = False) -> RootKms:
     if settings.kms == "local":
         return LocalKms.create(settings.kms_dir) if create else LocalKms.open(settings.kms_dir)
+    if settings.kms == "transit":
+        return _transit(settings, create)
     return _pkcs11(settings, create)
 
 

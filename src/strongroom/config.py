@@ -24,7 +24,7 @@ from strongroom.errors import ConfigurationError
 from strongroom.storage.database import redact_url, same_database
 
 CONFIG_FILE = "strongroom.toml"
-KMS_BACKENDS = ("local", "pkcs11")
+KMS_BACKENDS = ("local", "pkcs11", "transit")
 ENVIRONMENTS = ("development", "production")
 SMTP_SECURITY = ("starttls", "tls", "none")
 BLOB_STORES = ("folder", "s3")
@@ -55,7 +55,7 @@ class Settings:
     keystore_url: str = ""
     #: Folder of file ciphertext; default ``HOME/blobs``.
     blob_dir: str = ""
-    #: Root-key backend: "local" or "pkcs11".
+    #: Root-key backend: "local", "pkcs11" or "transit".
     kms: str = "local"
     pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     pkcs11_token_label: str = "strongroom"  # noqa: S105 - a label, not a secret
@@ -175,6 +175,25 @@ class Settings:
     #: Requests one client address (IPv6 per /64) may send in an hour, by the form and the
     #: API together; then 429 with Retry-After.
     inbox_requests_per_address_hour: int = 5
+    # -- the root key in Vault/OpenBao Transit (kms = "transit"; issue 15) --
+    #: Address of Vault or OpenBao, e.g. ``https://vault.internal:8200`` (http only to loopback).
+    transit_url: str = ""
+    #: Name of the Transit key holding the root key versions (init creates it if missing).
+    transit_key: str = "strongroom"
+    #: Path where the Transit secrets engine is mounted.
+    transit_mount: str = "transit"
+    #: Name of the environment variable holding the Vault token (never the token itself).
+    transit_token_env: str = "VAULT_TOKEN"  # noqa: S105 - a variable name, not a secret
+    #: AppRole sign-in instead of a token: names of the variables holding the role id and the
+    #: secret id (both or neither), and the AppRole mount path.
+    transit_approle_role_id_env: str = ""
+    transit_approle_secret_id_env: str = ""
+    transit_approle_mount: str = "approle"
+    #: CA certificates (PEM) that verify Vault's TLS certificate; empty: the system's.
+    transit_ca_file: str = ""
+    #: Seconds to wait for a connection to Vault, and for each answer.
+    transit_connect_timeout_seconds: int = 2
+    transit_timeout_seconds: int = 5
 
     # Blob store on S3 (issue 15 item 1: files and export artifacts; docs/deploy.md)
     #: Where file ciphertext is kept: "folder" (blob_dir) or "s3" (the bucket below).
@@ -237,7 +256,7 @@ class Settings:
         if self.kms == "local" and self.environment == "production":
             raise ConfigurationError(
                 "the local root key is for development and single machines; in production "
-                'set kms = "pkcs11" (an HSM) in strongroom.toml'
+                'set kms = "pkcs11" (an HSM) or "transit" (Vault/OpenBao) in strongroom.toml'
             )
         if same_database(self.database_url, self.keystore_url):
             raise ConfigurationError(
@@ -270,6 +289,7 @@ class Settings:
         self._validate_inbox()
         self._validate_promises()
         self._validate_s3()
+        self._validate_transit()
         return self
 
     def _validate_s3(self) -> None:
@@ -305,6 +325,38 @@ class Settings:
                 "s3_prefix must be empty or a folder: at most 200 letters, digits and ._-/ "
                 "characters, ending with / and not starting with one"
             )
+
+    def _validate_transit(self) -> None:
+        if not 1 <= self.transit_connect_timeout_seconds <= 60:
+            raise ConfigurationError("transit_connect_timeout_seconds must be between 1 and 60")
+        if not 1 <= self.transit_timeout_seconds <= 300:
+            raise ConfigurationError("transit_timeout_seconds must be between 1 and 300")
+        for name in ("transit_key", "transit_approle_mount"):
+            if not _TRANSIT_NAME.fullmatch(getattr(self, name)):
+                raise ConfigurationError(
+                    f"{name} must be 1-128 letters, digits, '-' or '_', not {getattr(self, name)!r}"
+                )
+        if not _TRANSIT_MOUNT.fullmatch(self.transit_mount) or ".." in self.transit_mount:
+            raise ConfigurationError(
+                f"transit_mount must be a mount path such as transit, not {self.transit_mount!r}"
+            )
+        for name in ("transit_token_env", "transit_approle_role_id_env"):
+            if getattr(self, name) and not _ENV_NAME.fullmatch(getattr(self, name)):
+                raise ConfigurationError(f"{name} must be the name of an environment variable")
+        secret_env = self.transit_approle_secret_id_env
+        if secret_env and not _ENV_NAME.fullmatch(secret_env):
+            raise ConfigurationError(
+                "transit_approle_secret_id_env must be the name of an environment variable"
+            )
+        if bool(self.transit_approle_role_id_env) != bool(secret_env):
+            raise ConfigurationError(
+                "set both transit_approle_role_id_env and transit_approle_secret_id_env "
+                "(AppRole sign-in), or neither (token sign-in)"
+            )
+        if self.transit_ca_file and not Path(self.transit_ca_file).is_file():
+            raise ConfigurationError(f"transit_ca_file {self.transit_ca_file} does not exist")
+        if self.kms == "transit":
+            _check_transit_url(self.transit_url)
 
     def _validate_inbox(self) -> None:
         if not 1 <= self.response_hours <= MAX_RESPONSE_HOURS:
@@ -539,6 +591,29 @@ def write_settings(settings: Settings, names: Iterable[str]) -> Path:
 def _toml_string(value: str) -> str:
     """A TOML basic string: JSON's escapes are TOML's, but for DEL, which JSON leaves."""
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+_TRANSIT_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_TRANSIT_MOUNT = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _check_transit_url(url: str) -> None:
+    """Vault's address: https, or http to this machine only (the token travels in it)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(
+            f"transit_url must be the https:// address of Vault or OpenBao, not {url!r}"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ConfigurationError(
+            "transit_url must be only scheme, host and port (e.g. https://vault.internal:8200)"
+        )
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme == "http" and not loopback:
+        raise ConfigurationError(
+            "transit_url must use https: the Vault token would cross the network in clear"
+        )
 
 
 def _is_region(code: str) -> bool:

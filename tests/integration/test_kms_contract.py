@@ -1,4 +1,5 @@
-"""The root-key contract, held against every backend: memory, local and pkcs11.
+"""The root-key contract, held against every backend: memory, local, pkcs11 and transit
+(a real ``bao server -dev``).
 
 A fake that passes these tests behaves like the real HSM wherever Strongroom relies
 on it. Tests for one backend alone (file modes of ``local``) live at the end.
@@ -21,6 +22,7 @@ from strongroom.crypto.kms.pkcs11 import Pkcs11Kms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, IntegrityFailure, KeyUnavailable
 from tests.pkcs11_support import new_softhsm_token
+from tests.transit_support import BaoServer
 
 CONTEXT = b"strongroom/workspace/ws_01/key-v1"
 
@@ -43,6 +45,7 @@ class Backend:
         pytest.param("memory", id="memory"),
         pytest.param("local", id="local"),
         pytest.param("pkcs11", id="pkcs11", marks=pytest.mark.pkcs11),
+        pytest.param("transit", id="transit", marks=pytest.mark.transit),
     ]
 )
 def kms_backend(
@@ -52,6 +55,9 @@ def kms_backend(
         made = Backend(MemoryKms())
     elif request.param == "local":
         made = Backend(LocalKms.create(tmp_path / "kms"))
+    elif request.param == "transit":
+        bao: BaoServer = request.getfixturevalue("transit")
+        made = Backend(bao.create(), [bao.root_token])
     else:
         token = new_softhsm_token(tmp_path_factory)
         made = Backend(
@@ -179,7 +185,7 @@ def test_no_repr_shows_key_material_or_credentials(kms_backend: Backend) -> None
         shown += [str(failure), repr(failure)]
 
     material = [key.reveal(), *kms_backend.root_key_bytes()]
-    assert len(material) == (1 if kms.backend == "pkcs11" else 3)
+    assert len(material) == (1 if kms.backend in ("pkcs11", "transit") else 3)
     for text in shown:
         for raw in material:
             assert raw.hex() not in text.lower()

@@ -104,6 +104,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.services.agreements",
         # boto3 (the S3 blob store): loaded only by deployments whose blobs are on S3
         "strongroom.blobs.s3",
+        # the Transit root key (hvac, requests): loaded only by homes with kms = "transit"
+        "strongroom.crypto.kms.transit",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

@@ -28,7 +28,7 @@ from strongroom.clock import Clock
 from strongroom.crypto import envelope
 from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.envelope import Binding
-from strongroom.crypto.kms.base import RootKms
+from strongroom.crypto.kms.base import RootKms, rewrap
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import Conflict, IntegrityFailure, KeyUnavailable
 from strongroom.storage.rows import WrappedKeyRow
@@ -497,32 +497,34 @@ class Keyring:
             old = self.kms.current_version()
             new = self.kms.rotate()
             for row in uow.keys.workspace_keys():
-                key = self.kms.unwrap(
+                version, wrapped = rewrap(
+                    self.kms,
                     row.wrapping_version,
                     row.wrapped,
                     _root_context("workspace", row.key_id, row.version),
                     f"workspace-key {row.key_id} v{row.version}",
-                )
-                version, wrapped = self.kms.wrap(
-                    key, _root_context("workspace", row.key_id, row.version)
                 )
                 uow.keys.rewrap_workspace_key(row.key_id, row.version, version, wrapped)
                 rewrapped += 1
             directory = uow.keys.directory_key()
             if directory is not None:
                 context = _root_context("directory", DIRECTORY, directory.version)
-                key = self.kms.unwrap(
-                    directory.wrapping_version, directory.wrapped, context, "directory-key"
+                version, wrapped = rewrap(
+                    self.kms,
+                    directory.wrapping_version,
+                    directory.wrapped,
+                    context,
+                    "directory-key",
                 )
-                version, wrapped = self.kms.wrap(key, context)
                 uow.keys.rewrap_directory_key(directory.version, version, wrapped)
                 rewrapped += 1
             signing = uow.keys.signing_key()
             if signing is not None:
                 row, _public = signing
                 context = _root_context("signing", "signing", row.version)
-                key = self.kms.unwrap(row.wrapping_version, row.wrapped, context, "signing-key")
-                version, wrapped = self.kms.wrap(key, context)
+                version, wrapped = rewrap(
+                    self.kms, row.wrapping_version, row.wrapped, context, "signing-key"
+                )
                 uow.keys.rewrap_signing_key(row.version, version, wrapped)
                 rewrapped += 1
             uow.commit()

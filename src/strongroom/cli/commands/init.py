@@ -13,13 +13,20 @@ from strongroom.config import CONFIG_FILE
 
 
 def init(
-    kms: Annotated[str, typer.Option(help="Root-key backend: local or pkcs11.")] = "local",
+    kms: Annotated[str, typer.Option(help="Root-key backend: local, pkcs11 or transit.")] = "local",
     environment: Annotated[str, typer.Option(help="development or production.")] = "development",
     pkcs11_module: Annotated[str | None, typer.Option(help="PKCS#11 module path.")] = None,
     pkcs11_token_label: Annotated[str | None, typer.Option(help="PKCS#11 token label.")] = None,
     pkcs11_pin_env: Annotated[
         str | None,
         typer.Option(help="Environment variable holding the PIN (default STRONGROOM_PKCS11_PIN)."),
+    ] = None,
+    transit_url: Annotated[str | None, typer.Option(help="Vault/OpenBao address.")] = None,
+    transit_key: Annotated[str | None, typer.Option(help="Transit key name.")] = None,
+    transit_mount: Annotated[str | None, typer.Option(help="Transit mount path.")] = None,
+    transit_token_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the Vault token (default VAULT_TOKEN)."),
     ] = None,
     database_url: Annotated[str | None, typer.Option(help="Data store URL.")] = None,
     keystore_url: Annotated[str | None, typer.Option(help="Keystore URL.")] = None,
@@ -32,6 +39,10 @@ def init(
         ("pkcs11_module", pkcs11_module),
         ("pkcs11_token_label", pkcs11_token_label),
         ("pkcs11_pin_env", pkcs11_pin_env),
+        ("transit_url", transit_url),
+        ("transit_key", transit_key),
+        ("transit_mount", transit_mount),
+        ("transit_token_env", transit_token_env),
         ("database_url", database_url),
         ("keystore_url", keystore_url),
     ):

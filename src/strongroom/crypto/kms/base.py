@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -46,6 +46,26 @@ class RootKms(Protocol):
     def versions(self) -> list[RootKeyVersion]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Rewrapping(Protocol):
+    """A backend that moves a wrapped key to its current version without the key
+    leaving it (Transit ``rewrap``, AWS KMS ``ReEncrypt``)."""
+
+    def rewrap(
+        self, version: int, wrapped: bytes, context: bytes, label: str
+    ) -> tuple[int, bytes]: ...
+
+
+def rewrap(
+    kms: RootKms, version: int, wrapped: bytes, context: bytes, label: str
+) -> tuple[int, bytes]:
+    """``wrapped`` under the current root version: inside the backend where it can, else
+    unwrapped and wrapped again here."""
+    if isinstance(kms, Rewrapping):
+        return kms.rewrap(version, wrapped, context, label)
+    return kms.wrap(kms.unwrap(version, wrapped, context, label), context)
 
 
 class SoftwareRoot:
