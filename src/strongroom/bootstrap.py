@@ -47,9 +47,11 @@ if TYPE_CHECKING:
     from strongroom.services.certificates import Certificates
     from strongroom.services.plans import Plans
     from strongroom.services.privacy import Privacy
+    from strongroom.services.subprocessor_mail import Subscribers
+    from strongroom.services.subprocessors import Subprocessors
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0009", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0011", "keystore": "0002"}
 
 
 class Strongroom:
@@ -147,6 +149,21 @@ class Strongroom:
         from strongroom.export.service import Exports
 
         return Exports(self.ctx)
+
+    @cached_property
+    def subprocessors(self) -> Subprocessors:
+        """The subprocessor list, its notices and the owners' objections (issue 14)."""
+        from strongroom.services.subprocessors import Subprocessors
+
+        return Subprocessors(self.ctx)
+
+    @cached_property
+    def subprocessor_subscribers(self) -> Subscribers:
+        """Who is mailed each subprocessor notice, and the mailing (the worker sends)."""
+        from strongroom.mail import Mailer
+        from strongroom.services.subprocessor_mail import Subscribers
+
+        return Subscribers(self.ctx, Mailer(self.settings))
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

@@ -135,6 +135,14 @@ class Settings:
     smtp_username: str = ""
     smtp_password_env: str = "STRONGROOM_SMTP_PASSWORD"  # noqa: S105 - a variable's name
     smtp_timeout_seconds: int = 30
+    # Subprocessors (issue 14, item 3: the public list, notices, subscribers, objections)
+    #: Days between a change's notice and the date it takes effect: at least 30, the
+    #: trust page's notice period.
+    subprocessor_notice_days: int = 30
+    #: Times the worker tries to mail one notice to one subscriber before giving up.
+    subprocessor_delivery_attempts: int = 8
+    #: Subscriptions one client address may ask for on the public page per hour, then 429.
+    subprocessor_subscribes_per_address: int = 5
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -203,8 +211,7 @@ class Settings:
             )
         if not self.public_url.startswith("https://") or self.public_url.endswith("/"):
             raise ConfigurationError(
-                "public_url must be the https:// address of this deployment, without a "
-                "trailing /"
+                "public_url must be the https:// address of this deployment, without a trailing /"
             )
         if not 1 <= self.key_cache_entries <= 1_000_000:
             raise ConfigurationError("key_cache_entries must be between 1 and 1000000")
@@ -213,7 +220,21 @@ class Settings:
         self._validate_retention()
         self._validate_hostile_clients()
         self._validate_mail()
+        self._validate_subprocessors()
         return self
+
+    def _validate_subprocessors(self) -> None:
+        if not 30 <= self.subprocessor_notice_days <= 365:
+            raise ConfigurationError(
+                "subprocessor_notice_days must be between 30 and 365: customers are promised "
+                "at least 30 days' notice of a subprocessor change"
+            )
+        if not 1 <= self.subprocessor_delivery_attempts <= 100:
+            raise ConfigurationError("subprocessor_delivery_attempts must be between 1 and 100")
+        if not 1 <= self.subprocessor_subscribes_per_address <= 10000:
+            raise ConfigurationError(
+                "subprocessor_subscribes_per_address must be between 1 and 10000"
+            )
 
     def _validate_mail(self) -> None:
         if self.smtp_security not in SMTP_SECURITY:

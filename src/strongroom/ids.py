@@ -29,6 +29,12 @@ PREFIXES = {
     "backup": "bkp",
     "keystore-backup": "ksb",
     "privacy-request": "dsr",
+    # subprocessors (issue 14, item 3)
+    "subprocessor": "sub",
+    "subprocessor-notice": "spn",
+    "objection": "obj",
+    "subscriber": "sbs",
+    "delivery": "dlv",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

@@ -89,6 +89,10 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.lifecycle.worker",
         "strongroom.lifecycle.purge",
         "strongroom.lifecycle.erasure",
+        # subprocessors (issue 14): the list, its notices' mail, built on first use
+        "strongroom.services.subprocessors",
+        "strongroom.services.subprocessor_mail",
+        "strongroom.mail",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

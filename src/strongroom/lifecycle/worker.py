@@ -25,9 +25,11 @@ from strongroom.backup import retention
 from strongroom.blobs.folder import PARTIAL_MAX_AGE, FolderBlobStore, sweep_partials
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, PURGES, DeadlineAction, is_held
 from strongroom.lifecycle.steps import LeaseLost, NotDueYet, Step
+from strongroom.mail import Mailer
 from strongroom.services.browser_sessions import BrowserSessions
 from strongroom.services.context import Context
 from strongroom.services.privacy import expire_records
+from strongroom.services.subprocessor_mail import DeliveryReport, Subscribers
 from strongroom.storage.rows import DeadlineRow
 
 log = logging.getLogger("strongroom.worker")
@@ -78,6 +80,7 @@ class Worker:
         if only is None:
             self.expire_backups()
             self.expire_privacy_records()
+            self.send_subprocessor_notices()
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
                 self.prune_browser_sessions()
@@ -118,6 +121,18 @@ class Worker:
         if expired:
             log.info("privacy requests past their record's term deleted: %d", expired)
         return expired
+
+    def send_subprocessor_notices(self) -> DeliveryReport | None:
+        """Mail the subprocessor notices due to their subscribers (retrying failures with
+        a bound). A failure is logged and retried next pass."""
+        try:
+            report = Subscribers(self.ctx, Mailer(self.ctx.settings)).deliver_pending()
+        except Exception:
+            log.exception("sending subprocessor notices failed; retried next pass")
+            return None
+        if report.sent or report.failed:
+            log.info("subprocessor notices: %s", report.as_json())
+        return report
 
     def prune_browser_sessions(self) -> int:
         """Forget console sessions past their expiry (they are refused already; this only

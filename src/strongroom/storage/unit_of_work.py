@@ -32,6 +32,13 @@ from strongroom.storage.repositories.privacy_requests import PrivacyRequests
 from strongroom.storage.repositories.projects import Projects
 from strongroom.storage.repositories.records import RecordIndex, Records
 from strongroom.storage.repositories.shredding import Shredding
+from strongroom.storage.repositories.subprocessors import (
+    SubprocessorDeliveries,
+    SubprocessorNotices,
+    SubprocessorObjections,
+    SubprocessorSubscribers,
+    SubscribeAttempts,
+)
 from strongroom.storage.repositories.tokens import Tokens
 from strongroom.storage.repositories.trash import Trash
 from strongroom.storage.repositories.users import AddressFailures, LoginFailures, Users
@@ -132,6 +139,12 @@ class DataUnitOfWork(_Transaction):
     shredding = _Repository(Shredding)
     backups = _Repository(Backups)
     privacy_requests = _Repository(PrivacyRequests)
+    # subprocessors (issue 14, item 3)
+    subprocessor_notices = _Repository(SubprocessorNotices)
+    subprocessor_objections = _Repository(SubprocessorObjections)
+    subprocessor_subscribers = _Repository(SubprocessorSubscribers)
+    subprocessor_deliveries = _Repository(SubprocessorDeliveries)
+    subscribe_attempts = _Repository(SubscribeAttempts)
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()
