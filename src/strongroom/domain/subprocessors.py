@@ -108,7 +108,9 @@ def takes_effect_at(effective: date) -> datetime:
 
 def earliest_effective(published_at: datetime, notice_days: int) -> date:
     """The first date a notice published at ``published_at`` may take effect on."""
-    due = (published_at + timedelta(days=notice_days)).astimezone(UTC)
+    # in UTC first: an aware datetime in a zone with summer time adds days on the wall
+    # clock, so 30 days across a change of the clocks would be an hour short or long
+    due = published_at.astimezone(UTC) + timedelta(days=notice_days)
     first = due.date()
     return first if takes_effect_at(first) >= due else first + timedelta(days=1)
 
