@@ -141,8 +141,9 @@ def test_a_notice_reaches_owners_and_confirmed_subscribers_by_smtp(
 
     for address in ("owner@acme.example", "dpo@customer.example"):
         mail = smtp.inbox.to(address)[-1]  # the subscriber's first was the confirmation
-        assert DETAILS["legal_name"] in mail["Subject"] and notice.effective.isoformat() in (
-            mail["Subject"]
+        assert (
+            DETAILS["legal_name"] in mail["Subject"]
+            and notice.effective.isoformat() in (mail["Subject"])
         )
     assert len(smtp.inbox.to("unconfirmed@customer.example")) == 1  # the confirmation only
     deliveries = sr.subprocessor_subscribers.deliveries(notice.id)

@@ -32,6 +32,7 @@ from strongroom.api.routes_exports import router as exports_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
 from strongroom.api.routes_privacy import report_router as privacy_report_router
 from strongroom.api.routes_privacy import router as privacy_router
+from strongroom.api.routes_subprocessors import router as subprocessors_router
 from strongroom.api.routes_workspaces import router as workspaces_router
 from strongroom.api.schemas import Problem
 from strongroom.api.security_headers import Receive, Scope, Send
@@ -105,6 +106,7 @@ def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.include_router(lifecycle_router)
     app.include_router(privacy_router)
     app.include_router(privacy_report_router)
+    app.include_router(subprocessors_router)
     # Innermost first: each add_middleware wraps what was added before it.
     app.add_middleware(
         BodyLimit,

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from strongroom.domain.rules import check_name
-from strongroom.errors import Conflict, InvalidInput, NotFound
+from strongroom.errors import Conflict, InvalidInput, NotAccepted, NotFound
 
 #: The shortest notice any deployment may give (the contract's choice; never less).
 MIN_NOTICE_DAYS = 30
@@ -66,16 +66,16 @@ def check_details(values: Mapping[str, object]) -> Details:
     InvalidInput naming the first missing or bad field."""
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
-        raise InvalidInput(f"unknown field {unknown[0][:40]!r}; an entry has {', '.join(FIELDS)}")
+        raise NotAccepted(f"unknown field {unknown[0][:40]!r}; an entry has {', '.join(FIELDS)}")
     checked: dict[str, str] = {}
     for name, words in FIELDS.items():
         value = values.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise InvalidInput(f"a subprocessor's {words} ({name}) is required", field=name)
+            raise NotAccepted(f"a subprocessor's {words} ({name}) is required", field=name)
         if not isinstance(value, str):
-            raise InvalidInput(f"a subprocessor's {words} ({name}) is text", field=name)
+            raise NotAccepted(f"a subprocessor's {words} ({name}) is text", field=name)
         if len(value) > MAX_FIELD_CHARS * 4:  # before the character checks walk it
-            raise InvalidInput(f"{name} has at most {MAX_FIELD_CHARS} characters", field=name)
+            raise NotAccepted(f"{name} has at most {MAX_FIELD_CHARS} characters", field=name)
         checked[name] = _field(name, value)
     return Details(**checked)
 
@@ -84,9 +84,9 @@ def _field(name: str, value: str) -> str:
     try:
         text = check_name(name, value)
     except InvalidInput as bad:
-        raise InvalidInput(str(bad).replace(" name ", " ", 1), field=name) from None
+        raise NotAccepted(str(bad).replace(" name ", " ", 1), field=name) from None
     if len(text) > MAX_FIELD_CHARS:
-        raise InvalidInput(f"{name} has at most {MAX_FIELD_CHARS} characters", field=name)
+        raise NotAccepted(f"{name} has at most {MAX_FIELD_CHARS} characters", field=name)
     return text
 
 
@@ -96,7 +96,7 @@ def check_reason(reason: str) -> str:
     if not reason:
         return ""
     if len(reason) > MAX_REASON_CHARS:
-        raise InvalidInput(f"a reason has at most {MAX_REASON_CHARS} characters")
+        raise NotAccepted(f"a reason has at most {MAX_REASON_CHARS} characters")
     return check_name("reason", reason)
 
 
@@ -119,10 +119,10 @@ def check_effective(effective: date, published_at: datetime, notice_days: int) -
     """``effective`` if it gives at least ``notice_days`` days' notice, else InvalidInput
     with the earliest allowed date."""
     if notice_days < MIN_NOTICE_DAYS:
-        raise InvalidInput(f"a notice period is at least {MIN_NOTICE_DAYS} days")
+        raise NotAccepted(f"a notice period is at least {MIN_NOTICE_DAYS} days")
     earliest = earliest_effective(published_at, notice_days)
     if effective < earliest:
-        raise InvalidInput(
+        raise NotAccepted(
             f"a change needs {notice_days} days' notice: the earliest effective date is "
             f"{earliest.isoformat()}, not {effective.isoformat()}"
         )
