@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "export": "app",
     "backup": "app",
     "privacy": "app",
+    "subprocessor": "app",
 }
 
 
