@@ -35,6 +35,7 @@ from strongroom.console import (
     routes_files,
     routes_members,
     routes_privacy,
+    routes_subprocessors,
     routes_trash,
 )
 from strongroom.console.csrf import with_csrf
@@ -143,6 +144,7 @@ def _page_routers() -> list[APIRouter]:
         routes_members,
         routes_audit,
         routes_deletion,
+        routes_subprocessors,
     )
     return [module.router for module in modules]
 
@@ -150,7 +152,7 @@ def _page_routers() -> list[APIRouter]:
 def _public_routers() -> list[APIRouter]:
     """The public pages' routers (no sign-in, outside ``/console``): each module's
     ``public`` router, rendered with :func:`pages.render_public`."""
-    modules: tuple[ModuleType, ...] = ()
+    modules: tuple[ModuleType, ...] = (routes_subprocessors,)
     return [module.public for module in modules]
 
 
