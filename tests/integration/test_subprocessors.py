@@ -238,3 +238,15 @@ def test_subscriptions_from_one_address_are_limited(sr: Strongroom) -> None:
 
 def _link(body: str, kind: str = "confirm") -> str:
     return next(w for w in body.split() if f"/subprocessors/{kind}?token=" in w)
+
+
+def test_one_address_gets_one_confirmation_an_hour_whoever_asks(
+    mailing: Strongroom, clock: FixedClock, smtp: SmtpServer
+) -> None:
+    sr = mailing
+    for n in range(4):
+        sr.subprocessor_subscribers.subscribe("victim@example.org", f"203.0.113.{n}")
+    assert len(smtp.inbox.to("victim@example.org")) == 1
+    clock.advance(timedelta(hours=1, seconds=1))
+    sr.subprocessor_subscribers.subscribe("victim@example.org", "203.0.113.9")
+    assert len(smtp.inbox.to("victim@example.org")) == 2

@@ -153,8 +153,15 @@ class Subscribers:
             if address:
                 self._count(uow, address, now)
             found = uow.subprocessor_subscribers.find(index)
-            if found is not None and found.state == CONFIRMED:
-                uow.commit()  # the attempt is counted all the same
+            recently_asked = (
+                found is not None
+                and found.state == PENDING
+                and now - found.changed_at < SUBSCRIBE_WINDOW
+            )
+            if found is not None and (found.state == CONFIRMED or recently_asked):
+                # nothing more to send (one confirmation an hour at most: a form posted
+                # from many addresses cannot flood someone's inbox); counted all the same
+                uow.commit()
                 return
             if found is None:
                 subscriber_id = ids.new_id("subscriber")
