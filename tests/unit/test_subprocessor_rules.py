@@ -119,3 +119,16 @@ def test_a_failed_delivery_waits_longer_each_time() -> None:
     assert rules.retry_due("failed", 1, t, t + timedelta(minutes=1))
     assert not rules.retry_due("failed", 3, t, t + timedelta(minutes=3))
     assert rules.retry_due("failed", 30, t, t + rules.MAX_RETRY_WAIT)
+
+
+def test_a_reason_may_span_lines_but_holds_no_control_characters() -> None:
+    assert rules.check_reason("  first line\r\nsecond line  ") == "first line\nsecond line"
+    assert rules.check_reason("   ") == ""
+    for bad in ("a\x00b", "a\u202eb", "a\x1bb"):
+        with pytest.raises(InvalidInput, match="plain text"):
+            rules.check_reason(bad)
+
+
+def test_a_field_the_feed_could_not_carry_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="location"):
+        rules.check_details({**DETAILS, "location": "Mars\uffff"})

@@ -87,7 +87,13 @@ def _field(name: str, value: str) -> str:
         raise NotAccepted(str(bad).replace(" name ", " ", 1), field=name) from None
     if len(text) > MAX_FIELD_CHARS:
         raise NotAccepted(f"{name} has at most {MAX_FIELD_CHARS} characters", field=name)
+    if any(c in _NOT_XML for c in text):  # the Atom feed could not hold it
+        raise NotAccepted(f"{name} holds a character that is not text (U+FFFE, U+FFFF)")
     return text
+
+
+#: Characters XML 1.0 cannot carry that check_name lets through (noncharacters).
+_NOT_XML = frozenset("\ufffe\uffff")
 
 
 def check_reason(reason: str) -> str:
@@ -97,7 +103,16 @@ def check_reason(reason: str) -> str:
         return ""
     if len(reason) > MAX_REASON_CHARS:
         raise NotAccepted(f"a reason has at most {MAX_REASON_CHARS} characters")
-    return check_name("reason", reason)
+    lines = reason.replace("\r\n", "\n").split("\n")
+    try:
+        for line in lines:
+            if line.strip():
+                check_name("reason", line.replace("\t", " "))
+    except InvalidInput:
+        raise NotAccepted(
+            "a reason is plain text: no control or bidirectional control characters"
+        ) from None
+    return "\n".join(line.rstrip() for line in lines)
 
 
 # the notice rule ---------------------------------------------------------------------------

@@ -86,9 +86,11 @@ def _email(ctx: Context, row: SubscriberRow, actor: str) -> str:
 
 def queue_deliveries(ctx: Context, uow: DataUnitOfWork, notice_id: str, now: datetime) -> int:
     """In the notice's transaction: every workspace owner becomes a subscriber unless they
-    opted out, and every confirmed subscriber gets a pending delivery. How many."""
+    opted out, and every confirmed subscriber gets a pending delivery (owners only while
+    they own a workspace that is not closed). How many."""
     subscribers = uow.subprocessor_subscribers
-    for owner in subscribers.owners():
+    owners = subscribers.owners()
+    for owner in owners:
         found = subscribers.find(owner.email_index)
         if found is None:
             email = user_email(ctx, owner.user_id, owner.email_sealed, "system")
@@ -101,7 +103,11 @@ def queue_deliveries(ctx: Context, uow: DataUnitOfWork, notice_id: str, now: dat
             )
         elif found.state == PENDING:  # an owner is a subscriber of their own accord
             subscribers.set_state(found.id, CONFIRMED, now)
-    confirmed = subscribers.confirmed()
+    # an owner no longer owning a workspace (closed, purged) is not mailed as one
+    owning = {owner.email_index for owner in owners}
+    confirmed = [
+        s for s in subscribers.confirmed() if s.source != "owner" or s.email_index in owning
+    ]
     for subscriber in confirmed:
         uow.subprocessor_deliveries.add(
             DeliveryRow(
