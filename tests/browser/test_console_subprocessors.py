@@ -123,6 +123,20 @@ def test_an_owner_objects_and_a_member_cannot(console: Console, clock: FixedCloc
     console.check("notices-member")
     assert "only an owner may object" in console.page.content()
     assert console.page.get_by_role("button", name="Object to this change").count() == 0
+    # typed anyway, from the member's own session with its CSRF token: 403, nothing stored
+    status = console.page.evaluate(
+        """async (url) => {
+          const token = document.querySelector("input[name=csrftoken]").value;
+          const body = new URLSearchParams({csrftoken: token, reason: "x"});
+          return (await fetch(url, {method: "POST", body, redirect: "manual"})).status;
+        }""",
+        console.ws(f"/subprocessor-notices/{notice.id}/objection"),
+    )
+    assert status == 403 and sr.subprocessors.objections() == []
+    other = sr.workspaces.create("Other Co", "boss@other.example").id
+    elsewhere = console.visit(f"/console/w/{other}/subprocessor-notices", "notices-other-tenant")
+    assert elsewhere.status == 404
+    console.visit(console.ws("/subprocessor-notices"), "notices-member-again")
 
     console.page.get_by_role("button", name="Sign out").click()
     console.sign_in("owner", console.ws("/subprocessor-notices"))
