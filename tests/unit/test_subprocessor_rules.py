@@ -100,11 +100,11 @@ def test_an_unknown_field_is_refused() -> None:
 def test_the_list_follows_changes_in_force() -> None:
     a = rules.check_details(DETAILS)
     b = rules.check_details({**DETAILS, "legal_name": "B"})
-    t0 = datetime(2027, 1, 1, tzinfo=UTC)
     changes = [
-        Change("sub_1", NoticeKind.ADD, date(2027, 2, 1), t0, a),
-        Change("sub_1", NoticeKind.REPLACE, date(2027, 3, 1), t0, b),
-        Change("sub_1", NoticeKind.REMOVE, date(2027, 4, 1), t0, None),
+        Change("sub_1", NoticeKind.ADD, date(2027, 2, 1), 1, a),
+        Change("sub_1", NoticeKind.REPLACE, date(2027, 3, 1), 2, b),
+        Change("sub_1", NoticeKind.REMOVE, date(2027, 4, 1), 3, None),
+        Change("sub_1", NoticeKind.REPLACE, date(2027, 3, 1), 0, a),  # older, same date: loses
     ]
     assert rules.current_list(changes, datetime(2027, 1, 31, tzinfo=UTC)) == {}
     assert rules.current_list(changes, datetime(2027, 2, 1, tzinfo=UTC)) == {"sub_1": a}

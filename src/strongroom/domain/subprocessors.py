@@ -162,7 +162,7 @@ class Change:
     subprocessor_id: str
     kind: NoticeKind
     effective: date
-    published_at: datetime
+    seq: int  # the order of publication (1, 2, …): of two changes of one date, the later wins
     details: Details | None  # None for a removal
 
 
@@ -183,8 +183,8 @@ def current_list(changes: Iterable[Change], now: datetime) -> dict[str, Details]
     }
 
 
-def _order(change: Change) -> tuple[date, datetime]:
-    return (change.effective, change.published_at)
+def _order(change: Change) -> tuple[date, int]:
+    return (change.effective, change.seq)
 
 
 def check_change(kind: NoticeKind, subprocessor_id: str, changes: Iterable[Change]) -> None:

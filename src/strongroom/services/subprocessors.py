@@ -96,7 +96,7 @@ def _details(row: NoticeRow) -> Details | None:
 
 def _change(row: NoticeRow) -> Change:
     return Change(
-        row.subprocessor_id, NoticeKind(row.kind), row.effective_on, row.published_at, _details(row)
+        row.subprocessor_id, NoticeKind(row.kind), row.effective_on, row.seq, _details(row)
     )
 
 
@@ -141,20 +141,21 @@ class Subprocessors:
     ) -> Notice:
         now = self.ctx.clock.now()
         rules.check_effective(effective, now, self.ctx.settings.subprocessor_notice_days)
-        row = NoticeRow(
-            ids.new_id("subprocessor-notice"),
-            subprocessor_id or ids.new_id("subprocessor"),
-            kind.value,
-            json.dumps(details.as_json(), sort_keys=True) if details else None,
-            effective,
-            now,
-            actor[:128],
-        )
         with self.ctx.store.write() as uow:
             uow.subprocessor_notices.lock()
+            rows = uow.subprocessor_notices.all()
             if subprocessor_id is not None:
-                changes = [_change(r) for r in uow.subprocessor_notices.all()]
-                rules.check_change(kind, subprocessor_id, changes)
+                rules.check_change(kind, subprocessor_id, [_change(r) for r in rows])
+            row = NoticeRow(
+                ids.new_id("subprocessor-notice"),
+                subprocessor_id or ids.new_id("subprocessor"),
+                kind.value,
+                json.dumps(details.as_json(), sort_keys=True) if details else None,
+                effective,
+                now,
+                actor[:128],
+                max((r.seq for r in rows), default=0) + 1,  # under the lock: one order
+            )
             uow.subprocessor_notices.add(row)
             queued = queue_deliveries(self.ctx, uow, row.id, now)
             audit.append(
@@ -210,7 +211,7 @@ class Subprocessors:
     def upcoming(self) -> builtins.list[Notice]:
         """Changes announced but not yet in force, soonest first."""
         pending = [n for n in self.notices() if not n.in_force]
-        return sorted(pending, key=lambda n: (n.effective, n.published_at))
+        return sorted(reversed(pending), key=lambda n: n.effective)  # then in publication order
 
     def history(self, subprocessor_id: str) -> builtins.list[Notice]:
         ids.check_id("subprocessor", subprocessor_id)

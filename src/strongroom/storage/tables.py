@@ -351,6 +351,8 @@ subprocessor_notices = Table(
     Column("effective_on", Date, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
     Column("published_by", String(128), nullable=False),
+    # the order of publication, 1, 2, … (given under a lock): ties of one date break by it
+    Column("seq", Integer, nullable=False, unique=True),
 )
 
 # A workspace owner's objection to a notice: the reason sealed under the workspace's data

@@ -23,6 +23,7 @@ class NoticeRow(NamedTuple):
     effective_on: date
     published_at: datetime
     published_by: str
+    seq: int
 
 
 class ObjectionRow(NamedTuple):
@@ -79,7 +80,7 @@ class SubprocessorNotices(Repository):
         return NoticeRow(*r) if r is not None else None
 
     def all(self) -> builtins.list[NoticeRow]:
-        rows = self.conn.execute(select(_N).order_by(_N.c.published_at, _N.c.id))
+        rows = self.conn.execute(select(_N).order_by(_N.c.seq))
         return [NoticeRow(*r) for r in rows]
 
     def lock(self) -> None:

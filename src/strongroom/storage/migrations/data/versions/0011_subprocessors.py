@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("effective_on", sa.Date, nullable=False),
         sa.Column("published_at", TS, nullable=False),
         sa.Column("published_by", sa.String(128), nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False, unique=True),
     )
     op.create_index(
         "ix_subprocessor_notices_subprocessor_id", "subprocessor_notices", ["subprocessor_id"]
