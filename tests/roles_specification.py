@@ -20,6 +20,7 @@ TABLE = """
 | purge trash             |   ✓   |       |        |        |
 | delete the workspace    |   ✓   |       |        |        |
 | privacy requests        |   ✓   |   ✓   |        |        |
+| object to a subprocessor notice |   ✓   |       |        |        |
 """
 
 #: The README's words for each action, and the action's name in the code.
@@ -35,6 +36,7 @@ ACTION_NAMES = {
     "purge trash": "purge_trash",
     "delete the workspace": "delete_workspace",
     "privacy requests": "privacy",
+    "object to a subprocessor notice": "object_subprocessor",
 }
 
 

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from strongroom.services.inbox import Inbox
     from strongroom.services.plans import Plans
     from strongroom.services.privacy import Privacy
+    from strongroom.services.subprocessor_mail import Subscribers
+    from strongroom.services.subprocessors import Subprocessors
 
 #: The newest migration of each database.
 HEAD_REVISIONS = {"data": "0013", "keystore": "0002"}
@@ -172,7 +174,7 @@ class Strongroom:
     def promises(self) -> Promises:
         """The trust page's promises: checks against this deployment, their results, and
         the trust report. Promises of other services join here, one entry each."""
-        from strongroom.promises.offered import dpa, response_time
+        from strongroom.promises.offered import dpa, response_time, subprocessors
         from strongroom.promises.registry import Deployment
         from strongroom.promises.service import Promises
         from strongroom.promises.standard import STANDARD
@@ -181,6 +183,7 @@ class Strongroom:
             return Deployment(self.ctx, self.backups, self.audit, self.privacy, now)
 
         kept_by_services = [
+            subprocessors(lambda now: self.subprocessors.verdict(now)),
             dpa(lambda now: self.agreements.verdict(now)),
             response_time(lambda now: self.inbox.verdict(now)),
         ]
@@ -192,6 +195,21 @@ class Strongroom:
         from strongroom.services.agreements import Agreements
 
         return Agreements(self.ctx)
+
+    @cached_property
+    def subprocessors(self) -> Subprocessors:
+        """The subprocessor list, its notices and the owners' objections (issue 14)."""
+        from strongroom.services.subprocessors import Subprocessors
+
+        return Subprocessors(self.ctx)
+
+    @cached_property
+    def subprocessor_subscribers(self) -> Subscribers:
+        """Who is mailed each subprocessor notice, and the mailing (the worker sends)."""
+        from strongroom.mail import Mailer
+        from strongroom.services.subprocessor_mail import Subscribers
+
+        return Subscribers(self.ctx, Mailer(self.settings))
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

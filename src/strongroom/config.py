@@ -210,6 +210,15 @@ class Settings:
     #: ("strongroom/"). The sweep of abandoned uploads covers this prefix only.
     s3_prefix: str = ""
 
+    # Subprocessors (issue 14, item 3: the public list, notices, subscribers, objections)
+    #: Days between a change's notice and the date it takes effect: at least 30, the
+    #: trust page's notice period.
+    subprocessor_notice_days: int = 30
+    #: Times the worker tries to mail one notice to one subscriber before giving up.
+    subprocessor_delivery_attempts: int = 8
+    #: Subscriptions one client address may ask for on the public page per hour, then 429.
+    subprocessor_subscribes_per_address: int = 5
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -290,6 +299,7 @@ class Settings:
         self._validate_promises()
         self._validate_s3()
         self._validate_transit()
+        self._validate_subprocessors()
         return self
 
     def _validate_s3(self) -> None:
@@ -387,6 +397,19 @@ class Settings:
                 f"promise_stale_minutes ({self.promise_stale_minutes}) must be at least "
                 f"promise_check_minutes ({self.promise_check_minutes}): every promise would "
                 "show as stale between two checks"
+            )
+
+    def _validate_subprocessors(self) -> None:
+        if not 30 <= self.subprocessor_notice_days <= 365:
+            raise ConfigurationError(
+                "subprocessor_notice_days must be between 30 and 365: customers are promised "
+                "at least 30 days' notice of a subprocessor change"
+            )
+        if not 1 <= self.subprocessor_delivery_attempts <= 100:
+            raise ConfigurationError("subprocessor_delivery_attempts must be between 1 and 100")
+        if not 1 <= self.subprocessor_subscribes_per_address <= 10000:
+            raise ConfigurationError(
+                "subprocessor_subscribes_per_address must be between 1 and 10000"
             )
 
     def _validate_mail(self) -> None:

@@ -8,7 +8,8 @@ api/problems.py)::
     ├── InvalidInput                 bad input from the caller; nothing was written
     │   ├── MalformedDocument        not JSON, or not a JSON object
     │   ├── TooLarge                 over a configured size limit
-    │   └── UndeclaredField          a search by a field no collection declares personal
+    │   ├── UndeclaredField          a search by a field no collection declares personal
+    │   └── NotAccepted              well-formed, but a rule refuses it (a notice too short)
     ├── NotFound                     no such workspace, project, record, file or user
     │   └── InTrash                  it is in the trash (restorable until a named time)
     ├── Unauthenticated              no credentials, or bad, expired or revoked ones
@@ -62,6 +63,11 @@ class TooLarge(InvalidInput):
 class UndeclaredField(InvalidInput):
     """A blind-index search by a field that no collection of the workspace declares
     personal: it could never match, so saying "no records" would mislead."""
+
+
+class NotAccepted(InvalidInput):
+    """Well-formed input that a rule refuses: a subprocessor entry missing a required
+    field, a notice shorter than the notice period (422: the request was understood)."""
 
 
 class NotFound(StrongroomError):

@@ -33,6 +33,12 @@ PREFIXES = {
     "inbox-entry": "ine",
     "agreement": "agr",
     "acceptance": "acc",
+    # subprocessors (issue 14, item 3)
+    "subprocessor": "sub",
+    "subprocessor-notice": "spn",
+    "objection": "obj",
+    "subscriber": "sbs",
+    "delivery": "dlv",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

@@ -7,6 +7,7 @@ import io
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -128,6 +129,16 @@ _ADA = {
     "law": "gdpr",
     "identifiers": [{"kind": "email", "value": "a@x.example"}],
 }
+
+
+def _fresh_notice(w: World) -> str:
+    effective = (w.live.sr.ctx.clock.now() + timedelta(days=31)).date()
+    details = dict.fromkeys(
+        ("legal_name", "address", "contact", "purpose", "data_categories", "location"), "x"
+    )
+    return w.live.sr.subprocessors.add(
+        {**details, "transfer_mechanism": "SCCs"}, effective, "operator:test"
+    ).id
 
 
 def _fresh_request(w: World) -> str:
@@ -563,6 +574,23 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
             "POST",
             f"{_base(w)}/agreements/acceptances",
             {"json": {"version": _fresh_dpa(w)}},
+        ),
+    ),
+    # subprocessors (issue 14)
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/subprocessor-notices",
+        Action.READ,
+        lambda w: ("GET", f"{_base(w)}/subprocessor-notices", {}),
+    ),
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/subprocessor-notices/{notice_id}/objection",
+        Action.OBJECT_SUBPROCESSOR,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/subprocessor-notices/{_fresh_notice(w)}/objection",
+            {"json": {"reason": "not in the US"}},
         ),
     ),
 ]

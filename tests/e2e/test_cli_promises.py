@@ -24,7 +24,7 @@ def test_promises_check_exit_codes(tmp_path: Path, faketime: str) -> None:  # no
         assert len(lines) == 1
         result = json.loads(lines[0])
         assert result["all_hold"] is True
-        assert len(result["promises"]) == 14
+        assert len(result["promises"]) == 15
 
         later = run("promises", "check", "--json", home=home, wrap=[faketime, "-f", "+2d"])
         assert later.returncode == 1, later.stderr

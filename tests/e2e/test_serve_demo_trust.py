@@ -43,7 +43,7 @@ def test_the_demo_keeps_every_promise_after_the_first_pass(tmp_path: Path) -> No
                 time.sleep(0.2)
         every = len(report["promises"])
         assert report["counts"] == {"holding": every, "failing": 0, "stale": 0}, report
-        assert {"dpa", "response-time"} <= {p["id"] for p in report["promises"]}
+        assert {"subprocessors", "dpa", "response-time"} <= {p["id"] for p in report["promises"]}
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     finally:

@@ -35,6 +35,7 @@ STANDARD = [
     "trial-retention",
     "privacy-requests",
     "audit-chain",
+    "subprocessors",
     "dpa",
     "response-time",
 ]

@@ -106,6 +106,9 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.blobs.s3",
         # the Transit root key (hvac, requests): loaded only by homes with kms = "transit"
         "strongroom.crypto.kms.transit",
+        # subprocessors (issue 14): the list, its notices' mail, built on first use
+        "strongroom.services.subprocessors",
+        "strongroom.services.subprocessor_mail",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

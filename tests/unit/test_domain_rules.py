@@ -338,7 +338,8 @@ def test_only_the_owner_may_delete_the_workspace() -> None:
 def test_the_role_matrix() -> None:
     expected = {
         Role.OWNER: set(Action),
-        Role.ADMIN: set(Action) - {Action.DELETE_WORKSPACE, Action.PURGE_TRASH},
+        Role.ADMIN: set(Action)
+        - {Action.DELETE_WORKSPACE, Action.PURGE_TRASH, Action.OBJECT_SUBPROCESSOR},
         Role.MEMBER: {Action.READ, Action.WRITE_DATA},
         Role.VIEWER: {Action.READ},
     }

@@ -34,6 +34,7 @@ from strongroom.api.routes_inbox import router as inbox_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
 from strongroom.api.routes_privacy import report_router as privacy_report_router
 from strongroom.api.routes_privacy import router as privacy_router
+from strongroom.api.routes_subprocessors import router as subprocessors_router
 from strongroom.api.routes_trust import router as trust_router
 from strongroom.api.routes_workspaces import router as workspaces_router
 from strongroom.api.schemas import Problem
@@ -111,6 +112,7 @@ def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.include_router(inbox_router)  # the request inbox (public intake, operators)
     app.include_router(trust_router)  # /trust.json (public) and the operators' check
     app.include_router(agreements_router)
+    app.include_router(subprocessors_router)
     # Innermost first: each add_middleware wraps what was added before it.
     app.add_middleware(
         BodyLimit,

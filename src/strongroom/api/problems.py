@@ -30,6 +30,7 @@ STATUS: list[tuple[type[e.StrongroomError], int, str]] = [
     (e.MalformedDocument, 422, "malformed-document"),
     (e.TooLarge, 413, "too-large"),
     (e.UndeclaredField, 422, "undeclared-field"),
+    (e.NotAccepted, 422, "not-accepted"),
     (e.InvalidInput, 400, "invalid-input"),
     (e.InTrash, 404, "in-trash"),
     (e.NotFound, 404, "not-found"),

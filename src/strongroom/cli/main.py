@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "inbox": "app",
     "promises": "app",
     "agreement": "app",
+    "subprocessor": "app",
 }
 
 

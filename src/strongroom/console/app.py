@@ -38,6 +38,7 @@ from strongroom.console import (
     routes_members,
     routes_operator_inbox,
     routes_privacy,
+    routes_subprocessors,
     routes_trash,
     routes_trust,
 )
@@ -150,6 +151,7 @@ def _page_routers() -> list[APIRouter]:
         routes_operator_inbox,  # the request inbox, for operators
         routes_trust,  # the operators' promises page
         routes_agreements,
+        routes_subprocessors,
     )
     return [module.router for module in modules]
 
@@ -161,6 +163,7 @@ def _public_routers() -> list[APIRouter]:
         routes_trust,  # the trust center (/trust)
         routes_contact,  # the request inbox's contact form (/contact)
         routes_agreements,  # the DPA and SCCs (/agreements/{kind})
+        routes_subprocessors,  # the subprocessor list (/subprocessors)
     )
     return [module.public for module in modules]
 

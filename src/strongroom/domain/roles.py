@@ -26,12 +26,14 @@ class Action(StrEnum):
     PURGE_TRASH = "purge_trash"  # delete a trash entry forever, before its deadline
     DELETE_WORKSPACE = "delete_workspace"
     PRIVACY = "privacy"  # data subjects' requests: create, verify, locate, export, erase
+    OBJECT_SUBPROCESSOR = "object_subprocessor"  # object to a subprocessor notice (issue 14)
 
 
 #: The one role matrix. The README shows it; tests walk every endpoint through it.
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
-    Role.ADMIN: frozenset(Action) - {Action.DELETE_WORKSPACE, Action.PURGE_TRASH},
+    Role.ADMIN: frozenset(Action)
+    - {Action.DELETE_WORKSPACE, Action.PURGE_TRASH, Action.OBJECT_SUBPROCESSOR},
     Role.MEMBER: frozenset({Action.READ, Action.WRITE_DATA}),
     Role.VIEWER: frozenset({Action.READ}),
 }

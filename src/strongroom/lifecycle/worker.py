@@ -33,6 +33,7 @@ from strongroom.services.browser_sessions import BrowserSessions
 from strongroom.services.context import Context
 from strongroom.services.inbox import Inbox
 from strongroom.services.privacy import expire_records
+from strongroom.services.subprocessor_mail import DeliveryReport, Subscribers
 from strongroom.storage.rows import DeadlineRow
 
 log = logging.getLogger("strongroom.worker")
@@ -91,6 +92,7 @@ class Worker:
             self.expire_backups()
             self.expire_privacy_records()
             self.watch_inbox()
+            self.send_subprocessor_notices()
             if self.ctx.clock.monotonic() >= self._next_sweep:
                 self.sweep_partial_blobs()
                 self.prune_browser_sessions()
@@ -173,6 +175,18 @@ class Worker:
             self.scheduled.promise_checks(self.ctx.clock.now())
         except Exception:
             log.exception("promise checks failed; retried in a minute")
+
+    def send_subprocessor_notices(self) -> DeliveryReport | None:
+        """Mail the subprocessor notices due to their subscribers (retrying failures with
+        a bound). A failure is logged and retried next pass."""
+        try:
+            report = Subscribers(self.ctx, Mailer(self.ctx.settings)).deliver_pending()
+        except Exception:
+            log.exception("sending subprocessor notices failed; retried next pass")
+            return None
+        if report.sent or report.failed:
+            log.info("subprocessor notices: %s", report.as_json())
+        return report
 
     def prune_browser_sessions(self) -> int:
         """Forget console sessions past their expiry (they are refused already; this only

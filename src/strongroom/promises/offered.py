@@ -49,4 +49,17 @@ def response_time(verdict: ServiceVerdict) -> Promise:
     )
 
 
-__all__ = ["ServiceVerdict", "dpa", "response_time"]
+def _subprocessors_claim(settings: Settings) -> str:
+    return (
+        f"The subprocessors that handle customer data are listed at {settings.public_url}"
+        f"/subprocessors (also as JSON and an Atom feed); every change is announced at least "
+        f"{settings.subprocessor_notice_days} days before it takes effect, mailed to "
+        "subscribers, and open to owners' objections until then."
+    )
+
+
+def subprocessors(verdict: ServiceVerdict) -> Promise:
+    return Promise("subprocessors", "Subprocessor list", _subprocessors_claim, _checked_by(verdict))
+
+
+__all__ = ["ServiceVerdict", "dpa", "response_time", "subprocessors"]

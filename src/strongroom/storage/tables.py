@@ -427,3 +427,76 @@ agreement_acceptances = Table(
     # Two owners accepting at once: one acceptance per workspace and version.
     UniqueConstraint("workspace_id", "version_id", name="uq_agreement_acceptances_once"),
 )
+
+# Subprocessors (issue 14, item 3) -----------------------------------------------------------
+# Every change of the public list: what an operator typed is published as is (the list is
+# public), so it is plain; effective_on is a date (the change is in force from its 00:00 UTC).
+subprocessor_notices = Table(
+    "subprocessor_notices",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("subprocessor_id", String(ID), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # add | replace | remove
+    Column("details", Text, nullable=True),  # JSON of the entry; NULL for a removal
+    Column("effective_on", Date, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("published_by", String(128), nullable=False),
+    # the order of publication, 1, 2, … (given under a lock): ties of one date break by it
+    Column("seq", Integer, nullable=False, unique=True),
+)
+
+# A workspace owner's objection to a notice: the reason sealed under the workspace's data
+# key (no foreign key to workspaces: a purge deletes the workspace; its reason becomes
+# unreadable with its key, the fact of the objection stays for the operator's record).
+subprocessor_objections = Table(
+    "subprocessor_objections",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("notice_id", String(ID), ForeignKey("subprocessor_notices.id"), nullable=False),
+    Column("workspace_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("reason_sealed", LargeBinary, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ux_subprocessor_objections_notice_ws", "notice_id", "workspace_id", unique=True),
+)
+
+# People mailed each notice: addresses sealed under the directory key, found by blind index
+# (the same digest as users.email_index, so an owner and a subscriber of one address meet).
+subprocessor_subscribers = Table(
+    "subprocessor_subscribers",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("email_sealed", LargeBinary, nullable=False),
+    Column("email_index", LargeBinary(16), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),  # pending | confirmed | unsubscribed
+    Column("source", String(16), nullable=False),  # public | owner
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+# One notice to one subscriber: pending until sent; failed ones are retried with a bound.
+subprocessor_deliveries = Table(
+    "subprocessor_deliveries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("notice_id", String(ID), ForeignKey("subprocessor_notices.id"), nullable=False),
+    Column("subscriber_id", String(ID), ForeignKey("subprocessor_subscribers.id"), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sent | failed | not-sent
+    Column("attempts", Integer, nullable=False),
+    Column("message_id", String(255), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("failing_since", UtcDateTime, nullable=True),
+    Index("ux_subprocessor_deliveries_pair", "notice_id", "subscriber_id", unique=True),
+    Index("ix_subprocessor_deliveries_state", "state"),
+)
+
+# Subscriptions asked for on the public page, by client address digest (a rate limit
+# shared by every server process).
+subscribe_attempts = Table(
+    "subscribe_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("address_index", LargeBinary(16), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+)

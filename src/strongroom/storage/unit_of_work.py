@@ -35,6 +35,13 @@ from strongroom.storage.repositories.projects import Projects
 from strongroom.storage.repositories.promise_checks import PromiseChecks, PromiseEvidence
 from strongroom.storage.repositories.records import RecordIndex, Records
 from strongroom.storage.repositories.shredding import Shredding
+from strongroom.storage.repositories.subprocessors import (
+    SubprocessorDeliveries,
+    SubprocessorNotices,
+    SubprocessorObjections,
+    SubprocessorSubscribers,
+    SubscribeAttempts,
+)
 from strongroom.storage.repositories.tokens import Tokens
 from strongroom.storage.repositories.trash import Trash
 from strongroom.storage.repositories.users import AddressFailures, LoginFailures, Users
@@ -140,6 +147,12 @@ class DataUnitOfWork(_Transaction):
     promise_checks = _Repository(PromiseChecks)
     promise_evidence = _Repository(PromiseEvidence)
     agreements = _Repository(Agreements)
+    # subprocessors (issue 14, item 3)
+    subprocessor_notices = _Repository(SubprocessorNotices)
+    subprocessor_objections = _Repository(SubprocessorObjections)
+    subprocessor_subscribers = _Repository(SubprocessorSubscribers)
+    subprocessor_deliveries = _Repository(SubprocessorDeliveries)
+    subscribe_attempts = _Repository(SubscribeAttempts)
 
     def __enter__(self) -> DataUnitOfWork:
         self._open()
