@@ -7,6 +7,7 @@ sentence that says what to change.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -418,6 +419,11 @@ class Settings:
                 f"smtp_security must be one of {', '.join(SMTP_SECURITY)}, "
                 f"not {self.smtp_security!r}"
             )
+        if self.smtp_security == "none" and self.smtp_host and not _loopback(self.smtp_host):
+            raise ConfigurationError(
+                'smtp_security = "none" (mail in clear) is only for a relay on this machine: '
+                'use "starttls" or "tls" for another host'
+            )
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigurationError("smtp_port must be between 1 and 65535")
         if not 1 <= self.smtp_timeout_seconds <= 300:
@@ -645,3 +651,13 @@ def _is_region(code: str) -> bool:
     import phonenumbers
 
     return code in phonenumbers.SUPPORTED_REGIONS
+
+
+def _loopback(host: str) -> bool:
+    """localhost, or an address in 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -52,11 +52,16 @@ class Mailer:
         except InvalidInput as bad:
             raise MailNotSent(f"not an address mail can go to: {bad}") from None
         message = _message(mail, to, s.smtp_from)
+        # One message, one recipient: an address the header parser reads as several (commas,
+        # RFC 2047 encoded words) is refused, and the envelope names the one address given.
+        addresses = message["To"].addresses
+        if len(addresses) != 1 or addresses[0].addr_spec != to:
+            raise MailNotSent("not one address mail can go to")
         try:
             with self._connect() as smtp:
                 if s.smtp_username:
                     smtp.login(s.smtp_username, os.environ.get(s.smtp_password_env, ""))
-                smtp.send_message(message)
+                smtp.send_message(message, to_addrs=[to])
         except (smtplib.SMTPException, OSError) as failed:
             raise MailNotSent(f"the SMTP server did not take it: {_reason(failed)}") from None
         return str(message["Message-ID"])
@@ -90,8 +95,11 @@ def _message(mail: Mail, to: str, sender: str) -> EmailMessage:
 
 
 def _reason(failed: BaseException) -> str:
+    """Why, in words of our own: a reply code and the exception's kind, never the server's
+    text (which may quote the recipient's address, and is stored and logged)."""
     if isinstance(failed, smtplib.SMTPResponseException):
-        error = failed.smtp_error
-        text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
-        return f"{failed.smtp_code} {' '.join(text.split())}"[:200]
-    return (" ".join(str(failed).split()) or type(failed).__name__)[:200]
+        return f"SMTP {failed.smtp_code} ({type(failed).__name__})"
+    if isinstance(failed, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(code) for code, _text in failed.recipients.values()})
+        return f"SMTP {', '.join(codes)}: recipient refused"
+    return type(failed).__name__

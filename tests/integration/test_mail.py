@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError, MailNotSent
@@ -85,3 +87,39 @@ def test_a_bad_recipient_is_not_sent(tmp_path: Path, server: SmtpServer) -> None
 def test_mail_settings_are_checked(tmp_path: Path, values: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         _settings(tmp_path, **values)
+
+
+def test_an_address_read_as_several_is_not_sent(tmp_path: Path, server: SmtpServer) -> None:
+    """Encoded words and commas would make one "address" several recipients."""
+    mailer = Mailer(_settings(tmp_path, **server.settings()))
+    other = base64.b64encode(b"x@b.example").decode()
+    for to in (f"victim@a.example,=?utf-8?b?{other}?=", "a@a.example,b@b.example"):
+        with pytest.raises(MailNotSent):
+            mailer.send(Mail(to, "s", "b"))
+    assert server.inbox.messages == []
+
+
+class _Refusing:
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: object
+    ) -> str:
+        return "550 5.1.1 <" + address + "> no such user here"
+
+
+def test_a_refusal_is_recorded_without_the_address(tmp_path: Path) -> None:
+    port = free_port()
+    controller = Controller(_Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = _settings(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+        with pytest.raises(MailNotSent) as refused:
+            Mailer(settings).send(Mail("someone@acme.example", "s", "b"))
+    finally:
+        controller.stop()
+    assert "someone" not in str(refused.value) and "550" in str(refused.value)
+
+
+def test_mail_in_clear_is_only_for_this_machine(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="only for a relay on this machine"):
+        _settings(tmp_path, smtp_host="smtp.example.com", smtp_security="none")
+    assert _settings(tmp_path, smtp_host="::1", smtp_security="none").smtp_host == "::1"

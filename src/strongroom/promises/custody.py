@@ -3,6 +3,7 @@ key's custody and rotation, and the audit chain."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -59,7 +60,8 @@ def check_at_rest(d: Deployment) -> Verdict:
     if policy.CIPHER != "AES-256-GCM" or policy.KEY_BYTES != 32:
         return Verdict.failed(f"the crypto policy names {policy.CIPHER}, not AES-256-GCM")
     with d.ctx.store.read() as uow:
-        values = uow.promise_evidence.sealed_samples(SAMPLE)
+        start = base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+        values = uow.promise_evidence.sealed_samples(SAMPLE, start)
         blob_keys = uow.promise_evidence.file_blob_keys(SAMPLE)
     bad = [what for what, value in values if not value.startswith(HEADER)]
     for key in blob_keys:
@@ -92,11 +94,19 @@ def _custody_claim(settings: Settings) -> str:
             "The root key is kept in a local key file on this machine (development only: "
             "production refuses it)."
         )
-    return (
-        f"The root key is held in a hardware security module ({settings.kms}, token "
-        f"{settings.pkcs11_token_label!r}) and never leaves it; Strongroom only asks it to "
-        "wrap and unwrap keys."
-    )
+    if settings.kms == "transit":
+        return (
+            f"The root key is a Vault/OpenBao Transit key ({settings.transit_key!r} at "
+            f"{settings.transit_url}): not exportable, it never leaves that service; "
+            "Strongroom only asks it to wrap and unwrap keys, with a context naming each key."
+        )
+    if settings.kms == "pkcs11":
+        return (
+            f"The root key is held in a hardware security module (PKCS#11 token "
+            f"{settings.pkcs11_token_label!r}) and never leaves it; Strongroom only asks it "
+            "to wrap and unwrap keys."
+        )
+    return f"The root key is held by the {settings.kms!r} backend."
 
 
 def check_custody(d: Deployment) -> Verdict:

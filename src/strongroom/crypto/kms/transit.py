@@ -130,6 +130,9 @@ class TransitKms:
         self._client = hvac.Client(
             url=connection.url,
             verify=verify,
+            # never follow a redirect: requests would resend X-Vault-Token to wherever it
+            # points, another host or plain http included
+            allow_redirects=False,
             # requests takes (connect, read); hvac passes it through but types it as int.
             timeout=(connection.connect_timeout_seconds, connection.timeout_seconds),  # type: ignore[arg-type]
         )

@@ -7,9 +7,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select
 
 from strongroom.domain.lifecycle import HELD, DeadlineAction, DeadlineState, EntryState
 from strongroom.storage import tables as t
@@ -83,20 +83,46 @@ class PromiseChecks(Repository):
 class PromiseEvidence(Repository):
     """What the promise checks read of other aggregates: counts and plain columns only."""
 
-    def sealed_samples(self, limit: int) -> builtins.list[tuple[str, bytes]]:
-        """Up to ``limit`` stored sealed values of each kind, newest rows first where the
-        table says: (what, the stored bytes)."""
+    def sealed_samples(self, limit: int, start: str) -> builtins.list[tuple[str, bytes]]:
+        """Up to ``limit`` stored sealed values of each kind: the rows from a random point
+        of each table's id order (``start``: random id characters, new at every check),
+        wrapping round to its beginning, so that every check looks at different rows, new
+        ones included, through the primary key alone: (what, the stored bytes)."""
         sources = (
-            ("workspace name", t.workspaces.c.name_sealed),
-            ("project name", t.projects.c.name_sealed),
-            ("record", t.records.c.sealed),
-            ("file name", t.files.c.name_sealed),
+            ("workspace name", t.workspaces, t.workspaces.c.name_sealed),
+            ("project name", t.projects, t.projects.c.name_sealed),
+            ("record", t.records, t.records.c.sealed),
+            ("file name", t.files, t.files.c.name_sealed),
+            ("user email", t.users, t.users.c.email_sealed),
+            ("inbox request", t.inbox_requests, t.inbox_requests.c.body_sealed),
+            ("inbox entry", t.inbox_entries, t.inbox_entries.c.text_sealed),
+            ("subscriber", t.subprocessor_subscribers, t.subprocessor_subscribers.c.email_sealed),
+            ("objection", t.subprocessor_objections, t.subprocessor_objections.c.reason_sealed),
+            (
+                "acceptance receipt",
+                t.agreement_acceptances,
+                t.agreement_acceptances.c.receipt_sealed,
+            ),
         )
         out: list[tuple[str, bytes]] = []
-        for what, column in sources:
-            rows = self.conn.execute(select(column).limit(limit))
-            out += [(what, bytes(r[0])) for r in rows]
+        for what, table, column in sources:
+            out += [(what, value) for value in self._from_random_point(table, column, limit, start)]
         return out
+
+    def _from_random_point(
+        self, table: Table, column: ColumnElement[Any], limit: int, start: str
+    ) -> builtins.list[bytes]:
+        first = self.conn.execute(select(table.c.id).order_by(table.c.id).limit(1)).scalar()
+        if first is None:
+            return []
+        point = f"{str(first).partition('_')[0]}_{start}"
+        after = select(column).where(table.c.id >= point, column.is_not(None))
+        before = select(column).where(table.c.id < point, column.is_not(None))
+        found = [bytes(r[0]) for r in self.conn.execute(after.order_by(table.c.id).limit(limit))]
+        if len(found) < limit:
+            more = before.order_by(table.c.id).limit(limit - len(found))
+            found += [bytes(r[0]) for r in self.conn.execute(more)]
+        return found
 
     def file_blob_keys(self, limit: int) -> builtins.list[str]:
         c = t.files.c
