@@ -344,10 +344,13 @@ class Pkcs11Kms:
             if reason is None:
                 return scheme
             reasons.append(reason)
-        what = "no wrapping scheme" if self._wanted == "auto" else f"the scheme {self._wanted}"
+        what = (
+            "offers no wrapping scheme Strongroom can use"
+            if self._wanted == "auto"
+            else f"cannot serve the wrapping scheme {self._wanted}"
+        )
         raise ConfigurationError(
-            f"PKCS#11 token {self._token_label!r} cannot serve {what} Strongroom needs: "
-            + "; ".join(reasons)
+            f"PKCS#11 token {self._token_label!r} {what}: " + "; ".join(reasons)
         )
 
     def _generate(self, version: int) -> None:
