@@ -14,7 +14,8 @@ import pytest
 from pkcs11 import Attribute, KeyType, ObjectClass
 from pkcs11.exceptions import AttributeSensitive
 
-from strongroom.config import Settings
+from strongroom.config import PKCS11_SCHEMES, Settings
+from strongroom.crypto.kms import pkcs11_schemes
 from strongroom.crypto.kms.pkcs11 import Pkcs11Kms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, IntegrityFailure, KeyUnavailable
@@ -176,3 +177,4 @@ def test_an_unknown_scheme_is_refused(token: SoftHsmToken, tmp_path: Path) -> No
     with pytest.raises(ConfigurationError) as bad_setting:
         Settings(home=tmp_path, pkcs11_scheme="rot13").validate()
     assert "pkcs11_scheme" in str(bad_setting.value)
+    assert pkcs11_schemes.CHOICES == PKCS11_SCHEMES  # the setting names what the code has

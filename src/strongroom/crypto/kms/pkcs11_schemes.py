@@ -164,7 +164,9 @@ def probe(session: Any, offered: set[Mechanism], scheme: str) -> None:
         if unwrap(session, scheme, key, blob, b"strongroom/probe") != trial:
             raise Refused(f"{scheme}: a trial with {ck(needs.use)} did not round-trip")
     except (PKCS11Error, Unauthentic) as exc:
-        raise Refused(f"{scheme}: a trial with {ck(needs.use)} failed ({type(exc).__name__})")
+        raise Refused(
+            f"{scheme}: a trial with {ck(needs.use)} failed ({type(exc).__name__})"
+        ) from None
     finally:
         try:
             key.destroy()
