@@ -40,6 +40,8 @@ FACTORY_SO_PIN = "87654321"
 TEST_SO_PIN = "24681357"
 TEST_PIN = "sr4711"  # opencryptoki wants 4-8 characters
 LABEL = "strongroom-test"
+#: Where the software token keeps its state.
+SWTOK = Path("/var/lib/opencryptoki/swtok")
 #: Set once this process has prepared the token (see tests/pkcs11_support.py for why an
 #: environment variable rather than a session fixture).
 PREPARED_VARIABLE = "STRONGROOM_TEST_OPENCRYPTOKI_READY"
@@ -138,13 +140,16 @@ def prepare_slot() -> None:
             f"slot {SLOT} holds the token {label!r}, not this suite's {LABEL!r}; refusing to "
             "reinitialise it (empty /var/lib/opencryptoki/swtok for a factory-new token)"
         )
-    slot = str(SLOT)
     if initialised:
-        # Ours from an earlier run: start again from an empty token.
-        _must("pkcsconf", "-I", "-c", slot, "-S", TEST_SO_PIN, stdin=f"{LABEL}\n")
-    else:
-        _must("pkcsconf", "-I", "-c", slot, "-S", FACTORY_SO_PIN, stdin=f"{LABEL}\n")
-        _must("pkcsconf", "-P", "-c", slot, "-S", FACTORY_SO_PIN, "-n", TEST_SO_PIN)
+        # Ours from an earlier run. Reinitialising it with pkcsconf -I leaves an SO PIN
+        # that no longer logs in (checked with opencryptoki 3.19); emptying its folder
+        # makes it factory-new, and pkcsslotd picks that up without a restart.
+        for path in (*SWTOK.glob("*"), *(SWTOK / "TOK_OBJ").glob("*")):
+            if path.is_file():
+                path.unlink()
+    slot = str(SLOT)
+    _must("pkcsconf", "-I", "-c", slot, "-S", FACTORY_SO_PIN, stdin=f"{LABEL}\n")
+    _must("pkcsconf", "-P", "-c", slot, "-S", FACTORY_SO_PIN, "-n", TEST_SO_PIN)
     _must("pkcsconf", "-u", "-c", slot, "-S", TEST_SO_PIN, "-n", TEST_PIN)
 
 
