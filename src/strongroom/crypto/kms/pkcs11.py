@@ -9,9 +9,9 @@ How a version wraps depends on what the token offers: pkcs11_schemes.py has the 
 schemes (AES-GCM in the token; AES key wrap with padding, RFC 5649; HMAC-SHA256 in the
 token deriving a key per wrap for AES-GCM in software), their order and how each binds
 the caller's ``context``, so a blob moved to another row fails authentication instead of
-unwrapping. Each time an instance opens the token it probes which schemes work (the
-mechanism list, then a trial with a throwaway session key); new versions use the first
-that does (or the one the settings force). The scheme of an existing version is read from
+unwrapping. Before it makes a root version (create, rotate) it probes which schemes work
+(the mechanism list read at login, then a trial with a throwaway session key, once per
+login); the new version uses the first that does (or the one the settings force). The scheme of an existing version is read from
 its own token object (key type and capabilities), so old wraps never depend on the probe.
 
 PKCS#11 state is per process, not per object: ``pkcs11.lib(path)`` is a singleton,
