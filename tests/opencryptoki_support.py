@@ -83,7 +83,12 @@ def _run(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
     if found is None:
         unavailable(f"{argv[0]} is not installed (apt-get install opencryptoki)")
     return subprocess.run(
-        [found, *argv[1:]], input=stdin, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        [found, *argv[1:]],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
 
 

@@ -90,3 +90,23 @@ def test_init_refuses_a_scheme_the_token_lacks_and_leaves_nothing(
     # Nothing half-made: the same init with the scheme the token has now succeeds.
     again = run("init", "--kms", "pkcs11", *token_args, "--json", home=home, env=env)
     assert again.returncode == 0, again.stderr.decode()
+
+
+def test_init_that_fails_after_the_root_key_leaves_no_settings_file(
+    tmp_path: Path, ock: OpencryptokiToken
+) -> None:
+    env = {"STRONGROOM_PKCS11_PIN": ock.pin}
+    home = tmp_path / "ock-home"
+    token_args = ["--pkcs11-module", ock.module_path, "--pkcs11-token-label", ock.token_label]
+    unreachable = f"sqlite:///{tmp_path / 'no-such-folder' / 'data.db'}"
+
+    failed = run(
+        "init", "--kms", "pkcs11", *token_args, "--database-url", unreachable, home=home, env=env
+    )
+
+    assert failed.returncode != 0
+    assert not (home / "strongroom.toml").exists()  # not taken for a home
+    again = run("init", "--kms", "pkcs11", *token_args, home=home, env=env)
+    message = again.stderr.decode()
+    # The root key made by the failed run stays in the token, and init says so plainly.
+    assert again.returncode == 2 and "already holds a Strongroom root key" in message

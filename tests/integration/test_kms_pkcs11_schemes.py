@@ -86,7 +86,9 @@ _KEPT_INSIDE = {
 }
 
 
-def test_softhsm_gets_aes_gcm_the_first_scheme(token: SoftHsmToken, opened: list[Pkcs11Kms]) -> None:
+def test_softhsm_gets_aes_gcm_the_first_scheme(
+    token: SoftHsmToken, opened: list[Pkcs11Kms]
+) -> None:
     opened.append(Pkcs11Kms.create(token.module_path, token.token_label, token.pin))
 
     assert opened[0].scheme == "aes-gcm"

@@ -11,8 +11,9 @@ token deriving a key per wrap for AES-GCM in software), their order and how each
 the caller's ``context``, so a blob moved to another row fails authentication instead of
 unwrapping. Before it makes a root version (create, rotate) it probes which schemes work
 (the mechanism list read at login, then a trial with a throwaway session key, once per
-login); the new version uses the first that does (or the one the settings force). The scheme of an existing version is read from
-its own token object (key type and capabilities), so old wraps never depend on the probe.
+login); the new version uses the first that does (or the one the settings force). The
+scheme of an existing version is read from its own token object (key type and
+capabilities), so old wraps never depend on the probe.
 
 PKCS#11 state is per process, not per object: ``pkcs11.lib(path)`` is a singleton,
 and login belongs to the application, so a second ``C_Login`` fails with
@@ -230,9 +231,7 @@ class Pkcs11Kms:
     backend = "pkcs11"
     for_development = False
 
-    def __init__(
-        self, module_path: str, token_label: str, pin: str, scheme: str = "auto"
-    ) -> None:
+    def __init__(self, module_path: str, token_label: str, pin: str, scheme: str = "auto") -> None:
         """Log in to the token; prefer :meth:`create` or :meth:`open`. ``scheme``: the
         wrapping scheme of new root versions, or "auto" for the first that works."""
         if scheme not in wrapping.CHOICES:
@@ -275,9 +274,7 @@ class Pkcs11Kms:
         return kms
 
     @classmethod
-    def open(
-        cls, module_path: str, token_label: str, pin: str, scheme: str = "auto"
-    ) -> Pkcs11Kms:
+    def open(cls, module_path: str, token_label: str, pin: str, scheme: str = "auto") -> Pkcs11Kms:
         """Use the root key already in the token."""
         kms = cls(module_path, token_label, pin, scheme)
         if not kms._shared.keys:

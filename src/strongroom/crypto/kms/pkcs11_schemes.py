@@ -25,6 +25,7 @@ library update never strands old wraps. These functions run under pkcs11.py's lo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -168,10 +169,8 @@ def probe(session: Any, offered: set[Mechanism], scheme: str) -> None:
             f"{scheme}: a trial with {ck(needs.use)} failed ({type(exc).__name__})"
         ) from None
     finally:
-        try:
+        with contextlib.suppress(PKCS11Error):
             key.destroy()
-        except PKCS11Error:
-            pass
 
 
 def _context_digest(context: bytes) -> bytes:
