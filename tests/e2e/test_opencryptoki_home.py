@@ -98,7 +98,9 @@ def test_init_that_fails_after_the_root_key_leaves_no_settings_file(
     env = {"STRONGROOM_PKCS11_PIN": ock.pin}
     home = tmp_path / "ock-home"
     token_args = ["--pkcs11-module", ock.module_path, "--pkcs11-token-label", ock.token_label]
-    unreachable = f"sqlite:///{tmp_path / 'no-such-folder' / 'data.db'}"
+    blocker = tmp_path / "a-file"  # where the database's folder would have to be
+    blocker.write_text("not a folder")
+    unreachable = f"sqlite:///{blocker / 'data.db'}"
 
     failed = run(
         "init", "--kms", "pkcs11", *token_args, "--database-url", unreachable, home=home, env=env
