@@ -236,7 +236,12 @@ def _pkcs11(settings: Settings, create: bool) -> RootKms:
     from strongroom.crypto.kms.pkcs11 import Pkcs11Kms
 
     opener = Pkcs11Kms.create if create else Pkcs11Kms.open
-    return opener(settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_pin())
+    return opener(
+        settings.pkcs11_module,
+        settings.pkcs11_token_label,
+        settings.pkcs11_pin(),
+        settings.pkcs11_scheme,
+    )
 
 
 def _transit(settings: Settings, create: bool) -> RootKms:
@@ -308,24 +313,33 @@ def init_home(home: Path | str, **options: Any) -> Settings:
     settings = load_settings(home, overrides=options)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(home, 0o700)
+    # The root key first: a token that cannot serve Strongroom refuses here, before
+    # anything is written. The instance that made it goes on to open the home, so `init`
+    # never has to find the key again (and never says "run strongroom init" itself).
     kms = open_kms(settings, create=True)
-    kms.close()
-    data, keys = _stores(settings)  # before the settings file: a failure leaves no home
-    data.dispose()
-    keys.dispose()
-    write_settings(settings, options)
-    _make_local_tls(settings)
-    with open_strongroom(settings=settings) as sr:
-        sr.ctx.keyring.create_directory_key()
-        audit.record(
-            sr.ctx.store,
-            sr.ctx.clock.now(),
-            "init",
-            "home.init",
-            None,
-            kms=settings.kms,
-            keys=["root v1", "directory v1"],
-        )
+    try:
+        data, keys = _stores(settings)  # before the settings file: a failure leaves no home
+        data.dispose()
+        keys.dispose()
+        write_settings(settings, options)
+        _make_local_tls(settings)
+        with open_strongroom(settings=settings, kms=kms) as sr:
+            sr.ctx.keyring.create_directory_key()
+            audit.record(
+                sr.ctx.store,
+                sr.ctx.clock.now(),
+                "init",
+                "home.init",
+                None,
+                kms=settings.kms,
+                keys=["root v1", "directory v1"],
+            )
+    except BaseException:
+        # No half-made home: without its settings file the folder is not a home, and
+        # init may run again (with pkcs11, on a new token or after deleting root v1).
+        (settings.home / CONFIG_FILE).unlink(missing_ok=True)
+        kms.close()
+        raise
     return settings
 
 

@@ -26,6 +26,8 @@ from strongroom.storage.database import redact_url, same_database
 
 CONFIG_FILE = "strongroom.toml"
 KMS_BACKENDS = ("local", "pkcs11", "transit")
+#: The PKCS#11 wrapping schemes a setting may name (crypto/kms/pkcs11_schemes.py CHOICES).
+PKCS11_SCHEMES = ("auto", "aes-gcm", "aes-kwp", "hmac-sha256-kdf")
 ENVIRONMENTS = ("development", "production")
 SMTP_SECURITY = ("starttls", "tls", "none")
 BLOB_STORES = ("folder", "s3")
@@ -220,6 +222,12 @@ class Settings:
     #: Subscriptions one client address may ask for on the public page per hour, then 429.
     subprocessor_subscribes_per_address: int = 5
 
+    # PKCS#11 wrapping schemes (issue 16: any HSM; crypto/kms/pkcs11_schemes.py)
+    #: How new root key versions in the token wrap workspace keys: "auto" (the first the
+    #: token supports of aes-gcm, aes-kwp, hmac-sha256-kdf) or one of those three. Existing
+    #: versions keep the scheme they were made with.
+    pkcs11_scheme: str = "auto"
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -301,7 +309,15 @@ class Settings:
         self._validate_s3()
         self._validate_transit()
         self._validate_subprocessors()
+        self._validate_pkcs11_scheme()
         return self
+
+    def _validate_pkcs11_scheme(self) -> None:
+        if self.pkcs11_scheme not in PKCS11_SCHEMES:
+            raise ConfigurationError(
+                f"pkcs11_scheme must be one of {', '.join(PKCS11_SCHEMES)}, "
+                f"not {self.pkcs11_scheme!r}"
+            )
 
     def _validate_s3(self) -> None:
         if self.blob_store not in BLOB_STORES:

@@ -1,5 +1,7 @@
 """The root-key contract, held against every backend: memory, local, pkcs11 and transit
-(a real ``bao server -dev``).
+(a real ``bao server -dev``). pkcs11 runs on SoftHSM2 once with the scheme it picks
+itself (aes-gcm) and once forced into each other wrapping scheme, and on opencryptoki's
+software token (which picks hmac-sha256-kdf: it has no AES-GCM and no AES key wrap).
 
 A fake that passes these tests behaves like the real HSM wherever Strongroom relies
 on it. Tests for one backend alone (file modes of ``local``) live at the end.
@@ -21,6 +23,7 @@ from strongroom.crypto.kms.memory import MemoryKms
 from strongroom.crypto.kms.pkcs11 import Pkcs11Kms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, IntegrityFailure, KeyUnavailable
+from tests.opencryptoki_support import opencryptoki_token
 from tests.pkcs11_support import new_softhsm_token
 from tests.transit_support import BaoServer
 
@@ -45,6 +48,11 @@ class Backend:
         pytest.param("memory", id="memory"),
         pytest.param("local", id="local"),
         pytest.param("pkcs11", id="pkcs11", marks=pytest.mark.pkcs11),
+        pytest.param("pkcs11:aes-kwp", id="pkcs11-aes-kwp", marks=pytest.mark.pkcs11),
+        pytest.param(
+            "pkcs11:hmac-sha256-kdf", id="pkcs11-hmac-sha256-kdf", marks=pytest.mark.pkcs11
+        ),
+        pytest.param("opencryptoki", id="opencryptoki", marks=pytest.mark.pkcs11),
         pytest.param("transit", id="transit", marks=pytest.mark.transit),
     ]
 )
@@ -58,10 +66,15 @@ def kms_backend(
     elif request.param == "transit":
         bao: BaoServer = request.getfixturevalue("transit")
         made = Backend(bao.create(), [bao.root_token])
+    elif request.param == "opencryptoki":
+        ock = opencryptoki_token()
+        made = Backend(Pkcs11Kms.create(ock.module_path, ock.token_label, ock.pin), [ock.pin])
     else:
+        scheme = request.param.partition(":")[2] or "auto"
         token = new_softhsm_token(tmp_path_factory)
         made = Backend(
-            Pkcs11Kms.create(token.module_path, token.token_label, token.pin), [token.pin]
+            Pkcs11Kms.create(token.module_path, token.token_label, token.pin, scheme),
+            [token.pin],
         )
     yield made
     made.kms.close()

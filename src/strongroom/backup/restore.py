@@ -56,6 +56,7 @@ CARRIED = (
     "pkcs11_module",
     "pkcs11_token_label",
     "pkcs11_pin_env",
+    "pkcs11_scheme",
     "trash_days",
     "trial_retention_days",
     "cancellation_window_days",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -28,7 +28,7 @@ from strongroom.clock import Clock
 from strongroom.crypto import envelope
 from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.envelope import Binding
-from strongroom.crypto.kms.base import RootKms, rewrap
+from strongroom.crypto.kms.base import RootKms, WrapSchemes, rewrap
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import Conflict, IntegrityFailure, KeyUnavailable
 from strongroom.storage.rows import WrappedKeyRow
@@ -116,15 +116,22 @@ class KeyStatus:
     cache_hits: int
     cache_misses: int
     workspaces: int
+    #: The wrapping scheme of each root version, where the backend has several (pkcs11).
+    root_schemes: dict[int, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
+        root: dict[str, Any] = {
+            "backend": self.root_backend,
+            "for_development": self.for_development,
+            "current_version": self.current_root_version,
+            "versions": [{"version": v, "state": s} for v, s in self.root_versions],
+        }
+        if self.root_schemes:
+            root["scheme"] = self.root_schemes.get(self.current_root_version)
+            for entry in root["versions"]:
+                entry["scheme"] = self.root_schemes.get(entry["version"])
         return {
-            "root": {
-                "backend": self.root_backend,
-                "for_development": self.for_development,
-                "current_version": self.current_root_version,
-                "versions": [{"version": v, "state": s} for v, s in self.root_versions],
-            },
+            "root": root,
             "keystore": dict(self.keystore),
             "workspace_keys_by_root_version": {
                 str(k): v for k, v in self.workspace_keys_by_root_version.items()
@@ -606,4 +613,5 @@ class Keyring:
             cache_hits=self.cache.hits,
             cache_misses=self.cache.misses,
             workspaces=workspaces,
+            root_schemes=self.kms.schemes() if isinstance(self.kms, WrapSchemes) else {},
         )

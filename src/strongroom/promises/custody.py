@@ -12,6 +12,7 @@ from strongroom.backup.manifest import DATA, KEYSTORE
 from strongroom.config import Settings
 from strongroom.crypto import policy
 from strongroom.crypto.envelope import MAGIC
+from strongroom.crypto.kms.base import WrapSchemes
 from strongroom.crypto.secret import SecretKey
 from strongroom.domain.promises import Verdict
 from strongroom.errors import NotFound, StrongroomError
@@ -122,9 +123,12 @@ def check_custody(d: Deployment) -> Verdict:
         return Verdict.failed(f"the {kms.backend} root key did not answer: {e}")
     if not secrets.compare_digest(back.reveal(), probe.reveal()):
         return Verdict.failed(f"the {kms.backend} root key returned another key than it wrapped")
+    scheme = ""
+    if isinstance(kms, WrapSchemes):
+        scheme = f", wrapping scheme {kms.schemes().get(version, 'unknown')}"
     return Verdict.passed(
-        f"the {d.settings.kms} root key (version {version}) wrapped and unwrapped a test key; "
-        f"environment {d.settings.environment}"
+        f"the {d.settings.kms} root key (version {version}{scheme}) wrapped and unwrapped a "
+        f"test key; environment {d.settings.environment}"
     )
 
 

@@ -21,6 +21,10 @@ def init(
         str | None,
         typer.Option(help="Environment variable holding the PIN (default STRONGROOM_PKCS11_PIN)."),
     ] = None,
+    pkcs11_scheme: Annotated[
+        str | None,
+        typer.Option(help="PKCS#11 wrapping scheme: auto, aes-gcm, aes-kwp or hmac-sha256-kdf."),
+    ] = None,
     transit_url: Annotated[str | None, typer.Option(help="Vault/OpenBao address.")] = None,
     transit_key: Annotated[str | None, typer.Option(help="Transit key name.")] = None,
     transit_mount: Annotated[str | None, typer.Option(help="Transit mount path.")] = None,
@@ -39,6 +43,7 @@ def init(
         ("pkcs11_module", pkcs11_module),
         ("pkcs11_token_label", pkcs11_token_label),
         ("pkcs11_pin_env", pkcs11_pin_env),
+        ("pkcs11_scheme", pkcs11_scheme),
         ("transit_url", transit_url),
         ("transit_key", transit_key),
         ("transit_mount", transit_mount),

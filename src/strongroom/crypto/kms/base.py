@@ -58,6 +58,14 @@ class Rewrapping(Protocol):
     ) -> tuple[int, bytes]: ...
 
 
+@runtime_checkable
+class WrapSchemes(Protocol):
+    """A backend whose root versions may wrap by different schemes (pkcs11), named per
+    version for ``keys status``."""
+
+    def schemes(self) -> dict[int, str]: ...
+
+
 def rewrap(
     kms: RootKms, version: int, wrapped: bytes, context: bytes, label: str
 ) -> tuple[int, bytes]:

@@ -5,14 +5,15 @@ object, private, sensitive and non-extractable, so its bytes never exist outside
 HSM. Versions are found by ``CKA_ID`` (``strongroom-root-v000001``, ...), never by
 label: PKCS#11 labels are not unique.
 
-Wrapping is AES-256-GCM computed by the HSM: we draw a random 96-bit IV, pass the
-caller's ``context`` as associated data and store ``iv + ciphertext + tag``. GCM with
-AAD binds a wrapped workspace key to the identity it was wrapped for, so a blob moved
-to another row fails authentication instead of unwrapping; it is the same format as
-the software backends, so the contract tests hold every backend to one behaviour.
-Note: FIPS-mode HSMs often refuse caller-chosen GCM IVs. On those,
-``Mechanism.AES_KEY_WRAP_PAD`` (RFC 5649) is the portable alternative; it has no AAD,
-so the context would have to be bound another way (e.g. a derived wrapping key).
+How a version wraps depends on what the token offers: pkcs11_schemes.py has the three
+schemes (AES-GCM in the token; AES key wrap with padding, RFC 5649; HMAC-SHA256 in the
+token deriving a key per wrap for AES-GCM in software), their order and how each binds
+the caller's ``context``, so a blob moved to another row fails authentication instead of
+unwrapping. Before it makes a root version (create, rotate) it probes which schemes work
+(the mechanism list read at login, then a trial with a throwaway session key, once per
+login); the new version uses the first that does (or the one the settings force). The
+scheme of an existing version is read from its own token object (key type and
+capabilities), so old wraps never depend on the probe.
 
 PKCS#11 state is per process, not per object: ``pkcs11.lib(path)`` is a singleton,
 and login belongs to the application, so a second ``C_Login`` fails with
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pkcs11
-from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import (
     DataLenRange,
     EncryptedDataInvalid,
@@ -53,11 +54,13 @@ from pkcs11.exceptions import (
     PinLocked,
     PKCS11Error,
     UserAlreadyLoggedIn,
+    WrappedKeyInvalid,
+    WrappedKeyLenRange,
 )
-from pkcs11.mechanisms import GCMParams
 
+from strongroom.crypto.kms import pkcs11_schemes as wrapping
 from strongroom.crypto.kms.base import RootKeyVersion
-from strongroom.crypto.policy import KEY_BYTES, NONCE_BYTES, TAG_BYTES
+from strongroom.crypto.policy import KEY_BYTES
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import (
     ConfigurationError,
@@ -78,6 +81,8 @@ _AUTH_FAILED = (
     EncryptedDataLenRange,
     DataLenRange,
     FunctionFailed,
+    WrappedKeyInvalid,
+    WrappedKeyLenRange,
 )
 _GONE = (ObjectHandleInvalid, KeyHandleInvalid)
 
@@ -94,6 +99,12 @@ class _TokenSession:
     salt: bytes = field(repr=False)
     users: int = 0
     keys: dict[int, Any] = field(default_factory=dict)
+    #: The scheme of each version in ``keys``, read from its token object.
+    schemes: dict[int, str] = field(default_factory=dict)
+    #: Mechanisms the token's slot offers.
+    offered: set[Mechanism] = field(default_factory=set)
+    #: Probe results per scheme: None if it works, else why not.
+    probed: dict[str, str | None] = field(default_factory=dict)
 
 
 _TokenKey = tuple[str, bytes]  # (real module path, token serial)
@@ -157,7 +168,11 @@ def _attach(module_path: str, token_label: str, pin: str) -> tuple[_TokenKey, _T
                 f"PKCS#11 login to token {token_label!r} failed: {type(exc).__name__}"
             ) from None
         salt = os.urandom(16)
-        shared = _TokenSession(session, _digest(salt, pin), salt)
+        try:
+            offered = set(token.slot.get_mechanisms())
+        except PKCS11Error:
+            offered = set()  # the probe then names every mechanism as missing
+        shared = _TokenSession(session, _digest(salt, pin), salt, offered=offered)
         _SHARED[key] = shared
     shared.users += 1
     return key, shared
@@ -170,6 +185,7 @@ def _detach(key: _TokenKey, shared: _TokenSession) -> None:
         return
     _SHARED.pop(key, None)
     shared.keys.clear()
+    shared.schemes.clear()
     # The session is gone either way (token removed, library finalised).
     with contextlib.suppress(PKCS11Error):
         shared.session.close()
@@ -190,7 +206,8 @@ _REQUIRED = {
 _MAX_VERSION = 999_999  # the CKA_ID holds six digits
 
 
-def _require_hsm_born(obj: Any, version: int, token_label: str) -> None:
+def _require_hsm_born(obj: Any, version: int, token_label: str) -> str:
+    """The scheme of a root key object that has every required attribute; else refuse."""
     for attribute, wanted in _REQUIRED.items():
         if obj[attribute] != wanted:
             raise KmsFailure(
@@ -198,6 +215,14 @@ def _require_hsm_born(obj: Any, version: int, token_label: str) -> None:
                 f"{attribute.name}={obj[attribute]!r}, not {wanted!r}; it was not generated "
                 "inside the token as a non-extractable key, so Strongroom refuses to use it"
             )
+    scheme = wrapping.scheme_of(obj)
+    if scheme is None:
+        raise KmsFailure(
+            f"token {token_label!r}: the object for root key version {version} "
+            f"({KeyType(obj[Attribute.KEY_TYPE]).name}) serves no one wrapping scheme "
+            "(an AES key must either encrypt or wrap, a generic secret must sign)"
+        )
+    return scheme
 
 
 class Pkcs11Kms:
@@ -206,11 +231,18 @@ class Pkcs11Kms:
     backend = "pkcs11"
     for_development = False
 
-    def __init__(self, module_path: str, token_label: str, pin: str) -> None:
-        """Log in to the token; prefer :meth:`create` or :meth:`open`."""
+    def __init__(self, module_path: str, token_label: str, pin: str, scheme: str = "auto") -> None:
+        """Log in to the token; prefer :meth:`create` or :meth:`open`. ``scheme``: the
+        wrapping scheme of new root versions, or "auto" for the first that works."""
+        if scheme not in wrapping.CHOICES:
+            raise ConfigurationError(
+                f"unknown PKCS#11 wrapping scheme {scheme!r}; "
+                f"use one of {', '.join(wrapping.CHOICES)}"
+            )
         self._closed = True  # until logged in
         self._module_path = module_path
         self._token_label = token_label
+        self._wanted = scheme
         with _LOCK:
             self._key, self._shared = _attach(module_path, token_label, pin)
             try:
@@ -221,25 +253,30 @@ class Pkcs11Kms:
             self._closed = False
 
     @classmethod
-    def create(cls, module_path: str, token_label: str, pin: str) -> Pkcs11Kms:
-        """Generate root key version 1 in a token that holds none."""
-        kms = cls(module_path, token_label, pin)
-        with _LOCK:
-            existing = sorted(kms._shared.keys)
-            if not existing:
+    def create(
+        cls, module_path: str, token_label: str, pin: str, scheme: str = "auto"
+    ) -> Pkcs11Kms:
+        """Generate root key version 1 in a token that holds none, with the first wrapping
+        scheme the token supports (or ``scheme``); refuse at once if it supports none."""
+        kms = cls(module_path, token_label, pin, scheme)
+        try:
+            with _LOCK:
+                existing = sorted(kms._shared.keys)
+                if existing:
+                    raise ConfigurationError(
+                        f"PKCS#11 token {token_label!r} already holds a Strongroom root key "
+                        f"(versions {existing})"
+                    )
                 kms._generate(1)
-        if existing:
+        except BaseException:
             kms.close()
-            raise ConfigurationError(
-                f"PKCS#11 token {token_label!r} already holds a Strongroom root key "
-                f"(versions {existing})"
-            )
+            raise
         return kms
 
     @classmethod
-    def open(cls, module_path: str, token_label: str, pin: str) -> Pkcs11Kms:
+    def open(cls, module_path: str, token_label: str, pin: str, scheme: str = "auto") -> Pkcs11Kms:
         """Use the root key already in the token."""
-        kms = cls(module_path, token_label, pin)
+        kms = cls(module_path, token_label, pin, scheme)
         if not kms._shared.keys:
             kms.close()
             raise KeyUnavailable(
@@ -265,15 +302,14 @@ class Pkcs11Kms:
     def _refresh(self) -> None:
         """Reread which versions exist in the token (another process may have changed it)."""
         found: dict[int, Any] = {}
+        found_schemes: dict[int, str] = {}
         try:
-            for obj in self._shared.session.get_objects(
-                {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES}
-            ):
+            for obj in self._shared.session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
                 match = _ID_PATTERN.match(bytes(obj[Attribute.ID]))
                 if match is None:
                     continue
                 version = int(match.group(1))
-                _require_hsm_born(obj, version, self._token_label)
+                found_schemes[version] = _require_hsm_born(obj, version, self._token_label)
                 if version in found:
                     raise KmsFailure(
                         f"token {self._token_label!r} holds two objects for root key "
@@ -283,28 +319,61 @@ class Pkcs11Kms:
         except PKCS11Error as exc:
             raise KmsFailure(f"PKCS#11 object search failed: {type(exc).__name__}") from None
         self._shared.keys = found
+        self._shared.schemes = found_schemes
+
+    def _probed(self, scheme: str) -> str | None:
+        """None if ``scheme`` works on this token, else why not (probed once per login)."""
+        shared = self._shared
+        if scheme not in shared.probed:
+            try:
+                wrapping.probe(shared.session, shared.offered, scheme)
+                shared.probed[scheme] = None
+            except wrapping.Refused as refused:
+                shared.probed[scheme] = str(refused)
+        return shared.probed[scheme]
+
+    def _new_scheme(self) -> str:
+        """The scheme for a new root version; refuse, naming what is missing, if none works."""
+        candidates = wrapping.SCHEMES if self._wanted == "auto" else (self._wanted,)
+        reasons = []
+        for scheme in candidates:
+            reason = self._probed(scheme)
+            if reason is None:
+                return scheme
+            reasons.append(reason)
+        what = (
+            "offers no wrapping scheme Strongroom can use"
+            if self._wanted == "auto"
+            else f"cannot serve the wrapping scheme {self._wanted}"
+        )
+        raise ConfigurationError(
+            f"PKCS#11 token {self._token_label!r} {what}: " + "; ".join(reasons)
+        )
 
     def _generate(self, version: int) -> None:
         if version > _MAX_VERSION:
             raise KmsFailure(f"root key versions are exhausted (at most {_MAX_VERSION})")
+        scheme = self._new_scheme()
         ident = _ID_FORMAT % version
         try:
-            self._shared.keys[version] = self._session().generate_key(
-                KeyType.AES,
-                KEY_BYTES * 8,
-                id=ident.encode(),
-                label=ident,
-                store=True,
-                capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
-                template={
-                    Attribute.PRIVATE: True,
-                    Attribute.SENSITIVE: True,
-                    Attribute.EXTRACTABLE: False,
-                    Attribute.MODIFIABLE: False,
-                },
-            )
+            obj = wrapping.generate(self._session(), scheme, store=True, ident=ident)
         except PKCS11Error as exc:
-            raise KmsFailure(f"PKCS#11 key generation failed: {type(exc).__name__}") from None
+            raise KmsFailure(
+                f"PKCS#11 key generation for the {scheme} scheme failed: {type(exc).__name__}"
+            ) from None
+        try:
+            made = _require_hsm_born(obj, version, self._token_label)
+            if made != scheme:
+                raise KmsFailure(
+                    f"token {self._token_label!r} made root key version {version} for {made}, "
+                    f"not {scheme}"
+                )
+        except KmsFailure as refused:
+            with contextlib.suppress(PKCS11Error):
+                obj.destroy()
+            raise ConfigurationError(str(refused)) from None
+        self._shared.keys[version] = obj
+        self._shared.schemes[version] = scheme
 
     def _current(self) -> int:
         self._session()
@@ -318,26 +387,35 @@ class Pkcs11Kms:
         with _LOCK:
             return self._current()
 
+    @property
+    def scheme(self) -> str:
+        """The wrapping scheme of the current root version."""
+        with _LOCK:
+            return self._shared.schemes[self._current()]
+
+    def schemes(self) -> dict[int, str]:
+        """The wrapping scheme of each root version."""
+        with _LOCK:
+            self._session()
+            self._refresh()
+            return dict(sorted(self._shared.schemes.items()))
+
     def wrap(self, key: SecretKey, context: bytes) -> tuple[int, bytes]:
-        iv = os.urandom(NONCE_BYTES)
         with _LOCK:
             version = self._current()
+            scheme = self._shared.schemes[version]
             try:
-                sealed = self._shared.keys[version].encrypt(
-                    key.reveal(),
-                    mechanism=Mechanism.AES_GCM,
-                    mechanism_param=GCMParams(iv, context, TAG_BYTES * 8),
+                sealed = wrapping.wrap(
+                    self._shared.session, scheme, self._shared.keys[version], key.reveal(), context
                 )
             except _GONE:
                 self._refresh()
                 raise KeyUnavailable(f"root key version {version} was destroyed") from None
             except PKCS11Error as exc:
                 raise KmsFailure(f"PKCS#11 wrap failed: {type(exc).__name__}") from None
-        return version, iv + bytes(sealed)
+        return version, sealed
 
     def unwrap(self, version: int, wrapped: bytes, context: bytes, label: str) -> SecretKey:
-        if len(wrapped) != NONCE_BYTES + KEY_BYTES + TAG_BYTES:
-            raise IntegrityFailure(f"wrapped key {label} failed authentication")
         gone = KeyUnavailable(f"root key version {version} is destroyed or unknown")
         with _LOCK:
             self._session()
@@ -346,13 +424,10 @@ class Pkcs11Kms:
             root = self._shared.keys.get(version)
             if root is None:
                 raise gone
+            scheme = self._shared.schemes[version]
             try:
-                material = root.decrypt(
-                    wrapped[NONCE_BYTES:],
-                    mechanism=Mechanism.AES_GCM,
-                    mechanism_param=GCMParams(wrapped[:NONCE_BYTES], context, TAG_BYTES * 8),
-                )
-            except _AUTH_FAILED:
+                material = wrapping.unwrap(self._shared.session, scheme, root, wrapped, context)
+            except (wrapping.Unauthentic, *_AUTH_FAILED):
                 raise IntegrityFailure(f"wrapped key {label} failed authentication") from None
             except _GONE:
                 self._refresh()
