@@ -239,11 +239,28 @@ def _transit(settings: Settings, create: bool) -> RootKms:
     return TransitKms.create(connection) if create else TransitKms.open(connection)
 
 
+def _aws_kms(settings: Settings, create: bool) -> RootKms:
+    from strongroom.config import aws_kms_alias
+    from strongroom.crypto.kms.aws import AwsKms, AwsKmsConnection
+
+    alias, arn_region = aws_kms_alias(settings.aws_kms_key)
+    connection = AwsKmsConnection(
+        alias=alias,
+        region=settings.aws_kms_region or arn_region,
+        endpoint_url=settings.aws_kms_endpoint_url,
+        connect_timeout_seconds=settings.aws_kms_connect_timeout_seconds,
+        timeout_seconds=settings.aws_kms_timeout_seconds,
+    )
+    return AwsKms.create(connection) if create else AwsKms.open(connection)
+
+
 def open_kms(settings: Settings, create: bool = False) -> RootKms:
     if settings.kms == "local":
         return LocalKms.create(settings.kms_dir) if create else LocalKms.open(settings.kms_dir)
     if settings.kms == "transit":
         return _transit(settings, create)
+    if settings.kms == "aws-kms":
+        return _aws_kms(settings, create)
     return _pkcs11(settings, create)
 
 

@@ -1,5 +1,6 @@
-"""The root-key contract, held against every backend: memory, local, pkcs11 and transit
-(a real ``bao server -dev``).
+"""The root-key contract, held against every backend: memory, local, pkcs11, transit
+(a real ``bao server -dev``) and aws-kms (moto's KMS in server mode: not AWS, see
+tests/aws_kms_support.py).
 
 A fake that passes these tests behaves like the real HSM wherever Strongroom relies
 on it. Tests for one backend alone (file modes of ``local``) live at the end.
@@ -21,6 +22,7 @@ from strongroom.crypto.kms.memory import MemoryKms
 from strongroom.crypto.kms.pkcs11 import Pkcs11Kms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, IntegrityFailure, KeyUnavailable
+from tests.aws_kms_support import SECRET_KEY, MotoKms
 from tests.pkcs11_support import new_softhsm_token
 from tests.transit_support import BaoServer
 
@@ -46,6 +48,7 @@ class Backend:
         pytest.param("local", id="local"),
         pytest.param("pkcs11", id="pkcs11", marks=pytest.mark.pkcs11),
         pytest.param("transit", id="transit", marks=pytest.mark.transit),
+        pytest.param("aws-kms", id="aws-kms", marks=pytest.mark.aws_kms),
     ]
 )
 def kms_backend(
@@ -58,6 +61,9 @@ def kms_backend(
     elif request.param == "transit":
         bao: BaoServer = request.getfixturevalue("transit")
         made = Backend(bao.create(), [bao.root_token])
+    elif request.param == "aws-kms":
+        moto: MotoKms = request.getfixturevalue("aws_kms")
+        made = Backend(moto.create(), [SECRET_KEY])
     else:
         token = new_softhsm_token(tmp_path_factory)
         made = Backend(
@@ -185,7 +191,7 @@ def test_no_repr_shows_key_material_or_credentials(kms_backend: Backend) -> None
         shown += [str(failure), repr(failure)]
 
     material = [key.reveal(), *kms_backend.root_key_bytes()]
-    assert len(material) == (1 if kms.backend in ("pkcs11", "transit") else 3)
+    assert len(material) == (1 if kms.backend in ("pkcs11", "transit", "aws-kms") else 3)
     for text in shown:
         for raw in material:
             assert raw.hex() not in text.lower()

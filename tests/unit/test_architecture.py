@@ -106,6 +106,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.blobs.s3",
         # the Transit root key (hvac, requests): loaded only by homes with kms = "transit"
         "strongroom.crypto.kms.transit",
+        # the AWS KMS root key (boto3): loaded only by homes with kms = "aws-kms"
+        "strongroom.crypto.kms.aws",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
