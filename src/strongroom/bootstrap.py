@@ -19,7 +19,7 @@ from strongroom.backup.marker import is_unfinished_restore
 from strongroom.blobs.base import BlobStore
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.clock import Clock, SystemClock
-from strongroom.config import CONFIG_FILE, Settings, load_settings, write_settings
+from strongroom.config import CONFIG_FILE, Settings, aws_kms_alias, load_settings, write_settings
 from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.kms.base import RootKms
@@ -240,7 +240,6 @@ def _transit(settings: Settings, create: bool) -> RootKms:
 
 
 def _aws_kms(settings: Settings, create: bool) -> RootKms:
-    from strongroom.config import aws_kms_alias
     from strongroom.crypto.kms.aws import AwsKms, AwsKmsConnection
 
     alias, arn_region = aws_kms_alias(settings.aws_kms_key)

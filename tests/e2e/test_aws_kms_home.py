@@ -1,6 +1,6 @@
 """A whole home whose root key lives in AWS KMS, as a user runs it from the CLI: init, a
 workspace, a record written and read, a root rotation and a read after it, the old
-version destroyed in KMS and the record still read.
+version destroyed in KMS and the record still read; and the API while KMS does not answer.
 
 KMS here is moto's server mode, not AWS (tests/aws_kms_support.py): it checks no
 signature or IAM policy, so a wrong secret key is not refused by it.
@@ -9,13 +9,21 @@ signature or IAM policy, so a wrong secret key is not refused by it.
 from __future__ import annotations
 
 import json
+import signal
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from strongroom.clock import FixedClock
 from strongroom.crypto.kms.aws import AwsKms
-from tests.aws_kms_support import AWS_ENV, SECRET_KEY, MotoKms
+from strongroom.errors import KmsFailure
+from strongroom.storage import tables as t
+from tests.aws_kms_support import AWS_ENV, SECRET_KEY, MotoKms, running_moto
+from tests.e2e.api_support import live_server
 from tests.e2e.test_cli import run
 
 pytestmark = pytest.mark.aws_kms
@@ -118,3 +126,67 @@ def test_init_with_kms_down_says_so_and_makes_no_home(tmp_path: Path) -> None:
 
     assert done.returncode == 2 and "cannot be reached" in done.stderr.decode()
     assert not (home / "strongroom.toml").exists()
+
+
+# -- the API while KMS does not answer ------------------------------------------------
+
+
+def test_api_serves_cached_keys_while_kms_is_frozen_then_503_then_recovers(
+    tmp_path: Path, aws_kms: MotoKms
+) -> None:
+    clock = FixedClock()
+    with (
+        running_moto(tmp_path / "moto") as kms,
+        live_server(
+            tmp_path / "home",
+            clock=clock,
+            kms="aws-kms",
+            aws_kms_key=kms.new_alias(),
+            aws_kms_region="us-east-1",
+            aws_kms_endpoint_url=kms.url,
+            aws_kms_timeout_seconds="1",
+            key_cache_ttl_seconds="300",
+        ) as live,
+    ):
+        ws = live.sr.workspaces.create("Frozen Co", "owner@frozen.example")
+        project = live.sr.projects.create(ws.id, "Hiring")
+        path = f"/v1/workspaces/{ws.id}/projects/{project.id}/records"
+        with live.client(live.sr.access.create_token(ws.id, "owner").token) as client:
+            created = client.post(path, json={"collection": "notes", "document": {"n": 1}})
+            assert created.status_code == 201, created.text
+            record = f"{path}/{created.json()['id']}"
+
+            kms.process.send_signal(signal.SIGSTOP)  # accepts connections, never answers
+            try:
+                # Within the cache TTL, reads need no KMS call.
+                assert client.get(record).json()["document"] == {"n": 1}
+                # A new workspace needs KMS: it fails within the timeouts, leaving nothing.
+                with live.sr.ctx.store.read() as uow:
+                    before = uow.conn.execute(
+                        select(func.count()).select_from(t.workspaces)
+                    ).scalar_one()
+                started = time.monotonic()
+                with pytest.raises(KmsFailure):
+                    live.sr.workspaces.create("Half Made", "half@frozen.example")
+                assert time.monotonic() - started < 20
+                with live.sr.ctx.store.read() as uow:
+                    after = uow.conn.execute(
+                        select(func.count()).select_from(t.workspaces)
+                    ).scalar_one()
+                assert after == before
+
+                clock.advance(timedelta(seconds=301))  # every cached key has expired
+                refused = client.get(record)
+                assert refused.status_code == 503
+                assert refused.headers["content-type"].startswith("application/problem+json")
+                problem = refused.json()
+                assert problem["type"].endswith("kms-unavailable"), problem
+                assert "did not answer in time" in problem["detail"]
+                assert SECRET_KEY not in refused.text
+            finally:
+                kms.process.send_signal(signal.SIGCONT)
+
+            # Back without a restart of the server.
+            assert client.get(record).json()["document"] == {"n": 1}
+            again = client.post(path, json={"collection": "notes", "document": {"n": 2}})
+            assert again.status_code == 201, again.text

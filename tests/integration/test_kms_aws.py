@@ -133,9 +133,7 @@ def test_a_key_that_cannot_hold_the_root_key_is_refused(aws_kms: MotoKms) -> Non
     client = aws_kms.client()
     alias = aws_kms.new_alias()
     signing = client.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
-    client.create_alias(
-        AliasName=f"{alias}/v000001", TargetKeyId=signing["KeyMetadata"]["KeyId"]
-    )
+    client.create_alias(AliasName=f"{alias}/v000001", TargetKeyId=signing["KeyMetadata"]["KeyId"])
 
     with pytest.raises(ConfigurationError) as refused:
         aws_kms.create(alias)

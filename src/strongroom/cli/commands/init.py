@@ -13,7 +13,9 @@ from strongroom.config import CONFIG_FILE
 
 
 def init(
-    kms: Annotated[str, typer.Option(help="Root-key backend: local, pkcs11, transit or aws-kms.")] = "local",
+    kms: Annotated[
+        str, typer.Option(help="Root-key backend: local, pkcs11, transit or aws-kms.")
+    ] = "local",
     environment: Annotated[str, typer.Option(help="development or production.")] = "development",
     pkcs11_module: Annotated[str | None, typer.Option(help="PKCS#11 module path.")] = None,
     pkcs11_token_label: Annotated[str | None, typer.Option(help="PKCS#11 token label.")] = None,

@@ -34,6 +34,8 @@ about refused credentials and key states is Strongroom's own mapping, not AWS's.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -75,15 +77,17 @@ _VERSION = re.compile(r"v([0-9]{6})")
 _CONTEXT_KEY = "strongroom-wrapped-key"
 
 _UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError)
-_AUTH_CODES = frozenset({
-    "AccessDeniedException",
-    "UnrecognizedClientException",
-    "InvalidSignatureException",
-    "IncompleteSignature",
-    "ExpiredTokenException",
-    "InvalidClientTokenId",
-    "MissingAuthenticationToken",
-})
+_AUTH_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "IncompleteSignature",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "MissingAuthenticationToken",
+    }
+)
 _STATE_CODES = frozenset({"DisabledException", "KMSInvalidStateException", "NotFoundException"})
 _TAMPERED_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
 _REFUSALS = _STATE_CODES | _TAMPERED_CODES | {"AccessDeniedException"}
@@ -106,9 +110,7 @@ def _context(context: bytes) -> dict[str, str]:
     """The encryption context: KMS wants text, and shows it in CloudTrail, so the bytes
     stay readable: printable ASCII as is, any other byte (and ``\\``) as ``\\xNN``. One
     reading per byte string: a different context is always a different text."""
-    text = "".join(
-        chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02x}" for b in context
-    )
+    text = "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02x}" for b in context)
     return {_CONTEXT_KEY: text}
 
 
@@ -372,13 +374,38 @@ class AwsKms:
             return KeyUnavailable(f"root key version {version} is destroyed or unknown")
         # AWS (and moto) answer AccessDenied "The ciphertext refers to a customer master
         # key that does not exist ..." for a blob naming another key: not our wrap.
+        # moto sends no message at all: then a round trip of our own under the same key
+        # tells a refused blob (it works) from refused credentials (it is refused too).
         message = str(exc.response.get("Error", {}).get("Message", ""))
-        if code in _TAMPERED_CODES or "ciphertext refers to" in message:
+        if (
+            code in _TAMPERED_CODES
+            or "ciphertext refers to" in message
+            or (code == "AccessDeniedException" and self._can_use(version))
+        ):
             return IntegrityFailure(f"wrapped key {label} failed authentication")
         return KmsAuthenticationFailed(
             f"AWS KMS denied permission to unwrap with root key version {version} ({code}, "
             f"{self._connection.alias}); check the credentials and their policy"
         )
+
+    def _can_use(self, version: int) -> bool:
+        """Whether a probe wraps and unwraps under ``version`` (after a refusal only)."""
+        probe, alias = os.urandom(KEY_BYTES), self._version_alias(version)
+        context = {_CONTEXT_KEY: "strongroom/probe"}
+        try:
+            blob = self._call(
+                "probe a root key",
+                lambda c: c.encrypt(KeyId=alias, Plaintext=probe, EncryptionContext=context),
+                passthrough=_REFUSALS,
+            )["CiphertextBlob"]
+            answer = self._call(
+                "probe a root key",
+                lambda c: c.decrypt(KeyId=alias, CiphertextBlob=blob, EncryptionContext=context),
+                passthrough=_REFUSALS,
+            )
+        except ClientError:
+            return False
+        return answer.get("Plaintext") == probe
 
     def unwrap(self, version: int, wrapped: bytes, context: bytes, label: str) -> SecretKey:
         if version < 1:
@@ -463,7 +490,7 @@ class AwsKms:
 
     def _schedule_deletion(self, key_id: str) -> None:
         self._call("disable a KMS key", lambda c: c.disable_key(KeyId=key_id))
-        try:
+        with contextlib.suppress(ClientError):  # already pending deletion: a rerun
             self._call(
                 "schedule a KMS key's deletion",
                 lambda c: c.schedule_key_deletion(
@@ -471,8 +498,6 @@ class AwsKms:
                 ),
                 passthrough=frozenset({"KMSInvalidStateException"}),
             )
-        except ClientError:
-            pass  # already pending deletion: a rerun of the shred
 
     def destroy_version(self, version: int) -> None:
         """Disable ``version``'s key at once, schedule its deletion (7 days) and remove its
@@ -489,14 +514,12 @@ class AwsKms:
                 )
             return  # already destroyed: shredding twice is not an error
         self._schedule_deletion(key_id)
-        try:
+        with contextlib.suppress(ClientError):  # deleted meanwhile by another shred
             self._call(
                 "delete the version alias",
                 lambda c: c.delete_alias(AliasName=self._version_alias(version)),
                 passthrough=frozenset({"NotFoundException"}),
             )
-        except ClientError:
-            pass  # deleted meanwhile by another shred of the same version
         with self._lock:
             self._versions_by_key.pop(key_id, None)
 
