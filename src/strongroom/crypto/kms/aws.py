@@ -489,7 +489,12 @@ class AwsKms:
         return version
 
     def _schedule_deletion(self, key_id: str) -> None:
-        self._call("disable a KMS key", lambda c: c.disable_key(KeyId=key_id))
+        with contextlib.suppress(ClientError):  # already pending deletion: a rerun
+            self._call(
+                "disable a KMS key",
+                lambda c: c.disable_key(KeyId=key_id),
+                passthrough=frozenset({"KMSInvalidStateException"}),
+            )
         with contextlib.suppress(ClientError):  # already pending deletion: a rerun
             self._call(
                 "schedule a KMS key's deletion",
