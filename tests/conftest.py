@@ -26,6 +26,7 @@ from strongroom.config import Settings
 from strongroom.storage import migrations
 
 if TYPE_CHECKING:
+    from tests.aws_kms_support import MotoKms
     from tests.transit_support import BaoServer
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -146,3 +147,27 @@ def transit(bao: BaoServer, monkeypatch: pytest.MonkeyPatch) -> BaoServer:
     """The shared server, with its root token in ``VAULT_TOKEN`` for this test."""
     monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
     return bao
+
+
+# -- AWS KMS, as moto's server mode (tests/aws_kms_support.py) ------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_kms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoKms]:
+    """One ``moto.server`` for the session (a MotoKms)."""
+    from tests.aws_kms_support import running_moto
+
+    with running_moto(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+@pytest.fixture
+def aws_kms(moto_kms: MotoKms, monkeypatch: pytest.MonkeyPatch) -> MotoKms:
+    """The shared server, with the test credentials in the environment (the AWS chain)."""
+    from tests.aws_kms_support import AWS_ENV
+
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    return moto_kms

@@ -19,7 +19,7 @@ from strongroom.backup.marker import is_unfinished_restore
 from strongroom.blobs.base import BlobStore
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.clock import Clock, SystemClock
-from strongroom.config import CONFIG_FILE, Settings, load_settings, write_settings
+from strongroom.config import CONFIG_FILE, Settings, aws_kms_alias, load_settings, write_settings
 from strongroom.crypto.cache import KeyCache
 from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.kms.base import RootKms
@@ -262,11 +262,27 @@ def _transit(settings: Settings, create: bool) -> RootKms:
     return TransitKms.create(connection) if create else TransitKms.open(connection)
 
 
+def _aws_kms(settings: Settings, create: bool) -> RootKms:
+    from strongroom.crypto.kms.aws import AwsKms, AwsKmsConnection
+
+    alias, arn_region = aws_kms_alias(settings.aws_kms_key)
+    connection = AwsKmsConnection(
+        alias=alias,
+        region=settings.aws_kms_region or arn_region,
+        endpoint_url=settings.aws_kms_endpoint_url,
+        connect_timeout_seconds=settings.aws_kms_connect_timeout_seconds,
+        timeout_seconds=settings.aws_kms_timeout_seconds,
+    )
+    return AwsKms.create(connection) if create else AwsKms.open(connection)
+
+
 def open_kms(settings: Settings, create: bool = False) -> RootKms:
     if settings.kms == "local":
         return LocalKms.create(settings.kms_dir) if create else LocalKms.open(settings.kms_dir)
     if settings.kms == "transit":
         return _transit(settings, create)
+    if settings.kms == "aws-kms":
+        return _aws_kms(settings, create)
     return _pkcs11(settings, create)
 
 

@@ -25,7 +25,7 @@ from strongroom.errors import ConfigurationError
 from strongroom.storage.database import redact_url, same_database
 
 CONFIG_FILE = "strongroom.toml"
-KMS_BACKENDS = ("local", "pkcs11", "transit")
+KMS_BACKENDS = ("local", "pkcs11", "transit", "aws-kms")
 #: The PKCS#11 wrapping schemes a setting may name (crypto/kms/pkcs11_schemes.py CHOICES).
 PKCS11_SCHEMES = ("auto", "aes-gcm", "aes-kwp", "hmac-sha256-kdf")
 ENVIRONMENTS = ("development", "production")
@@ -58,7 +58,7 @@ class Settings:
     keystore_url: str = ""
     #: Folder of file ciphertext; default ``HOME/blobs``.
     blob_dir: str = ""
-    #: Root-key backend: "local", "pkcs11" or "transit".
+    #: Root-key backend: "local", "pkcs11", "transit" or "aws-kms".
     kms: str = "local"
     pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     pkcs11_token_label: str = "strongroom"  # noqa: S105 - a label, not a secret
@@ -228,6 +228,19 @@ class Settings:
     #: versions keep the scheme they were made with.
     pkcs11_scheme: str = "auto"
 
+    # -- the root key in AWS KMS (kms = "aws-kms"; issue 15; crypto/kms/aws.py) --
+    #: Alias name under which the root versions live (``alias/strongroom``: keys
+    #: ``alias/strongroom/v000001`` ..., and ``alias/strongroom/current``), or its alias ARN.
+    aws_kms_key: str = "alias/strongroom"
+    #: The keys' region; empty: the alias ARN's, else the chain's (AWS_REGION, the profile).
+    aws_kms_region: str = ""
+    #: The KMS API's address; empty: AWS's endpoint for the region (set for tests and VPC
+    #: endpoints). Credentials are never a setting: the AWS chain provides them.
+    aws_kms_endpoint_url: str = ""
+    #: Seconds to wait for a connection to KMS, and for each answer.
+    aws_kms_connect_timeout_seconds: int = 2
+    aws_kms_timeout_seconds: int = 5
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -274,7 +287,8 @@ class Settings:
         if self.kms == "local" and self.environment == "production":
             raise ConfigurationError(
                 "the local root key is for development and single machines; in production "
-                'set kms = "pkcs11" (an HSM) or "transit" (Vault/OpenBao) in strongroom.toml'
+                'set kms = "pkcs11" (an HSM), "transit" (Vault/OpenBao) or "aws-kms" in '
+                "strongroom.toml"
             )
         if same_database(self.database_url, self.keystore_url):
             raise ConfigurationError(
@@ -310,6 +324,7 @@ class Settings:
         self._validate_transit()
         self._validate_subprocessors()
         self._validate_pkcs11_scheme()
+        self._validate_aws_kms()
         return self
 
     def _validate_pkcs11_scheme(self) -> None:
@@ -384,6 +399,38 @@ class Settings:
             raise ConfigurationError(f"transit_ca_file {self.transit_ca_file} does not exist")
         if self.kms == "transit":
             _check_transit_url(self.transit_url)
+
+    def _validate_aws_kms(self) -> None:
+        if not 1 <= self.aws_kms_connect_timeout_seconds <= 60:
+            raise ConfigurationError("aws_kms_connect_timeout_seconds must be between 1 and 60")
+        if not 1 <= self.aws_kms_timeout_seconds <= 300:
+            raise ConfigurationError("aws_kms_timeout_seconds must be between 1 and 300")
+        _, arn_region = aws_kms_alias(self.aws_kms_key)
+        if self.aws_kms_region and not _S3_REGION.fullmatch(self.aws_kms_region):
+            raise ConfigurationError(
+                f"aws_kms_region is not a region name: {self.aws_kms_region[:64]!r}"
+            )
+        if arn_region and self.aws_kms_region and arn_region != self.aws_kms_region:
+            raise ConfigurationError(
+                f"aws_kms_key is an alias in {arn_region} but aws_kms_region is "
+                f"{self.aws_kms_region}: set one region"
+            )
+        if self.aws_kms_endpoint_url:
+            url = urlsplit(self.aws_kms_endpoint_url)
+            if url.scheme not in ("https", "http") or not url.hostname:
+                raise ConfigurationError(
+                    "aws_kms_endpoint_url must be an https:// address, or empty for AWS"
+                )
+            if url.username or url.password or url.query or url.fragment:
+                raise ConfigurationError(
+                    "aws_kms_endpoint_url must hold no user, password or query: credentials "
+                    "come from the AWS chain, never from the settings"
+                )
+            if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
+                raise ConfigurationError(
+                    "aws_kms_endpoint_url must use https (http only to localhost): wrapped "
+                    "keys and their plaintext travel in it"
+                )
 
     def _validate_inbox(self) -> None:
         if not 1 <= self.response_hours <= MAX_RESPONSE_HOURS:
@@ -641,6 +688,29 @@ def _toml_string(value: str) -> str:
 _TRANSIT_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TRANSIT_MOUNT = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+_AWS_ALIAS = re.compile(r"alias/[A-Za-z0-9/_-]{1,200}")
+_AWS_ALIAS_ARN = re.compile(
+    r"arn:aws[a-z-]*:kms:([a-z]{2}(?:-[a-z0-9]+){1,4}):[0-9]{12}:(alias/[A-Za-z0-9/_-]{1,200})"
+)
+
+
+def aws_kms_alias(value: str) -> tuple[str, str]:
+    """``(alias name, region of an alias ARN or "")`` of the ``aws_kms_key`` setting."""
+    arn = _AWS_ALIAS_ARN.fullmatch(value)
+    alias = arn.group(2) if arn else value
+    if not _AWS_ALIAS.fullmatch(alias) or alias.startswith("alias/aws/") or alias.endswith("/"):
+        if value.startswith("arn:") and ":key/" in value:
+            raise ConfigurationError(
+                "aws_kms_key must name an alias (alias/strongroom), not a key ARN: each root "
+                "version is a KMS key of its own, found through aliases under that name"
+            )
+        raise ConfigurationError(
+            "aws_kms_key must be an alias name such as alias/strongroom (letters, digits, "
+            f"/ _ -; not under alias/aws/), or its alias ARN, not {value[:80]!r}"
+        )
+    return alias, arn.group(1) if arn else ""
 
 
 def _check_transit_url(url: str) -> None:

@@ -1,5 +1,6 @@
-"""The root-key contract, held against every backend: memory, local, pkcs11 and transit
-(a real ``bao server -dev``). pkcs11 runs on SoftHSM2 once with the scheme it picks
+"""The root-key contract, held against every backend: memory, local, pkcs11, transit
+(a real ``bao server -dev``) and aws-kms (moto's KMS in server mode: not AWS, see
+tests/aws_kms_support.py). pkcs11 runs on SoftHSM2 once with the scheme it picks
 itself (aes-gcm) and once forced into each other wrapping scheme, and on opencryptoki's
 software token (which picks hmac-sha256-kdf: it has no AES-GCM and no AES key wrap).
 
@@ -23,6 +24,7 @@ from strongroom.crypto.kms.memory import MemoryKms
 from strongroom.crypto.kms.pkcs11 import Pkcs11Kms
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, IntegrityFailure, KeyUnavailable
+from tests.aws_kms_support import SECRET_KEY, MotoKms
 from tests.opencryptoki_support import opencryptoki_token
 from tests.pkcs11_support import new_softhsm_token
 from tests.transit_support import BaoServer
@@ -54,6 +56,7 @@ class Backend:
         ),
         pytest.param("opencryptoki", id="opencryptoki", marks=pytest.mark.pkcs11),
         pytest.param("transit", id="transit", marks=pytest.mark.transit),
+        pytest.param("aws-kms", id="aws-kms", marks=pytest.mark.aws_kms),
     ]
 )
 def kms_backend(
@@ -69,6 +72,9 @@ def kms_backend(
     elif request.param == "opencryptoki":
         ock = opencryptoki_token()
         made = Backend(Pkcs11Kms.create(ock.module_path, ock.token_label, ock.pin), [ock.pin])
+    elif request.param == "aws-kms":
+        moto: MotoKms = request.getfixturevalue("aws_kms")
+        made = Backend(moto.create(), [SECRET_KEY])
     else:
         scheme = request.param.partition(":")[2] or "auto"
         token = new_softhsm_token(tmp_path_factory)
@@ -198,7 +204,7 @@ def test_no_repr_shows_key_material_or_credentials(kms_backend: Backend) -> None
         shown += [str(failure), repr(failure)]
 
     material = [key.reveal(), *kms_backend.root_key_bytes()]
-    assert len(material) == (1 if kms.backend in ("pkcs11", "transit") else 3)
+    assert len(material) == (1 if kms.backend in ("pkcs11", "transit", "aws-kms") else 3)
     for text in shown:
         for raw in material:
             assert raw.hex() not in text.lower()

@@ -109,6 +109,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         # subprocessors (issue 14): the list, its notices' mail, built on first use
         "strongroom.services.subprocessors",
         "strongroom.services.subprocessor_mail",
+        # the AWS KMS root key (boto3): loaded only by homes with kms = "aws-kms"
+        "strongroom.crypto.kms.aws",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

@@ -101,6 +101,12 @@ def _custody_claim(settings: Settings) -> str:
             f"{settings.transit_url}): not exportable, it never leaves that service; "
             "Strongroom only asks it to wrap and unwrap keys, with a context naming each key."
         )
+    if settings.kms == "aws-kms":
+        return (
+            f"The root key is held in AWS KMS ({settings.aws_kms_key!r}, a key per root "
+            "version) and never leaves it; Strongroom only asks it to wrap and unwrap keys, "
+            "with an encryption context naming each key."
+        )
     if settings.kms == "pkcs11":
         return (
             f"The root key is held in a hardware security module (PKCS#11 token "

@@ -13,7 +13,9 @@ from strongroom.config import CONFIG_FILE
 
 
 def init(
-    kms: Annotated[str, typer.Option(help="Root-key backend: local, pkcs11 or transit.")] = "local",
+    kms: Annotated[
+        str, typer.Option(help="Root-key backend: local, pkcs11, transit or aws-kms.")
+    ] = "local",
     environment: Annotated[str, typer.Option(help="development or production.")] = "development",
     pkcs11_module: Annotated[str | None, typer.Option(help="PKCS#11 module path.")] = None,
     pkcs11_token_label: Annotated[str | None, typer.Option(help="PKCS#11 token label.")] = None,
@@ -32,6 +34,13 @@ def init(
         str | None,
         typer.Option(help="Environment variable holding the Vault token (default VAULT_TOKEN)."),
     ] = None,
+    aws_kms_key: Annotated[
+        str | None, typer.Option(help="AWS KMS alias name of the root key (alias/strongroom).")
+    ] = None,
+    aws_kms_region: Annotated[str | None, typer.Option(help="AWS KMS region.")] = None,
+    aws_kms_endpoint_url: Annotated[
+        str | None, typer.Option(help="AWS KMS endpoint; empty: AWS's for the region.")
+    ] = None,
     database_url: Annotated[str | None, typer.Option(help="Data store URL.")] = None,
     keystore_url: Annotated[str | None, typer.Option(help="Keystore URL.")] = None,
     home: Home = DEFAULT_HOME,
@@ -48,6 +57,9 @@ def init(
         ("transit_key", transit_key),
         ("transit_mount", transit_mount),
         ("transit_token_env", transit_token_env),
+        ("aws_kms_key", aws_kms_key),
+        ("aws_kms_region", aws_kms_region),
+        ("aws_kms_endpoint_url", aws_kms_endpoint_url),
         ("database_url", database_url),
         ("keystore_url", keystore_url),
     ):
