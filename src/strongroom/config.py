@@ -221,6 +221,10 @@ class Settings:
     subprocessor_delivery_attempts: int = 8
     #: Subscriptions one client address may ask for on the public page per hour, then 429.
     subprocessor_subscribes_per_address: int = 5
+    # -- agreements: the first DPA acceptance (security review) ---------------------------
+    #: Days a workspace that never accepted a DPA version has to accept one, counted from
+    #: the later of its creation and the current version's effective date; then overdue.
+    dpa_first_acceptance_days: int = 30
 
     # PKCS#11 wrapping schemes (issue 16: any HSM; crypto/kms/pkcs11_schemes.py)
     #: How new root key versions in the token wrap workspace keys: "auto" (the first the
@@ -325,6 +329,7 @@ class Settings:
         self._validate_subprocessors()
         self._validate_pkcs11_scheme()
         self._validate_aws_kms()
+        self._validate_agreements()
         return self
 
     def _validate_pkcs11_scheme(self) -> None:
@@ -474,6 +479,13 @@ class Settings:
         if not 1 <= self.subprocessor_subscribes_per_address <= 10000:
             raise ConfigurationError(
                 "subprocessor_subscribes_per_address must be between 1 and 10000"
+            )
+
+    def _validate_agreements(self) -> None:
+        if not 1 <= self.dpa_first_acceptance_days <= 365:
+            raise ConfigurationError(
+                "dpa_first_acceptance_days must be between 1 and 365: a workspace that never "
+                "accepted the DPA must have to, within a year at most"
             )
 
     def _validate_mail(self) -> None:

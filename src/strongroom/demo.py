@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,13 +148,21 @@ Data processing agreement of this demo deployment.
 def accept_sample_agreements(sr: Strongroom, workspace_id: str, actor: str = "demo") -> None:
     """Publish the SAMPLE SCC and DPA texts (once) and have the sample owner accept the
     DPA, so the trust center's DPA promise holds for the demo."""
-    today = sr.ctx.clock.now().date()
+    # A version takes effect at 00:00 UTC on its date, which must be after today.
+    effective = sr.ctx.clock.now().date() + timedelta(days=1)
     published = {(v.kind.value, v.version) for v in sr.agreements.list()}
     if ("scc", SAMPLE_SCC_VERSION) not in published:
-        sr.agreements.publish("scc", SAMPLE_SCC_VERSION, SAMPLE_SCC.encode(), today, actor=actor)
+        sr.agreements.publish(
+            "scc", SAMPLE_SCC_VERSION, SAMPLE_SCC.encode(), effective, actor=actor
+        )
     if ("dpa", SAMPLE_DPA_VERSION) not in published:
         sr.agreements.publish(
-            "dpa", SAMPLE_DPA_VERSION, SAMPLE_DPA.encode(), today, SAMPLE_SCC_VERSION, actor=actor
+            "dpa",
+            SAMPLE_DPA_VERSION,
+            SAMPLE_DPA.encode(),
+            effective,
+            SAMPLE_SCC_VERSION,
+            actor=actor,
         )
     status = sr.agreements.status(workspace_id)
     if status.accepted != status.current and status.current is not None:

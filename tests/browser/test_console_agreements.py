@@ -30,11 +30,12 @@ def test_publish_read_accept_and_verify(console: Console) -> None:
     operator = sr.access.create_operator_token(1, actor="test")
     _sign_in_as_operator(console, operator.token)
     console.visit("/console/operator/agreements", "operator-agreements-empty")
-    _publish(console, "scc", "2021-06", SCC, today.isoformat())
-    _publish(console, "dpa", "1", DPA_1, today.isoformat())
+    tomorrow = (today + timedelta(days=1)).isoformat()  # a version takes effect after today
+    _publish(console, "scc", "2021-06", SCC, tomorrow)
+    _publish(console, "dpa", "1", DPA_1, tomorrow)
     console.check("operator-agreements-published")
     assert "Published dpa 1" in console.page.locator(".flash").inner_text()
-    _publish(console, "dpa", "1", "another text", today.isoformat())  # the same label again
+    _publish(console, "dpa", "1", "another text", tomorrow)  # the same label again
     console.check("operator-agreements-twice")
     assert "already published" in console.page.get_by_role("alert").inner_text()
     assert sr.agreements.current("dpa").body == DPA_1
@@ -78,8 +79,8 @@ def test_publish_read_accept_and_verify(console: Console) -> None:
 def test_a_viewer_cannot_accept(console: Console) -> None:
     sr = console.site.sr
     today = console.site.clock.now().date()
-    sr.agreements.publish("scc", "1", SCC.encode(), today)
-    sr.agreements.publish("dpa", "1", DPA_1.encode(), today)
+    sr.agreements.publish("scc", "1", SCC.encode(), today + timedelta(days=1))
+    sr.agreements.publish("dpa", "1", DPA_1.encode(), today + timedelta(days=1))
     console.sign_in("viewer")
     console.visit(console.ws("/agreements"), "agreements-viewer")
     assert console.page.get_by_role("button", name="Accept DPA 1").count() == 0

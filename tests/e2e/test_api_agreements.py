@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,11 @@ import pytest
 from tests.e2e.api_support import LiveServer, live_server
 
 DPA = "SAMPLE DPA for an API test. No modifications accepted.\n"
+
+
+def _tomorrow() -> str:
+    """The earliest effective date a version may have: it takes effect after today."""
+    return (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def published(live: LiveServer) -> str:
     operator = live.sr.access.create_operator_token().token
-    today = datetime.now(UTC).date().isoformat()
+    today = _tomorrow()
     with live.client(operator) as client:
         scc = {"kind": "scc", "version": "2021-06", "body": "SAMPLE SCCs.\n", "effective_on": today}
         assert client.post("/v1/agreements", json=scc).status_code == 201
@@ -64,7 +69,7 @@ def test_every_change_to_a_published_text_is_422(
 
 
 def test_bad_publications_are_refused(live: LiveServer, published: str) -> None:
-    today = datetime.now(UTC).date().isoformat()
+    today = _tomorrow()
     with live.client(published) as client:
         for body in [
             {"kind": "dpa", "version": "2", "body": "\ud800", "effective_on": today},
@@ -79,6 +84,16 @@ def test_bad_publications_are_refused(live: LiveServer, published: str) -> None:
             )
             assert refused.status_code in (400, 422), refused.text
             assert refused.headers["content-type"] == "application/problem+json"
+        same_day = {
+            "kind": "dpa",
+            "version": "2",
+            "body": "x",
+            "effective_on": datetime.now(UTC).date().isoformat(),
+        }
+        refused = client.post("/v1/agreements", json=same_day)  # 00:00 UTC today has passed
+        assert refused.status_code == 400  # InvalidInput, as for every other bad field
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "is today" in refused.json()["detail"]
     owner = live.sr.workspaces.create("Nobody", "n@n.example").id
     token = live.sr.access.create_token(owner, "owner").token
     with live.client(token) as client:  # an owner is no operator
@@ -131,7 +146,7 @@ def test_only_an_owner_accepts_and_the_receipt_verifies(
 def test_a_text_at_the_size_limit_publishes_and_one_byte_more_is_refused(
     live: LiveServer, published: str
 ) -> None:
-    today = datetime.now(UTC).date().isoformat()
+    today = _tomorrow()
     limit = 256 * 1024
     with live.client(published) as client:
         at_limit = {

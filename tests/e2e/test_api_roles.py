@@ -94,7 +94,7 @@ def _scratch_workspace(w: World) -> str:
 
 def _fresh_dpa(w: World) -> str:
     """A new DPA version (so each caller meets one not yet accepted), with SCCs under it."""
-    sr, today = w.live.sr, w.live.sr.ctx.clock.now().date()
+    sr, today = w.live.sr, w.live.sr.ctx.clock.now().date() + timedelta(days=1)
     if not sr.agreements.list("scc"):
         sr.agreements.publish("scc", "1", b"SAMPLE SCCs\n", today)
     version = f"roles-{next(_fresh)}"

@@ -16,6 +16,11 @@ def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
+def _tomorrow() -> str:
+    """The earliest effective date a version may have: it takes effect after today."""
+    return (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+
+
 def test_publish_list_accept_verify(cli_home: Path, tmp_path: Path) -> None:  # noqa: F811
     home = cli_home
     ws = ok_json("workspace", "create", "Acme", "--owner", "o@acme.example", home=home)["id"]
@@ -24,16 +29,16 @@ def test_publish_list_accept_verify(cli_home: Path, tmp_path: Path) -> None:  # 
     dpa.write_text("SAMPLE DPA for a test.\n", "utf-8")
     published = ok_json(
         "agreement", "publish", "--kind", "scc", "--version", "2021-06", "--file", str(scc),
-        "--effective", _today(), home=home,
+        "--effective", _tomorrow(), home=home,
     )  # fmt: skip
     assert published["sha256"] == hashlib.sha256(scc.read_bytes()).hexdigest()
     ok_json(
         "agreement", "publish", "--kind", "dpa", "--version", "1", "--file", str(dpa),
-        "--effective", _today(), "--scc", "2021-06", home=home,
+        "--effective", _tomorrow(), "--scc", "2021-06", home=home,
     )  # fmt: skip
     again = bad(
         "agreement", "publish", "--kind", "dpa", "--version", "1", "--file", str(dpa),
-        "--effective", _today(), home=home,
+        "--effective", _tomorrow(), home=home,
     )  # fmt: skip
     assert "already published" in again
     listed = ok_json("agreement", "list", home=home)["versions"]
@@ -70,7 +75,7 @@ def test_bad_input_is_one_line_and_publishes_nothing(
     text.write_bytes(b"\xff\xfe")
     big = tmp_path / "big.txt"
     big.write_bytes(b"x" * (256 * 1024 + 1))
-    common = ["--version", "1", "--effective", _today()]
+    common = ["--version", "1", "--effective", _tomorrow()]
     for args, words in [
         (["--kind", "msa", "--file", str(text)], "unknown agreement kind"),
         (["--kind", "scc", "--file", str(text)], "UTF-8"),
@@ -82,6 +87,13 @@ def test_bad_input_is_one_line_and_publishes_nothing(
         "agreement", "publish", "--kind", "scc", "--file", str(text), "--version", "1",
         "--effective", "01/02/2026", home=cli_home,
     )  # fmt: skip
+    fine = tmp_path / "fine.txt"
+    fine.write_text("SAMPLE clauses for a test.\n", "utf-8")
+    today = bad(
+        "agreement", "publish", "--kind", "scc", "--file", str(fine), "--version", "1",
+        "--effective", _today(), home=cli_home,
+    )  # fmt: skip
+    assert "is today" in today and "choose tomorrow or later" in today
     assert ok_json("agreement", "list", home=cli_home) == {"versions": []}
     junk = tmp_path / "junk.json"
     junk.write_text("[1, 2", "utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.types import ASGIApp
@@ -55,7 +56,7 @@ def trust_server(home: Path, clock: Clock | None = None, **settings: str) -> Ite
 def publish_sample_agreements(sr: Strongroom) -> None:
     """The demo's sample SCC and DPA, as an operator publishes them: a deployment with no
     DPA published breaks its "DPA with the SCCs" promise."""
-    today = sr.ctx.clock.now().date()
+    today = sr.ctx.clock.now().date() + timedelta(days=1)  # versions take effect after today
     sr.agreements.publish("scc", SAMPLE_SCC_VERSION, SAMPLE_SCC.encode(), today, actor="test")
     sr.agreements.publish(
         "dpa", SAMPLE_DPA_VERSION, SAMPLE_DPA.encode(), today, SAMPLE_SCC_VERSION, actor="test"

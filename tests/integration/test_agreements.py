@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from strongroom import open_strongroom
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
+from strongroom.config import Settings
 from strongroom.domain.agreements import Standing
 from strongroom.domain.roles import Role
 from strongroom.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, PermissionDenied
@@ -29,7 +32,7 @@ def _publish_pair(sr: Strongroom, today: date) -> None:
 
 
 def test_published_versions_are_refused_change_by_the_database_itself(sr: Strongroom) -> None:
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     before = sr.agreements.get("dpa", "2026-01")
     statements = [
         "UPDATE agreement_versions SET body = 'edited' WHERE kind = 'dpa'",
@@ -50,33 +53,34 @@ def test_published_versions_are_refused_change_by_the_database_itself(sr: Strong
 
 
 def test_publishing_fixes_the_text_and_its_hash(sr: Strongroom) -> None:
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     dpa = sr.agreements.current("dpa")
     assert dpa.sha256 == hashlib.sha256(DPA.encode()).hexdigest()
     assert dpa.scc_version == "2021-06"  # the newest SCCs, when none is named
     with pytest.raises(Conflict):
-        sr.agreements.publish("dpa", "2026-01", b"another text", date(2026, 1, 1))
+        sr.agreements.publish("dpa", "2026-01", b"another text", date(2026, 1, 2))
     assert sr.agreements.current("dpa").body == DPA
 
 
 @pytest.mark.parametrize(
     ("kind", "version", "body", "effective", "scc"),
     [
-        ("msa", "1", b"text", date(2026, 1, 1), None),
-        ("dpa", "../1", b"text", date(2026, 1, 1), None),
-        ("dpa", "1", b"\xff\xfe not utf-8", date(2026, 1, 1), None),
-        ("dpa", "1", b"   \n", date(2026, 1, 1), None),
-        ("dpa", "1", b"bell\x07", date(2026, 1, 1), None),
-        ("dpa", "1", b"x" * (256 * 1024 + 1), date(2026, 1, 1), None),
+        ("msa", "1", b"text", date(2026, 1, 2), None),
+        ("dpa", "../1", b"text", date(2026, 1, 2), None),
+        ("dpa", "1", b"\xff\xfe not utf-8", date(2026, 1, 2), None),
+        ("dpa", "1", b"   \n", date(2026, 1, 2), None),
+        ("dpa", "1", b"bell\x07", date(2026, 1, 2), None),
+        ("dpa", "1", b"x" * (256 * 1024 + 1), date(2026, 1, 2), None),
         ("dpa", "1", b"text", date(2025, 12, 31), None),  # effective in the past
-        ("dpa", "1", b"text", date(2026, 1, 1), "1999"),  # no such SCC version
-        ("scc", "1", b"text", date(2026, 1, 1), "2021-06"),  # SCCs incorporate nothing
+        ("dpa", "1", b"text", date(2026, 1, 1), None),  # today: 00:00 UTC has passed
+        ("dpa", "1", b"text", date(2026, 1, 2), "1999"),  # no such SCC version
+        ("scc", "1", b"text", date(2026, 1, 2), "2021-06"),  # SCCs incorporate nothing
     ],
 )
 def test_bad_versions_are_refused_and_change_nothing(
     sr: Strongroom, kind: str, version: str, body: bytes, effective: date, scc: str | None
 ) -> None:
-    sr.agreements.publish("scc", "2021-06", SCC, date(2026, 1, 1))
+    sr.agreements.publish("scc", "2021-06", SCC, date(2026, 1, 2))
     with pytest.raises(InvalidInput):
         sr.agreements.publish(kind, version, body, effective, scc)
     assert [v.version for v in sr.agreements.list()] == ["2021-06"]
@@ -84,12 +88,12 @@ def test_bad_versions_are_refused_and_change_nothing(
 
 def test_a_dpa_needs_published_sccs(sr: Strongroom) -> None:
     with pytest.raises(InvalidInput, match="SCC"):
-        sr.agreements.publish("dpa", "1", b"text", date(2026, 1, 1))
+        sr.agreements.publish("dpa", "1", b"text", date(2026, 1, 2))
 
 
 def test_an_owner_accepts_and_the_receipt_verifies(sr: Strongroom) -> None:
     ws = sr.workspaces.create("Acme", OWNER)
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     owner = sr.workspaces.members(ws.id)[0]
     receipt = sr.agreements.accept(
         ws.id,
@@ -117,7 +121,7 @@ def test_an_owner_accepts_and_the_receipt_verifies(sr: Strongroom) -> None:
 
 def test_the_receipt_is_sealed_at_rest(sr: Strongroom) -> None:
     ws = sr.workspaces.create("Acme", OWNER)
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     sr.agreements.accept_as(ws.id, "2026-01", OWNER)
     with sr.ctx.store.engine.connect() as conn:
         stored = b"".join(
@@ -138,7 +142,7 @@ def test_the_receipt_is_sealed_at_rest(sr: Strongroom) -> None:
 )
 def test_a_tampered_receipt_fails(sr: Strongroom, tamper: object) -> None:
     ws = sr.workspaces.create("Acme", OWNER)
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     receipt = sr.agreements.accept_as(ws.id, "2026-01", OWNER)
     assert callable(tamper)
     tamper(receipt)
@@ -148,7 +152,7 @@ def test_a_tampered_receipt_fails(sr: Strongroom, tamper: object) -> None:
 
 def test_only_owners_accept_and_another_tenant_is_not_found(sr: Strongroom) -> None:
     ws = sr.workspaces.create("Acme", OWNER)
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     for role in ("admin", "member", "viewer"):
         sr.workspaces.add_member(ws.id, f"{role}@acme.example", role)
         with pytest.raises(PermissionDenied):
@@ -164,7 +168,7 @@ def test_a_new_version_asks_for_reacceptance_by_its_effective_date(
 ) -> None:
     ws = sr.workspaces.create("Acme", OWNER)
     late = sr.workspaces.create("Late", "late@late.example")
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     sr.agreements.accept_as(ws.id, "2026-01", OWNER)
     sr.agreements.accept_as(late.id, "2026-01", "late@late.example")
     assert sr.agreements.verdict(clock.now()).holds
@@ -196,7 +200,7 @@ def test_the_verdict_fails_without_a_dpa_and_when_a_stored_text_was_altered(
 ) -> None:
     verdict = sr.agreements.verdict(clock.now())
     assert not verdict.holds and "no DPA" in verdict.evidence
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     assert sr.agreements.verdict(clock.now()).holds
     # Someone with the database owner's rights drops the trigger and edits the text.
     with sr.ctx.store.engine.begin() as conn:
@@ -228,7 +232,7 @@ def test_two_owners_accepting_at_once_make_one_acceptance(sr: Strongroom) -> Non
 
     ws = sr.workspaces.create("Acme", OWNER)
     sr.workspaces.add_member(ws.id, "second@acme.example", "owner")
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     outcomes: list[str] = []
     start = threading.Barrier(2)
 
@@ -255,7 +259,7 @@ def test_an_ended_trial_does_not_fail_the_promise_but_a_cancelled_workspace_does
     trial = sr.workspaces.create("Trial", "t@trial.example")
     cancelled = sr.workspaces.create("Gone", "g@gone.example")
     sr.plans.billing_event(trial.id, "trial_started", "evt-1", trial_days=5)
-    _publish_pair(sr, date(2026, 1, 1))
+    _publish_pair(sr, date(2026, 1, 2))
     sr.agreements.accept_as(trial.id, "2026-01", "t@trial.example")
     sr.agreements.accept_as(cancelled.id, "2026-01", "g@gone.example")
     sr.plans.billing_event(cancelled.id, "cancelled", "evt-2")
@@ -270,8 +274,155 @@ def test_versions_keep_their_publication_order_when_the_clock_stands_still(
     sr: Strongroom,
 ) -> None:
     labels = [f"v{i}" for i in range(8)]  # ids are random: a tie would order them at random
-    sr.agreements.publish("scc", "1", SCC, date(2026, 1, 1))
+    sr.agreements.publish("scc", "1", SCC, date(2026, 1, 2))
     for label in labels:
-        sr.agreements.publish("dpa", label, b"SAMPLE DPA\n", date(2026, 1, 1))
+        sr.agreements.publish("dpa", label, b"SAMPLE DPA\n", date(2026, 1, 2))
     assert [v.version for v in sr.agreements.list("dpa")] == labels
     assert sr.agreements.current("dpa").version == "v7"
+
+
+def _row(sr: Strongroom) -> tuple[object, ...]:
+    with sr.ctx.store.engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT id, body, sha256 FROM agreement_versions WHERE kind = 'dpa'")
+        ).all()
+    assert len(found) == 1
+    return tuple(found[0])
+
+
+def test_inserts_that_would_replace_a_published_text_are_refused(sr: Strongroom) -> None:
+    _publish_pair(sr, date(2026, 1, 2))
+    before = _row(sr)
+    softer = hashlib.sha256(b"softer terms").hexdigest()
+    columns = (
+        "id, kind, version, body, sha256, effective_on, scc_version, published_at, published_by"
+    )
+    same_id = (
+        "SELECT id, kind, version, 'softer terms', :sha, effective_on, scc_version, "
+        "published_at, published_by FROM agreement_versions WHERE kind = 'dpa'"
+    )
+    new_id = same_id.replace("SELECT id,", "SELECT 'agreement_x',", 1)
+    upsert = "DO UPDATE SET body = excluded.body, sha256 = excluded.sha256"
+    statements = [
+        f"INSERT INTO agreement_versions ({columns}) {same_id} ON CONFLICT (id) {upsert}",
+        f"INSERT INTO agreement_versions ({columns}) {new_id} ON CONFLICT (kind, version) {upsert}",
+    ]
+    postgresql = sr.ctx.store.engine.dialect.name == "postgresql"
+    if not postgresql:  # SQLite's REPLACE deletes the old row without a DELETE trigger
+        statements += [
+            f"INSERT OR REPLACE INTO agreement_versions ({columns}) {same_id}",
+            f"INSERT OR REPLACE INTO agreement_versions ({columns}) {new_id}",
+            f"REPLACE INTO agreement_versions ({columns}) {same_id}",
+        ]
+    for statement in statements:
+        refused = pytest.raises(DBAPIError, match="agreement versions are immutable")
+        with refused, sr.ctx.store.engine.begin() as conn:
+            conn.execute(text(statement), {"sha": softer})
+        assert _row(sr) == before, statement
+    assert sr.agreements.current("dpa").body == DPA
+    if postgresql:
+        # Without the INSERT trigger, the upsert still meets the UPDATE trigger.
+        with sr.ctx.store.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER agreement_versions_no_replace ON agreement_versions"))
+        refused = pytest.raises(DBAPIError, match="agreement versions are immutable")
+        with refused, sr.ctx.store.engine.begin() as conn:
+            conn.execute(text(statements[0]), {"sha": softer})
+        assert _row(sr) == before
+    # A new version still publishes.
+    sr.agreements.publish("dpa", "2026-02", b"SAMPLE DPA two\n", date(2026, 2, 1))
+    assert sr.agreements.current("dpa").version == "2026-02"
+
+
+def _drop_guards(sr: Strongroom) -> None:
+    """Someone with the database owner's rights removes the triggers."""
+    with sr.ctx.store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE agreement_versions DISABLE TRIGGER USER"))
+        else:
+            for name in ("no_update", "no_delete", "no_replace"):
+                conn.execute(text(f"DROP TRIGGER agreement_versions_{name}"))
+
+
+def test_the_verdict_checks_texts_against_the_hashes_the_audit_chain_recorded(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    _publish_pair(sr, date(2026, 1, 2))
+    assert sr.agreements.verdict(clock.now()).holds
+    _drop_guards(sr)
+    softer = "softer terms"
+    with sr.ctx.store.engine.begin() as conn:  # the text AND its stored hash, together
+        conn.execute(
+            text("UPDATE agreement_versions SET body = :b, sha256 = :h WHERE kind = 'dpa'"),
+            {"b": softer, "h": hashlib.sha256(softer.encode()).hexdigest()},
+        )
+    assert sr.agreements.current("dpa").body == softer
+    verdict = sr.agreements.verdict(clock.now())
+    assert not verdict.holds
+    assert "recorded at publication: dpa 2026-01" in verdict.evidence
+
+
+def test_the_verdict_fails_for_a_version_with_no_publication_event(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    _publish_pair(sr, date(2026, 1, 2))
+    _drop_guards(sr)
+    body = "SAMPLE DPA slipped in\n"
+    with sr.ctx.store.engine.begin() as conn:  # written past the service: no audit event
+        conn.execute(
+            text(
+                "INSERT INTO agreement_versions (id, kind, version, body, sha256, effective_on, "
+                "scc_version, published_at, published_by) SELECT 'agreement_forged', kind, "
+                "'2099-01', :b, :h, effective_on, scc_version, published_at, published_by "
+                "FROM agreement_versions WHERE kind = 'dpa'"
+            ),
+            {"b": body, "h": hashlib.sha256(body.encode()).hexdigest()},
+        )
+    assert "2099-01" in [v.version for v in sr.agreements.list("dpa")]
+    verdict = sr.agreements.verdict(clock.now())
+    assert not verdict.holds
+    assert "no publication recorded in the audit chain for: dpa 2099-01" in verdict.evidence
+
+
+def test_a_workspace_that_never_accepts_becomes_overdue(sr: Strongroom, clock: FixedClock) -> None:
+    early = sr.workspaces.create("Early", "e@early.example")  # 2026-01-01, before it takes effect
+    _publish_pair(sr, date(2026, 1, 2))  # first acceptance due 2026-02-01 00:00 UTC
+    clock.advance(timedelta(days=20))
+    late = sr.workspaces.create("Late", "l@late.example")  # 2026-01-21: due 2026-02-20
+    status = sr.agreements.status(early.id)
+    due = datetime(2026, 2, 1, tzinfo=UTC)
+    assert (status.standing, status.due_at) == (Standing.NOT_ACCEPTED, due)
+    assert status.days_left(clock.now()) == 11
+    verdict = sr.agreements.verdict(clock.now())
+    assert verdict.holds and "2 first acceptance(s) due" in verdict.evidence
+
+    clock.advance(timedelta(days=10, hours=23, minutes=59))  # 2026-01-31 23:59
+    assert sr.agreements.status(early.id).standing is Standing.NOT_ACCEPTED
+    assert sr.agreements.verdict(clock.now()).holds
+    clock.advance(timedelta(minutes=1))  # 2026-02-01 00:00 UTC
+    assert sr.agreements.status(early.id).standing is Standing.OVERDUE
+    assert sr.agreements.status(late.id).standing is Standing.NOT_ACCEPTED
+    assert sr.agreements.statuses()[early.id].standing is Standing.OVERDUE
+    verdict = sr.agreements.verdict(clock.now())
+    assert not verdict.holds
+    assert "1 workspace(s) past the date" in verdict.evidence
+    assert "1 of them never accepted any version" in verdict.evidence
+
+    sr.agreements.accept_as(early.id, "2026-01", "e@early.example")  # late, but accepted
+    assert sr.agreements.status(early.id).standing is Standing.CURRENT
+    assert sr.agreements.verdict(clock.now()).holds
+    clock.advance(timedelta(days=19))  # 2026-02-20 00:00 UTC: the later one's turn
+    assert sr.agreements.status(late.id).standing is Standing.OVERDUE
+    assert not sr.agreements.verdict(clock.now()).holds
+
+
+def test_the_first_acceptance_days_come_from_the_settings(
+    home: Settings, clock: FixedClock
+) -> None:
+    with open_strongroom(settings=replace(home, dpa_first_acceptance_days=5), clock=clock) as sr:
+        ws = sr.workspaces.create("Acme", OWNER)
+        _publish_pair(sr, date(2026, 1, 2))
+        clock.advance(timedelta(days=5, hours=23))  # 2026-01-06 23:00
+        assert sr.agreements.status(ws.id).standing is Standing.NOT_ACCEPTED
+        clock.advance(timedelta(hours=1))  # 2026-01-07 00:00: 5 days after it took effect
+        assert sr.agreements.status(ws.id).standing is Standing.OVERDUE
+        assert not sr.agreements.verdict(clock.now()).holds

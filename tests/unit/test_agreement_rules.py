@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
+from strongroom.config import Settings
 from strongroom.domain.agreements import (
     Published,
     Standing,
+    Status,
     check_body,
     check_effective,
     check_version,
-    standing,
+    first_acceptance_due,
 )
-from strongroom.errors import InvalidInput
+from strongroom.domain.agreements import standing as standing_of
+from strongroom.errors import ConfigurationError, InvalidInput
 
 V1 = Published("1", date(2026, 1, 1))
 V2 = Published("2", date(2026, 3, 1))
 V3 = Published("3", date(2026, 4, 1))
 AT = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def standing(versions: list[Published], accepted: dict[str, datetime], now: datetime) -> Status:
+    """The standing of a workspace created at the first version's date, given 30 days."""
+    return standing_of(
+        versions, accepted, now, created_at=_at("2026-01-01"), first_acceptance_days=30
+    )
 
 
 def _at(day: str) -> datetime:
@@ -56,6 +68,42 @@ def test_labels_and_dates() -> None:
         with pytest.raises(InvalidInput):
             check_version(label)
     assert check_version("2026-01_v1.2") == "2026-01_v1.2"
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="in the past"):
         check_effective(date(2026, 1, 4), AT)
-    assert check_effective(date(2026, 1, 5), AT) == date(2026, 1, 5)
+    # 00:00 UTC today has passed: every earlier acceptance would be overdue at once
+    with pytest.raises(InvalidInput, match=r"is today.*choose tomorrow or later"):
+        check_effective(date(2026, 1, 5), AT)
+    late_evening = datetime(2026, 1, 5, 23, 59, 59, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="is today"):
+        check_effective(date(2026, 1, 5), late_evening)
+    assert check_effective(date(2026, 1, 6), AT) == date(2026, 1, 6)
+
+
+def test_a_workspace_that_never_accepted_is_overdue_after_its_first_due_date() -> None:
+    created = _at("2026-01-10T08:00:00")
+    # created after the version took effect: counted from its creation
+    assert first_acceptance_due(created, date(2026, 1, 1), 30) == _at("2026-02-09T08:00:00")
+    # created before the version takes effect: counted from the effective date
+    assert first_acceptance_due(created, date(2026, 3, 1), 30) == _at("2026-03-31")
+
+    def of(now: str, accepted: dict[str, datetime] | None = None) -> Status:
+        return standing_of(
+            [V1], accepted or {}, _at(now), created_at=created, first_acceptance_days=30
+        )
+
+    waiting = of("2026-02-09T07:59:59")
+    assert (waiting.standing, waiting.due_at) == (Standing.NOT_ACCEPTED, _at("2026-02-09T08:00"))
+    assert waiting.days_left(_at("2026-02-09T07:59:59")) == 1
+    late = of("2026-02-09T08:00:00")
+    assert (late.standing, late.accepted, late.current) == (Standing.OVERDUE, None, "1")
+    assert of("2027-01-01", {"1": _at("2026-03-01")}).standing is Standing.CURRENT
+
+
+def test_the_first_acceptance_days_are_validated(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert settings.dpa_first_acceptance_days == 30
+    settings.validate()
+    for days in (0, -1, 366):
+        with pytest.raises(ConfigurationError, match="dpa_first_acceptance_days"):
+            replace(settings, dpa_first_acceptance_days=days).validate()
+    assert replace(settings, dpa_first_acceptance_days=365).validate()

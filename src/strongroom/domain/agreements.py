@@ -7,6 +7,9 @@ store refuses any change (triggers, see the 0012 migration). Workspace owners ac
 versions; the SCCs are accepted through the DPA version that names them. When a newer DPA
 is published, a workspace that accepted an earlier one must accept it by its effective
 date; until then the earlier acceptance stays valid, from then on the workspace is overdue.
+A workspace that never accepted any version has a first due date too: the later of its
+creation and the current version's effective date, plus the deployment's
+``dpa_first_acceptance_days``; from then on it is overdue as well.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from strongroom.domain.roles import Role
@@ -41,8 +44,8 @@ class Standing(StrEnum):
 
     CURRENT = "current"  # it accepted the newest version
     REACCEPT_DUE = "reaccept_due"  # a newer version awaits; the earlier one holds until due
-    OVERDUE = "overdue"  # the newer version is in effect and was not accepted
-    NOT_ACCEPTED = "not_accepted"  # no version accepted yet
+    OVERDUE = "overdue"  # past the date to accept the newest version, without acceptance
+    NOT_ACCEPTED = "not_accepted"  # no version accepted yet; due by the first due date
     NONE_PUBLISHED = "none_published"  # there is no DPA to accept
 
 
@@ -84,10 +87,18 @@ def body_sha256(text: str) -> str:
 
 
 def check_effective(effective_on: date, now: datetime) -> date:
-    """A new version takes effect today or later: one dated in the past would put every
-    workspace that accepted an earlier version in breach at once."""
-    if effective_on < now.astimezone(UTC).date():
+    """A new version takes effect tomorrow or later. It takes effect at 00:00 UTC on its
+    date, so one dated today (or earlier) would put every workspace that accepted an
+    earlier version overdue at once."""
+    today = now.astimezone(UTC).date()
+    if effective_on < today:
         raise InvalidInput(f"the effective date {effective_on} is in the past")
+    if effective_on == today:
+        raise InvalidInput(
+            f"the effective date {effective_on} is today: a version takes effect at 00:00 UTC "
+            "on its date, which has passed, so every workspace that accepted an earlier "
+            "version would be overdue at once; choose tomorrow or later"
+        )
     return effective_on
 
 
@@ -121,7 +132,7 @@ class Status:
     current: str | None  # the newest version
     accepted: str | None  # the newest version this workspace accepted
     accepted_at: datetime | None
-    due_at: datetime | None  # accept ``current`` by then (reaccept_due, overdue)
+    due_at: datetime | None  # accept ``current`` by then (all but current, none_published)
 
     def days_left(self, now: datetime) -> int | None:
         if self.due_at is None:
@@ -129,15 +140,31 @@ class Status:
         return max(0, math.ceil((self.due_at - now).total_seconds() / 86400))
 
 
-def standing(versions: list[Published], accepted: dict[str, datetime], now: datetime) -> Status:
+def first_acceptance_due(created_at: datetime, effective_on: date, days: int) -> datetime:
+    """When a workspace that never accepted any DPA version must have accepted one: the
+    later of its creation and the current version's taking effect, plus ``days``."""
+    return max(created_at, starts(effective_on)) + timedelta(days=days)
+
+
+def standing(
+    versions: list[Published],
+    accepted: dict[str, datetime],
+    now: datetime,
+    *,
+    created_at: datetime,
+    first_acceptance_days: int,
+) -> Status:
     """Where a workspace stands. ``versions``: the DPA versions, oldest first;
-    ``accepted``: the versions this workspace accepted, with when."""
+    ``accepted``: the versions this workspace accepted, with when; ``created_at``: when
+    the workspace was created (it dates the first acceptance's due date)."""
     if not versions:
         return Status(Standing.NONE_PUBLISHED, None, None, None, None)
     current = versions[-1].version
     taken = [i for i, v in enumerate(versions) if v.version in accepted]
     if not taken:
-        return Status(Standing.NOT_ACCEPTED, current, None, None, None)
+        first = first_acceptance_due(created_at, versions[-1].effective_on, first_acceptance_days)
+        late = Standing.OVERDUE if now >= first else Standing.NOT_ACCEPTED
+        return Status(late, current, None, None, first)
     newest = taken[-1]
     label = versions[newest].version
     at = accepted[label]

@@ -43,6 +43,9 @@ MAX_ADDRESS = 64
 MAX_USER_AGENT = 512
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 _IN_USE = {WorkspaceState.TRIAL, WorkspaceState.ACTIVE, WorkspaceState.CANCELLED}
+#: The audit event of a publication: it records the text's SHA-256 in the hash-linked
+#: chain, which the promise check compares each stored text with.
+PUBLISHED = "agreement.publish"
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ class Agreements:
                 uow,
                 now,
                 actor,
-                "agreement.publish",
+                PUBLISHED,
                 None,
                 kind=parsed.value,
                 version=version,
@@ -349,11 +352,11 @@ class Agreements:
         """Where the workspace stands with the DPA, now."""
         ids.check_id("workspace", workspace_id)
         with self.ctx.store.read() as uow:
-            require_workspace(uow, workspace_id)
+            workspace = require_workspace(uow, workspace_id)
             versions = uow.agreements.versions(AgreementKind.DPA)
             accepted = uow.agreements.accepted(workspace_id)
-        found = _standing(versions, accepted, self.ctx.clock.now())
-        return found.get(workspace_id, found[""])
+        found = self._standing(versions, accepted, {workspace_id: workspace.created_at}, None)
+        return found[workspace_id]
 
     def statuses(self, now: datetime | None = None) -> dict[str, Status]:
         """The standing of every workspace in use (trial, active, or cancelled and in its
@@ -361,21 +364,31 @@ class Agreements:
         left out: nobody can use it, nor accept anything in it, until it is activated."""
         now = now or self.ctx.clock.now()
         with self.ctx.store.read() as uow:
-            open_ids = [
-                w.id
+            in_use = {
+                w.id: w.created_at
                 for w in uow.workspaces.list()
                 if effective_state(w.state, w.trial_ends_at, now) in _IN_USE
-            ]
+            }
             versions = uow.agreements.versions(AgreementKind.DPA)
             accepted = uow.agreements.accepted()
-        found = _standing(versions, accepted, now)
-        nobody = found[""]
-        return {ws: found.get(ws, nobody) for ws in open_ids}
+        return self._standing(versions, accepted, in_use, now)
+
+    def _standing(
+        self,
+        versions: Iterable[AgreementVersionRow],
+        accepted: Iterable[tuple[str, str, datetime]],
+        created: dict[str, datetime],
+        now: datetime | None,
+    ) -> dict[str, Status]:
+        days = self.ctx.settings.dpa_first_acceptance_days
+        return _standing(versions, accepted, created, now or self.ctx.clock.now(), days)
 
     def verdict(self, now: datetime) -> Verdict:
         """The trust page's "a DPA incorporating the EU SCCs; no modifications" promise."""
-        versions = self.list()
-        return _verdict(versions, self.statuses(now))
+        with self.ctx.store.read() as uow:
+            versions = [_version(r) for r in uow.agreements.versions()]
+            recorded = _recorded_hashes(uow.audit.subjects(PUBLISHED))
+        return _verdict(versions, recorded, self.statuses(now))
 
 
 def _named(row: AgreementVersionRow) -> dict[str, Any]:
@@ -390,25 +403,61 @@ def _named(row: AgreementVersionRow) -> dict[str, Any]:
 def _standing(
     versions: Iterable[AgreementVersionRow],
     accepted: Iterable[tuple[str, str, datetime]],
+    created: dict[str, datetime],
     now: datetime,
+    first_acceptance_days: int,
 ) -> dict[str, Status]:
-    """Standing by workspace id; "" is that of a workspace that accepted nothing."""
+    """Standing of each workspace in ``created`` (workspace id: when it was created)."""
     rows = list(versions)
     labels = {r.id: r.version for r in rows}
     published = [Published(r.version, r.effective_on) for r in rows]
-    by_workspace: dict[str, dict[str, datetime]] = {}
+    by_workspace: dict[str, dict[str, datetime]] = {ws: {} for ws in created}
     for ws, version_id, at in accepted:
-        by_workspace.setdefault(ws, {})[labels[version_id]] = at
-    out = {ws: rules.standing(published, taken, now) for ws, taken in by_workspace.items()}
-    out[""] = rules.standing(published, {}, now)
+        if ws in by_workspace:
+            by_workspace[ws][labels[version_id]] = at
+    return {
+        ws: rules.standing(
+            published,
+            taken,
+            now,
+            created_at=created[ws],
+            first_acceptance_days=first_acceptance_days,
+        )
+        for ws, taken in by_workspace.items()
+    }
+
+
+def _recorded_hashes(subjects: Iterable[str]) -> dict[tuple[str, str], str]:
+    """(kind, version): the SHA-256 its first ``agreement.publish`` event recorded."""
+    out: dict[tuple[str, str], str] = {}
+    for subject in subjects:
+        fields = json.loads(subject)
+        key = (str(fields.get("kind")), str(fields.get("version")))
+        out.setdefault(key, str(fields.get("sha256")))
     return out
 
 
-def _verdict(versions: builtins.list[AgreementVersion], statuses: dict[str, Status]) -> Verdict:
-    altered = [v for v in versions if rules.body_sha256(v.body) != v.sha256]
+def _verdict(
+    versions: builtins.list[AgreementVersion],
+    recorded: dict[tuple[str, str], str],
+    statuses: dict[str, Status],
+) -> Verdict:
+    # Each text is compared with the hash the audit chain recorded when it was published,
+    # not with the one stored beside it, which whoever replaced the text could rewrite too.
+    unrecorded = [v for v in versions if (v.kind.value, v.version) not in recorded]
+    if unrecorded:
+        names = ", ".join(f"{v.kind.value} {v.version}" for v in unrecorded)
+        return Verdict.failed(f"no publication recorded in the audit chain for: {names}")
+    altered = [
+        v
+        for v in versions
+        if {v.sha256, rules.body_sha256(v.body)} != {recorded[(v.kind.value, v.version)]}
+    ]
     if altered:
         names = ", ".join(f"{v.kind.value} {v.version}" for v in altered)
-        return Verdict.failed(f"stored text no longer matches its published SHA-256: {names}")
+        return Verdict.failed(
+            f"stored text no longer matches the SHA-256 recorded at publication: {names}"
+        )
     dpas = [v for v in versions if v.kind is AgreementKind.DPA]
     sccs = {v.version: v for v in versions if v.kind is AgreementKind.SCC}
     if not dpas:
@@ -417,17 +466,19 @@ def _verdict(versions: builtins.list[AgreementVersion], statuses: dict[str, Stat
     scc = sccs.get(dpa.scc_version or "")
     if scc is None:
         return Verdict.failed(f"DPA {dpa.version} names no published SCC version")
-    overdue = [ws for ws, s in statuses.items() if s.standing is Standing.OVERDUE]
+    overdue = [s for s in statuses.values() if s.standing is Standing.OVERDUE]
     if overdue:
+        never = sum(s.accepted is None for s in overdue)
         return Verdict.failed(
             f"{len(overdue)} workspace(s) past the date to accept DPA {dpa.version} "
-            f"without a valid acceptance"
+            f"without a valid acceptance ({never} of them never accepted any version)"
         )
     current = sum(s.standing is Standing.CURRENT for s in statuses.values())
     due = sum(s.standing is Standing.REACCEPT_DUE for s in statuses.values())
+    first = sum(s.standing is Standing.NOT_ACCEPTED for s in statuses.values())
     return Verdict.passed(
         f"DPA {dpa.version} (sha256 {dpa.sha256[:12]}…) incorporates SCC {scc.version} "
-        f"(sha256 {scc.sha256[:12]}…); all {len(versions)} published texts match their "
-        f"hashes; {current} of {len(statuses)} workspaces accepted it, {due} re-acceptance(s) "
-        "due, none overdue"
+        f"(sha256 {scc.sha256[:12]}…); all {len(versions)} published texts match the hashes "
+        f"recorded at publication; {current} of {len(statuses)} workspaces accepted it, "
+        f"{due} re-acceptance(s) due, {first} first acceptance(s) due, none overdue"
     )

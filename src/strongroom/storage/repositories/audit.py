@@ -86,6 +86,15 @@ class Audit(Repository):
         )
         return [AuditRow(*r) for r in rows]
 
+    def subjects(self, action: str) -> builtins.list[str]:
+        """The subjects (JSON, as stored) of the deployment-wide events of one action (no
+        workspace's), oldest first."""
+        c = t.audit_events.c
+        rows = self.conn.execute(
+            select(c.subject).where(c.workspace_id.is_(None), c.action == action).order_by(c.seq)
+        )
+        return [str(r[0]) for r in rows]
+
     def find_certificate(self, certificate_id: str, sha256: str) -> int | None:
         """The sequence number of the event that recorded this certificate's hash."""
         c = t.audit_events.c

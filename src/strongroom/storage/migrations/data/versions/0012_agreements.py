@@ -1,7 +1,11 @@
 """Agreements: immutable DPA and SCC versions, and owners' acceptances of them.
 
 The store itself refuses to change a published version: triggers raise on every UPDATE
-and DELETE of ``agreement_versions`` (and, on PostgreSQL, on TRUNCATE), whoever issues it.
+and DELETE of ``agreement_versions`` (and, on PostgreSQL, on TRUNCATE), whoever issues it,
+and on every INSERT whose id or (kind, version) is already there. SQLite's
+``INSERT OR REPLACE`` deletes the old row without firing DELETE triggers, and an upsert
+(``INSERT ... ON CONFLICT DO UPDATE``) would otherwise reach the UPDATE trigger only after
+the conflict: the INSERT trigger refuses both before anything happens.
 
 Revision ID: 0012
 Revises: 0009
@@ -19,7 +23,14 @@ depends_on = None
 #: The message both databases raise; tests look for it.
 REFUSAL = "agreement versions are immutable"
 
+#: A row already holding this id or this (kind, version): an insert would replace it.
+_EXISTING = """SELECT 1 FROM agreement_versions
+    WHERE id = NEW.id OR (kind = NEW.kind AND version = NEW.version)"""
+
 _SQLITE = [
+    f"""CREATE TRIGGER agreement_versions_no_replace BEFORE INSERT ON agreement_versions
+    WHEN EXISTS ({_EXISTING})
+    BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END""",
     f"""CREATE TRIGGER agreement_versions_no_update BEFORE UPDATE ON agreement_versions
     BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END""",
     f"""CREATE TRIGGER agreement_versions_no_delete BEFORE DELETE ON agreement_versions
@@ -32,6 +43,16 @@ _POSTGRESQL = [
     ON agreement_versions FOR EACH ROW EXECUTE FUNCTION agreement_versions_refuse()""",
     """CREATE TRIGGER agreement_versions_no_truncate BEFORE TRUNCATE
     ON agreement_versions FOR EACH STATEMENT EXECUTE FUNCTION agreement_versions_refuse()""",
+    f"""CREATE FUNCTION agreement_versions_refuse_existing() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS ({_EXISTING}) THEN
+            RAISE EXCEPTION '{REFUSAL}' USING ERRCODE = 'restrict_violation';
+        END IF;
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER agreement_versions_no_replace BEFORE INSERT ON agreement_versions
+    FOR EACH ROW EXECUTE FUNCTION agreement_versions_refuse_existing()""",
 ]
 
 
@@ -75,10 +96,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER agreement_versions_no_replace ON agreement_versions")
+        op.execute("DROP FUNCTION agreement_versions_refuse_existing()")
         op.execute("DROP TRIGGER agreement_versions_no_truncate ON agreement_versions")
         op.execute("DROP TRIGGER agreement_versions_no_change ON agreement_versions")
         op.execute("DROP FUNCTION agreement_versions_refuse()")
     else:
+        op.execute("DROP TRIGGER agreement_versions_no_replace")
         op.execute("DROP TRIGGER agreement_versions_no_delete")
         op.execute("DROP TRIGGER agreement_versions_no_update")
     op.drop_index("ix_agreement_acceptances_workspace", table_name="agreement_acceptances")
