@@ -90,7 +90,8 @@ def test_a_public_subscription_sends_nothing_itself_and_answers_alike(
 
 
 def _effective(sr: Strongroom, clock: FixedClock) -> str:
-    return (clock.now() + timedelta(days=sr.settings.subprocessor_notice_days + 1)).date().isoformat()
+    days = sr.settings.subprocessor_notice_days + 1
+    return (clock.now() + timedelta(days=days)).date().isoformat()
 
 
 def test_a_public_subscription_does_not_wait_for_a_mail_server(
@@ -265,9 +266,7 @@ def test_a_dead_public_address_stops_counting_an_owners_does_not(
         assert not sr.subprocessors.verdict(clock.now()).holds
 
 
-def test_the_verdict_checks_the_configured_notice_period(
-    home: Settings, clock: FixedClock
-) -> None:
+def test_the_verdict_checks_the_configured_notice_period(home: Settings, clock: FixedClock) -> None:
     with open_strongroom(settings=replace(home, subprocessor_notice_days=45), clock=clock) as sr:
         now = clock.now()
         with sr.ctx.store.write() as uow:  # 35 days: enough for 30, short of the 45 promised
