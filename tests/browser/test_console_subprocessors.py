@@ -59,6 +59,7 @@ def test_the_public_page_lists_changes_and_subscribes_with_double_opt_in(
     console.check("public-subscribed")
     assert "confirmation link is on its way" in page.get_by_role("status").inner_text()
 
+    sr.worker.run_once()  # the worker mails the confirmation
     [mail] = smtp.inbox.to("dpo@customer.example")
     body = mail.get_payload(decode=True).decode()
     link = next(w for w in body.split() if "/subprocessors/confirm?token=" in w)

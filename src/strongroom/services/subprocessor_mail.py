@@ -5,13 +5,21 @@ subscribes on the public page and confirms from the link mailed to them (double 
 Every address is sealed under the directory key, found by the directory's blind index
 (the digest users' emails have), so an owner who also subscribed is one subscriber.
 
+A public subscription does the same work whatever the address's state (it records the
+request; the worker mails the confirmation), so its answer and its timing tell no one
+whether an address is subscribed or a workspace owner's. An owner's opt-out is a flag of
+its own: a public subscription of that address leaves it (no mail until the link mailed
+to the address is followed), only the owner clears it (console, or that link).
+
 Links (confirm, unsubscribe) carry the subscriber id and an HMAC of it under a key
 derived from the directory key: nothing to store, valid on every node, unguessable.
 
-A notice queues one delivery per subscriber in its own transaction; the worker sends
-them (:func:`deliver_pending`): sent (with the Message-ID), failed (retried, waiting
+A notice queues one delivery per subscriber in its own transaction; the worker claims
+each (a conditional UPDATE: two workers never send one twice) and sends it
+(:func:`deliver_pending`): sent (with the Message-ID), failed (retried, waiting
 longer each time, up to ``subprocessor_delivery_attempts``), or not sent when no SMTP
-server is set (retried once one is).
+server is set (retried once one is). A public subscriber whose attempts run out is marked
+dead (no more notices; an owner never is).
 """
 
 from __future__ import annotations
@@ -43,11 +51,14 @@ from strongroom.storage.unit_of_work import DataUnitOfWork
 
 log = logging.getLogger("strongroom.subprocessors")
 
-PENDING, CONFIRMED, UNSUBSCRIBED = "pending", "confirmed", "unsubscribed"
+PENDING, CONFIRMED, UNSUBSCRIBED, DEAD = "pending", "confirmed", "unsubscribed", "dead"
 #: The window of the public page's subscription limit per client address.
 SUBSCRIBE_WINDOW = timedelta(hours=1)
 #: Deliveries one worker pass sends at most (the rest wait for the next pass).
 DELIVERY_BATCH = 50
+#: A claimed delivery whose outcome is not recorded after this is tried again (the
+#: worker that claimed it stopped mid-send).
+DELIVERY_LEASE = timedelta(minutes=10)
 
 
 def _binding(subscriber_id: str) -> Binding:
@@ -101,12 +112,16 @@ def queue_deliveries(ctx: Context, uow: DataUnitOfWork, notice_id: str, now: dat
                     subscriber_id, sealed, owner.email_index, CONFIRMED, "owner", now, now
                 )
             )
-        elif found.state == PENDING:  # an owner is a subscriber of their own accord
+        elif found.state in (PENDING, DEAD) and not found.opted_out:
+            # an owner is a subscriber of their own accord, unless they opted out (a
+            # public subscription of their address does not undo that)
             subscribers.set_state(found.id, CONFIRMED, now)
     # an owner no longer owning a workspace (closed, purged) is not mailed as one
     owning = {owner.email_index for owner in owners}
     confirmed = [
-        s for s in subscribers.confirmed() if s.source != "owner" or s.email_index in owning
+        s
+        for s in subscribers.confirmed()
+        if not s.opted_out and (s.source != "owner" or s.email_index in owning)
     ]
     for subscriber in confirmed:
         uow.subprocessor_deliveries.add(
@@ -131,6 +146,7 @@ class DeliveryReport:
     failed: int = 0
     not_sent: int = 0
     skipped: int = 0
+    confirmations: int = 0
 
     def as_json(self) -> dict[str, int]:
         return {
@@ -138,6 +154,7 @@ class DeliveryReport:
             "failed": self.failed,
             "not_sent": self.not_sent,
             "skipped": self.skipped,
+            "confirmations": self.confirmations,
         }
 
 
@@ -148,45 +165,53 @@ class Subscribers:
 
     # the public page -------------------------------------------------------------------
     def subscribe(self, email: str, address: str | None) -> None:
-        """Ask for notices at ``email``: a confirmation link is mailed (nothing is sent to
-        an address already confirmed). The answer is the same whatever the address's
-        state, so the page tells no one who subscribed. RateLimited past
-        ``subprocessor_subscribes_per_address`` an hour from one client ``address``."""
+        """Ask for notices at ``email``: a confirmation link is queued for the worker to
+        mail (none to an address already confirmed, one an hour at most). The request does
+        the same work and gives the same answer whatever the address's state, and never
+        waits for a mail server, so neither its answer nor its timing tells anyone who
+        subscribed. RateLimited past ``subprocessor_subscribes_per_address`` an hour from
+        one client ``address``."""
         email = check_email(email)
         now = self.ctx.clock.now()
         index = directory_index(self.ctx, email)
+        where = (
+            _indexer(self.ctx).digest("subscribe_address", address_key(address))
+            if address
+            else None
+        )
+        new_id = ids.new_id("subscriber")
+        sealed = _seal(self.ctx, new_id, email)  # sealed whatever the state: one cost
         with self.ctx.store.write() as uow:
-            if address:
-                self._count(uow, address, now)
-            found = uow.subprocessor_subscribers.find(index)
-            recently_asked = (
-                found is not None
-                and found.state == PENDING
-                and now - found.changed_at < SUBSCRIBE_WINDOW
-            )
-            if found is not None and (found.state == CONFIRMED or recently_asked):
-                # nothing more to send (one confirmation an hour at most: a form posted
-                # from many addresses cannot flood someone's inbox); counted all the same
-                uow.commit()
-                return
+            if where is not None:
+                uow.subscribe_attempts.lock_address(where)
+                self._count(uow, where, now)
+            subscribers = uow.subprocessor_subscribers
+            found = subscribers.find(index)
             if found is None:
-                subscriber_id = ids.new_id("subscriber")
-                row = SubscriberRow(
-                    subscriber_id, _seal(self.ctx, subscriber_id, email), index, PENDING,
-                    "public", now, now,
-                )  # fmt: skip
-                uow.subprocessor_subscribers.add(row)
+                subscriber_id = new_id
+                subscribers.add(
+                    SubscriberRow(new_id, sealed, index, PENDING, "public", now, now, False, now)
+                )
             else:
                 subscriber_id = found.id
-                uow.subprocessor_subscribers.set_state(subscriber_id, PENDING, now)
+                recently_asked = found.state == PENDING and now - found.changed_at < (
+                    SUBSCRIBE_WINDOW
+                )
+                if found.state == CONFIRMED or recently_asked:
+                    # nothing more to send (one confirmation an hour at most: a form posted
+                    # from many addresses cannot flood someone's inbox); the row is written
+                    # all the same, so every state costs one update
+                    subscribers.set_state(found.id, found.state, found.changed_at)
+                else:  # an owner's opt-out stays: only the link mailed clears it
+                    subscribers.set_state(found.id, PENDING, now, confirm_queued_at=now)
             audit.append(
                 uow, now, "public", "subprocessor.subscribe", None, subscriber_id=subscriber_id
             )
             uow.commit()
-        self._mail_confirmation(email, subscriber_id)
+        self.ctx.wake_worker()
 
-    def _count(self, uow: DataUnitOfWork, address: str, now: datetime) -> None:
-        where = _indexer(self.ctx).digest("subscribe_address", address_key(address))
+    def _count(self, uow: DataUnitOfWork, where: bytes, now: datetime) -> None:
+        """Under the address's lock: refuse past the limit, else count this request."""
         since = now - SUBSCRIBE_WINDOW
         attempts = uow.subscribe_attempts
         attempts.prune(since)
@@ -201,7 +226,26 @@ class Subscribers:
             )
         attempts.add(where, now)
 
-    def _mail_confirmation(self, email: str, subscriber_id: str) -> None:
+    def _send_confirmations(self) -> int:
+        """The worker: mail the confirmations asked for, each claimed first (one worker
+        sends it). One that fails is logged and dropped (the person may ask again)."""
+        if not self.mailer.configured:
+            return 0
+        with self.ctx.store.read() as uow:
+            due = uow.subprocessor_subscribers.confirmations_due(DELIVERY_BATCH)
+        sent = 0
+        for row in due:
+            assert row.confirm_queued_at is not None  # confirmations_due
+            with self.ctx.store.write() as uow:
+                claimed = uow.subprocessor_subscribers.claim_confirmation(
+                    row.id, row.confirm_queued_at
+                )
+                uow.commit()
+            if claimed and self._mail_confirmation(_email(self.ctx, row, "worker"), row.id):
+                sent += 1
+        return sent
+
+    def _mail_confirmation(self, email: str, subscriber_id: str) -> bool:
         token = link_token(self.ctx, "confirm", subscriber_id)
         link = f"{self._base()}/subprocessors/confirm?token={token}"
         body = (
@@ -213,17 +257,25 @@ class Subscribers:
             self.mailer.send(Mail(email, "Confirm your subprocessor notices", body))
         except MailNotSent as failed:
             log.warning("confirmation for subscriber %s not sent: %s", subscriber_id, failed)
+            return False
+        return True
 
     def _base(self) -> str:
         return self.ctx.settings.public_url
 
     def confirm(self, token: str) -> None:
-        self._set_by_token("confirm", token, CONFIRMED, from_states={PENDING})
+        """The link mailed to the address was followed: its owner (whoever asked) wants
+        the notices, so an owner's opt-out is cleared too."""
+        self._set_by_token("confirm", token, CONFIRMED, {PENDING}, opted_out=False)
 
     def unsubscribe(self, token: str) -> None:
-        self._set_by_token("unsubscribe", token, UNSUBSCRIBED, from_states={PENDING, CONFIRMED})
+        """The link in a notice: no more notices, and (for an owner) an opt-out that a
+        public subscription cannot undo."""
+        self._set_by_token("unsubscribe", token, UNSUBSCRIBED, {PENDING, CONFIRMED}, opted_out=True)
 
-    def _set_by_token(self, purpose: str, token: str, state: str, from_states: set[str]) -> None:
+    def _set_by_token(
+        self, purpose: str, token: str, state: str, from_states: set[str], opted_out: bool
+    ) -> None:
         subscriber_id = _check_token(self.ctx, purpose, token)
         now = self.ctx.clock.now()
         with self.ctx.store.write() as uow:
@@ -231,7 +283,9 @@ class Subscribers:
             if row is None:
                 raise NotFound("this link is not valid (copy it whole from the message)")
             if row.state in from_states:
-                uow.subprocessor_subscribers.set_state(subscriber_id, state, now)
+                uow.subprocessor_subscribers.set_state(
+                    subscriber_id, state, now, opted_out=opted_out
+                )
                 audit.append(
                     uow, now, "public", f"subprocessor.{purpose}", None, subscriber_id=subscriber_id
                 )
@@ -242,10 +296,11 @@ class Subscribers:
         """Whether an owner at ``email`` is mailed the notices (unless they opted out)."""
         with self.ctx.store.read() as uow:
             found = uow.subprocessor_subscribers.find(directory_index(self.ctx, email))
-        return found is None or found.state != UNSUBSCRIBED
+        return found is None or (not found.opted_out and found.state != UNSUBSCRIBED)
 
     def set_owner_mailed(self, email: str, mailed: bool, actor: str) -> None:
-        """An owner opts out of (or back into) the notices by email."""
+        """An owner opts out of (or back into) the notices by email: the opt-out is a flag
+        only the owner clears."""
         email = check_email(email)
         index = directory_index(self.ctx, email)
         now = self.ctx.clock.now()
@@ -255,11 +310,15 @@ class Subscribers:
             if found is None:
                 subscriber_id = ids.new_id("subscriber")
                 sealed = _seal(self.ctx, subscriber_id, email)
-                row = SubscriberRow(subscriber_id, sealed, index, state, "owner", now, now)
+                row = SubscriberRow(
+                    subscriber_id, sealed, index, state, "owner", now, now, not mailed
+                )
                 uow.subprocessor_subscribers.add(row)
             else:
                 subscriber_id = found.id
-                uow.subprocessor_subscribers.set_state(subscriber_id, state, now)
+                uow.subprocessor_subscribers.set_state(
+                    subscriber_id, state, now, opted_out=not mailed
+                )
             action = "subprocessor.opt_in" if mailed else "subprocessor.opt_out"
             audit.append(uow, now, actor, action, None, subscriber_id=subscriber_id)
             uow.commit()
@@ -270,23 +329,38 @@ class Subscribers:
 
     # the worker --------------------------------------------------------------------------
     def deliver_pending(self) -> DeliveryReport:
-        """Send what is due: pending deliveries, failed ones whose wait is over, and those
-        not sent for want of a server once one is set."""
+        """Send what is due: the confirmations asked for, then pending deliveries, failed
+        ones whose wait is over, those not sent for want of a server once one is set, and
+        claimed ones whose worker stopped. Each is claimed before it is sent, so two
+        workers never send one twice."""
+        confirmations = self._send_confirmations()
         now = self.ctx.clock.now()
         limit = self.ctx.settings.subprocessor_delivery_attempts
         with self.ctx.store.read() as uow:
             due = [
                 d
-                for d in uow.subprocessor_deliveries.due(limit, DELIVERY_BATCH * 4)
+                for d in uow.subprocessor_deliveries.due(
+                    limit, DELIVERY_BATCH * 4, now - DELIVERY_LEASE
+                )
                 if rules.retry_due(d.state, d.attempts, d.updated_at, now)
                 and not (d.state == "not-sent" and not self.mailer.configured)
             ][:DELIVERY_BATCH]
         counts = {"sent": 0, "failed": 0, "not-sent": 0, "skipped": 0}
         for delivery in due:
-            counts[self._deliver(delivery)] += 1
+            claimed = self._claim(delivery)
+            if claimed is not None:
+                counts[self._deliver(claimed)] += 1
         return DeliveryReport(
-            counts["sent"], counts["failed"], counts["not-sent"], counts["skipped"]
+            counts["sent"], counts["failed"], counts["not-sent"], counts["skipped"], confirmations
         )
+
+    def _claim(self, delivery: DeliveryRow) -> DeliveryRow | None:
+        """The delivery, taken by this worker; None if another took it first."""
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            taken = uow.subprocessor_deliveries.claim(delivery, now)
+            uow.commit()
+        return delivery if taken else None
 
     def _deliver(self, delivery: DeliveryRow) -> str:
         with self.ctx.store.read() as uow:
@@ -294,7 +368,7 @@ class Subscribers:
             subscriber = uow.subprocessor_subscribers.get(delivery.subscriber_id)
         now = self.ctx.clock.now()
         assert notice is not None and subscriber is not None  # foreign keys
-        if subscriber.state != CONFIRMED:  # unsubscribed before it went out
+        if subscriber.state != CONFIRMED or subscriber.opted_out:  # stopped before it went
             outcome = delivery._replace(state="skipped", updated_at=now, failing_since=None)
             return self._record(outcome, notice)
         attempts = delivery.attempts
@@ -310,7 +384,7 @@ class Subscribers:
                 updated_at=now,
                 failing_since=delivery.failing_since or now,
             )
-            return self._record(outcome, notice)
+            return self._record(outcome, notice, subscriber)
         outcome = delivery._replace(
             state="sent",
             attempts=attempts + 1,
@@ -321,7 +395,9 @@ class Subscribers:
         )
         return self._record(outcome, notice)
 
-    def _record(self, outcome: DeliveryRow, notice: NoticeRow) -> str:
+    def _record(
+        self, outcome: DeliveryRow, notice: NoticeRow, subscriber: SubscriberRow | None = None
+    ) -> str:
         with self.ctx.store.write() as uow:
             uow.subprocessor_deliveries.record(outcome)
             if outcome.state == "sent":
@@ -334,8 +410,31 @@ class Subscribers:
                     notice_id=notice.id,
                     delivery_id=outcome.id,
                 )
+            exhausted = (
+                outcome.state == "failed"
+                and outcome.attempts >= self.ctx.settings.subprocessor_delivery_attempts
+            )
+            if exhausted and subscriber is not None:
+                self._mark_dead(uow, subscriber, outcome)
             uow.commit()
         return outcome.state
+
+    def _mark_dead(self, uow: DataUnitOfWork, subscriber: SubscriberRow, last: DeliveryRow) -> None:
+        """A public subscriber whose address failed every attempt is mailed no more (and
+        no longer counts against the promise); an owner is never given up on."""
+        owning = {o.email_index for o in uow.subprocessor_subscribers.owners()}
+        if subscriber.email_index in owning:
+            return
+        uow.subprocessor_subscribers.set_state(subscriber.id, DEAD, last.updated_at)
+        audit.append(
+            uow,
+            last.updated_at,
+            "worker",
+            "subprocessor.subscriber_dead",
+            None,
+            subscriber_id=subscriber.id,
+            delivery_id=last.id,
+        )
 
     def _notice_mail(self, notice: NoticeRow, subscriber_id: str, email: str) -> Mail:
         return notice_mail(

@@ -280,11 +280,13 @@ class Subprocessors:
     # the trust page's promise ------------------------------------------------------------
     def verdict(self, now: datetime) -> Verdict:
         """The "subprocessor list" promise: the list can be read, every notice gave at least
-        the promised notice, and no subscriber's notice has been unsent for over a day."""
+        the notice promised (``subprocessor_notice_days``), and no subscriber's notice has
+        been unsent for over a day after publication, whatever its state (never tried,
+        failing); a public address given up as dead does not count, an owner's does."""
         with self.ctx.store.read() as uow:
             rows = uow.subprocessor_notices.all()
-            failing = uow.subprocessor_deliveries.failing_since(now - DELIVERY_GRACE)
-        days = rules.MIN_NOTICE_DAYS
+            unsent = uow.subprocessor_deliveries.unsent_since(now - DELIVERY_GRACE)
+        days = self.ctx.settings.subprocessor_notice_days
         short = [r for r in rows if r.effective_on < rules.earliest_effective(r.published_at, days)]
         listed = rules.current_list([_change(r) for r in rows], now)
         if short:
@@ -292,9 +294,9 @@ class Subprocessors:
                 f"{len(short)} of {len(rows)} subprocessor notices gave less than {days} days' "
                 f"notice (first: {short[0].id})"
             )
-        if failing:
+        if unsent:
             return Verdict.failed(
-                f"{failing} subprocessor notice deliveries have been unsent for more than a day"
+                f"{unsent} subprocessor notice deliveries have been unsent for more than a day"
             )
         return Verdict.passed(
             f"{len(listed)} subprocessors listed; all {len(rows)} notices gave at least {days} "

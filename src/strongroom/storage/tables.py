@@ -468,10 +468,15 @@ subprocessor_subscribers = Table(
     Column("id", String(ID), primary_key=True),
     Column("email_sealed", LargeBinary, nullable=False),
     Column("email_index", LargeBinary(16), nullable=False, unique=True),
-    Column("state", String(16), nullable=False),  # pending | confirmed | unsubscribed
+    # pending | confirmed | unsubscribed | dead (a public address that failed for good)
+    Column("state", String(16), nullable=False),
     Column("source", String(16), nullable=False),  # public | owner
     Column("created_at", UtcDateTime, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+    # an owner's opt-out: cleared only by the owner (console, or a confirmation link)
+    Column("opted_out", Boolean, nullable=False),
+    # a confirmation mail asked for and not yet sent (the worker sends it)
+    Column("confirm_queued_at", UtcDateTime, nullable=True),
 )
 
 # One notice to one subscriber: pending until sent; failed ones are retried with a bound.
@@ -481,7 +486,8 @@ subprocessor_deliveries = Table(
     Column("id", String(ID), primary_key=True),
     Column("notice_id", String(ID), ForeignKey("subprocessor_notices.id"), nullable=False),
     Column("subscriber_id", String(ID), ForeignKey("subprocessor_subscribers.id"), nullable=False),
-    Column("state", String(16), nullable=False),  # pending | sent | failed | not-sent
+    # pending | sending (claimed by a worker) | sent | failed | not-sent | skipped
+    Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("message_id", String(255), nullable=True),
     Column("last_error", String(300), nullable=True),

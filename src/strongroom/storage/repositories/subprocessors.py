@@ -7,7 +7,7 @@ import builtins
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.errors import Conflict
@@ -43,6 +43,8 @@ class SubscriberRow(NamedTuple):
     source: str
     created_at: datetime
     changed_at: datetime
+    opted_out: bool = False  # an owner's opt-out (only the owner clears it)
+    confirm_queued_at: datetime | None = None  # a confirmation mail the worker owes
 
 
 class DeliveryRow(NamedTuple):
@@ -123,10 +125,43 @@ class SubprocessorSubscribers(Repository):
         r = self.conn.execute(select(_S).where(_S.c.email_index == email_index)).first()
         return SubscriberRow(*r) if r is not None else None
 
-    def set_state(self, subscriber_id: str, state: str, now: datetime) -> None:
-        self.conn.execute(
-            update(_S).where(_S.c.id == subscriber_id).values(state=state, changed_at=now)
+    def set_state(
+        self,
+        subscriber_id: str,
+        state: str,
+        now: datetime,
+        *,
+        opted_out: bool | None = None,
+        confirm_queued_at: datetime | None = None,
+    ) -> None:
+        """The subscriber's state; ``opted_out`` when given; ``confirm_queued_at`` when
+        given (a confirmation mail to send)."""
+        values: dict[str, object] = {"state": state, "changed_at": now}
+        if opted_out is not None:
+            values["opted_out"] = opted_out
+        if confirm_queued_at is not None:
+            values["confirm_queued_at"] = confirm_queued_at
+        self.conn.execute(update(_S).where(_S.c.id == subscriber_id).values(values))
+
+    def confirmations_due(self, limit: int) -> builtins.list[SubscriberRow]:
+        """Pending subscribers owed a confirmation mail, oldest request first."""
+        rows = self.conn.execute(
+            select(_S)
+            .where(_S.c.confirm_queued_at.is_not(None), _S.c.state == "pending")
+            .order_by(_S.c.confirm_queued_at, _S.c.id)
+            .limit(limit)
         )
+        return [SubscriberRow(*r) for r in rows]
+
+    def claim_confirmation(self, subscriber_id: str, queued_at: datetime) -> bool:
+        """Take the confirmation owed to one subscriber (one worker only: a conditional
+        UPDATE; False if another took it first or it was asked again since)."""
+        done = self.conn.execute(
+            update(_S)
+            .where(_S.c.id == subscriber_id, _S.c.confirm_queued_at == queued_at)
+            .values(confirm_queued_at=None)
+        )
+        return done.rowcount == 1
 
     def confirmed(self) -> builtins.list[SubscriberRow]:
         rows = self.conn.execute(select(_S).where(_S.c.state == "confirmed").order_by(_S.c.id))
@@ -156,19 +191,38 @@ class SubprocessorDeliveries(Repository):
     def add(self, row: DeliveryRow) -> None:
         self.conn.execute(insert(_D).values(fields(row)))
 
-    def due(self, max_attempts: int, limit: int) -> builtins.list[DeliveryRow]:
-        """Deliveries still to try: pending, not sent for want of a server, or failed
-        fewer than ``max_attempts`` times."""
+    def due(
+        self, max_attempts: int, limit: int, lease_over: datetime
+    ) -> builtins.list[DeliveryRow]:
+        """Deliveries still to try: pending, not sent for want of a server, failed fewer
+        than ``max_attempts`` times, or claimed by a worker that has not recorded the
+        outcome since ``lease_over`` (it stopped mid-send)."""
         rows = self.conn.execute(
             select(_D)
             .where(
-                _D.c.state.in_(("pending", "not-sent", "failed")),
+                (_D.c.state.in_(("pending", "not-sent", "failed")))
+                | ((_D.c.state == "sending") & (_D.c.updated_at < lease_over)),
                 _D.c.attempts < max_attempts,
             )
             .order_by(_D.c.updated_at, _D.c.id)
             .limit(limit)
         )
         return [DeliveryRow(*r) for r in rows]
+
+    def claim(self, row: DeliveryRow, now: datetime) -> bool:
+        """Take one delivery to send it (a conditional UPDATE: of two workers that read
+        the same row, one takes it; False for the other)."""
+        done = self.conn.execute(
+            update(_D)
+            .where(
+                _D.c.id == row.id,
+                _D.c.state == row.state,
+                _D.c.attempts == row.attempts,
+                _D.c.updated_at == row.updated_at,
+            )
+            .values(state="sending", updated_at=now)
+        )
+        return done.rowcount == 1
 
     def record(self, row: DeliveryRow) -> None:
         values = fields(row)
@@ -182,19 +236,35 @@ class SubprocessorDeliveries(Repository):
     def all(self) -> builtins.list[DeliveryRow]:
         return [DeliveryRow(*r) for r in self.conn.execute(select(_D).order_by(_D.c.id))]
 
-    def failing_since(self, before: datetime) -> int:
-        """How many deliveries have been failing (unsent) since before ``before``."""
+    def unsent_since(self, before: datetime) -> int:
+        """How many deliveries of notices published before ``before`` are still unsent,
+        whatever their state (never tried, claimed, failing), leaving out those of
+        subscribers marked dead (a public address that failed for good)."""
         return int(
             self.conn.execute(
                 select(func.count())
-                .select_from(_D)
-                .where(and_(_D.c.failing_since.is_not(None), _D.c.failing_since < before))
+                .select_from(
+                    _D.join(_N, _N.c.id == _D.c.notice_id).join(_S, _S.c.id == _D.c.subscriber_id)
+                )
+                .where(
+                    _D.c.state.not_in(("sent", "skipped")),
+                    _N.c.published_at < before,
+                    _S.c.state != "dead",
+                )
             ).scalar_one()
         )
 
 
 class SubscribeAttempts(Repository):
     """Subscriptions asked for per client-address digest, within a window."""
+
+    def lock_address(self, address_index: bytes) -> None:
+        """Serialise the subscriptions of one client address to the end of the
+        transaction, so parallel requests cannot outrun the limit (SQLite: the write
+        transaction's BEGIN IMMEDIATE already does; PostgreSQL: an advisory lock)."""
+        if self.is_postgresql:
+            key = int.from_bytes(address_index[:8], "big", signed=True) ^ 0x5B5C
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def count_since(self, address_index: bytes, since: datetime) -> int:
         a = t.subscribe_attempts

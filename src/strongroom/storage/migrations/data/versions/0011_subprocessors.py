@@ -59,6 +59,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(16), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("changed_at", TS, nullable=False),
+        sa.Column("opted_out", sa.Boolean, nullable=False),
+        sa.Column("confirm_queued_at", TS, nullable=True),
     )
     op.create_table(
         "subprocessor_deliveries",
