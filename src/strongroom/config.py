@@ -28,6 +28,8 @@ KMS_BACKENDS = ("local", "pkcs11", "transit")
 ENVIRONMENTS = ("development", "production")
 SMTP_SECURITY = ("starttls", "tls", "none")
 BLOB_STORES = ("folder", "s3")
+METRICS = ("on", "off")
+LOG_FORMATS = ("json", "text")
 _S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _S3_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
 _S3_PREFIX = re.compile(r"((?!/)[A-Za-z0-9._/-]{0,199}/)?")
@@ -210,6 +212,14 @@ class Settings:
     #: ("strongroom/"). The sweep of abandoned uploads covers this prefix only.
     s3_prefix: str = ""
 
+    # Metrics and logs (issue 15 item 6: GET /metrics, JSON logs; docs/operations.md)
+    #: "on": GET /metrics answers operator tokens in Prometheus' text format, and serve and
+    #: worker count their KMS calls and key cache; "off": no /metrics (404), nothing counted.
+    metrics: str = "on"
+    #: How serve and worker write their log on stderr: "json" (one object a line, with
+    #: the request id) or "text" (one readable line an event).
+    log_format: str = "json"
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -290,6 +300,7 @@ class Settings:
         self._validate_promises()
         self._validate_s3()
         self._validate_transit()
+        self._validate_observability()
         return self
 
     def _validate_s3(self) -> None:
@@ -357,6 +368,14 @@ class Settings:
             raise ConfigurationError(f"transit_ca_file {self.transit_ca_file} does not exist")
         if self.kms == "transit":
             _check_transit_url(self.transit_url)
+
+    def _validate_observability(self) -> None:
+        if self.metrics not in METRICS:
+            raise ConfigurationError(f'metrics must be "on" or "off", not {self.metrics!r}')
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigurationError(
+                f'log_format must be "json" or "text", not {self.log_format!r}'
+            )
 
     def _validate_inbox(self) -> None:
         if not 1 <= self.response_hours <= MAX_RESPONSE_HOURS:
