@@ -92,6 +92,8 @@ def test_requests_and_kms_calls_move_their_metrics_by_route_template(tmp_path: P
                 for _ in range(3):  # the fast read path (api/fast_reads.py)
                     assert client.get(f"{base}/{record.json()['id']}").status_code == 200
                 assert client.get(f"/v1/workspaces/{ws}/nowhere/{project}").status_code == 404
+                assert client.get(f"/console/w/{ws}/nowhere").status_code == 404
+                console_page = client.get("/console/sign-in")
             with pytest.raises(IntegrityFailure):  # a KMS call that fails
                 sr.ctx.keyring.kms.unwrap(1, b"\0" * 60, b"context", "a key")
             after, text = scrape(operator)
@@ -105,6 +107,10 @@ def test_requests_and_kms_calls_move_their_metrics_by_route_template(tmp_path: P
     assert moved(lambda s: requests_of(s, "GET", RECORD_ROUTE, "2xx")) == 3
     assert moved(lambda s: requests_of(s, "GET", "unmatched", "4xx")) == 1
     assert moved(lambda s: requests_of(s, "GET", "/metrics", "2xx")) == 1  # the first scrape
+    # The console's pages, under its mount (one label: the console routes a copy).
+    page = f"{console_page.status_code // 100}xx"
+    assert moved(lambda s: requests_of(s, "GET", "/console/{path}", page)) == 1
+    assert moved(lambda s: requests_of(s, "GET", "/console/{path}", "4xx")) == 1
     # Routes are named by template: no id of a workspace, project or record in any label.
     for needle in (ws, project, record.json()["id"]):
         assert needle not in text

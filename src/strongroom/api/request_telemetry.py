@@ -8,7 +8,8 @@ order in api/app.py).
    the request is answered, so every log line written for it carries it.
 2. The time to answer, into ``strongroom_http_request_duration_seconds`` by method, route
    TEMPLATE (``/v1/workspaces/{workspace_id}``, never the path with its ids; a request no
-   route took is ``unmatched``, or ``/console/{path}`` inside the console) and status
+   route took is ``unmatched``; a console page is ``/console/{path}``: the console's
+   middleware routes a copy of the request, whose route is not seen here) and status
    class.
 3. One INFO line ``strongroom.request`` with the same method, route and status, and the
    time in milliseconds.
@@ -22,7 +23,7 @@ import secrets
 from time import perf_counter
 from typing import Any
 
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from strongroom.api.fast_reads import RECORD_PATH
 from strongroom.api.security_headers import ASGIApp, Message, Receive, Scope, Send
@@ -54,7 +55,7 @@ def route_template(scope: Scope) -> str:
     root: str = scope.get("root_path", "")
     if isinstance(route, Route):
         return root + route.path_format
-    if isinstance(route, Mount):  # inside a mounted app, no route of its own took it
+    if root:  # a mounted app (the console) routes a copy of the scope: its route is not here
         return root + "/{path}"
     if RECORD_PATH.fullmatch(scope.get("path", "")):
         return RECORD_TEMPLATE
