@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from strongroom.backup.service import Backups
     from strongroom.export.service import Exports
     from strongroom.lifecycle.worker import Worker
+    from strongroom.observability.readings import DeploymentReadings
     from strongroom.promises.service import Promises
     from strongroom.services.access import Access
     from strongroom.services.agreements import Agreements
@@ -211,6 +212,14 @@ class Strongroom:
 
         return Subscribers(self.ctx, Mailer(self.settings))
 
+    @cached_property
+    def readings(self) -> DeploymentReadings:
+        """The deployment's state as GET /metrics reports it (due deadlines, purge lag,
+        backup age, certificate expiry, promise results), read when asked."""
+        from strongroom.observability.readings import DeploymentReadings
+
+        return DeploymentReadings(self.ctx)
+
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"
 
@@ -302,6 +311,17 @@ def open_blobs(settings: Settings) -> BlobStore:
     )
 
 
+def _metered(kms: RootKms, clock: Clock, settings: Settings) -> tuple[RootKms, KeyCache[SecretKey]]:
+    """The root key and a key cache, counted for GET /metrics."""
+    # Imported here: prometheus_client is loaded by the processes that report metrics only.
+    from strongroom.observability.metered import MeteredKeyCache, MeteredKms
+
+    cache: KeyCache[SecretKey] = MeteredKeyCache(
+        clock, settings.key_cache_entries, settings.key_cache_ttl_seconds
+    )
+    return MeteredKms(kms), cache
+
+
 def _stores(settings: Settings) -> tuple[DataStore, KeystoreStore]:
     """The data store and the keystore, their schemas brought up to date."""
     return open_stores(settings.database_url, settings.keystore_url, HEAD_REVISIONS)
@@ -366,8 +386,11 @@ def open_strongroom(
     kms: RootKms | None = None,
     blobs: BlobStore | None = None,
     clock: Clock | None = None,
+    metered: bool = False,
 ) -> Strongroom:
-    """Open an initialised home (or the given settings), with optional replacement parts."""
+    """Open an initialised home (or the given settings), with optional replacement parts.
+    ``metered``: the root key's calls and the key cache counted for GET /metrics (what
+    ``serve`` and ``worker`` ask for, unless ``metrics = "off"``)."""
     if settings is None:
         if home is None:
             raise ConfigurationError("give a home folder or settings")
@@ -384,6 +407,8 @@ def open_strongroom(
     cache: KeyCache[SecretKey] = KeyCache(
         clock, settings.key_cache_entries, settings.key_cache_ttl_seconds
     )
+    if metered and settings.metrics == "on":
+        kms, cache = _metered(kms, clock, settings)
     ctx = Context(
         store=store,
         keyring=Keyring(kms, keystore, cache, clock),

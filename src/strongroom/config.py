@@ -31,6 +31,8 @@ PKCS11_SCHEMES = ("auto", "aes-gcm", "aes-kwp", "hmac-sha256-kdf")
 ENVIRONMENTS = ("development", "production")
 SMTP_SECURITY = ("starttls", "tls", "none")
 BLOB_STORES = ("folder", "s3")
+METRICS = ("on", "off")
+LOG_FORMATS = ("json", "text")
 _S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _S3_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
 _S3_PREFIX = re.compile(r"((?!/)[A-Za-z0-9._/-]{0,199}/)?")
@@ -245,6 +247,14 @@ class Settings:
     aws_kms_connect_timeout_seconds: int = 2
     aws_kms_timeout_seconds: int = 5
 
+    # Metrics and logs (issue 15 item 6: GET /metrics, JSON logs; docs/operations.md)
+    #: "on": GET /metrics answers operator tokens in Prometheus' text format, and serve and
+    #: worker count their KMS calls and key cache; "off": no /metrics (404), nothing counted.
+    metrics: str = "on"
+    #: How serve and worker write their log on stderr: "json" (one object a line, with
+    #: the request id) or "text" (one readable line an event).
+    log_format: str = "json"
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -330,6 +340,7 @@ class Settings:
         self._validate_pkcs11_scheme()
         self._validate_aws_kms()
         self._validate_agreements()
+        self._validate_observability()
         return self
 
     def _validate_pkcs11_scheme(self) -> None:
@@ -436,6 +447,14 @@ class Settings:
                     "aws_kms_endpoint_url must use https (http only to localhost): wrapped "
                     "keys and their plaintext travel in it"
                 )
+
+    def _validate_observability(self) -> None:
+        if self.metrics not in METRICS:
+            raise ConfigurationError(f'metrics must be "on" or "off", not {self.metrics!r}')
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigurationError(
+                f'log_format must be "json" or "text", not {self.log_format!r}'
+            )
 
     def _validate_inbox(self) -> None:
         if not 1 <= self.response_hours <= MAX_RESPONSE_HOURS:

@@ -107,12 +107,18 @@ def test_a_client_hanging_up_mid_upload_is_one_line_in_the_servers_log(
             httpx.get(f"{url}/health")  # the system's CAs do not know the local CA
         assert client.get("/health").status_code == 200  # the server is still serving
     log = log_path.read_text()
-    disconnects = [line for line in log.splitlines() if "client disconnected" in line]
+    lines = [json.loads(line) for line in log.splitlines()]  # JSON lines: log_format's default
+    disconnects = [line for line in lines if "client disconnected" in line["message"]]
     assert len(disconnects) == 3
-    assert all(f"POST /v1/workspaces/{ws}/projects/{project}/files" in d for d in disconnects)
-    assert all(" INFO " in d for d in disconnects)
+    path = f"POST /v1/workspaces/{ws}/projects/{project}/files"
+    assert all(path in d["message"] for d in disconnects)
+    assert all(d["level"] == "info" for d in disconnects)
+    # Each on the line of its request: the id the request's own line names.
+    requests = {r["request_id"]: r for r in lines if r["logger"] == "strongroom.request"}
+    uploads = "/v1/workspaces/{workspace_id}/projects/{project_id}/files"
+    assert all(requests[d["request_id"]]["route"] == uploads for d in disconnects)
     assert "Traceback" not in log
-    assert " ERROR " not in log
+    assert all(line["level"] in ("info", "warning") for line in lines)
 
 
 def test_an_unexpected_error_is_one_traceback_naming_the_request(

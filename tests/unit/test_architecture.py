@@ -37,7 +37,21 @@ ALLOWED: dict[str, set[str]] = {
     # the trust page's promises: claims from settings, checks over the services and backups
     "promises": {"backup", "services", "storage", "crypto", "config", "domain"} | BASE,
     "export": {"lifecycle", "services", "storage", "crypto", "config", "blobs", "domain"} | BASE,
+    # metrics and logs (issue 15 item 6): the meters around the root key and key cache, and
+    # the deployment's readings (deadlines, backups, certificate, promise results)
+    "observability": {
+        "promises",
+        "backup",
+        "services",
+        "storage",
+        "crypto",
+        "config",
+        "tls",
+        "domain",
+    }
+    | BASE,
     "bootstrap": {
+        "observability",
         "promises",
         "mail",
         "export",
@@ -55,10 +69,13 @@ ALLOWED: dict[str, set[str]] = {
     "__init__": {"bootstrap", "config"} | BASE,
     "demo": {"bootstrap", "services", "domain", "config"} | BASE,
     # api/app.py reads the version from the package root (``from strongroom import``).
-    "api": {"__init__", "bootstrap", "export", "services", "tls", "config", "domain"} | BASE,
+    "api": {"__init__", "bootstrap", "export", "services", "tls", "config", "domain"}
+    | {"observability"}  # request ids and times, GET /metrics (issue 15 item 6)
+    | BASE,
     # the web console: pages over the same services, mounted in the API app it builds.
     "console": {"api", "bootstrap", "services", "config", "domain"} | BASE,
     "cli": {
+        "observability",
         "api",
         "console",
         "demo",
@@ -111,6 +128,9 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.services.subprocessor_mail",
         # the AWS KMS root key (boto3): loaded only by homes with kms = "aws-kms"
         "strongroom.crypto.kms.aws",
+        # prometheus_client: loaded by the processes that report metrics (serve, worker)
+        "strongroom.observability.metered",
+        "strongroom.observability.readings",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

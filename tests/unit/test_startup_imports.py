@@ -15,6 +15,7 @@ from pathlib import Path
 ONLY_FOR_ONE_COMMAND = {
     "jsonschema": "export verify",
     "cryptography.x509": "init and serve (certificates)",
+    "prometheus_client": "serve and worker (GET /metrics)",
 }
 
 #: ``strongroom ARGS…`` as the installed script runs it (``strongroom.cli.main:run``), then

@@ -4,14 +4,18 @@ What a request meets, outermost first:
 
 1. ``SecurityHeaders``: added by the HTTPS server around every app it serves
    (api/server.py, api/security_headers.py);
-2. the framing check: a request of ambiguous length is refused before anything else
-   (``StrongroomAPI.__call__``, api/framing.py);
-3. Starlette's ``ServerErrorMiddleware`` (the 500 handler);
-4. ``FastReads``: ``GET …/records/{id}`` answered here (api/fast_reads.py);
-5. ``BodyLimit``: body sizes and the body-read deadline (api/limits.py);
-6. FastAPI's exception handlers, then the routes.
+2. the request's telemetry: its id (``X-Request-Id``, on every log line written for it),
+   its time by route template and its log line (``StrongroomAPI.__call__``,
+   api/request_telemetry.py): around all that follows, so a refused or failed request is
+   timed and logged with its id too;
+3. the framing check: a request of ambiguous length is refused before anything else
+   (``StrongroomAPI._answer``, api/framing.py);
+4. Starlette's ``ServerErrorMiddleware`` (the 500 handler);
+5. ``FastReads``: ``GET …/records/{id}`` answered here (api/fast_reads.py);
+6. ``BodyLimit``: body sizes and the body-read deadline (api/limits.py);
+7. FastAPI's exception handlers, then the routes.
 
-Items 4 and 5 are :data:`create_app`'s ``add_middleware`` calls (the last added runs
+Items 5 and 6 are :data:`create_app`'s ``add_middleware`` calls (the last added runs
 first): ``app.user_middleware`` lists them in this order.
 """
 
@@ -22,7 +26,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from strongroom import __version__
-from strongroom.api import framing, problems
+from strongroom.api import framing, problems, request_telemetry
 from strongroom.api.admission import Lanes
 from strongroom.api.fast_reads import FastReads
 from strongroom.api.limits import BodyLimit
@@ -32,6 +36,7 @@ from strongroom.api.routes_data import router as data_router
 from strongroom.api.routes_exports import router as exports_router
 from strongroom.api.routes_inbox import router as inbox_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
+from strongroom.api.routes_metrics import router as metrics_router
 from strongroom.api.routes_privacy import report_router as privacy_report_router
 from strongroom.api.routes_privacy import router as privacy_router
 from strongroom.api.routes_subprocessors import router as subprocessors_router
@@ -68,11 +73,14 @@ class StrongroomAPI(FastAPI):
     """The FastAPI app, with requests of ambiguous length refused first (api/framing.py)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and framing.ambiguous_length(scope):
-            await framing.refuse(send)
-            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        await request_telemetry.observe(scope, receive, send, self._answer)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if framing.ambiguous_length(scope):
+            await framing.refuse(send)
             return
         try:
             await super().__call__(scope, receive, send)
@@ -113,6 +121,8 @@ def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.include_router(trust_router)  # /trust.json (public) and the operators' check
     app.include_router(agreements_router)
     app.include_router(subprocessors_router)
+    if sr.settings.metrics == "on":  # GET /metrics, operators only (issue 15 item 6)
+        app.include_router(metrics_router)
     # Innermost first: each add_middleware wraps what was added before it.
     app.add_middleware(
         BodyLimit,

@@ -24,5 +24,6 @@ Home = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
 
 
-def open_home(home: Path) -> Strongroom:
-    return open_strongroom(home.expanduser())
+def open_home(home: Path, *, metered: bool = False) -> Strongroom:
+    """The home's Strongroom; ``metered``: counting for GET /metrics (serve, worker)."""
+    return open_strongroom(home.expanduser(), metered=metered)

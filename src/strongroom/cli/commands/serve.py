@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,26 +15,7 @@ from strongroom.cli.output import console, emit
 from strongroom.config import CONFIG_FILE
 from strongroom.errors import ConfigurationError
 from strongroom.lifecycle.worker import WorkerThread
-
-#: The server's log on stderr: one line per event, INFO and up (a client that disconnects
-#: mid-request is one INFO line; an unexpected error one ERROR line with its traceback).
-#: uvicorn's access log stays off: the request lines would hold ids of every tenant.
-LOG_CONFIG: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "formatter": "line",
-            "stream": "ext://sys.stderr",
-        }
-    },
-    "loggers": {
-        "strongroom": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-    },
-}
+from strongroom.observability.logs import logging_config
 
 
 def serve(
@@ -73,7 +54,7 @@ def serve(
     home = home.expanduser()
     if with_demo and not (home / CONFIG_FILE).exists():
         init_home(home)
-    with open_home(home) as sr:
+    with open_home(home, metered=True) as sr:
         token = password = None
         if with_demo:
             if sr.settings.environment == "production":
@@ -134,7 +115,9 @@ def serve(
                 handshake_timeout=sr.settings.tls_handshake_timeout_seconds,
                 max_connections=sr.settings.max_connections,
                 max_connections_per_address=sr.settings.max_connections_per_address,
-                log_config=LOG_CONFIG,
+                # stderr, in the log_format setting's format; uvicorn's access log stays
+                # off (its lines name raw paths): each request's own line names its route.
+                log_config=logging_config(sr.settings.log_format),
             )
         finally:
             if background is not None:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 
 from strongroom.domain.lifecycle import FIRST_STEP, HELD, DeadlineAction, DeadlineState
 from strongroom.storage import tables as t
 from strongroom.storage.repositories.base import Repository, fields
 from strongroom.storage.rows import DeadlineRow
+
+
+class Backlog(NamedTuple):
+    """The due work of one action: how many deadlines are due, how many of them overdue,
+    and when the oldest of them fell due."""
+
+    action: str
+    due: int
+    overdue: int
+    oldest_due_at: datetime
+
 
 _PENDING = DeadlineState.PENDING
 #: What a deadline's end leaves of its lease: none.
@@ -168,3 +180,25 @@ class Deadlines(Repository):
             .where(c.workspace_id == workspace_id, c.state == _PENDING, c.id != keep)
             .values(state=DeadlineState.CANCELLED, finished_at=now, **_UNLEASED)
         )
+
+    def backlog(self, now: datetime, overdue_before: datetime) -> builtins.list[Backlog]:
+        """Pending deadlines due by ``now`` and not parked by a legal hold, counted by
+        action; ``overdue``: those of them due before ``overdue_before`` (one query, by the
+        ``ix_deadlines_due`` index)."""
+        c = t.deadlines.c
+        query = (
+            select(
+                c.action,
+                func.count(),
+                func.sum(case((c.due_at < overdue_before, 1), else_=0)),
+                func.min(c.due_at),
+            )
+            .where(
+                c.state == _PENDING,
+                c.due_at <= now,
+                or_(c.lease_owner.is_(None), c.lease_owner != HELD),
+            )
+            .group_by(c.action)
+            .order_by(c.action)
+        )
+        return [Backlog(r[0], r[1], int(r[2] or 0), r[3]) for r in self.conn.execute(query)]
