@@ -15,11 +15,12 @@ from pydantic import Field
 from strongroom.api.deps import SR, Caller, Operator, Reader, one_hop
 from strongroom.api.problems import problem
 from strongroom.api.schemas import Body as StrictBody
+from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.domain.agreements import MAX_BODY_BYTES, Status
 from strongroom.errors import IntegrityFailure
 from strongroom.services.agreements import Acceptor
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 Kind = Annotated[str, Path(pattern="^(dpa|scc)$")]
 Version = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
