@@ -27,6 +27,7 @@ from strongroom.errors import KeyUnavailable
 from strongroom.storage.rows import WrappedKeyRow
 from tests.integration.test_backup import target_dbs
 from tests.pkcs11_support import new_softhsm_token
+from tests.transit_support import BaoServer
 
 
 @pytest.fixture
@@ -136,6 +137,21 @@ def test_an_epoch_destroys_the_old_versions_inside_a_softhsm_token(
     with open_strongroom(settings=home, clock=FixedClock()) as sr:
         assert sr.ctx.keyring.kms.backend == "pkcs11"
         _epoch_leaves_only_the_newest(sr, tmp_path, request, home)
+
+
+@pytest.mark.transit
+def test_an_epoch_trims_the_old_versions_from_vault_transit(
+    tmp_path: Path, transit: BaoServer, backend: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    key = transit.new_key()
+    home = init_home(
+        tmp_path / "home", kms="transit", transit_url=transit.url, transit_key=key, **backend
+    )
+    with open_strongroom(settings=home, clock=FixedClock()) as sr:
+        _epoch_leaves_only_the_newest(sr, tmp_path, request, home)
+    meta = transit.client().secrets.transit.read_key(key)["data"]
+    assert meta["latest_version"] == 3
+    assert meta["min_decryption_version"] == meta["min_available_version"] == 3
 
 
 @pytest.fixture

@@ -560,7 +560,8 @@ class Keyring:
         first: Transit's destroy of a version takes the older ones with it). Refuses
         (Conflict) while a keystore key is still wrapped by one of them. Returns the
         versions that existed and are now destroyed; idempotent."""
-        older = sorted((v.version for v in self.kms.versions() if v.version < version), reverse=True)
+        existing = [v.version for v in self.kms.versions()]
+        older = sorted((v for v in existing if v < version), reverse=True)
         still_needed = sorted(v for v in self.root_versions_in_use() if v < version)
         if still_needed:
             raise Conflict(
@@ -576,9 +577,8 @@ class Keyring:
     ) -> tuple[int, bytes]:
         """A backup's key wrapped by the current root version instead (``kind`` as in
         :meth:`new_backup_key`): the backup stays restorable once its version is gone."""
-        return rewrap(
-            self.kms, root_version, wrapped, _root_context(kind, backup_id, 1), f"{kind} {backup_id}"
-        )
+        context = _root_context(kind, backup_id, 1)
+        return rewrap(self.kms, root_version, wrapped, context, f"{kind} {backup_id}")
 
     def rotate_workspace(self, workspace_id: str, now: datetime) -> WorkspaceRotation:
         """A new workspace key version; the workspace's data keys are rewrapped under it and

@@ -91,12 +91,13 @@ class Scheduled:
         epochs = self.epochs or ShredEpochs(self.ctx, self.keys)
         settings = self.ctx.settings
         last = last_epoch(self.ctx)
-        since = last if last is not None else now - timedelta(days=settings.backup_purge_window_days)
+        window = timedelta(days=settings.backup_purge_window_days)
+        since = last if last is not None else now - window
         due = next_epoch_due(
             last,
             timedelta(days=ROOT_KEY_ROTATION_DAYS),
             self.ctx.ledger.key_shreds(since),
-            timedelta(days=settings.backup_purge_window_days),
+            window,
             now,
         )
         unfinished = epochs.unfinished()
@@ -104,10 +105,9 @@ class Scheduled:
             self._next["rotate"] = min(due, now + timedelta(hours=1))  # a purge may come
             return False
         self._next["rotate"] = now + RETRY
-        epoch = epochs.run(actor="system:worker", rotate=not unfinished)
+        epochs.run(actor="system:worker", rotate=not unfinished)  # logs what it did
         self._changed = True
         self._next["rotate"] = now + RETRY  # looked at again soon: a purge may bring it forward
-        log.info("shred epoch: %s", epoch.as_json())
         return True
 
     def promise_checks(self, now: datetime) -> bool:

@@ -129,7 +129,8 @@ class ShredEpochs:
         the last epoch (a workspace purged whole has no key left: nothing to rotate)."""
         since = last_epoch(self.ctx) or datetime.min.replace(tzinfo=UTC)
         rotated = []
-        for workspace_id, purged_at in sorted(self.ctx.ledger.key_shreds_by_workspace(since).items()):
+        shredded = self.ctx.ledger.key_shreds_by_workspace(since)
+        for workspace_id, purged_at in sorted(shredded.items()):
             created = self.ctx.keyring.workspace_status(workspace_id).workspace_key_created_at
             if created is None or created > purged_at:
                 continue
