@@ -56,6 +56,8 @@ def _read_folder(folder: Path) -> dict[int, SecretKey]:
             continue
         try:
             material = _read_private(path)
+        except FileNotFoundError:  # destroyed by a shred epoch while this folder was read
+            continue
         except OSError as e:  # ELOOP: a symbolic link where a key file should be
             raise ConfigurationError(
                 f"{path} cannot be read as a plain file: {e.strerror}"
@@ -83,6 +85,7 @@ class LocalKms(SoftwareRoot):
     def __init__(self, folder: Path, keys: dict[int, SecretKey]) -> None:
         super().__init__(keys)
         self._folder = folder
+        self._closed = False
 
     @classmethod
     def create(cls, folder: Path) -> LocalKms:
@@ -106,6 +109,8 @@ class LocalKms(SoftwareRoot):
     def _reread(self) -> None:
         """Another process may have rotated, or destroyed versions in a shred epoch, since
         this one opened the folder: what is on disk is the truth."""
+        if self._closed:
+            raise KeyUnavailable("the local root key is closed")
         self._keys = _read_folder(self._folder)
 
     def rotate(self) -> int:
@@ -157,3 +162,7 @@ class LocalKms(SoftwareRoot):
             os.fsync(folder)
         finally:
             os.close(folder)
+
+    def close(self) -> None:
+        self._closed = True  # no reread brings the keys back
+        super().close()
