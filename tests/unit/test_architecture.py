@@ -106,6 +106,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.blobs.s3",
         # the Transit root key (hvac, requests): loaded only by homes with kms = "transit"
         "strongroom.crypto.kms.transit",
+        # shred epochs (issue 15): built when the worker or `keys rotate --root` needs them
+        "strongroom.lifecycle.shred_epoch",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
