@@ -28,7 +28,7 @@ from typing import Any
 from strongroom.backup import writer
 from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import DATA, KEY_KINDS, KEYSTORE, MANIFEST, Folder, fsync_dir
-from strongroom.errors import StrongroomError
+from strongroom.errors import IntegrityFailure, KeyUnavailable
 from strongroom.services.context import Context
 
 log = logging.getLogger("strongroom.backup")
@@ -75,7 +75,7 @@ def move_to_current_root(ctx: Context, now: datetime) -> BackupsMoved:
                 version, wrapped = keyring.rewrap_backup_key(
                     KEY_KINDS[DATA], manifest.id, manifest.root_version, manifest.wrapped_key
                 )
-            except StrongroomError as e:
+            except (IntegrityFailure, KeyUnavailable) as e:  # a KMS outage stops the epoch
                 log.warning("backup %s cannot be rewrapped (%s); left as it is", backup_id, e)
                 moved.unreadable.append(backup_id)
                 continue
