@@ -23,7 +23,7 @@ from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.crypto import envelope
 from strongroom.crypto.keyring import _data_key_binding, _root_context, workspace_key_id
-from strongroom.errors import KeyUnavailable
+from strongroom.errors import KeyUnavailable, KmsFailure
 from strongroom.storage.rows import WrappedKeyRow
 from tests.integration.test_backup import target_dbs
 from tests.pkcs11_support import new_softhsm_token
@@ -115,6 +115,31 @@ def test_an_epoch_destroys_old_root_versions_and_restores_from_the_newest_backup
     _epoch_leaves_only_the_newest(sr, tmp_path, request, home)
     assert not (sr.settings.kms_dir / "root-000001.key").exists()
     assert sorted(p.name for p in sr.settings.kms_dir.iterdir()) == ["root-000003.key"]
+
+
+def test_a_kms_outage_while_backups_move_destroys_nothing(
+    sr: Strongroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = _world(sr)
+    backup = sr.backups.create()
+
+    def down(*_args: object) -> tuple[int, bytes]:
+        raise KmsFailure("the KMS cannot be reached")
+
+    monkeypatch.setattr(sr.ctx.keyring, "rewrap_backup_key", down)
+    with pytest.raises(KmsFailure):
+        sr.shred_epochs.run(actor="test")
+    assert _versions(sr) == [1, 2]  # rotated, nothing destroyed: the backup still opens
+    assert sr.backups.verify(backup.id).ok
+    monkeypatch.undo()
+
+    finished = sr.shred_epochs.run(actor="test", rotate=False)
+    assert finished.root_version == 2 and finished.destroyed_versions == [1]
+    assert finished.backups.rewrapped == [backup.id]
+    assert len(finished.backups.retired_keystore_backups) == 2  # the old one, the stopped run's
+    assert sr.backups.verify(backup.id).ok
+    sr.ctx.keyring.forget_all()
+    assert sr.records.get(world["ws"], world["project"], world["record"]).document["n"] == 1
 
 
 @pytest.mark.pkcs11
