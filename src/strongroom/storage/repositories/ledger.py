@@ -53,9 +53,7 @@ class Ledger(Repository):
         c = k.ledger.c
         rows = self.conn.execute(
             select(c.workspace_id, func.max(c.purged_at))
-            .where(
-                c.purged_at > purged_after, c.kind.in_([k for k in PurgeKind if k.shreds_a_key])
-            )
+            .where(c.purged_at > purged_after, c.kind.in_([k for k in PurgeKind if k.shreds_a_key]))
             .group_by(c.workspace_id)
         )
         return {r[0]: r[1] for r in rows}
