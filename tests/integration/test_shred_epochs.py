@@ -32,9 +32,9 @@ from tests.transit_support import BaoServer
 
 @pytest.fixture
 def clock() -> FixedClock:
-    """Starts now: ``home.init``, which the first epoch's period counts from, is recorded
-    by the system clock."""
-    return FixedClock(datetime.now(UTC).replace(microsecond=0))
+    """Starts a minute after now: ``home.init``, which the first epoch's period counts
+    from, is recorded by the system clock, just before."""
+    return FixedClock(datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1))
 
 
 def _world(sr: Strongroom) -> dict[str, str]:
