@@ -43,6 +43,7 @@ from strongroom.storage.unit_of_work import DataStore, KeystoreStore, open_store
 if TYPE_CHECKING:
     from strongroom.backup.service import Backups
     from strongroom.export.service import Exports
+    from strongroom.lifecycle.shred_epoch import ShredEpochs
     from strongroom.lifecycle.worker import Worker
     from strongroom.observability.readings import DeploymentReadings
     from strongroom.promises.service import Promises
@@ -131,6 +132,7 @@ class Strongroom:
             ctx,
             self.backups,
             self.keys,
+            epochs=self.shred_epochs,
             check_promises=lambda: self.promises.check_all("system:worker"),
             promises_due=lambda now: self.promises.check_due(now),
         )
@@ -219,6 +221,13 @@ class Strongroom:
         from strongroom.observability.readings import DeploymentReadings
 
         return DeploymentReadings(self.ctx)
+
+    @cached_property
+    def shred_epochs(self) -> ShredEpochs:
+        """The root key's shred epochs: new version, rewrap, keystore backup, destroy."""
+        from strongroom.lifecycle.shred_epoch import ShredEpochs
+
+        return ShredEpochs(self.ctx, self.keys)
 
     def __repr__(self) -> str:
         return f"Strongroom(home={str(self.settings.home)!r}, kms={self.settings.kms!r})"

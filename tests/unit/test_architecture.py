@@ -131,6 +131,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         # prometheus_client: loaded by the processes that report metrics (serve, worker)
         "strongroom.observability.metered",
         "strongroom.observability.readings",
+        # shred epochs (issue 15): built when the worker or `keys rotate --root` needs them
+        "strongroom.lifecycle.shred_epoch",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},

@@ -188,6 +188,12 @@ class Certificate(_Signed):
         description="Keys that still exist and can read copies made before the purge."
     )
     backups_holding_ciphertext: list[dict[str, str]]
+    key_unrecoverable_everywhere_by: str | None = Field(
+        default=None,
+        description="When a purge destroyed a key: the shred epoch after it, by which every "
+        "lingering copy of the key (backups, free pages, replicas) can no longer be unwrapped. "
+        "Absent from certificates issued before shred epochs.",
+    )
     erasure: ErasureFacts | None = Field(
         default=None, description="Only in a privacy erasure's certificate."
     )

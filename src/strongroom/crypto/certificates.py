@@ -64,6 +64,11 @@ class Facts:
     #: blind-index digests (keyed by the workspace's key; a restore's replay locates the
     #: subject again by them). None for every other purge.
     erasure: dict[str, Any] | None = None
+    #: When the destroyed key became unrecoverable everywhere: the shred epoch after the
+    #: purge, which destroys the root versions wrapping every lingering copy of it
+    #: (lifecycle/shred_epoch.py). None when no key was destroyed, and in certificates
+    #: issued before shred epochs (absent from their JSON: they still verify).
+    key_unrecoverable_by: datetime | None = None
 
 
 def issue(facts: Facts, key: Ed25519PrivateKey, issued_at: datetime) -> dict[str, Any]:
@@ -86,6 +91,11 @@ def issue(facts: Facts, key: Ed25519PrivateKey, issued_at: datetime) -> dict[str
         "retained_keys": sorted(facts.retained_keys),
         "backups_holding_ciphertext": facts.backups,
         **({} if facts.erasure is None else {"erasure": facts.erasure}),
+        **(
+            {}
+            if facts.key_unrecoverable_by is None
+            else {"key_unrecoverable_everywhere_by": _time(facts.key_unrecoverable_by)}
+        ),
         "signing_key": {
             "algorithm": ALGORITHM,
             "public_key": base64.b64encode(public).decode(),

@@ -32,7 +32,7 @@ from strongroom.crypto.kms.base import RootKms, WrapSchemes, rewrap
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import Conflict, IntegrityFailure, KeyUnavailable
 from strongroom.storage.rows import WrappedKeyRow
-from strongroom.storage.unit_of_work import KeystoreStore
+from strongroom.storage.unit_of_work import KeystoreStore, KeystoreUnitOfWork
 
 DATA_KEY_VERSION = 1
 DIRECTORY = "directory"
@@ -498,44 +498,94 @@ class Keyring:
 
         The directory key row is locked first, so rotations of several processes queue
         instead of each making a version of the same number."""
-        rewrapped = 0
         with self.keystore.write() as uow:
             uow.keys.directory_key(lock=True)
             old = self.kms.current_version()
             new = self.kms.rotate()
-            for row in uow.keys.workspace_keys():
-                version, wrapped = rewrap(
-                    self.kms,
-                    row.wrapping_version,
-                    row.wrapped,
-                    _root_context("workspace", row.key_id, row.version),
-                    f"workspace-key {row.key_id} v{row.version}",
-                )
-                uow.keys.rewrap_workspace_key(row.key_id, row.version, version, wrapped)
-                rewrapped += 1
-            directory = uow.keys.directory_key()
-            if directory is not None:
-                context = _root_context("directory", DIRECTORY, directory.version)
-                version, wrapped = rewrap(
-                    self.kms,
-                    directory.wrapping_version,
-                    directory.wrapped,
-                    context,
-                    "directory-key",
-                )
-                uow.keys.rewrap_directory_key(directory.version, version, wrapped)
-                rewrapped += 1
-            signing = uow.keys.signing_key()
-            if signing is not None:
-                row, _public = signing
-                context = _root_context("signing", "signing", row.version)
-                version, wrapped = rewrap(
-                    self.kms, row.wrapping_version, row.wrapped, context, "signing-key"
-                )
-                uow.keys.rewrap_signing_key(row.version, version, wrapped)
-                rewrapped += 1
+            rewrapped = self._rewrap_rows(uow, new)
             uow.commit()
         return RootRotation(old, new, rewrapped)
+
+    def rewrap_to_current(self) -> int:
+        """Rewrap every keystore key still wrapped by an older root version (a key made
+        by a process that wrapped during a rotation, or a rotation that crashed after its
+        commit); returns how many. What a shred epoch does before destroying a version."""
+        with self.keystore.write() as uow:
+            uow.keys.directory_key(lock=True)
+            rewrapped = self._rewrap_rows(uow, self.kms.current_version())
+            uow.commit()
+        return rewrapped
+
+    def _rewrap_rows(self, uow: KeystoreUnitOfWork, current: int) -> int:
+        """Rewrap, in ``uow``, every root-wrapped row not yet under version ``current``."""
+        rewrapped = 0
+        for row in uow.keys.workspace_keys():
+            if row.wrapping_version == current:
+                continue
+            version, wrapped = rewrap(
+                self.kms,
+                row.wrapping_version,
+                row.wrapped,
+                _root_context("workspace", row.key_id, row.version),
+                f"workspace-key {row.key_id} v{row.version}",
+            )
+            uow.keys.rewrap_workspace_key(row.key_id, row.version, version, wrapped)
+            rewrapped += 1
+        directory = uow.keys.directory_key()
+        if directory is not None and directory.wrapping_version != current:
+            context = _root_context("directory", DIRECTORY, directory.version)
+            version, wrapped = rewrap(
+                self.kms, directory.wrapping_version, directory.wrapped, context, "directory-key"
+            )
+            uow.keys.rewrap_directory_key(directory.version, version, wrapped)
+            rewrapped += 1
+        signing = uow.keys.signing_key()
+        if signing is not None and signing[0].wrapping_version != current:
+            row, _public = signing
+            context = _root_context("signing", "signing", row.version)
+            version, wrapped = rewrap(
+                self.kms, row.wrapping_version, row.wrapped, context, "signing-key"
+            )
+            uow.keys.rewrap_signing_key(row.version, version, wrapped)
+            rewrapped += 1
+        return rewrapped
+
+    def root_versions_in_use(self) -> set[int]:
+        """The root versions the keystore's keys are wrapped by."""
+        with self.keystore.read() as uow:
+            used = {row.wrapping_version for row in uow.keys.workspace_keys()}
+            directory = uow.keys.directory_key()
+            signing = uow.keys.signing_key()
+        if directory is not None:
+            used.add(directory.wrapping_version)
+        if signing is not None:
+            used.add(signing[0].wrapping_version)
+        return used
+
+    def destroy_root_versions_before(self, version: int) -> list[int]:
+        """Destroy every root version older than ``version`` inside the KMS (newest
+        first: Transit's destroy of a version takes the older ones with it). Refuses
+        (Conflict) while a keystore key is still wrapped by one of them. Returns the
+        versions that existed and are now destroyed; idempotent."""
+        existing = [v.version for v in self.kms.versions()]
+        older = sorted((v for v in existing if v < version), reverse=True)
+        still_needed = sorted(v for v in self.root_versions_in_use() if v < version)
+        if still_needed:
+            raise Conflict(
+                f"keystore keys are still wrapped by root versions {still_needed}; "
+                "rewrap them before destroying"
+            )
+        for old in older:
+            self.kms.destroy_version(old)
+        return sorted(older)
+
+    def rewrap_backup_key(
+        self, kind: str, backup_id: str, root_version: int, wrapped: bytes
+    ) -> tuple[int, bytes]:
+        """A backup's key wrapped by the current root version instead (``kind`` as in
+        :meth:`new_backup_key`): the backup stays restorable once its version is gone."""
+        context = _root_context(kind, backup_id, 1)
+        return rewrap(self.kms, root_version, wrapped, context, f"{kind} {backup_id}")
 
     def rotate_workspace(self, workspace_id: str, now: datetime) -> WorkspaceRotation:
         """A new workspace key version; the workspace's data keys are rewrapped under it and

@@ -44,6 +44,7 @@ from strongroom.domain.lifecycle import (
 )
 from strongroom.domain.model import ObjectState, WorkspaceState
 from strongroom.errors import Conflict
+from strongroom.lifecycle.shred_epoch import key_unrecoverable_by
 from strongroom.lifecycle.steps import NotDueYet, Step
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -268,6 +269,10 @@ class _Purge:
         deleted_at = datetime.fromisoformat(p.deleted_at)
         signing_key = self.ctx.keyring.signing_key()  # (its own keystore transaction)
         backups = retention.holding(self.ctx, now, deleted_at, key_shredded=p.kind.shreds_a_key)
+        # The next shred epoch destroys the root versions wrapping every lingering copy.
+        unrecoverable = (
+            key_unrecoverable_by(self.ctx, deleted_at, now) if p.kind.shreds_a_key else None
+        )
 
         def tombstone() -> LedgerRow:
             facts = certificates.Facts(
@@ -283,6 +288,7 @@ class _Purge:
                 destroyed_keys=list(p.destroyed_keys),
                 backups=backups,
                 retained_keys=p.retained_keys,
+                key_unrecoverable_by=unrecoverable,
             )
             document = certificates.issue(facts, signing_key, now)
             return LedgerRow(

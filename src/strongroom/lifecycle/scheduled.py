@@ -1,6 +1,6 @@
 """Work the worker does on a period rather than on a deadline: backups, restore drills,
-the root key's rotation, and the promise checks. Each is due when the state says so (the
-newest backup, the newest drill or rotation in the audit log, the newest check), so a
+the root key's shred epoch, and the promise checks. Each is due when the state says so (the
+newest backup, the newest drill or epoch in the audit log, the newest check), so a
 restart, a second worker or a clock that jumps all find the same answer; a chore that was
 looked at is not looked at again until it can next be due (or a minute, after a failure).
 """
@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from strongroom.backup.manifest import DATA
 from strongroom.backup.service import Backups
 from strongroom.crypto.policy import ROOT_KEY_ROTATION_DAYS
+from strongroom.domain.shred_epochs import next_epoch_due
+from strongroom.lifecycle.shred_epoch import ShredEpochs, last_epoch
 from strongroom.services.context import Context
 from strongroom.services.keys import Keys
 
@@ -22,7 +24,6 @@ log = logging.getLogger("strongroom.worker")
 
 RETRY = timedelta(minutes=1)
 DRILL_EVENT = "backup.drill"
-ROOT_EVENTS = ("key.rotate_root", "home.init")
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Scheduled:
     check_promises: Callable[[], object]
     #: Whether a promise check is due at a time (sr.promises.check_due).
     promises_due: Callable[[datetime], bool]
+    #: The shred epochs (made from ctx and keys when not given).
+    epochs: ShredEpochs | None = None
     _next: dict[str, datetime] = field(default_factory=dict)
     #: A chore ran since the last promise check: check again now, not at the period's end.
     _changed: bool = False
@@ -78,24 +81,33 @@ class Scheduled:
         log.info("scheduled restore drill: %s", "passed" if report.ok else report.problems)
         return True
 
-    def rotate_root(self, now: datetime) -> bool:
-        """Make a new root key version when the current one is the policy's period old
-        (crypto/policy.py ROOT_KEY_ROTATION_DAYS). Old versions stay, to unwrap what they
-        wrapped; destroying them (the shred epoch) is a later issue."""
+    def shred_epoch(self, now: datetime) -> bool:
+        """Run a shred epoch (lifecycle/shred_epoch.py) when the newest is the policy's
+        period old (crypto/policy.py ROOT_KEY_ROTATION_DAYS), or sooner when a key
+        destroyed since would otherwise outlive its deletion's backup window; finish one
+        at once (without a new version) when an older root version still exists."""
         if not self._due("rotate", now):
             return False
-        every = timedelta(days=ROOT_KEY_ROTATION_DAYS)
-        with self.ctx.store.read() as uow:
-            newest = uow.promise_evidence.newest_event(ROOT_EVENTS)
-        due = newest[0] + every if newest else now
-        if now < due:
-            self._next["rotate"] = due
+        epochs = self.epochs or ShredEpochs(self.ctx, self.keys)
+        settings = self.ctx.settings
+        last = last_epoch(self.ctx)
+        window = timedelta(days=settings.backup_purge_window_days)
+        since = last if last is not None else now - window
+        due = next_epoch_due(
+            last,
+            timedelta(days=ROOT_KEY_ROTATION_DAYS),
+            self.ctx.ledger.key_shreds(since),
+            window,
+            now,
+        )
+        unfinished = epochs.unfinished()
+        if now < due and not unfinished:
+            self._next["rotate"] = min(due, now + timedelta(hours=1))  # a purge may come
             return False
         self._next["rotate"] = now + RETRY
-        rotation = self.keys.rotate_root(actor="system:worker")
+        epochs.run(actor="system:worker", rotate=not unfinished)  # logs what it did
         self._changed = True
-        self._next["rotate"] = now + every
-        log.info("root key rotated: %s", rotation.as_json())
+        self._next["rotate"] = now + RETRY  # looked at again soon: a purge may bring it forward
         return True
 
     def promise_checks(self, now: datetime) -> bool:

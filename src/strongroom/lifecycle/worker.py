@@ -150,7 +150,7 @@ class Worker:
             log.info("inbox: warned %s, breached %s", watched.warned, watched.breached)
 
     def run_scheduled(self) -> None:
-        """Backups, restore drills and the root key's rotation, each when its period has
+        """Backups, restore drills and the root key's shred epoch, each when its period has
         come (lifecycle/scheduled.py). A failure is logged and retried a minute later;
         it never stops the purges."""
         if self.scheduled is None:
@@ -159,7 +159,7 @@ class Worker:
         for name, chore in (
             ("backup", self.scheduled.backup),
             ("restore drill", self.scheduled.drill),
-            ("root key rotation", self.scheduled.rotate_root),
+            ("shred epoch", self.scheduled.shred_epoch),
         ):
             try:
                 chore(now)

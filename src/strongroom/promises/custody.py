@@ -23,7 +23,8 @@ SAMPLE = 50
 #: What every sealed value starts with: "SR" and the format version.
 HEADER = MAGIC + bytes([policy.FORMAT_VERSION])
 #: Events that mark a new root key version (or the first one).
-ROOT_EVENTS = ("key.rotate_root", "home.init")
+#: A finished shred epoch (lifecycle/shred_epoch.py EVENT), or the home's making.
+ROOT_EVENTS = ("key.shred_epoch", "home.init")
 _CHECK_CONTEXT = b"strongroom/v1/promise-check|kms-round-trip"
 
 
@@ -144,8 +145,9 @@ KEY_CUSTODY = Promise("key-custody", "Root key custody", _custody_claim, check_c
 # root key rotation ---------------------------------------------------------------------
 def _rotation_claim(settings: Settings) -> str:
     return (
-        f"A new root key version is made every {days(policy.ROOT_KEY_ROTATION_DAYS)} and "
-        "rewraps every workspace key."
+        f"A new root key version is made every {days(policy.ROOT_KEY_ROTATION_DAYS)}, "
+        "rewraps every workspace key, and every older version is then destroyed in the KMS, "
+        "so no old copy of a deleted key can be unwrapped."
     )
 
 
@@ -153,14 +155,22 @@ def check_rotation(d: Deployment) -> Verdict:
     with d.ctx.store.read() as uow:
         newest = uow.promise_evidence.newest_event(ROOT_EVENTS)
     if newest is None:
-        return Verdict.failed("no root key version is recorded in the audit log")
+        return Verdict.failed("no shred epoch is recorded in the audit log")
     age = d.now - newest[0]
     period = timedelta(days=policy.ROOT_KEY_ROTATION_DAYS)
-    version = d.ctx.keyring.kms.current_version()
-    found = f"the current root key version ({version}) was made {_hours(age)} ago"
+    kms = d.ctx.keyring.kms
+    version = kms.current_version()
+    older = [v.version for v in kms.versions() if v.version < version]
+    found = f"the newest shred epoch (root key version {version}) ran {_hours(age)} ago"
+    if older:
+        return Verdict.failed(
+            f"{found}, yet older root versions {older} still exist in the {kms.backend} KMS"
+        )
     if age > period + GRACE:
         return Verdict.failed(f"{found}; the policy rotates it every {days(period.days)}")
-    return Verdict.passed(f"{found}; the policy rotates it every {days(period.days)}")
+    return Verdict.passed(
+        f"{found}, no older version exists; the policy rotates it every {days(period.days)}"
+    )
 
 
 def _hours(age: timedelta) -> str:

@@ -52,3 +52,8 @@ class Ledger:
         key: what keystore backups taken before it hold."""
         with self._keystore.read() as uow:
             return uow.ledger.key_shreds(purged_after)
+
+    def key_shreds_by_workspace(self, purged_after: datetime) -> dict[str, datetime]:
+        """Per workspace, the newest purge since ``purged_after`` that destroyed a key."""
+        with self._keystore.read() as uow:
+            return uow.ledger.key_shreds_by_workspace(purged_after)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from strongroom.cli.options import ACTOR, DEFAULT_HOME, Home, Json, open_home
 from strongroom.cli.output import emit
+from strongroom.errors import InvalidInput
 
 app = typer.Typer(help="The key hierarchy: status, rotation, policy.", no_args_is_help=True)
 
@@ -26,16 +27,42 @@ def keys_rotate(
         str | None,
         typer.Option(help="Rotate this workspace's key; without it, rotate the root key."),
     ] = None,
+    root: Annotated[
+        bool,
+        typer.Option(
+            "--root",
+            help="Run a shred epoch: a new root version, every key rewrapped, a keystore "
+            "backup, every older root version destroyed (the default without --workspace).",
+        ),
+    ] = False,
     home: Home = DEFAULT_HOME,
     json: Json = False,
 ) -> None:
-    """Rotate the root key, or one workspace key, by rewrapping (no data is re-encrypted)."""
+    """Rotate the root key (a shred epoch), or one workspace key, by rewrapping (no data
+    is re-encrypted)."""
+    if workspace and root:
+        raise InvalidInput("give --root or --workspace, not both")
     with open_home(home) as sr:
         if workspace:
-            result = sr.keys.rotate_workspace(workspace, actor=ACTOR).as_json()
-        else:
-            result = sr.keys.rotate_root(actor=ACTOR).as_json()
-    emit(json, result)
+            emit(json, sr.keys.rotate_workspace(workspace, actor=ACTOR).as_json())
+            return
+        epoch = sr.shred_epochs.run(actor=ACTOR).as_json()
+    emit(json, epoch, _epoch_text(epoch))
+
+
+def _epoch_text(epoch: dict[str, Any]) -> str:
+    destroyed = epoch["destroyed_versions"]
+    return "\n".join(
+        [
+            f"root key version {epoch['root_version']} made; "
+            f"{epoch['rewrapped_keys']} keys rewrapped under it",
+            "root versions destroyed in the KMS: "
+            + (", ".join(str(v) for v in destroyed) if destroyed else "none (none older)"),
+            f"keystore backup taken: {epoch['keystore_backup_id']}",
+            f"backups rewrapped: {len(epoch['rewrapped_backups'])}; older keystore backups "
+            f"deleted: {len(epoch['retired_keystore_backups'])}",
+        ]
+    )
 
 
 @app.command("policy")

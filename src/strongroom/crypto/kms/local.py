@@ -12,7 +12,7 @@ import re
 import stat
 from pathlib import Path
 
-from strongroom.crypto.kms.base import SoftwareRoot
+from strongroom.crypto.kms.base import RootKeyVersion, SoftwareRoot
 from strongroom.crypto.policy import KEY_BYTES
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import ConfigurationError, KeyUnavailable
@@ -56,6 +56,8 @@ def _read_folder(folder: Path) -> dict[int, SecretKey]:
             continue
         try:
             material = _read_private(path)
+        except FileNotFoundError:  # destroyed by a shred epoch while this folder was read
+            continue
         except OSError as e:  # ELOOP: a symbolic link where a key file should be
             raise ConfigurationError(
                 f"{path} cannot be read as a plain file: {e.strerror}"
@@ -83,6 +85,7 @@ class LocalKms(SoftwareRoot):
     def __init__(self, folder: Path, keys: dict[int, SecretKey]) -> None:
         super().__init__(keys)
         self._folder = folder
+        self._closed = False
 
     @classmethod
     def create(cls, folder: Path) -> LocalKms:
@@ -103,11 +106,35 @@ class LocalKms(SoftwareRoot):
             raise KeyUnavailable(f"no root key in {folder}")
         return cls(folder, keys)
 
-    def rotate(self) -> int:
-        # Another process may have rotated since this one opened the folder: reread it, so
-        # the new version follows the newest on disk.
+    def _reread(self) -> None:
+        """Another process may have rotated, or destroyed versions in a shred epoch, since
+        this one opened the folder: what is on disk is the truth."""
+        if self._closed:
+            raise KeyUnavailable("the local root key is closed")
         self._keys = _read_folder(self._folder)
+
+    def rotate(self) -> int:
+        self._reread()  # the new version follows the newest on disk
         return super().rotate()
+
+    def current_version(self) -> int:
+        self._reread()
+        return super().current_version()
+
+    def versions(self) -> list[RootKeyVersion]:
+        self._reread()
+        return super().versions()
+
+    def wrap(self, key: SecretKey, context: bytes) -> tuple[int, bytes]:
+        # Never wrap under a version a shred epoch elsewhere has destroyed: that key would
+        # be lost the moment it is written.
+        self._reread()
+        return super().wrap(key, context)
+
+    def unwrap(self, version: int, wrapped: bytes, context: bytes, label: str) -> SecretKey:
+        if version not in self._keys or not self._path(version).exists():
+            self._reread()  # a version made elsewhere, or one destroyed elsewhere
+        return super().unwrap(version, wrapped, context, label)
 
     def _path(self, version: int) -> Path:
         return self._folder / f"root-{version:06d}.key"
@@ -129,3 +156,13 @@ class LocalKms(SoftwareRoot):
         finally:
             os.close(fd)
         path.unlink()
+        # The removal itself durable: after a power cut the version is still gone.
+        folder = os.open(self._folder, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+    def close(self) -> None:
+        self._closed = True  # no reread brings the keys back
+        super().close()

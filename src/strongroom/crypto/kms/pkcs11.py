@@ -402,6 +402,10 @@ class Pkcs11Kms:
 
     def wrap(self, key: SecretKey, context: bytes) -> tuple[int, bytes]:
         with _LOCK:
+            # Wraps are rare (a workspace, a backup): reread the token first, so a version
+            # made by another process is used and one a shred epoch destroyed is not.
+            self._session()
+            self._refresh()
             version = self._current()
             scheme = self._shared.schemes[version]
             try:

@@ -412,19 +412,20 @@ class TransitKms:
         try:
             # One setting per call: hvac refuses both at once unless encryption > decryption,
             # and Transit trims only down to min_encryption_version (encryption still uses
-            # the newest version; this is a floor).
-            self._call(
-                "raise the minimum decryption version",
-                lambda t: t.update_key_configuration(
-                    c.key, min_decryption_version=floor, mount_point=c.mount
-                ),
-            )
+            # the newest version; this is a floor). Encryption first: Vault refuses a
+            # decryption floor above a non-zero encryption floor (a second shred would fail).
             self._call(
                 "raise the minimum encryption version",
                 lambda t: t.update_key_configuration(
                     c.key,
                     min_encryption_version=max(floor, int(meta["min_encryption_version"])),
                     mount_point=c.mount,
+                ),
+            )
+            self._call(
+                "raise the minimum decryption version",
+                lambda t: t.update_key_configuration(
+                    c.key, min_decryption_version=floor, mount_point=c.mount
                 ),
             )
             self._call(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from strongroom.domain.lifecycle import PurgeKind
 from strongroom.storage import keystore_tables as k
@@ -46,3 +46,14 @@ class Ledger(Repository):
             )
         )
         return [(r.deleted_at, r.purged_at) for r in rows]
+
+    def key_shreds_by_workspace(self, purged_after: datetime) -> dict[str, datetime]:
+        """The newest purge since ``purged_after`` that destroyed a key, per workspace:
+        the workspaces whose key a shred epoch rotates."""
+        c = k.ledger.c
+        rows = self.conn.execute(
+            select(c.workspace_id, func.max(c.purged_at))
+            .where(c.purged_at > purged_after, c.kind.in_([k for k in PurgeKind if k.shreds_a_key]))
+            .group_by(c.workspace_id)
+        )
+        return {r[0]: r[1] for r in rows}
