@@ -442,7 +442,7 @@ class Settings:
                     "aws_kms_endpoint_url must hold no user, password or query: credentials "
                     "come from the AWS chain, never from the settings"
                 )
-            if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
+            if url.scheme == "http" and not _loopback(url.hostname or ""):
                 raise ConfigurationError(
                     "aws_kms_endpoint_url must use https (http only to localhost): wrapped "
                     "keys and their plaintext travel in it"
@@ -755,7 +755,7 @@ def _check_transit_url(url: str) -> None:
         raise ConfigurationError(
             "transit_url must be only scheme, host and port (e.g. https://vault.internal:8200)"
         )
-    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    loopback = _loopback(parts.hostname or "")
     if parts.scheme == "http" and not loopback:
         raise ConfigurationError(
             "transit_url must use https: the Vault token would cross the network in clear"
