@@ -98,7 +98,7 @@ def serve(
     command = [STRONGROOM, "serve", "--home", str(home), "--port", str(free_port())]
     command += ["--workers", str(workers), "--json", *extra]
     with stderr.open("w") as log:  # the child has its own copy
-        process = subprocess.Popen(  # noqa: S603 - our own command line
+        process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -152,7 +152,7 @@ def start_workers(
         command += ["--interval", str(interval), "--json"]
         with log.open("w") as err:
             workers.processes.append(
-                subprocess.Popen(  # noqa: S603 - our own command line
+                subprocess.Popen(
                     command,
                     stdout=subprocess.PIPE,
                     stderr=err,
@@ -242,17 +242,25 @@ class PinnedConnection:
         self.conn.close()
 
 
-def connections_to_each(serving: Serving, token: str, tries: int = 60) -> dict[int, PinnedConnection]:
-    """A kept-alive connection served by each API process (new connections until the
-    kernel has handed one to each); the others are closed."""
-    pids = set(serving.api_pids())
+def connections_to_each(serving: Serving, token: str) -> dict[int, PinnedConnection]:
+    """A kept-alive connection served by each API process. Idle processes sharing one
+    listening socket do not take turns (the kernel wakes them in one order), so while a
+    connection is made to one, the others are paused (SIGSTOP): only it can accept."""
+    pids = serving.api_pids()
     found: dict[int, PinnedConnection] = {}
-    for _ in range(tries):
-        pinned = PinnedConnection(serving, token)
-        if pinned.pid is not None and pinned.pid not in found:
-            found[pinned.pid] = pinned
-        else:
-            pinned.close()
-        if set(found) >= pids:
-            return found
-    raise AssertionError(f"no connection reached every API process {sorted(pids)}: {sorted(found)}")
+    try:
+        for pid in pids:
+            others = [p for p in pids if p != pid]
+            for other in others:
+                os.kill(other, signal.SIGSTOP)
+            try:
+                found[pid] = PinnedConnection(serving, token)
+            finally:
+                for other in others:
+                    os.kill(other, signal.SIGCONT)
+            assert found[pid].pid == pid, (pid, found[pid].pid)
+    except BaseException:
+        for connection in found.values():
+            connection.close()
+        raise
+    return found
