@@ -242,25 +242,22 @@ class PinnedConnection:
         self.conn.close()
 
 
-def connections_to_each(serving: Serving, token: str) -> dict[int, PinnedConnection]:
-    """A kept-alive connection served by each API process. Idle processes sharing one
-    listening socket do not take turns (the kernel wakes them in one order), so while a
-    connection is made to one, the others are paused (SIGSTOP): only it can accept."""
-    pids = serving.api_pids()
+def connections_to_each(
+    serving: Serving, token: str, tries: int = 100
+) -> dict[int, PinnedConnection]:
+    """A kept-alive connection served by each API process: new connections (each from
+    another client port, which the kernel hashes over the processes' sockets) until one
+    has reached each; the others are closed."""
+    pids = set(serving.api_pids())
     found: dict[int, PinnedConnection] = {}
-    try:
-        for pid in pids:
-            others = [p for p in pids if p != pid]
-            for other in others:
-                os.kill(other, signal.SIGSTOP)
-            try:
-                found[pid] = PinnedConnection(serving, token)
-            finally:
-                for other in others:
-                    os.kill(other, signal.SIGCONT)
-            assert found[pid].pid == pid, (pid, found[pid].pid)
-    except BaseException:
-        for connection in found.values():
-            connection.close()
-        raise
-    return found
+    for _ in range(tries):
+        pinned = PinnedConnection(serving, token)
+        if pinned.pid is not None and pinned.pid not in found:
+            found[pinned.pid] = pinned
+        else:
+            pinned.close()
+        if set(found) >= pids:
+            return found
+    for connection in found.values():
+        connection.close()
+    raise AssertionError(f"no connection reached each API process {sorted(pids)}: {sorted(found)}")
