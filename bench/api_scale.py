@@ -32,12 +32,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.api import Plan, WrkRun, prepare, read_script, run_wrk
+from bench.api import THREADS, Plan, WrkRun, prepare, read_script, run_wrk
 from bench.runner import Config, Result, Target, alternate, median, work_dir
 
 NAMES = frozenset({"api_scale_ratio"})
 CONNECTIONS = 8
-THREADS = 1
+
 STARTUP_TIMEOUT = 120.0
 STRONGROOM = str(Path(sys.executable).parent / "strongroom")
 
