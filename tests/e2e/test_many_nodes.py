@@ -185,7 +185,12 @@ def test_two_api_processes_and_three_workers_share_everything(
         certificates = Counter(c["subject_id"] for c in issued)
         assert certificates == Counter(trashed), issued
         certified = Counter(e.subject["subject_id"] for e in events if e.action == PURGE_CERTIFIED)
-        assert certified == Counter(trashed)
+        assert certified == Counter(trashed), (
+            [e.as_json() for e in events if e.action == PURGE_CERTIFIED],
+            trashed,
+            live.id,
+            len(events),
+        )
 
         # Every acknowledged write, through a connection served by each API process (made
         # now: an idle connection is closed after header_timeout_seconds).
