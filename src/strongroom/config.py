@@ -367,8 +367,17 @@ class Settings:
                     "come from the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                     "a profile, an instance role), never from the settings"
                 )
-            if url.scheme == "http" and self.environment == "production":
-                raise ConfigurationError("s3_endpoint_url must be https:// in production")
+            if (
+                url.scheme == "http"
+                and self.environment == "production"
+                and not _loopback(url.hostname or "")
+            ):
+                # Only ciphertext travels, but the names, sizes and timing of blobs would
+                # cross a network in the clear; a gateway on this machine is the exception.
+                raise ConfigurationError(
+                    "s3_endpoint_url must be https:// in production, unless it is a loopback "
+                    "address (a gateway on this machine)"
+                )
         if self.s3_bucket and not _S3_BUCKET.fullmatch(self.s3_bucket):
             raise ConfigurationError(
                 "s3_bucket must be an S3 bucket name: 3-63 lowercase letters, digits, dots "

@@ -68,6 +68,10 @@ def test_s3_settings_choose_the_s3_store(tmp_path: Path) -> None:
             S3 + PRODUCTION + 's3_endpoint_url = "http://s3.example"\n',
             "https:// in production",
         ),
+        (
+            S3 + PRODUCTION + 's3_endpoint_url = "http://127.0.0.1.example:8333"\n',
+            "loopback",
+        ),
     ],
 )
 def test_unusable_s3_settings_are_refused_with_what_to_change(
@@ -76,6 +80,12 @@ def test_unusable_s3_settings_are_refused_with_what_to_change(
     with pytest.raises(ConfigurationError, match=says) as refused:
         load(tmp_path, text)
     assert "wJalr" not in str(refused.value)
+
+
+def test_a_gateway_on_this_machine_may_speak_plain_http_in_production(tmp_path: Path) -> None:
+    for host in ("127.0.0.1", "localhost", "[::1]"):
+        text = S3 + PRODUCTION + f's3_endpoint_url = "http://{host}:8333"\n'
+        assert load(tmp_path / host.strip("[]:"), text).s3_endpoint_url.startswith("http://")
 
 
 @pytest.mark.parametrize(
