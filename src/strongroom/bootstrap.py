@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from strongroom.services.subprocessors import Subprocessors
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0013", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0014", "keystore": "0002"}
 
 
 class Strongroom:

@@ -393,6 +393,16 @@ promise_checks = Table(
     Index("ix_promise_checks_checked", "checked_at"),
 )
 
+# Who runs each chore on a period (a scheduled backup, a restore drill, a shred epoch) now:
+# one worker at a time, however many share the data store (lifecycle/worker.py).
+chore_leases = Table(
+    "chore_leases",
+    metadata,
+    Column("chore", String(32), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("lease_until", UtcDateTime, nullable=False),
+)
+
 # Agreements (the DPA and the SCCs): published versions are immutable (the 0012 migration's
 # triggers refuse UPDATE and DELETE); acceptances carry a signed receipt, sealed under the
 # directory key (it names the owner, their client address and user agent).

@@ -23,6 +23,7 @@ from strongroom.storage.repositories.audit import Audit
 from strongroom.storage.repositories.backups import Backups
 from strongroom.storage.repositories.billing import BillingEvents
 from strongroom.storage.repositories.browser_sessions import BrowserSessions
+from strongroom.storage.repositories.chores import ChoreLeases
 from strongroom.storage.repositories.deadlines import Deadlines
 from strongroom.storage.repositories.exports import ExportJobs
 from strongroom.storage.repositories.files import Files
@@ -146,6 +147,7 @@ class DataUnitOfWork(_Transaction):
     # the trust center's results, and what its checks read
     promise_checks = _Repository(PromiseChecks)
     promise_evidence = _Repository(PromiseEvidence)
+    chore_leases = _Repository(ChoreLeases)  # one worker at a time per scheduled chore
     agreements = _Repository(Agreements)
     # subprocessors (issue 14, item 3)
     subprocessor_notices = _Repository(SubprocessorNotices)
