@@ -137,12 +137,24 @@ class Access:
         return issued
 
     def create_operator_token(
-        self, expires_days: int | None = DEFAULT_TOKEN_DAYS, actor: str = "system"
+        self,
+        expires_days: int | None = DEFAULT_TOKEN_DAYS,
+        actor: str = "system",
+        operator_id: str | None = None,
     ) -> IssuedToken:
+        """An operator token; ``operator_id``: the operator (a person) it is issued to."""
         with self.ctx.store.write() as uow:
             issued = self._issue(uow, PrincipalKind.OPERATOR, expires_days)
+            if operator_id is not None:
+                uow.operators.link_token(issued.id, operator_id)
             audit.append(
-                uow, self.ctx.clock.now(), actor, "token.create_operator", None, token_id=issued.id
+                uow,
+                self.ctx.clock.now(),
+                actor,
+                "token.create_operator",
+                None,
+                token_id=issued.id,
+                **({"operator_id": operator_id} if operator_id else {}),
             )
             uow.commit()
         return issued
@@ -301,6 +313,14 @@ class Access:
         if row.expires_at is None or row.expires_at <= self.ctx.clock.now():
             raise Unauthenticated("the session has expired")
         return Principal(PrincipalKind.SESSION, row.id, row.user_id)
+
+    def operator_of(self, principal: Principal) -> str | None:
+        """The operator (a person) an operator token was issued to; None for a token
+        issued to no one (before staff existed)."""
+        if principal.kind is not PrincipalKind.OPERATOR:
+            return None
+        with self.ctx.store.read() as uow:
+            return uow.operators.of_token(principal.id)
 
     def resume_operator(self, token_id: str) -> Principal:
         """The operator behind a console session kept by their token's id: the same checks

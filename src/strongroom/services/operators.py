@@ -2,8 +2,9 @@
 
 Names and emails are sealed under the directory key; an operator is found by the
 directory's blind index of their email (one operator per email). An operator token may be
-issued to a named operator (:meth:`Staff.link_token`): a grant asked for with that token is
-theirs. Tokens issued before staff existed name no one, and keep working as before.
+issued to a named operator (``token create --operator --operator-email``): a grant asked
+for with that token is theirs. Tokens issued before staff existed name no one, and keep
+working as before (they name the operator in each request).
 """
 
 from __future__ import annotations
@@ -139,23 +140,6 @@ class Staff:
             rules.Agreement(a.version, a.signed_on) for a in uow.operators.agreements(operator_id)
         ]
         return rules.agreement_in_force(agreements, self.ctx.settings.staff_agreement_version)
-
-    def link_token(self, email: str, token_id: str, actor: str = "system") -> str:
-        """Name the operator an operator token was issued to; their id."""
-        with self.ctx.store.write() as uow:
-            row = self.find(uow, email)
-            uow.operators.link_token(token_id, row.id)
-            audit.append(
-                uow,
-                self.ctx.clock.now(),
-                actor,
-                "operator.token",
-                None,
-                operator_id=row.id,
-                token_id=token_id,
-            )
-            uow.commit()
-        return row.id
 
     def name_of(self, row: OperatorRow, actor: str = "system") -> tuple[str, str]:
         """The operator's name and email (decrypted)."""
