@@ -68,6 +68,7 @@ class Grant:
         fallback: Action | None = None,
         project_id: str | None = None,
         what: str | None = None,
+        safe: bool = False,
     ) -> None:
         self._sr = sr
         self._token = token
@@ -78,6 +79,7 @@ class Grant:
         #: the request itself as a grant's reads record it.
         self._project_id = project_id
         self._what = what
+        self._safe = safe  # a GET or HEAD request: changes nothing
         self._caller: Principal | None = None
         self._role: Role | None = None
 
@@ -88,12 +90,12 @@ class Grant:
         caller = _authenticate(self._sr, self._token)
         access, ws, project = self._sr.access, self.workspace_id, self._project_id
         try:
-            self._role = access.require(caller, ws, self._action, project, self._what)
+            self._role = access.require(caller, ws, self._action, project, self._what, self._safe)
         except Conflict:  # the plan state refuses it: the fallback, if the role allows that
             role = access.role_in(caller, ws)
             if self._fallback is None or role is None or not may(role, self._fallback):
                 raise
-            self._role = access.require(caller, ws, self._fallback, project, self._what)
+            self._role = access.require(caller, ws, self._fallback, project, self._what, self._safe)
         self._caller = caller
 
     @property
@@ -121,7 +123,9 @@ def allowed(action: Action, fallback: Action | None = None) -> Any:
     ) -> Grant:
         project_id = request.path_params.get("project_id")
         what = f"{request.method} {request.url.path}"
-        return Grant(sr, _token(credentials), workspace_id, action, fallback, project_id, what)
+        safe = request.method in ("GET", "HEAD")
+        token = _token(credentials)
+        return Grant(sr, token, workspace_id, action, fallback, project_id, what, safe)
 
     return Depends(pending)
 

@@ -88,7 +88,7 @@ class FastReads:
     ) -> None:
         what = f"GET {scope['path']}"
         token = bearer(scope["headers"])
-        grant = Grant(self.sr, token, workspace_id, Action.READ, None, project_id, what)
+        grant = Grant(self.sr, token, workspace_id, Action.READ, None, project_id, what, True)
         try:
             body = await run_in_threadpool(read_record, self.sr, grant, project_id, record_id)
         except StrongroomError as error:

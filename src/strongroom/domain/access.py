@@ -44,9 +44,11 @@ def check_workspace_access(
     role: Role | None,
     action: Action,
     project_id: str | None = None,
+    safe: bool = False,
 ) -> None:
     """Raise unless ``principal`` (with ``role`` in ``workspace_id``, None if not a member)
-    may do ``action`` there (``project_id``: the project the request names, if any).
+    may do ``action`` there (``project_id``: the project the request names, if any;
+    ``safe``: the request changes nothing, GET or HEAD).
     Another tenant's workspace is NotFound, never 403: its existence is not disclosed. A
     break-glass grant only reads, and only its project when it names one."""
     if principal.kind is PrincipalKind.OPERATOR:
@@ -54,7 +56,7 @@ def check_workspace_access(
     if role is None:
         raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
     if principal.kind is PrincipalKind.GRANT:
-        check_grant_allows(principal.project_id, action, project_id)
+        check_grant_allows(principal.project_id, action, project_id, safe)
     if not may(role, action):
         raise PermissionDenied(f"the {role.value} role may not {action.value.replace('_', ' ')}")
 

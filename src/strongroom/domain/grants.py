@@ -204,10 +204,14 @@ def check_token_issuable(grant_id: str, current: GrantStatus, issued: bool) -> N
         )
 
 
-def check_grant_allows(grant_project: str | None, action: Action, project_id: str | None) -> None:
-    """Refuse anything but a read, and (for a grant of one project) anything outside that
-    project, a request that names no project included."""
-    if action not in GRANT_ACTIONS:
+def check_grant_allows(
+    grant_project: str | None, action: Action, project_id: str | None, safe: bool
+) -> None:
+    """Refuse anything but a read, by a request that changes nothing (``safe``: GET or
+    HEAD; a route that is gated by ``read`` but writes, such as accepting the DPA, is
+    refused too), and (for a grant of one project) anything outside that project, a
+    request that names no project included."""
+    if action not in GRANT_ACTIONS or not safe:
         raise PermissionDenied("a break-glass grant only reads: it may not do that")
     if grant_project is not None and project_id != grant_project:
         raise PermissionDenied(f"this break-glass grant covers project {grant_project} only")

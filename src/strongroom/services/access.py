@@ -378,13 +378,15 @@ class Access:
         action: Action,
         project_id: str | None = None,
         what: str | None = None,
+        safe: bool = False,
     ) -> Role:
         """The caller's role in the workspace, if it allows ``action`` (on ``project_id``,
         the project the request names); else NotFound (not theirs) or PermissionDenied
-        (theirs, but not allowed). A break-glass grant's request that passes is recorded
-        (``what``: the request) in the grant's reads and the audit before it runs."""
+        (theirs, but not allowed). A break-glass grant passes only for a read by a request
+        that changes nothing (``safe``: GET or HEAD); what passes is recorded (``what``: the
+        request) in the grant's reads and the audit before it runs."""
         role = self.role_in(principal, workspace_id)
-        check_workspace_access(principal, workspace_id, role, action, project_id)
+        check_workspace_access(principal, workspace_id, role, action, project_id, safe)
         assert role is not None  # check_workspace_access refused otherwise
         # and the plan (cancelled, expired, closed): an API token read it with itself
         now = self.ctx.clock.now()

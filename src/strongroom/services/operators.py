@@ -129,6 +129,13 @@ class Staff:
         with self.ctx.store.read() as uow:
             return self._operator(uow, self.find(uow, email))
 
+    def by_id(self, operator_id: str) -> Operator:
+        with self.ctx.store.read() as uow:
+            row = uow.operators.get(operator_id)
+            if row is None:
+                raise NotFound(f"no operator {operator_id}")
+            return self._operator(uow, row)
+
     def find(self, uow: DataUnitOfWork, email: str) -> OperatorRow:
         row = uow.operators.by_email_index(directory_index(self.ctx, check_email(email)))
         if row is None:
