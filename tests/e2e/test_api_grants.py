@@ -137,7 +137,10 @@ def test_a_grant_never_writes_deletes_exports_or_manages(w: World) -> None:
     ws, p, r = w.ws, w.project, w.record
     with w.live.client(token) as grantee:
         attempts = [
-            grantee.post(f"/v1/workspaces/{ws}/projects/{p}/records", json={"collection": "c", "document": {}}),
+            grantee.post(
+                f"/v1/workspaces/{ws}/projects/{p}/records",
+                json={"collection": "c", "document": {}},
+            ),
             grantee.put(f"/v1/workspaces/{ws}/projects/{p}/records/{r}", json={"document": {}}),
             grantee.delete(f"/v1/workspaces/{ws}/projects/{p}/records/{r}"),
             grantee.post(f"/v1/workspaces/{ws}/exports"),
@@ -167,7 +170,12 @@ def test_another_workspaces_ids_are_not_found(w: World) -> None:
         assert grantee.get(f"{b}/records/{w.record_b}").status_code == 404
         assert grantee.get(f"{b}/records", params={"collection": "notes"}).status_code == 404
         # B's record under A's workspace id: not there either
-        assert grantee.get(f"/v1/workspaces/{w.ws}/projects/{w.project_b}/records/{w.record_b}").status_code == 404
+        assert (
+            grantee.get(
+                f"/v1/workspaces/{w.ws}/projects/{w.project_b}/records/{w.record_b}"
+            ).status_code
+            == 404
+        )
 
 
 def test_a_project_grant_reads_that_project_only(w: World) -> None:
@@ -177,7 +185,9 @@ def test_a_project_grant_reads_that_project_only(w: World) -> None:
     with w.live.client(token) as grantee:
         mine = f"/v1/workspaces/{w.ws}/projects/{w.project}"
         assert grantee.get(f"{mine}/records/{w.record}").status_code == 200
-        assert grantee.get(f"{mine}/records", params={"collection": "candidates"}).status_code == 200
+        assert (
+            grantee.get(f"{mine}/records", params={"collection": "candidates"}).status_code == 200
+        )
         other = f"/v1/workspaces/{w.ws}/projects/{w.other_project}"
         assert grantee.get(f"{other}/records/{w.other_record}").status_code == 403
         assert grantee.get(f"{other}/records", params={"collection": "salaries"}).status_code == 403
