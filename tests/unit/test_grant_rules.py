@@ -45,11 +45,15 @@ def test_versions_order_numbers_as_numbers() -> None:
     assert rules.version_key("2") > rules.version_key("1.9")
 
 
-@given(st.lists(st.from_regex(r"[0-9a-z][0-9a-z.-]{0,10}", fullmatch=True), min_size=2))
-def test_version_order_is_total_and_consistent(labels: list[str]) -> None:
-    ordered = sorted(labels, key=rules.version_key)
-    for a, b in zip(ordered, ordered[1:], strict=False):
-        assert rules.version_key(a) <= rules.version_key(b)
+@given(st.from_regex(r"([0-9a-z.-]*[a-z.-])?", fullmatch=True), st.integers(0, 10**6))
+def test_the_next_number_is_a_later_version(prefix: str, n: int) -> None:
+    assert rules.version_key(f"{prefix}{n + 1}") > rules.version_key(f"{prefix}{n}")
+    assert rules.agreement_in_force(
+        [Agreement(f"{prefix}{n + 1}", date(2026, 1, 1))], f"{prefix}{n}"
+    )
+    assert not rules.agreement_in_force(
+        [Agreement(f"{prefix}{n}", date(2026, 1, 1))], f"{prefix}{n + 1}"
+    )
 
 
 def test_a_future_signing_date_is_refused() -> None:
