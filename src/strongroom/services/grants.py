@@ -51,7 +51,8 @@ class GrantRead:
     audit_seq: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "request": self.request, "audit_seq": self.audit_seq}
+        # (not the audit's global seq: a tenant is never shown it, see services/audit.py)
+        return {"at": self.at.isoformat(), "request": self.request}
 
 
 @dataclass(frozen=True)
