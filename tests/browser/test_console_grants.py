@@ -22,6 +22,8 @@ def test_the_owner_approves_sees_the_read_and_revokes(
     page = console.page
 
     console.sign_in("owner")
+    console.visit(console.ws(), "overview-staff-access")  # the owner sees it first thing
+    assert "Ann Operator asks to read this workspace" in page.locator("#staff-access").inner_text()
     console.visit(console.ws("/grants"), "grants-pending")
     row = page.locator(f"#grant-{grant}")
     assert "SUP-42" in row.inner_text() and "Ann Operator" in row.inner_text()
