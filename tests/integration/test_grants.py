@@ -46,3 +46,11 @@ def test_a_purged_workspace_takes_its_grants_and_reads(sr: Strongroom) -> None:
         assert uow.grants.for_workspace(ws) == []
         assert uow.grants.read_counts(ws) == {}
     assert [o.email for o in sr.staff.list()] == [ANN]  # staff are not the customer's
+
+
+def test_revoking_a_grants_token_ends_the_grant(sr: Strongroom) -> None:
+    ws, grant = _grant(sr)
+    sr.grants.decide(ws, grant, Decision.APPROVE)
+    _view, issued = sr.grants.issue_token(grant)
+    sr.access.revoke(issued.id, workspace_id=ws)  # as an owner does on the tokens page
+    assert sr.grants.get(ws, grant).status.value == "revoked"

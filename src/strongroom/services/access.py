@@ -201,6 +201,11 @@ class Access:
                 raise NotFound(f"no token {token_id}", token_id=token_id)
             now = self.ctx.clock.now()
             uow.tokens.revoke(token_id, now)
+            grant = uow.grants.by_token(token_id) if row.kind == PrincipalKind.GRANT else None
+            if grant is not None and (
+                grant_status(GrantState(grant.state), grant.expires_at, now) is GrantStatus.ACTIVE
+            ):  # a grant's token: the grant ends with it
+                uow.grants.revoke(grant.id, now, actor)
             audit.append(
                 uow,
                 now,
@@ -208,6 +213,7 @@ class Access:
                 "token.revoke",
                 row.workspace_id,
                 token_id=token_id,
+                **({"grant_id": grant.id} if grant is not None else {}),
             )
             uow.commit()
 
