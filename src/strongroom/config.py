@@ -255,6 +255,16 @@ class Settings:
     #: the request id) or "text" (one readable line an event).
     log_format: str = "json"
 
+    # Staff and break-glass grants (issue 17: docs/break-glass.md)
+    #: The longest a break-glass grant may last, in hours: 1 to 24 (never more).
+    grant_max_hours: int = 24
+    #: "on": an operator may approve their own grant in an emergency (the workspace's
+    #: owners are mailed at once, so smtp_host is required); "off": only an owner approves.
+    grant_self_approval: str = "off"
+    #: The confidentiality agreement version staff must have signed (their latest agreement
+    #: this version or a later one) to ask for access; empty: any signed agreement.
+    staff_agreement_version: str = ""
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -341,6 +351,7 @@ class Settings:
         self._validate_aws_kms()
         self._validate_agreements()
         self._validate_observability()
+        self._validate_grants()
         return self
 
     def _validate_pkcs11_scheme(self) -> None:
@@ -507,6 +518,28 @@ class Settings:
         if not 1 <= self.subprocessor_subscribes_per_address <= 10000:
             raise ConfigurationError(
                 "subprocessor_subscribes_per_address must be between 1 and 10000"
+            )
+
+    def _validate_grants(self) -> None:
+        if not 1 <= self.grant_max_hours <= 24:
+            raise ConfigurationError(
+                "grant_max_hours must be between 1 and 24: staff access to customer data is "
+                "promised to last a day at most"
+            )
+        if self.grant_self_approval not in ("on", "off"):
+            raise ConfigurationError(
+                f'grant_self_approval must be "on" or "off", not {self.grant_self_approval!r}'
+            )
+        if self.grant_self_approval == "on" and not self.smtp_host:
+            raise ConfigurationError(
+                'grant_self_approval = "on" needs smtp_host: the owners of a workspace are '
+                "mailed at once when an operator approves their own grant"
+            )
+        version = self.staff_agreement_version
+        if version and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", version):
+            raise ConfigurationError(
+                "staff_agreement_version is 1 to 64 letters, digits, dots, dashes or "
+                "underscores, starting with a letter or digit (or empty)"
             )
 
     def _validate_agreements(self) -> None:

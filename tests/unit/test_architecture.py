@@ -133,6 +133,9 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.observability.readings",
         # shred epochs (issue 15): built when the worker or `keys rotate --root` needs them
         "strongroom.lifecycle.shred_epoch",
+        # staff and break-glass grants (issue 17): built when first used
+        "strongroom.services.operators",
+        "strongroom.services.grants",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
