@@ -572,6 +572,7 @@ class Settings:
                 f"{promised} days"
             )
         self._validate_backup_retention()
+        self._validate_shred_reach()
         if not 1 <= self.export_ttl_days <= 30:
             raise ConfigurationError("export_ttl_days must be between 1 and 30")
         if not 1 <= self.worker_interval_seconds <= 3600:
@@ -604,6 +605,31 @@ class Settings:
                 f"keystore_backup_retention_days must be at most backup_purge_window_days "
                 f"({window}): deleted data is promised to be gone from backups within "
                 f"{window} days"
+            )
+
+    def shredded_key_gone_days(self) -> int:
+        """At the latest, days after a deletion by which its destroyed key is unrecoverable
+        everywhere: the purge at the trash's end, the shred epoch at most one rotation
+        period later, then the KMS's wait before the old root version is really deleted
+        (AWS KMS: 7 days)."""
+        delay = policy.root_destroy_delay(self.kms).days
+        return self.trash_days + policy.ROOT_KEY_ROTATION_DAYS + delay
+
+    def _validate_shred_reach(self) -> None:
+        """A deletion certificate's ``key_unrecoverable_everywhere_by`` must fall inside the
+        backup window: a KMS that only schedules the destroy needs that much room. (With
+        an immediate destroy the worker brings the epoch forward to fit: trash_days up to
+        the window itself stays allowed there.)"""
+        latest = self.shredded_key_gone_days()
+        delay = policy.root_destroy_delay(self.kms).days
+        if delay and latest > self.backup_purge_window_days:
+            raise ConfigurationError(
+                f"backup_purge_window_days ({self.backup_purge_window_days}) is too short for "
+                f"kms = {self.kms!r}: a key purged after the {self.trash_days}-day trash is "
+                f"unrecoverable only after the next shred epoch ({policy.ROOT_KEY_ROTATION_DAYS} "
+                f"day) and the KMS's {delay}-day deletion wait, {latest} days after its "
+                f"deletion; set backup_purge_window_days to at least {latest} or trash_days to "
+                f"at most {self.backup_purge_window_days - latest + self.trash_days}"
             )
 
     def _validate_privacy(self) -> None:

@@ -99,6 +99,7 @@ class Scheduled:
             self.ctx.ledger.key_shreds(since),
             window,
             now,
+            root_destroy_delay(settings.kms),
         )
         unfinished = epochs.unfinished()
         if now < due and not unfinished:
