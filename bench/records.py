@@ -369,7 +369,7 @@ def _timed_rep(
             sr.records.get(ws, prj, a)
             plain.get(b)
         gc.collect()
-    
+
         sr_ids: list[str] = []
         plain_ids: list[str] = []
         for n, start in enumerate(range(0, len(documents), batch)):
@@ -385,7 +385,7 @@ def _timed_rep(
         _check_same(sides, sr_ids[0], plain_ids[0])
         if not read:
             return times
-    
+
         order = list(range(len(sr_ids)))
         random.Random(rep).shuffle(order)
         gc.collect()
@@ -430,8 +430,9 @@ def _rate(reps: list[RepTimes], side: str, per_sample: int) -> float:
 
 # entry point -----------------------------------------------------------------------------
 PG_NOTE = (
-    " The _pg figures: the same on PostgreSQL instead of SQLite; the data store, the keystore and the plain table each in a database of "
-    "their own on the same server (127.0.0.1:5432 unless STRONGROOM_BENCH_POSTGRES_URL), "
+    " The _pg figures: the same on PostgreSQL instead of SQLite; the data store, the "
+    "keystore and the plain table each in a database of their own on the same server "
+    "(127.0.0.1:5432 unless STRONGROOM_BENCH_POSTGRES_URL), "
     "through the same make_engine (psycopg); BEGIN instead of BEGIN IMMEDIATE."
 )
 

@@ -20,10 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.seaweed import SeaweedS3, credentials_env
+
 from bench.files import MB, Home, _check_round_trip, _sr_get, _sr_put, make_source
 from bench.runner import MIB, Config, Result, Target, alternate, median, work_dir
 from strongroom.bootstrap import init_home, open_strongroom
-from tests.seaweed import SeaweedS3, credentials_env
 
 
 @contextmanager

@@ -93,6 +93,9 @@ class Settings:
     backup_purge_window_days: int = 60
     #: Folder of backups (encrypted data and keystore backups); default ``HOME/backups``.
     backup_dir: str = ""
+    #: Backups in an S3 bucket instead: "s3://bucket/prefix" (the endpoint and region of
+    #: s3_endpoint_url and s3_region, credentials from the AWS chain). Empty: backup_dir.
+    backup_url: str = ""
     #: Every data backup is deleted this many days after it was taken, whether or not newer
     #: backups exist. At most backup_purge_window_days; default (0): that window (60 days).
     backup_retention_days: int = 0
@@ -382,6 +385,36 @@ class Settings:
             raise ConfigurationError(
                 "s3_prefix must be empty or a folder: at most 200 letters, digits and ._-/ "
                 "characters, ending with / and not starting with one"
+            )
+        self._validate_backup_url()
+
+    def _validate_backup_url(self) -> None:
+        """``s3://bucket/prefix``, not overlapping the blobs' prefix in the same bucket (the
+        blob store's sweep of abandoned uploads would abort a backup being written)."""
+        if not self.backup_url:
+            return
+        url = urlsplit(self.backup_url)
+        prefix = url.path.strip("/") + "/" if url.path.strip("/") else ""
+        if (
+            url.scheme != "s3"
+            or not _S3_BUCKET.fullmatch(url.netloc)
+            or url.query
+            or url.fragment
+            or not _S3_PREFIX.fullmatch(prefix)
+            or "//" in url.path
+        ):
+            raise ConfigurationError(
+                "backup_url must be s3://BUCKET/PREFIX (a bucket name, then a folder of "
+                "letters, digits and ._-/), or empty for backup_dir; credentials come from "
+                "the AWS chain, never from the settings"
+            )
+        same_bucket = self.blob_store == "s3" and url.netloc == self.s3_bucket
+        if same_bucket and (prefix.startswith(self.s3_prefix) or self.s3_prefix.startswith(prefix)):
+            raise ConfigurationError(
+                f"backup_url {self.backup_url} overlaps the blobs' place (s3_bucket "
+                f"{self.s3_bucket}, s3_prefix {self.s3_prefix!r}): give backups a prefix of "
+                'their own, beside the blobs\' (e.g. s3_prefix = "blobs/" and backup_url '
+                f'= "s3://{self.s3_bucket}/backups")'
             )
 
     def _validate_transit(self) -> None:

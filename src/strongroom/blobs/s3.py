@@ -89,9 +89,18 @@ class S3BlobStore:
     def name(self, key: str) -> str:
         return self.prefix + check_key(key)
 
+    def writer(self, key: str) -> contextlib.AbstractContextManager[BlobWriter]:
+        return self.object_writer(self.name(key))
+
+    def open(self, key: str) -> contextlib.AbstractContextManager[BinaryIO]:
+        return self.open_object(self.name(key), key)
+
+    # Objects by their full name (the backup folder on S3, backup/s3_place.py, names its
+    # objects itself; a blob's name is the prefix and its checked key).
     @contextlib.contextmanager
-    def writer(self, key: str) -> Iterator[BlobWriter]:
-        upload = _Upload(self, self.name(key))
+    def object_writer(self, name: str) -> Iterator[BlobWriter]:
+        """Write object ``name``: it appears on clean exit, an exception aborts it."""
+        upload = _Upload(self, name)
         try:
             yield upload
             upload.finish()
@@ -100,12 +109,46 @@ class S3BlobStore:
             raise
 
     @contextlib.contextmanager
-    def open(self, key: str) -> Iterator[BinaryIO]:
-        with self.calls(f"reading blob {key}", missing=key):
-            body = self.client.get_object(Bucket=self.bucket, Key=self.name(key))["Body"]
-        reader = io.BufferedReader(_Body(self, key, body), READ_BUFFER)
+    def open_object(self, name: str, label: str) -> Iterator[BinaryIO]:
+        """Stream object ``name``; NotFound (naming ``label``) if it does not exist."""
+        with self.calls(f"reading blob {label}", missing=label):
+            body = self.client.get_object(Bucket=self.bucket, Key=name)["Body"]
+        reader = io.BufferedReader(_Body(self, label, body), READ_BUFFER)
         with reader:
             yield cast(BinaryIO, reader)
+
+    def listed(self, prefix: str) -> list[tuple[str, datetime]]:
+        """Every object whose name starts with ``prefix``: (name, last modified)."""
+        found: list[tuple[str, datetime]] = []
+        with self.calls("listing objects"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                found += [(o["Key"], o["LastModified"]) for o in page.get("Contents", [])]
+        return found
+
+    def delete_objects(self, names: list[str]) -> None:
+        """Delete these objects (a thousand per request); missing ones are not an error."""
+        for start in range(0, len(names), 1000):
+            batch = [{"Key": n} for n in names[start : start + 1000]]
+            with self.calls("deleting objects"):
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": cast(Any, batch), "Quiet": True}
+                )
+            if answer.get("Errors"):
+                error = answer["Errors"][0]
+                raise StorageUnavailable(
+                    f"S3 ({self.endpoint}, bucket {self.bucket}) refused deleting "
+                    f"{error.get('Key', '?')}: {error.get('Code', '?')}"
+                )
+
+    def versioned(self) -> bool:
+        """Whether the bucket keeps old versions of objects (a delete then deletes
+        nothing: the bytes stay as a noncurrent version)."""
+        with self.calls("reading the bucket's versioning"):
+            status = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status", "")
+        return status in ("Enabled", "Suspended")
 
     def delete(self, key: str) -> None:
         with self.calls(f"deleting blob {key}"):
@@ -235,7 +278,7 @@ class _Upload:
         for future in pending:
             try:
                 self.parts.append(future.result())
-            except BaseException as e:  # noqa: BLE001 - raised below, once all have ended
+            except BaseException as e:
                 failure = failure or e
         if self.pool is not None:
             self.pool.shutdown(wait=True)
