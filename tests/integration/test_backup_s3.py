@@ -41,7 +41,9 @@ def _s3_home(tmp_path: Path, server: SeaweedS3, bucket: str, **more: Any) -> Set
 
 
 def _backup_objects(server: SeaweedS3, bucket: str) -> list[str]:
-    return sorted(k for k in server.objects(bucket) if k.startswith(PREFIX))
+    """The backups' objects (not the empty sign that backups were made there)."""
+    made = f"{PREFIX}data/.backups-made"
+    return sorted(k for k in server.objects(bucket) if k.startswith(PREFIX) and k != made)
 
 
 def _scan(server: SeaweedS3, bucket: str, needles: list[str]) -> list[str]:
@@ -90,6 +92,9 @@ def test_a_backup_on_s3_restores_drills_and_expires_from_the_bucket(
     assert expired.pool_blobs_deleted == 3
     assert _backup_objects(s3_server, bucket) == []  # gone from the bucket, not hidden
     assert sr.backups.list_all() == []
+    # A certificate can still say that no backup holds a deletion (the place is known
+    # to be the one backups went to, not an empty bucket by mistake).
+    assert sr.backups.folder.holds_backups()
 
 
 def test_a_shred_epoch_deletes_the_older_keystore_backups_on_s3(
@@ -183,7 +188,9 @@ def test_backup_urls_that_break_a_guarantee_are_refused(
         Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
     )
     settings = _s3_home(tmp_path, s3_server, bucket)
-    with open_strongroom(settings=settings) as sr:
-        with pytest.raises(ConfigurationError, match="keeps object versions"):
-            sr.backups.create()
+    with (
+        open_strongroom(settings=settings) as sr,
+        pytest.raises(ConfigurationError, match="keeps object versions"),
+    ):
+        sr.backups.create()
     assert _backup_objects(s3_server, bucket) == []

@@ -214,6 +214,7 @@ BACKUPS_MADE = ".backups-made"
 
 
 def mark_backups_made(home: Path, place: BackupPlace) -> None:
+    place.mark_made()
     marker = home / BACKUPS_MADE
     if not marker.exists():
         fd = os.open(marker, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
@@ -293,6 +294,10 @@ class BackupPlace(abc.ABC):
     def remove_partials(self) -> None:
         """Drop what a killed writer left (temp files, unfinished uploads). Call with the
         exclusive lock held."""
+
+    def mark_made(self) -> None:  # noqa: B027 - a folder's data/ stays when it empties
+        """Leave a sign that backups were made here, which outlives every backup (what
+        :meth:`holds_backups` looks for once all have expired)."""
 
     def after_pool_collected(self) -> None:  # noqa: B027 - most places have nothing to tidy
         """Tidy up after pool blobs were deleted (a folder removes empty shards)."""

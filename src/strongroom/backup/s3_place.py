@@ -32,6 +32,9 @@ from strongroom.blobs.s3 import S3BlobStore
 from strongroom.errors import ConfigurationError, NotFound
 
 LOCK_FOLDER = ".backup-place.lock"
+#: An empty object written with the first backup and never deleted: the prefix held
+#: backups, even once every one has expired (a folder keeps its empty ``data/``).
+MADE = DATA + "/.backups-made"
 
 
 def split_backup_url(url: str) -> tuple[str, str]:
@@ -129,6 +132,11 @@ class S3Place(BackupPlace):
 
     def holds_backups(self) -> bool:
         return bool(self.store.listed(self._name(DATA + "/")))
+
+    def mark_made(self) -> None:
+        if not self.exists(MADE):
+            with self.writer(MADE):
+                pass
 
     def remove_partials(self) -> None:
         """Abort every unfinished upload under the prefix: with the exclusive lock held
