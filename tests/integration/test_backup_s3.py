@@ -119,6 +119,31 @@ def test_a_shred_epoch_deletes_the_older_keystore_backups_on_s3(
     assert sr.records.get(ws, project, record).document == {"n": 1}
 
 
+def test_a_backup_that_fails_half_way_is_never_listed_and_the_next_one_clears_it(
+    on_s3: tuple[Strongroom, str, FixedClock],
+    s3_server: SeaweedS3,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sr, bucket, _clock = on_s3
+    seed(sr)
+
+    def lost(_key: str) -> Any:
+        raise StorageUnavailable("S3 went away")
+
+    with monkeypatch.context() as patched, pytest.raises(StorageUnavailable):
+        patched.setattr(sr.ctx.blobs, "open", lost)  # after the snapshot, at the first file
+        sr.backups.create()
+    half = _backup_objects(s3_server, bucket)
+    assert any(k.endswith("/snapshot.sr") for k in half)  # written, yet no backup:
+    assert not any(k.endswith("manifest.json") and "/data/" in k for k in half)
+    assert sr.backups.list() == []
+
+    entry = sr.backups.create()
+    data = {k.split("/")[2] for k in _backup_objects(s3_server, bucket) if "/data/" in k}
+    assert data == {entry.id}  # the half-written one was removed first
+    assert sr.backups.verify(entry.id).ok
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
