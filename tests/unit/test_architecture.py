@@ -141,6 +141,8 @@ LAZY_IMPORTS: dict[str, set[str]] = {
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
     # the facade: importing the marker module must not import the whole package
     "backup": {"strongroom.backup.service"},
+    # boto3: loaded only by deployments whose backups are on S3 (backup_url = "s3://...")
+    "backup.places": {"strongroom.backup.s3_place"},
     "export.verify": {"jsonschema"},
     "storage.migrations": {"alembic", "alembic.config"},
     "cli.commands.serve": {"strongroom.console.app", "strongroom.api.server"},

@@ -10,7 +10,7 @@ import pytest
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.blobs.s3 import MAX_PARTS, PART_SIZE, S3BlobStore, part_size
 from strongroom.bootstrap import open_blobs
-from strongroom.config import CONFIG_FILE, load_settings
+from strongroom.config import CONFIG_FILE, Settings, load_settings
 from strongroom.errors import ConfigurationError
 
 NO_ENV: dict[str, str] = {}
@@ -113,3 +113,26 @@ def test_part_sizes_grow_so_the_largest_file_fits_the_part_limit() -> None:
     assert part_size(1001) == 2 * PART_SIZE
     assert sum(part_size(n) for n in range(1, MAX_PARTS + 1)) > 400 * 1024**3
     assert part_size(MAX_PARTS) == 10 * PART_SIZE  # the most one writer ever holds
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://acme-backups/b",
+        "s3://Acme_Backups/b",
+        "s3://acme-backups/b?versionId=1",
+        "s3://acme-backups//b",
+        "s3://acme-backups/b c",
+    ],
+)
+def test_a_backup_url_that_is_not_an_s3_place_is_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigurationError, match="s3://BUCKET/PREFIX"):
+        load(tmp_path, f'backup_url = "{url}"\n')
+
+
+def test_backups_beside_the_blobs_in_one_bucket_but_never_overlapping(tmp_path: Path) -> None:
+    beside = load(tmp_path / "a", S3 + 's3_prefix = "blobs/"\nbackup_url = "s3://acme-blobs/bk"\n')
+    assert isinstance(beside, Settings) and beside.backup_url == "s3://acme-blobs/bk"
+    for prefix, url in (("", "s3://acme-blobs/bk"), ("blobs/", "s3://acme-blobs/blobs/old")):
+        with pytest.raises(ConfigurationError, match="overlaps"):
+            load(tmp_path / "b", S3 + f's3_prefix = "{prefix}"\nbackup_url = "{url}"\n')
