@@ -265,3 +265,33 @@ def test_an_emergency_grant_mails_the_owners_at_once(w: World) -> None:
     with w.live.client(w.owner) as owner:
         seen = owner.get(f"/v1/workspaces/{w.ws}/grants/{grant}").json()
         assert seen["status"] == "active" and seen["emergency"] is True
+
+
+def test_an_operator_token_issued_to_no_one_cannot_ask_or_take_a_token(w: World) -> None:
+    """Such a token could otherwise ask in any operator's name, on that operator's
+    agreement, and self-approve where the deployment allows it."""
+    anonymous = w.live.sr.access.create_operator_token().token
+    grant = _ask(w)
+    assert _decide(w, grant, "approve") == 200
+    body = {"reason": "r", "ticket": "T", "hours": 1, "operator": OPERATOR, "emergency": True}
+    with w.live.client(anonymous) as client:
+        asked = client.post(f"/v1/workspaces/{w.ws}/grants", json=body)
+        taken = client.post(f"/v1/grants/{grant}/token")
+    for answer in (asked, taken):
+        assert answer.status_code == 403
+        assert "names no operator" in answer.json()["detail"]
+    _token(w, grant)  # Ann's own token still takes it
+
+
+def test_an_emergency_grant_nobody_was_told_of_does_not_start(w: World) -> None:
+    w.mail.inbox.refusing = True
+    try:
+        body = {"reason": "outage", "ticket": "INC-9", "hours": 1, "emergency": True}
+        with w.live.client(w.operator) as client:
+            asked = client.post(f"/v1/workspaces/{w.ws}/grants", json=body)
+    finally:
+        w.mail.inbox.refusing = False
+    assert asked.status_code == 503, asked.text
+    assert "not self-approved" in asked.json()["detail"]
+    pending = [g for g in w.live.sr.grants.list(w.ws) if g.ticket == "INC-9"]
+    assert [g.status.value for g in pending] == ["pending"]

@@ -8,7 +8,7 @@ import pytest
 from strongroom.bootstrap import Strongroom
 from strongroom.domain.grants import Decision
 from strongroom.domain.roles import Action
-from strongroom.errors import NotFound, PermissionDenied
+from strongroom.errors import InvalidInput, NotFound, PermissionDenied
 
 ANN = "ann@saas.example"
 
@@ -54,3 +54,19 @@ def test_revoking_a_grants_token_ends_the_grant(sr: Strongroom) -> None:
     _view, issued = sr.grants.issue_token(grant)
     sr.access.revoke(issued.id, workspace_id=ws)  # as an owner does on the tokens page
     assert sr.grants.get(ws, grant).status.value == "revoked"
+
+
+def test_what_held_when_asked_is_checked_again_when_approved(sr: Strongroom) -> None:
+    """A lowered grant_max_hours, or a newer agreement version now required, stops a
+    grant asked for before the change."""
+    ws, grant = _grant(sr)
+    long = sr.grants.request(ws, ANN, "a long case", "T-2", 8).id
+    object.__setattr__(sr.ctx.settings, "grant_max_hours", 4)
+    with pytest.raises(InvalidInput):
+        sr.grants.decide_as(ws, long, Decision.APPROVE, "owner@acme.example")
+    object.__setattr__(sr.ctx.settings, "staff_agreement_version", "2")
+    with pytest.raises(PermissionDenied, match="confidentiality agreement"):
+        sr.grants.decide_as(ws, grant, Decision.APPROVE, "owner@acme.example")
+    sr.staff.record_agreement(ANN, "2", "2025-06-01")
+    approved = sr.grants.decide_as(ws, grant, Decision.APPROVE, "owner@acme.example")
+    assert approved.status.value == "active"

@@ -15,7 +15,7 @@ from strongroom.api.params import WorkspaceId
 from strongroom.api.schemas import Body
 from strongroom.api.strict_json import StrictJSONRoute
 from strongroom.domain.grants import MAX_GRANT_HOURS, MAX_REASON_CHARS, MAX_TICKET_CHARS, Decision
-from strongroom.errors import InvalidInput
+from strongroom.errors import PermissionDenied
 from strongroom.ids import pattern
 
 router = APIRouter(tags=["grants"], route_class=StrictJSONRoute)
@@ -50,11 +50,14 @@ def request_grant(
     sr: SR, operator: Operator, workspace_id: WorkspaceId, body: GrantRequestIn
 ) -> dict[str, Any]:
     person = sr.access.operator_of(operator)
-    email = body.operator
-    if email is None:
-        if person is None:
-            raise InvalidInput("name the operator: this operator token was issued to no one")
-        email = sr.staff.by_id(person).email
+    if person is None:
+        # A token issued to no one would let whoever holds it ask in any operator's name,
+        # on the strength of that operator's agreement.
+        raise PermissionDenied(
+            "this operator token names no operator: grants are asked for with a token issued "
+            "to one (strongroom token create --operator --operator-email E)"
+        )
+    email = body.operator or sr.staff.by_id(person).email
     grant = sr.grants.request(
         workspace_id,
         email,
@@ -71,9 +74,13 @@ def request_grant(
 
 @router.post("/v1/grants/{grant_id}/token", status_code=201, summary="The grant's token, once")
 def grant_token(sr: SR, operator: Operator, grant_id: GrantId) -> dict[str, Any]:
-    view, issued = sr.grants.issue_token(
-        grant_id, actor=operator.actor, token_operator=sr.access.operator_of(operator)
-    )
+    person = sr.access.operator_of(operator)
+    if person is None:
+        raise PermissionDenied(
+            "this operator token names no operator: a grant's token goes only to the "
+            "operator it was granted to"
+        )
+    view, issued = sr.grants.issue_token(grant_id, actor=operator.actor, token_operator=person)
     expires = issued.expires_at.isoformat() if issued.expires_at else None
     return {"grant_id": view.id, "token": issued.token, "expires_at": expires}
 

@@ -159,11 +159,7 @@ class Grants:
             operator = self.staff.find(uow, operator_email)
             if token_operator is not None and token_operator != operator.id:
                 raise PermissionDenied("this operator token was issued to another operator")
-            if not self.staff.in_force(uow, operator.id):
-                raise PermissionDenied(
-                    "the operator has no current confidentiality agreement: record one "
-                    "(strongroom operator agreement) before asking for access"
-                )
+            self._require_agreement(uow, operator.id)
             seal = self.ctx.seal
             row = GrantRow(
                 grant_id,
@@ -190,26 +186,50 @@ class Grants:
                 project_id=project_id,
                 hours=hours,
             )
-            if emergency:
-                by = f"operator:{operator.id}"
-                ends = rules.expires_at(now, hours)
-                uow.grants.decide(grant_id, GrantState.APPROVED.value, now, by, ends, True)
-                audit.append(
-                    uow,
-                    now,
-                    actor,
-                    "grant.approve",
-                    workspace_id,
-                    grant_id=grant_id,
-                    emergency=True,
-                    expires_at=ends.isoformat(),
-                )
             owners = self._owner_emails(uow, workspace_id, actor) if emergency else []
             uow.commit()
-        view = self.get(workspace_id, grant_id, actor)
         if emergency:
-            self._mail_owners(view, owners, actor)
-        return view
+            self._self_approve(workspace_id, grant_id, f"operator:{operator.id}", owners, actor)
+        return self.get(workspace_id, grant_id, actor)
+
+    def _self_approve(
+        self, workspace_id: str, grant_id: str, by: str, owners: list[str], actor: str
+    ) -> None:
+        """An emergency grant starts only once at least one owner has been told: the owners
+        are mailed first, then it is approved. With nobody told it stays pending (an owner
+        decides it as any other) and the caller gets MailNotSent."""
+        asked = self.get(workspace_id, grant_id, actor)
+        ends = rules.expires_at(self.ctx.clock.now(), asked.hours)
+        sent = self._mail_owners(asked, ends, owners, actor)
+        if not sent:
+            raise MailNotSent(
+                f"no owner of workspace {workspace_id} could be told of emergency grant "
+                f"{grant_id}, so it was not self-approved: it waits for an owner's decision"
+            )
+        now = self.ctx.clock.now()
+        with self.ctx.store.write() as uow:
+            row = self._row(uow, workspace_id, grant_id, lock=True)
+            if GrantState(row.state) is not GrantState.PENDING:
+                raise Conflict(f"grant {grant_id} was decided meanwhile", grant_id=grant_id)
+            uow.grants.decide(grant_id, GrantState.APPROVED.value, now, by, ends, True)
+            audit.append(
+                uow,
+                now,
+                actor,
+                "grant.approve",
+                workspace_id,
+                grant_id=grant_id,
+                emergency=True,
+                expires_at=ends.isoformat(),
+            )
+            uow.commit()
+
+    def _require_agreement(self, uow: DataUnitOfWork, operator_id: str) -> None:
+        if not self.staff.in_force(uow, operator_id):
+            raise PermissionDenied(
+                "the operator has no current confidentiality agreement: record one "
+                "(strongroom operator agreement) before asking for or using access"
+            )
 
     def _owner_emails(self, uow: DataUnitOfWork, workspace_id: str, actor: str) -> list[str]:
         emails = []
@@ -219,14 +239,14 @@ class Grants:
                 emails.append(user_email(self.ctx, user.id, user.email_sealed, actor))
         return emails
 
-    def _mail_owners(self, grant: GrantView, owners: list[str], actor: str) -> None:
-        """Tell every owner at once that an operator approved their own grant; the outcome
-        (how many were sent, how many not) is audited."""
+    def _mail_owners(self, grant: GrantView, ends: datetime, owners: list[str], actor: str) -> int:
+        """Tell every owner at once that an operator approves their own grant; the outcome
+        (how many were sent, how many not) is audited. How many the SMTP server took."""
         scope = f"project {grant.project_id}" if grant.project_id else "the whole workspace"
         body = (
             f"Operator {grant.operator_name} <{grant.operator_email}> approved their own "
             f"emergency break-glass grant {grant.id} to read workspace {grant.workspace_id} "
-            f"({scope}) for {grant.hours} hours, until {grant.expires_at:%Y-%m-%d %H:%M} UTC.\n\n"
+            f"({scope}) for {grant.hours} hours, until {ends:%Y-%m-%d %H:%M} UTC.\n\n"
             f"Ticket: {grant.ticket}\nReason: {grant.reason}\n\n"
             "Every read it makes is listed on the console's Grants page and in the audit log. "
             "An owner can revoke it there at once.\n"
@@ -250,6 +270,7 @@ class Grants:
             sent=sent,
             not_sent=failed,
         )
+        return sent
 
     # deciding -------------------------------------------------------------------------
     def decide(
@@ -275,6 +296,11 @@ class Grants:
                 if row.token_id is not None:
                     uow.tokens.revoke(row.token_id, now)
             else:
+                if state is GrantState.APPROVED:
+                    # What held when it was asked may not hold now: a lowered limit, an
+                    # agreement superseded by a newer required version.
+                    rules.check_hours(row.hours, self.ctx.settings.grant_max_hours)
+                    self._require_agreement(uow, row.operator_id)
                 ends = rules.expires_at(now, row.hours) if state is GrantState.APPROVED else None
                 uow.grants.decide(grant_id, state.value, now, by, ends)
                 if ends is not None:
@@ -328,6 +354,7 @@ class Grants:
                 raise PermissionDenied("this grant is another operator's")
             current = rules.status(GrantState(row.state), row.expires_at, now)
             rules.check_token_issuable(grant_id, current, row.token_id is not None)
+            self._require_agreement(uow, row.operator_id)
             assert row.expires_at is not None  # active
             issued = self.access.issue_grant_token(uow, row.workspace_id, row.expires_at)
             if uow.grants.set_token(grant_id, issued.id) != 1:
