@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.blobs.base import BlobStore, BlobWriter, SweepsAbandoned
 from strongroom.blobs import folder
+from strongroom.blobs.base import BlobStore, BlobWriter, SweepsAbandoned
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.blobs.s3 import PART_SIZE, S3BlobStore
 from strongroom.errors import InvalidInput, NotFound, StorageUnavailable
