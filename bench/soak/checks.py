@@ -23,7 +23,7 @@ import httpx
 
 from bench.soak.ledger import FileEntry, Ledger, RecordEntry
 
-RESTORE_SAMPLE = 100
+RESTORE_SAMPLE = 50  # per workspace
 
 
 @dataclass
@@ -90,8 +90,9 @@ def check_records(http: httpx.Client, entries: list[RecordEntry], verdict: Verdi
             )
         else:
             restored += 1
-    verdict.notes["trashed_records"] = len(restorable)
-    verdict.notes["restored_from_trash"] = restored
+    notes = verdict.notes
+    notes["trashed_records"] = notes.get("trashed_records", 0) + len(restorable)
+    notes["restored_from_trash"] = notes.get("restored_from_trash", 0) + restored
 
 
 def trash_entries(http: httpx.Client, workspace: str) -> set[str]:
