@@ -14,6 +14,7 @@ from strongroom import KeyUnavailable
 from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
+from strongroom.crypto.keyring import KEY_RECHECK_SECONDS
 from strongroom.services import workspaces as workspaces_module
 from strongroom.storage import keystore_tables as k
 from strongroom.storage import tables as t
@@ -88,6 +89,26 @@ def test_derived_keys_expire_with_the_key_they_came_from(sr: Strongroom, clock: 
     clock.advance(timedelta(seconds=2))  # past the TTL of the data key's cache entry
     with pytest.raises(KeyUnavailable):
         sr.records.get(ws.id, project.id, rid)
+
+
+def test_a_key_destroyed_by_another_process_fails_here_within_the_recheck_bound(
+    sr: Strongroom, clock: FixedClock
+) -> None:
+    """Many nodes: not the cache's TTL (minutes) but KEY_RECHECK_SECONDS bounds how long a
+    key another node destroyed keeps working here, for the data key and derived keys."""
+    ws = sr.workspaces.create("Nodes Co", "owner@nodes.example")
+    project = sr.projects.create(ws.id, "P")
+    rid = sr.records.put(ws.id, project.id, "notes", {"n": 1}).id
+    assert sr.records.get(ws.id, project.id, rid).document == {"n": 1}  # both caches warm
+    with sr.ctx.keyring.keystore.write() as uow:  # another process destroys the key
+        uow.keys.delete_data_key(project.id)
+        uow.commit()
+    clock.advance(timedelta(seconds=KEY_RECHECK_SECONDS + 0.5))  # far inside the TTL
+    assert sr.settings.key_cache_ttl_seconds > KEY_RECHECK_SECONDS + 0.5
+    with pytest.raises(KeyUnavailable):
+        sr.records.get(ws.id, project.id, rid)
+    with pytest.raises(KeyUnavailable):
+        sr.records.put(ws.id, project.id, "notes", {"n": 2})
 
 
 def test_blob_files_are_owner_only(sr: Strongroom, home: Settings) -> None:

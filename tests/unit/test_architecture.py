@@ -140,7 +140,11 @@ LAZY_IMPORTS: dict[str, set[str]] = {
     "backup": {"strongroom.backup.service"},
     "export.verify": {"jsonschema"},
     "storage.migrations": {"alembic", "alembic.config"},
-    "cli.commands.serve": {"strongroom.console.app", "strongroom.api.server"},
+    "cli.commands.serve": {
+        "strongroom.console.app",
+        "strongroom.api.server",
+        "strongroom.api.processes",
+    },
     # phonenumbers: for comparing phone numbers and checking phone_region only
     "config": {"phonenumbers"},
     "domain.personal": {"phonenumbers"},

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import socket
 
-from strongroom.api.server import _bind
+from strongroom.api.server import bind_socket
 
 
 def test_the_listening_socket_is_tcp_so_connections_get_nodelay() -> None:
-    sock = _bind("127.0.0.1", 0)
+    sock = bind_socket("127.0.0.1", 0)
     try:
         assert sock.proto == socket.IPPROTO_TCP
     finally:

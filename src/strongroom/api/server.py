@@ -19,6 +19,9 @@ which is used here. On top of uvicorn:
   again whenever the server waits for a new request, after an early answer too;
 * at most ``max_connections`` connections are open at once, ``max_connections_per_address``
   from one client address (IPv6 per /64): one more is closed as soon as it is made;
+* the listening sockets may be bound by another process and inherited
+  (``https_socket``, ``http_socket``: api/processes.py's API processes); such a server
+  also stops gracefully once its supervisor (``parent_pid``) has gone;
 * :meth:`HttpsService.serve` raises the open-files limit to the hard limit (refusing to
   start below what ``max_connections`` needs) and logs asyncio's failed accepts once a
   minute, not once each.
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -95,13 +99,18 @@ def run_server(
     handshake_timeout: float = HANDSHAKE_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
     max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
+    https_socket: socket.socket | None = None,
+    http_socket: socket.socket | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """Serve ``app`` over HTTPS on ``host:port`` until SIGINT or SIGTERM.
 
     ``http_port`` (optional) adds a plain-HTTP listener that only redirects to HTTPS; 0
     picks a free port (so does ``port=0``). ``on_started`` is called in the event loop once
     both listeners accept connections. ``log_config`` is uvicorn's (a ``dictConfig``
-    dict); None leaves logging as the caller configured it.
+    dict); None leaves logging as the caller configured it. ``https_socket`` and
+    ``http_socket``, bound elsewhere, are served instead of binding ``port`` and
+    ``http_port``; ``parent_pid`` names the process whose end stops this server.
 
     Raises :class:`ConfigurationError` before serving if the certificate or key cannot be
     used or a port cannot be bound.
@@ -120,6 +129,9 @@ def run_server(
         handshake_timeout=handshake_timeout,
         max_connections=max_connections,
         max_connections_per_address=max_connections_per_address,
+        https_socket=https_socket,
+        http_socket=http_socket,
+        parent_pid=parent_pid,
     )
     try:
         with asyncio.Runner(loop_factory=service.loop_factory()) as runner:
@@ -193,6 +205,9 @@ class HttpsService:
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
         max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
+        https_socket: socket.socket | None = None,
+        http_socket: socket.socket | None = None,
+        parent_pid: int | None = None,
     ) -> None:
         if reload_interval <= 0:
             raise ConfigurationError("the certificate reload interval must be positive")
@@ -210,6 +225,8 @@ class HttpsService:
         self.reload_interval = reload_interval
         self.reloader = CertificateReloader.open(Path(cert_path), Path(key_path))
         self._requested_ports = (port, http_port)
+        self._inherited = (https_socket, http_socket)
+        self._parent_pid = parent_pid
         self.https_port: int | None = None
         self.http_port: int | None = None
         self._stop_requested = False
@@ -254,13 +271,17 @@ class HttpsService:
         quiet_accept_failures()
         loop = asyncio.get_running_loop()
         port, http_port = self._requested_ports
-        sockets = [_bind(self.host, port)]
+        https_socket, http_socket = self._inherited
+        sockets = [https_socket or bind_socket(self.host, port)]
         try:
             https_port: int = sockets[0].getsockname()[1]
             self.https_port = https_port
             servers = [self._https]
-            if http_port is not None:
-                sockets.append(_bind(self.host, http_port))
+            if http_socket is not None:
+                sockets.append(http_socket)
+            elif http_port is not None:
+                sockets.append(bind_socket(self.host, http_port))
+            if len(sockets) > 1:
                 self.http_port = sockets[1].getsockname()[1]
                 redirect = uvicorn.Config(
                     https_redirect_app(https_port),
@@ -323,6 +344,9 @@ class HttpsService:
         announced = False
         next_check = loop.time() + self.reload_interval
         while not self._stop_requested and not any(s.should_exit for s in servers):
+            if self._parent_pid is not None and os.getppid() != self._parent_pid:
+                logger.warning("the supervisor process has gone: stopping")
+                break
             if not announced and all(s.started for s in servers):
                 announced = True
                 logger.info(
@@ -487,7 +511,8 @@ class ServerThread:
             self._error = e
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (not yet listening), or ConfigurationError."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
     # and without it every response waits ~40 ms for a delayed ACK (Nagle).

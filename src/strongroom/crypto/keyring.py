@@ -16,6 +16,7 @@ in the same database, is a service of its own (services/ledger.py).
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,10 @@ from strongroom.storage.unit_of_work import KeystoreStore, KeystoreUnitOfWork
 
 DATA_KEY_VERSION = 1
 DIRECTORY = "directory"
+#: Seconds a cached data key is used without asking the keystore whether its row still
+#: exists: a key destroyed by another process (another API node, a worker) stops working
+#: here within this bound, not within the cache's TTL.
+KEY_RECHECK_SECONDS = 1.0
 
 
 def _root_context(kind: str, key_id: str, version: int) -> bytes:
@@ -182,15 +187,27 @@ class WorkspaceRotation:
 
 
 class DerivedKeyCache:
-    """Derived keys, each expiring with the cached key it was derived from, so a key
-    shredded elsewhere stops working here within one TTL, as its parent does."""
+    """Derived keys, each expiring with the cached key it was derived from; a hit is used
+    only while ``still_exists`` says its data key does (a key shredded elsewhere stops
+    working here within KEY_RECHECK_SECONDS, as its parent does)."""
 
-    def __init__(self, parents: KeyCache[SecretKey], cache: KeyCache[AESGCM]) -> None:
+    def __init__(
+        self,
+        parents: KeyCache[SecretKey],
+        cache: KeyCache[AESGCM],
+        still_exists: Callable[[str, int], bool] = lambda _key_id, _version: True,
+    ) -> None:
         self.parents = parents
         self.cache = cache
+        self.still_exists = still_exists
 
     def get(self, name: Hashable) -> AESGCM | None:
-        return self.cache.get(name)
+        aead = self.cache.get(name)
+        # Named by crypto/envelope.py: (expected key id, header bytes before the nonce).
+        named = isinstance(name, tuple) and isinstance(name[0], str)
+        if aead is not None and named and not self.still_exists(name[0], DATA_KEY_VERSION):  # type: ignore[index]
+            return None
+        return aead
 
     def put(self, name: Hashable, aead: AESGCM, key_id: str, key_version: int) -> None:
         stamp = self.parents.stamp(_cache_name(key_id, key_version))
@@ -213,8 +230,13 @@ class Keyring:
         self.keystore = keystore
         self.cache = cache
         #: Derived keys of recently read objects, bounded like the unwrapped-key cache.
-        self.derived = DerivedKeyCache(cache, KeyCache(clock, cache.max_entries, cache.ttl_seconds))
+        self.derived = DerivedKeyCache(
+            cache, KeyCache(clock, cache.max_entries, cache.ttl_seconds), self._still_exists
+        )
         self.clock = clock
+        #: When each cached data key's row was last seen in the keystore (monotonic).
+        self._seen: dict[tuple[str, int], float] = {}
+        self._seen_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Keyring(kms={self.kms.backend}, cache={self.cache!r})"
@@ -300,11 +322,12 @@ class Keyring:
     def data_key(self, key_id: str, version: int = DATA_KEY_VERSION) -> SecretKey:
         """The data key ``key_id`` (a project id, or a workspace id for its own data key)."""
         cached = self.cache.get(_cache_name(key_id, version))
-        if cached is not None:
+        if cached is not None and self._still_exists(key_id, version):
             return cached
         with self.keystore.read() as uow:
             row = uow.keys.data_key(key_id, version)
         if row is None or row.workspace_id is None:
+            self.forget(key_id)
             raise KeyUnavailable(f"the data key of {key_id} is destroyed or missing", key_id=key_id)
         workspace_id = row.workspace_id
 
@@ -321,7 +344,31 @@ class Keyring:
         )
         key = SecretKey(material, f"data-key {key_id}")
         self.cache.put(_cache_name(key_id, version), key)
+        self._saw(key_id, version, self.clock.monotonic())
         return key
+
+    def _saw(self, key_id: str, version: int, when: float) -> None:
+        with self._seen_lock:
+            if len(self._seen) >= 2 * self.cache.max_entries:
+                self._seen.clear()  # bounded: the forgotten are only asked again
+            self._seen[(key_id, version)] = when
+
+    def _still_exists(self, key_id: str, version: int) -> bool:
+        """Whether data key ``key_id`` still exists: asked of the keystore at most once
+        per KEY_RECHECK_SECONDS per key; a destroyed one is forgotten here too."""
+        if key_id == DIRECTORY:
+            return True
+        now = self.clock.monotonic()
+        seen = self._seen.get((key_id, version))
+        if seen is not None and now - seen <= KEY_RECHECK_SECONDS:
+            return True
+        with self.keystore.read() as uow:
+            exists = uow.keys.data_key(key_id, version) is not None
+        if exists:
+            self._saw(key_id, version, now)
+            return True
+        self.forget(key_id)
+        return False
 
     def lookup(self, key_id: str, version: int) -> SecretKey:
         """Key lookup for envelope.open_sealed: the key id in a header is a data key id."""
@@ -478,6 +525,9 @@ class Keyring:
     def forget(self, key_id: str) -> None:
         """Drop every cached key of ``key_id`` (a data key about to be destroyed)."""
         self.cache.forget_where(lambda name: isinstance(name, KeyName) and name.key_id == key_id)
+        with self._seen_lock:
+            for seen in [s for s in self._seen if s[0] == key_id]:
+                del self._seen[seen]
         # Derived entries are named by crypto/envelope.py: (expected key id, header bytes
         # before the nonce).
         self.derived.forget_where(lambda name: isinstance(name, tuple) and name[0] == key_id)
@@ -485,6 +535,8 @@ class Keyring:
     def forget_all(self) -> None:
         self.cache.clear()
         self.derived.clear()
+        with self._seen_lock:
+            self._seen.clear()
 
     def close(self) -> None:
         """Forget every cached key, close the KMS session and the keystore's connections."""

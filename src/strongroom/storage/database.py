@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, SingletonThreadPool
 
 from strongroom.errors import ConfigurationError, StorageUnavailable
@@ -16,6 +16,13 @@ from strongroom.errors import ConfigurationError, StorageUnavailable
 #: Execution option asking a SQLite transaction to take the write lock at BEGIN, so two
 #: writers queue on busy_timeout instead of failing when they upgrade a read lock.
 WRITE = {"strongroom_write": True}
+
+
+#: Seconds to connect to PostgreSQL (and to wait for a pooled connection) before giving up.
+CONNECT_TIMEOUT_SECONDS = 5
+#: SQLSTATE classes meaning the server went away or takes no work now: 08 (connection
+#: exception) and 57P (operator intervention: shutdown, crash, starting up).
+_UNREACHABLE_STATES = ("08", "57P")
 
 
 #: Threads whose lookup connection a per-thread engine keeps (more are closed, oldest first).
@@ -35,7 +42,16 @@ def make_engine(url: str, *, per_thread: bool = False) -> Engine:
         return _sqlite_engine(url, parsed.database, per_thread)
     if parsed.get_backend_name() != "postgresql":
         raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}")
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A bounded connect: a server that does not answer is StorageUnavailable (503) within
+    # CONNECT_TIMEOUT_SECONDS, never a request hanging on it.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def _sqlite_engine(url: str, database: str | None, per_thread: bool = False) -> Engine:
@@ -107,6 +123,37 @@ def connect(engine: Engine) -> Connection:
         where = engine.url.render_as_string(hide_password=True)
         reason = (str(e.orig or e).strip().splitlines() or ["no reason given"])[0][:200]
         raise StorageUnavailable(f"cannot reach the database {where}: {reason}") from None
+
+
+def unreachable(error: BaseException | None) -> StorageUnavailable | None:
+    """StorageUnavailable for a statement that failed because the database went away (a
+    restart, a failover, a dropped connection), else None: such a request is answered
+    503 and may be retried; nothing of its transaction was committed. ``error`` is
+    SQLAlchemy's, or the driver's own (storage/driver.py runs hot statements on the
+    driver's cursor)."""
+    if isinstance(error, DBAPIError):
+        if not (error.connection_invalidated or _connection_lost(error.orig)):
+            return None
+        orig: BaseException = error.orig or error
+    elif error is not None and _connection_lost(error):
+        orig = error
+    else:
+        return None
+    reason = (str(orig).strip().splitlines() or ["no reason given"])[0][:200]
+    return StorageUnavailable(f"the database connection was lost: {reason}")
+
+
+def _connection_lost(error: BaseException | None) -> bool:
+    """A PostgreSQL driver (psycopg) error that means the server went away: SQLSTATE 08 or
+    57P, or the driver's own Operational/InterfaceError (no SQLSTATE: the connection broke
+    or closed under the statement). SQLite's errors carry no ``sqlstate``: never."""
+    if error is None or not hasattr(error, "sqlstate"):
+        return False
+    state = str(error.sqlstate or "")
+    if state:
+        return state.startswith(_UNREACHABLE_STATES)
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"OperationalError", "InterfaceError"})
 
 
 def is_sqlite(engine: Engine) -> bool:

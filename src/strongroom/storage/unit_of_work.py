@@ -15,9 +15,17 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from strongroom.storage import migrations
-from strongroom.storage.database import WRITE, checkpoint, connect, make_engine, vacuum
+from strongroom.storage.database import (
+    WRITE,
+    checkpoint,
+    connect,
+    make_engine,
+    unreachable,
+    vacuum,
+)
 from strongroom.storage.repositories.agreements import Agreements
 from strongroom.storage.repositories.audit import Audit
 from strongroom.storage.repositories.backups import Backups
@@ -82,6 +90,21 @@ class _Transaction:
     def rollback(self) -> None:
         if self._tx is not None and self._tx.is_active:
             self._tx.rollback()
+
+    def _finish(self, error: BaseException | None) -> None:
+        """Close; a statement that failed because the database went away is raised as
+        StorageUnavailable (so is a rollback that fails for that reason)."""
+        try:
+            self._close()
+        except DBAPIError as failed:
+            lost = unreachable(failed) if error is None else None
+            if lost is not None:
+                raise lost from failed
+            if error is None:
+                raise
+        lost = unreachable(error)
+        if lost is not None:
+            raise lost from error
 
     def _close(self) -> None:
         tx = self._tx  # rolled back here, not through rollback(): one call less per lookup
@@ -161,7 +184,7 @@ class DataUnitOfWork(_Transaction):
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._close()
+        self._finish(e)
 
 
 class KeystoreUnitOfWork(_Transaction):
@@ -174,7 +197,7 @@ class KeystoreUnitOfWork(_Transaction):
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._close()
+        self._finish(e)
 
 
 class _PerThread(threading.local):
