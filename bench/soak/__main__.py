@@ -11,11 +11,11 @@ chain and the newest backup verify, and every fault was recovered from within th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +29,6 @@ from bench.soak import checks, report
 from bench.soak.faults import Deployment, Injector, schedule
 from bench.soak.ledger import Ledger, Tally
 from bench.soak.load import Seat, Shared, run_clients
-from bench.soak.postgres import free_port, new_cluster
 from bench.soak.processes import Service, serve_supports_workers
 
 API_PROCESSES = 2
@@ -37,6 +36,13 @@ WORKERS = 2
 WORKER_INTERVAL_SECONDS = 5
 BLOB_MB = 1024
 RESULTS = Path(__file__).parent / "results.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _strongroom() -> str:
@@ -108,6 +114,7 @@ def main() -> int:
     seconds = minutes * 60
     print(f"soak: {clients} clients, {minutes:g} min, seed {seed}", flush=True)
 
+    from tests.postgres_server_support import OwnPostgres
     from tests.transit_support import persistent_bao
 
     work = Path(tempfile.mkdtemp(prefix="strongroom-soak-"))
@@ -118,7 +125,8 @@ def main() -> int:
     mounted = False
     postgres = None
     try:
-        postgres = new_cluster(work / "postgres")
+        postgres = OwnPostgres()  # a server of its own: the fault restarts it
+        postgres.start()
         data = postgres.create_database("strongroom_data")
         keys = postgres.create_database("strongroom_keys")
         mounted = _mount_blob_store(blob_dir)
@@ -224,8 +232,7 @@ def main() -> int:
         for service in services:
             service.stop()
         if postgres is not None:
-            with contextlib.suppress(subprocess.CalledProcessError):
-                postgres.stop()
+            postgres.close()
         if mounted:
             subprocess.run(["umount", "-l", str(blob_dir)], check=False)
         if os.environ.get("SOAK_KEEP") != "1":

@@ -36,7 +36,6 @@ import httpx
 
 from bench.soak.ledger import FileEntry, Ledger, RecordEntry
 from bench.soak.load import Seat
-from bench.soak.postgres import PostgresCluster
 from bench.soak.processes import Service
 
 FAULTS = ("api_kill", "worker_kill", "postgres_restart", "kms_stop", "disk_full")
@@ -83,7 +82,7 @@ class Deployment:
 
     api: Service
     workers: list[Service]
-    postgres: PostgresCluster
+    postgres: Any  # tests.postgres_server_support.OwnPostgres
     bao: Any  # tests.transit_support.BaoServer (persistent)
     blob_dir: Path
     url: str
@@ -127,7 +126,18 @@ class Injector:
         if children:
             victim = self.rng.choice(children)
             os.kill(victim, 9)
-            report.detail = f"SIGKILL API child {victim} of {len(children)}"
+            killed = time.monotonic()
+            replaced = None
+            while replaced is None and time.monotonic() - killed < RECOVERY_BOUND_SECONDS:
+                now = self.d.api.children()
+                if len(now) >= len(children) and victim not in now:
+                    replaced = time.monotonic() - killed
+                time.sleep(0.05)
+            after = "never" if replaced is None else f"after {replaced:.1f} s"
+            report.detail = (
+                f"SIGKILL API process {victim} of {len(children)}; the supervisor replaced it "
+                f"{after}"
+            )
             return
         victim = self.d.api.kill()
         report.detail = f"SIGKILL the only API process {victim} (restarted by the soak)"
