@@ -169,7 +169,7 @@ def main() -> int:
             ledger = Ledger()
             tally = Tally()
             stop_backups = threading.Event()
-            backups = _backups(strongroom, env, home, max(30.0, seconds / 5), stop_backups)
+            backups = _backups(strongroom, env, home, max(10.0, seconds / 5), stop_backups)
             plan = schedule(seed, seconds)
             deployment = Deployment(api, workers, postgres, bao, blob_dir, url, ca, probe, ledger)
             injector = Injector(deployment, seed, tally.started)
@@ -192,7 +192,7 @@ def main() -> int:
             asyncio.run(load())
             load_seconds = time.monotonic() - tally.started
             stop_backups.set()
-            time.sleep(2 * WORKER_INTERVAL_SECONDS)  # purges asked for at the end: a pass
+            time.sleep(WORKER_INTERVAL_SECONDS)  # purges asked for at the end: one more pass
             print("soak: load over; checking every acknowledged write", flush=True)
 
             projects = [(s.workspace, s.project) for s in [*seats, probe]]

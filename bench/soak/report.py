@@ -43,6 +43,11 @@ def build(
     finished: datetime,
 ) -> dict[str, Any]:
     kinds = tally.summary()
+    for fault in faults:  # what the clients saw from the fault until it was recovered from
+        end = fault["at_s"] + fault["lasted_s"] + (fault["recovered_after_s"] or 0) + 1
+        window = [ok for t, ok in tally.timeline if fault["at_s"] <= t <= end]
+        fault["requests_during"] = len(window)
+        fault["failed_during"] = sum(not ok for ok in window)
     errors: dict[str, int] = {}
     for (_, outcome), n in tally.outcomes.items():
         if not outcome.startswith("2"):
@@ -121,10 +126,16 @@ def print_table(results: dict[str, Any]) -> None:
         p50 = "-" if row["p50_ms"] is None else f"{row['p50_ms']:.1f}"
         p99 = "-" if row["p99_ms"] is None else f"{row['p99_ms']:.1f}"
         print(f"{kind:<18}{row['requests']:>9}{row['ok']:>8}{p50:>9}{p99:>9}  {errors}")
-    print(f"\n{'fault':<18}{'at s':>7}{'lasted s':>10}{'recovered s':>13}  detail")
+    print(
+        f"\n{'fault':<18}{'at s':>7}{'lasted s':>10}{'recovered s':>13}{'failed':>8}"
+        f"{'of':>7}  detail"
+    )
     for f in results["faults"]:
         rec = "NOT" if f["recovered_after_s"] is None else f"{f['recovered_after_s']:.1f}"
-        print(f"{f['fault']:<18}{f['at_s']:>7.0f}{f['lasted_s']:>10.1f}{rec:>13}  {f['detail']}")
+        print(
+            f"{f['fault']:<18}{f['at_s']:>7.0f}{f['lasted_s']:>10.1f}{rec:>13}"
+            f"{f['failed_during']:>8}{f['requests_during']:>7}  {f['detail']}"
+        )
     for skipped in results["faults_skipped"]:
         print(f"skipped: {skipped}")
     print(
