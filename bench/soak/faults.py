@@ -148,8 +148,16 @@ class Injector:
 
     def worker_kill(self, report: FaultReport) -> None:
         worker = self.rng.choice(self.d.workers)
+        starts = worker.starts
         victim = worker.kill()
-        report.detail = f"SIGKILL {worker.name} {victim} (restarted by the soak)"
+        killed = time.monotonic()
+        while worker.starts == starts:  # restarted a second later, as systemd would
+            time.sleep(0.05)
+        worker.started(RECOVERY_BOUND_SECONDS)
+        report.detail = (
+            f"SIGKILL {worker.name} {victim}; started again by the soak and running "
+            f"{time.monotonic() - killed:.1f} s later"
+        )
 
     def postgres_restart(self, report: FaultReport) -> None:
         self.d.postgres.restart()

@@ -153,3 +153,62 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"LOST {line}")
     for finding in results["findings"][:10]:
         print(f"FINDING {finding}")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The figures as docs/reliability.md shows them (``python -m bench.soak.report``)."""
+    m, s = results["machine"], results["settings"]
+    lines = [
+        f"Run finished {results['finished']} on {m['cpu_model']}, {m['nproc']} cores, "
+        f"{m['ram_gib']} GiB RAM (a VM shared with other work), Python {m['python']}; "
+        f"{s['clients']} clients, {results['load_seconds']:.0f} s of load, seed {s['seed']}, "
+        f"{s['api_processes']} API processes. Result: "
+        f"**{'PASSED' if results['passed'] else 'FAILED'}**.",
+        "",
+        f"- requests: {results['requests']:,} ({results['requests_per_second']}/s)",
+        f"- acknowledged writes: {results['acknowledged_total']:,} "
+        f"({', '.join(f'{k} {v:,}' for k, v in results['acknowledged_writes'].items())})",
+        f"- ledger entries checked at the end: {results['checked_entries']:,}; "
+        f"**lost writes: {results['lost_writes']}**; 5xx findings: {results['findings_5xx']}",
+        f"- trash: {results['checks'].get('trashed_records', 0)} records in the trash at the "
+        f"end, {results['checks'].get('restored_from_trash', 0)} of them restored by the check",
+        f"- backups during the run: {sum(b['exit'] == 0 for b in results['backups'])} of "
+        f"{len(results['backups'])} succeeded; newest verified: exit "
+        f"{results['backup_verify']['exit']}; audit chain: exit {results['audit_verify']['exit']}"
+        f" ({_events(results)}); partial blobs left: {results['partial_blobs_left']}",
+        "",
+        "| kind | requests | ok | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for kind, row in results["by_kind"].items():
+        errors = "; ".join(f"{o}: {n}" for o, n in row["outcomes"].items() if not o.startswith("2"))
+        lines.append(
+            f"| {kind} | {row['requests']:,} | {row['ok']:,} | {row['p50_ms']} | "
+            f"{row['p99_ms']} | {errors} |"
+        )
+    lines += [
+        "",
+        "| fault | at s | lasted s | recovered after s | failed / requests meanwhile | what |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for f in results["faults"]:
+        lines.append(
+            f"| {f['fault']} | {f['at_s']:.0f} | {f['lasted_s']:.1f} | {f['recovered_after_s']} "
+            f"| {f['failed_during']} / {f['requests_during']} | {f['detail']} |"
+        )
+    return "\n".join(lines)
+
+
+def _events(results: dict[str, Any]) -> str:
+    answer = results["audit_verify"]["answer"]
+    return f"{answer['events']:,} events" if isinstance(answer, dict) else str(answer)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+
+    default = Path(__file__).parent / "results.json"
+    with open(sys.argv[1] if len(sys.argv) > 1 else default) as results_file:
+        print(markdown(json.load(results_file)))
