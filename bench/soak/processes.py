@@ -42,8 +42,8 @@ class Service:
 
     def _spawn(self) -> None:
         with self._lock:
-            self.starts += 1
             self.started_line = {}
+            self.starts += 1
             with self.stdout.open("wb") as out, (self.logs / f"{self.name}.err").open("ab") as err:
                 self.process = subprocess.Popen(
                     self.argv, stdout=out, stderr=err, env=self.env, start_new_session=True
