@@ -185,10 +185,12 @@ class Injector:
                     written += out.write(b"\0" * 4096)
             except OSError:
                 pass
+        while_full = self._probe(files=True)  # the fault is real: an upload is refused
         time.sleep(DISK_FULL_SECONDS)
         filler.unlink()
         report.detail = (
             f"blob filesystem filled ({written >> 20} MiB) for {DISK_FULL_SECONDS:.0f} s; freed"
+            f" (a probe while full: {while_full or 'succeeded'})"
         )
 
     # -- recovery -----------------------------------------------------------------------
