@@ -7,7 +7,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import aead, api, backup, cli_files, console, export, files, privacy, purge, records
+from bench import (
+    aead,
+    api,
+    api_scale,
+    backup,
+    cli_files,
+    console,
+    export,
+    files,
+    privacy,
+    purge,
+    records,
+)
 from bench.runner import (
     MACHINE_FILE,
     RESULTS_FILE,
@@ -31,6 +43,7 @@ BENCHMARKS = (
     Benchmark(("purge_shred_ms", "purge_rate"), purge.run),
     Benchmark(("backup_vs_restic", "restore_vs_restic", "backup_incremental_ratio"), backup.run),
     Benchmark(("api_read_ratio", "api_read_p50_ms", "api_read_p99_ms", "api_write_ratio"), api.run),
+    Benchmark(("api_scale_ratio",), api_scale.run),
     Benchmark(("export_ratio", "export_peak_rss_mb"), export.run),
     Benchmark(("dsr_locate_ms",), privacy.run_locate),
     Benchmark(("dsr_export_ratio",), privacy.run_export),

@@ -109,11 +109,13 @@ def parse_wrk(output: str) -> WrkRun:
     )
 
 
-def run_wrk(url: str, script: Path, token: str, seconds: int) -> WrkRun:
+def run_wrk(
+    url: str, script: Path, token: str, seconds: int, connections: int = CONNECTIONS
+) -> WrkRun:
     command = [
         "wrk",
         f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-c{connections}",
         f"-d{seconds}s",
         "--timeout",
         "10s",

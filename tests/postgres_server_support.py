@@ -104,7 +104,7 @@ class OwnPostgres:
         self.start()
 
     def running(self) -> bool:
-        done = subprocess.run(  # noqa: S603 - our own binary and arguments
+        done = subprocess.run(
             self._command("pg_ctl", "-D", str(self.data), "status"),
             capture_output=True,
             check=False,
@@ -136,7 +136,7 @@ class OwnPostgres:
         return command
 
     def _run(self, tool: str, *args: str) -> None:
-        done = subprocess.run(  # noqa: S603 - our own binary and arguments
+        done = subprocess.run(
             self._command(tool, *args), capture_output=True, text=True, check=False
         )
         if done.returncode != 0:

@@ -98,7 +98,7 @@ def serve(
     command = [STRONGROOM, "serve", "--home", str(home), "--port", str(free_port())]
     command += ["--workers", str(workers), "--json", *extra]
     with stderr.open("w") as log:  # the child has its own copy
-        process = subprocess.Popen(  # noqa: S603 - our own command line
+        process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -152,7 +152,7 @@ def start_workers(
         command += ["--interval", str(interval), "--json"]
         with log.open("w") as err:
             workers.processes.append(
-                subprocess.Popen(  # noqa: S603 - our own command line
+                subprocess.Popen(
                     command,
                     stdout=subprocess.PIPE,
                     stderr=err,
@@ -242,9 +242,12 @@ class PinnedConnection:
         self.conn.close()
 
 
-def connections_to_each(serving: Serving, token: str, tries: int = 60) -> dict[int, PinnedConnection]:
-    """A kept-alive connection served by each API process (new connections until the
-    kernel has handed one to each); the others are closed."""
+def connections_to_each(
+    serving: Serving, token: str, tries: int = 100
+) -> dict[int, PinnedConnection]:
+    """A kept-alive connection served by each API process: new connections (each from
+    another client port, which the kernel hashes over the processes' sockets) until one
+    has reached each; the others are closed."""
     pids = set(serving.api_pids())
     found: dict[int, PinnedConnection] = {}
     for _ in range(tries):
@@ -255,4 +258,6 @@ def connections_to_each(serving: Serving, token: str, tries: int = 60) -> dict[i
             pinned.close()
         if set(found) >= pids:
             return found
-    raise AssertionError(f"no connection reached every API process {sorted(pids)}: {sorted(found)}")
+    for connection in found.values():
+        connection.close()
+    raise AssertionError(f"no connection reached each API process {sorted(pids)}: {sorted(found)}")

@@ -1,8 +1,11 @@
 """Many API processes on one port (``strongroom serve --workers N``).
 
-The supervisor binds the listening sockets (HTTPS, and the redirect listener if asked)
-once, then starts N API processes that each serve on those inherited sockets; the kernel
-hands every new connection to one of them. Step by step:
+The supervisor binds the listening sockets once, then starts N API processes that each
+serve on sockets they inherit; the kernel hands every new connection to one of them. The
+HTTPS port has one socket per API process (SO_REUSEPORT: the kernel spreads connections
+evenly over them; one socket shared by all would hand a burst of new connections to
+whichever process woke first, and keep-alive clients would stay there); the redirect
+listener is one socket they share. Step by step:
 
 1. Each API process is a fresh interpreter (``strongroom serve`` run again with the
    sockets' file descriptors), never a fork: no database connection, PKCS#11 session or
@@ -13,6 +16,8 @@ hands every new connection to one of them. Step by step:
    database that refuses every process is not retried for ever.
 3. Once all are ready, one that ends (killed, crashed) is logged and replaced at once;
    a replacement that fails too is tried again after a pause that doubles up to 30 s.
+   The supervisor keeps each process's socket open meanwhile: connections the kernel
+   hands to it wait in its queue for the replacement (about a second), none is refused.
 4. SIGTERM and SIGINT: every API process gets SIGTERM and stops gracefully (open requests
    finish within the server's graceful-stop time); after SIGTERM the supervisor ends as a
    SIGTERM would, after SIGINT it returns. SIGHUP is passed on to every API process (each
@@ -68,11 +73,11 @@ class _Slot:
 
 @dataclass
 class ApiProcesses:
-    """N API processes serving the inherited ``sockets``; :meth:`run` until a signal."""
+    """An API process per entry of ``sockets`` (the sockets that process serves);
+    :meth:`run` until a signal."""
 
     command: Command
-    count: int
-    sockets: Sequence[socket.socket]
+    sockets: Sequence[Sequence[socket.socket]]
     ready_timeout: float = READY_TIMEOUT
     _running: dict[int, _Process] = field(default_factory=dict)
     _slots: dict[int, _Slot] = field(default_factory=dict)
@@ -86,7 +91,7 @@ class ApiProcesses:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
         try:
-            for slot in range(self.count):
+            for slot in range(len(self.sockets)):
                 self._slots[slot] = _Slot()
                 self._start(slot)
             self._wait_until_ready()
@@ -119,7 +124,7 @@ class ApiProcesses:
         try:
             popen = subprocess.Popen(
                 self.command(slot, write_fd),
-                pass_fds=[write_fd, *(s.fileno() for s in self.sockets)],
+                pass_fds=[write_fd, *(s.fileno() for s in self.sockets[slot])],
                 process_group=0,
                 stdin=subprocess.DEVNULL,
             )

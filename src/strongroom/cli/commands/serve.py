@@ -147,14 +147,21 @@ def _serve_many(
         sr.worker.sweep_partial_blobs()
         settings = sr.settings
     logging.config.dictConfig(logging_config(settings.log_format))
-    https = listening_socket(bind_socket(host, port))
+    # One HTTPS socket per API process, on one port (SO_REUSEPORT); the redirect
+    # listener's one socket is shared.
+    first = listening_socket(bind_socket(host, port, reuse_port=True))
+    https_port = first.getsockname()[1]
+    https = [first] + [
+        listening_socket(bind_socket(host, https_port, reuse_port=True)) for _ in range(workers - 1)
+    ]
     redirect = None if http_port is None else listening_socket(bind_socket(host, http_port))
-    sockets = [https] if redirect is None else [https, redirect]
-    url = f"https://{url_host(host)}:{https.getsockname()[1]}"
+    sockets = [[sock] if redirect is None else [sock, redirect] for sock in https]
+    url = f"https://{url_host(host)}:{https_port}"
 
     def command(slot: int, ready: int) -> list[str]:
         argv = [sys.executable, "-m", "strongroom.cli.main", "serve", "--home", str(home)]
-        argv += ["--host", host, "--socket-fd", str(https.fileno()), "--ready-fd", str(ready)]
+        argv += ["--host", host, "--socket-fd", str(https[slot].fileno())]
+        argv += ["--ready-fd", str(ready)]
         if redirect is not None:
             argv += ["--redirect-fd", str(redirect.fileno())]
         # The lifecycle worker runs in slot 0 only (and in its replacement).
@@ -164,9 +171,9 @@ def _serve_many(
         _announce(json, settings, url, token, password, worker, pids)
 
     try:
-        ApiProcesses(command, workers, sockets).run(started)
+        ApiProcesses(command, sockets).run(started)
     finally:
-        for sock in sockets:
+        for sock in [*https, *([redirect] if redirect is not None else [])]:
             sock.close()
 
 
