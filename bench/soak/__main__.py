@@ -34,7 +34,7 @@ from bench.soak.processes import Service, serve_supports_workers
 API_PROCESSES = 2
 WORKERS = 2
 WORKER_INTERVAL_SECONDS = 5
-BLOB_MB = 1024
+BLOB_MB = 2048
 KEY_CACHE_TTL_SECONDS = 10
 RESULTS = Path(__file__).parent / "results.json"
 
@@ -113,7 +113,12 @@ def main() -> int:
     seed = int(os.environ.get("SOAK_SEED") or random.randrange(1 << 31))
     out = Path(os.environ.get("SOAK_OUT", RESULTS))
     seconds = minutes * 60
-    print(f"soak: {clients} clients, {minutes:g} min, seed {seed}", flush=True)
+    began = time.monotonic()
+
+    def say(what: str) -> None:
+        print(f"soak [{time.monotonic() - began:5.1f} s]: {what}", flush=True)
+
+    say(f"{clients} clients, {minutes:g} min, seed {seed}")
 
     from tests.postgres_server_support import OwnPostgres
     from tests.transit_support import persistent_bao
@@ -131,7 +136,9 @@ def main() -> int:
         data = postgres.create_database("strongroom_data")
         keys = postgres.create_database("strongroom_keys")
         mounted = _mount_blob_store(blob_dir)
+        say(f"PostgreSQL on port {postgres.port}")
         with persistent_bao(work / "bao") as bao:
+            say(f"OpenBao at {bao.url}")
             os.environ["VAULT_TOKEN"] = bao.root_token
             env = {**os.environ, "VAULT_TOKEN": bao.root_token}
             home = work / "home"
@@ -149,6 +156,7 @@ def main() -> int:
                 # default, 300 s, would hide a 30 s outage behind the key cache)
                 key_cache_ttl_seconds=KEY_CACHE_TTL_SECONDS,
             )
+            say(f"home {home} made")
             seats, probe, tokens = _setup(home, clients)
             logs = work / "logs"
             logs.mkdir()
@@ -168,7 +176,7 @@ def main() -> int:
                 worker.started()
             url = f"https://127.0.0.1:{port}"
             ca = str(home / "tls" / "ca.pem")
-            print(f"soak: serving {url} ({started.get('processes') or 'one process'})", flush=True)
+            say(f"serving {url} (API processes {started.get('processes') or [api.pid()]})")
 
             ledger = Ledger()
             tally = Tally()
@@ -197,7 +205,7 @@ def main() -> int:
             load_seconds = time.monotonic() - tally.started
             stop_backups.set()
             time.sleep(WORKER_INTERVAL_SECONDS)  # purges asked for at the end: one more pass
-            print("soak: load over; checking every acknowledged write", flush=True)
+            say("load over; checking every acknowledged write")
 
             projects = [(s.workspace, s.project) for s in [*seats, probe]]
             verdict = checks.run_checks(url, ca, tokens, ledger, projects)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,9 +91,8 @@ def check_records(http: httpx.Client, entries: list[RecordEntry], verdict: Verdi
             )
         else:
             restored += 1
-    notes = verdict.notes
-    notes["trashed_records"] = notes.get("trashed_records", 0) + len(restorable)
-    notes["restored_from_trash"] = notes.get("restored_from_trash", 0) + restored
+    verdict.notes["trashed_records"] = len(restorable)
+    verdict.notes["restored_from_trash"] = restored
 
 
 def trash_entries(http: httpx.Client, workspace: str) -> set[str]:
@@ -165,18 +165,16 @@ def check_ids(http: httpx.Client, paths: list[str], what: str, verdict: Verdict)
 def run_checks(
     url: str, ca: str, tokens: dict[str, str], ledger: Ledger, projects: list[tuple[str, str]]
 ) -> Verdict:
-    verdict = Verdict()
+    """Every workspace checked in a thread of its own; one verdict."""
 
-    def client(workspace: str) -> httpx.Client:
-        return httpx.Client(
+    def check(workspace: str) -> Verdict:
+        verdict = Verdict()
+        with httpx.Client(
             base_url=url,
             verify=ca,
             headers={"Authorization": f"Bearer {tokens[workspace]}"},
             timeout=60,
-        )
-
-    for workspace in tokens:
-        with client(workspace) as http:
+        ) as http:
             check_records(http, [e for e in ledger.records if e.workspace == workspace], verdict)
             check_files(http, [f for f in ledger.files if f.workspace == workspace], verdict)
             base = f"/v1/workspaces/{workspace}"
@@ -187,10 +185,18 @@ def run_checks(
             exports = [f"{base}/exports/{i}" for w, i in ledger.exports if w == workspace]
             check_ids(http, exports, "export", verdict)
             mine = [p for p in projects if p[0] == workspace]
-            verdict.notes.setdefault("every_file_decrypts", []).extend(
-                check_every_file_decrypts(http, mine)
-            )
-    return verdict
+            verdict.notes["every_file_decrypts"] = check_every_file_decrypts(http, mine)
+        return verdict
+
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        verdicts = list(pool.map(check, tokens))
+    merged = Verdict()
+    for verdict in verdicts:
+        merged.checked += verdict.checked
+        merged.lost += verdict.lost
+        for name, value in verdict.notes.items():
+            merged.notes[name] = merged.notes.get(name, type(value)()) + value
+    return merged
 
 
 def cli_json(strongroom: str, env: dict[str, str], *argv: str) -> tuple[int, Any]:

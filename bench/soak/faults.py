@@ -11,7 +11,7 @@ falls due while the previous one lasts waits for it:
 - ``postgres_restart``: ``pg_ctl restart -m fast`` of the soak's own PostgreSQL.
 - ``kms_stop``: the OpenBao server stopped for 30 s, then started and unsealed (a server
   on raft storage, not ``-dev``: its Transit key survives the restart).
-- ``disk_full``: the blob store's filesystem (a 1 GiB tmpfs) filled to the last byte for
+- ``disk_full``: the blob store's filesystem (a 2 GiB tmpfs) filled to the last byte for
   20 s, then freed.
 
 Recovery is measured from the moment the fault is over (the process is dead, the server

@@ -59,14 +59,14 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
-    #: (seconds since start, ok) of every answer: the timeline the recovery times come from
-    timeline: list[tuple[float, bool]] = field(default_factory=list)
+    #: (seconds since start, outcome) of every request: what each fault's window saw
+    timeline: list[tuple[float, str]] = field(default_factory=list)
 
     def answered(self, kind: str, method: str, path: str, r: httpx.Response, ms: float) -> str:
         outcome = outcome_of(r)
         self.outcomes[(kind, outcome)] += 1
         self.latencies[kind].append(ms)
-        self.timeline.append((time.monotonic() - self.started, r.status_code < 500))
+        self.timeline.append((time.monotonic() - self.started, outcome))
         if is_finding(r):
             self.findings.append(
                 Finding(
@@ -78,7 +78,7 @@ class Tally:
     def failed(self, kind: str, error: Exception, ms: float) -> str:
         outcome = f"connection {type(error).__name__}"
         self.outcomes[(kind, outcome)] += 1
-        self.timeline.append((time.monotonic() - self.started, False))
+        self.timeline.append((time.monotonic() - self.started, outcome))
         return outcome
 
     def requests(self) -> int:

@@ -37,7 +37,7 @@ WEIGHTS = {
     "privacy_request": 2,
     "export": 1,
 }
-EXPORT_EVERY_SECONDS = 45.0
+EXPORT_EVERY_SECONDS = 60.0
 FILE_MAX_BYTES = 128 * 1024
 
 
@@ -265,7 +265,7 @@ class Client:
             self.shared.tally.findings.append(_mismatch("privacy_export", request, r))
 
     async def export(self) -> None:
-        """One export at a time across all clients, at most one every 45 s: created,
+        """One export at a time across all clients, at most one a minute: created,
         polled until the worker has run it, downloaded to the last byte."""
         shared = self.shared
         if (

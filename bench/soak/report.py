@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -45,9 +46,19 @@ def build(
     kinds = tally.summary()
     for fault in faults:  # what the clients saw from the fault until it was recovered from
         end = fault["at_s"] + fault["lasted_s"] + (fault["recovered_after_s"] or 0) + 1
-        window = [ok for t, ok in tally.timeline if fault["at_s"] <= t <= end]
+        window = [outcome for t, outcome in tally.timeline if fault["at_s"] <= t <= end]
+        failed = [o for o in window if o.startswith(("5", "connection"))]
         fault["requests_during"] = len(window)
-        fault["failed_during"] = sum(not ok for ok in window)
+        fault["failed_during"] = len(failed)
+        fault["failed_by_outcome"] = dict(Counter(failed).most_common())
+    windows = [
+        (f["at_s"], f["at_s"] + f["lasted_s"] + (f["recovered_after_s"] or 0) + 1) for f in faults
+    ]
+    calm = Counter(
+        o
+        for t, o in tally.timeline
+        if o.startswith(("5", "connection")) and not any(a <= t <= b for a, b in windows)
+    )
     errors: dict[str, int] = {}
     for (_, outcome), n in tally.outcomes.items():
         if not outcome.startswith("2"):
@@ -94,6 +105,7 @@ def build(
         "findings_5xx": len(tally.findings),
         "findings": [f.__dict__ for f in tally.findings[:50]],
         "errors_by_kind": dict(sorted(errors.items(), key=lambda kv: -kv[1])),
+        "failed_outside_faults": dict(calm.most_common()),
         "by_kind": kinds,
         "faults": faults,
         "faults_skipped": skipped_faults,
@@ -138,6 +150,9 @@ def print_table(results: dict[str, Any]) -> None:
         )
     for skipped in results["faults_skipped"]:
         print(f"skipped: {skipped}")
+    for f in results["faults"]:
+        print(f"  {f['fault']}: {f['failed_by_outcome']}")
+    print(f"failed outside any fault: {results['failed_outside_faults'] or 'none'}")
     print(
         f"\nacknowledged writes: {results['acknowledged_total']}; entries checked: "
         f"{results['checked_entries']}; lost: {results['lost_writes']}; 5xx findings: "
@@ -196,7 +211,15 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {f['fault']} | {f['at_s']:.0f} | {f['lasted_s']:.1f} | {f['recovered_after_s']} "
             f"| {f['failed_during']} / {f['requests_during']} | {f['detail']} |"
         )
+    lines += ["", "What failed in each fault's window, and outside them:", ""]
+    for f in results["faults"]:
+        lines.append(f"- `{f['fault']}`: {_outcomes(f['failed_by_outcome'])}")
+    lines.append(f"- outside every fault: {_outcomes(results['failed_outside_faults'])}")
     return "\n".join(lines)
+
+
+def _outcomes(counts: dict[str, int]) -> str:
+    return ", ".join(f"{o}: {n}" for o, n in counts.items()) or "nothing"
 
 
 def _events(results: dict[str, Any]) -> str:
