@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need_service
 from tests.postgres_server_support import postgres_binaries
 from tests.transit_support import bao_binary
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_short_soak_loses_nothing_and_recovers_from_every_fault(tmp_path: Path) -> None:
     if postgres_binaries() is None:
-        pytest.skip("PostgreSQL's server programs are not installed")
+        need_service("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
     bao_binary()  # skips (or fails with CI=true) without it
     out = tmp_path / "soak.json"
     env = {
