@@ -19,6 +19,7 @@ from bench import (
     privacy,
     purge,
     records,
+    s3files,
 )
 from bench.runner import (
     MACHINE_FILE,
@@ -36,7 +37,10 @@ from bench.runner import (
 
 BENCHMARKS = (
     Benchmark(("record_write_ratio", "record_read_ratio"), records.run),
+    Benchmark(("record_write_ratio_pg", "record_read_ratio_pg"), records.run_pg),
+    Benchmark(("kms_calls_per_1000_reads",), records.run_kms_calls),
     Benchmark(("file_put_ratio", "file_get_ratio"), files.run_throughput),
+    Benchmark(("s3_file_put_ratio", "s3_file_get_ratio"), s3files.run),
     Benchmark(("file_peak_rss_mb",), files.run_peak_rss),
     Benchmark(("cli_file_put_ratio", "cli_file_get_ratio"), cli_files.run),
     Benchmark(("aead_vs_openssl",), aead.run),

@@ -1,5 +1,9 @@
 """record_write_ratio and record_read_ratio: Strongroom records on SQLite against the same
-documents stored as plain JSON in an equivalent SQLite table, through the same engine.
+documents stored as plain JSON in an equivalent SQLite table, through the same engine;
+record_write_ratio_pg and record_read_ratio_pg: the same on PostgreSQL (the bench's own
+databases on the server STRONGROOM_BENCH_POSTGRES_URL names, by default 127.0.0.1:5432,
+made afresh each repetition and dropped after); kms_calls_per_1000_reads: the root key's
+calls while 1,000 records are read with a warm key cache.
 
 Each repetition makes a fresh Strongroom home and a fresh plain database side by side in
 one folder, then writes the documents batch by batch, alternating which side goes first
@@ -13,9 +17,11 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,13 +37,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    create_engine,
     insert,
     text,
 )
+from sqlalchemy.engine import make_url
 
 from bench.runner import Config, Result, Target, median, work_dir
 from strongroom import ids
-from strongroom.bootstrap import Strongroom, init_home, open_strongroom
+from strongroom.bootstrap import Strongroom, init_home, open_kms, open_strongroom
+from strongroom.config import load_settings
+from strongroom.crypto.kms.base import RootKms
 from strongroom.storage.database import WRITE, make_engine
 from strongroom.storage.driver import DriverQuery
 from strongroom.storage.types import UtcDateTime
@@ -280,12 +290,48 @@ class Sides:
     plain: PlainRecords
 
 
-def _open_sides(folder: Path) -> Sides:
-    init_home(folder / "home")
+#: The PostgreSQL server of the ``_pg`` figures (a superuser: the bench makes databases).
+POSTGRES_URL = os.environ.get(
+    "STRONGROOM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_DATABASES = ("strongroom_bench_data", "strongroom_bench_keys", "strongroom_bench_plain")
+
+
+@contextmanager
+def pg_databases() -> Iterator[dict[str, str]]:
+    """The bench's own databases on the server, fresh; dropped afterwards. Yields the URLs
+    of the data store, the keystore and the plain table's database."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    base = make_url(POSTGRES_URL)
+
+    def drop_all() -> None:
+        with admin.connect() as conn:
+            for name in PG_DATABASES:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    try:
+        drop_all()
+        with admin.connect() as conn:
+            for name in PG_DATABASES:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        urls = [base.set(database=n).render_as_string(hide_password=False) for n in PG_DATABASES]
+        yield {"database_url": urls[0], "keystore_url": urls[1], "plain": urls[2]}
+    finally:
+        drop_all()
+        admin.dispose()
+
+
+def _open_sides(folder: Path, pg: dict[str, str] | None = None) -> Sides:
+    if pg is None:
+        init_home(folder / "home")
+        plain_url = f"sqlite:///{folder / 'plain.db'}"
+    else:
+        init_home(folder / "home", database_url=pg["database_url"], keystore_url=pg["keystore_url"])
+        plain_url = pg["plain"]
     sr = open_strongroom(folder / "home")
     ws = sr.workspaces.create("Bench Recruiting", "owner@example.com")
     prj = sr.projects.create(ws.id, "Referrals")
-    engine = make_engine(f"sqlite:///{folder / 'plain.db'}")
+    engine = make_engine(plain_url)
     plain_metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(insert(plain_workspaces).values(id=ws.id))
@@ -298,58 +344,68 @@ def _close_sides(sides: Sides) -> None:
     sides.plain.engine.dispose()
 
 
-def run_rep(config: Config, documents: list[dict[str, Any]], rep: int, read: bool) -> RepTimes:
+def run_rep(
+    config: Config, documents: list[dict[str, Any]], rep: int, read: bool, pg: bool = False
+) -> RepTimes:
+    with work_dir(config.work, "records-") as folder:
+        if not pg:
+            return _timed_rep(config, documents, rep, read, _open_sides(folder))
+        with pg_databases() as urls:
+            return _timed_rep(config, documents, rep, read, _open_sides(folder, urls))
+
+
+def _timed_rep(
+    config: Config, documents: list[dict[str, Any]], rep: int, read: bool, sides: Sides
+) -> RepTimes:
     times = RepTimes()
     batch = config.record_batch
-    with work_dir(config.work, "records-") as folder:
-        sides = _open_sides(folder)
-        sr, ws, prj, plain = sides.sr, sides.workspace_id, sides.project_id, sides.plain
-        try:
-            # Warm-up (untimed): statement caches, key cache, page cache.
-            warm = documents[:batch]
-            warm_sr = sr.records.put_many(ws, prj, COLLECTION, warm)
-            warm_plain = plain.put_many(warm)
-            for a, b in zip(warm_sr[:WARMUP_GETS], warm_plain[:WARMUP_GETS], strict=True):
-                sr.records.get(ws, prj, a)
-                plain.get(b)
-            gc.collect()
+    sr, ws, prj, plain = sides.sr, sides.workspace_id, sides.project_id, sides.plain
+    try:
+        # Warm-up (untimed): statement caches, key cache, page cache.
+        warm = documents[:batch]
+        warm_sr = sr.records.put_many(ws, prj, COLLECTION, warm)
+        warm_plain = plain.put_many(warm)
+        for a, b in zip(warm_sr[:WARMUP_GETS], warm_plain[:WARMUP_GETS], strict=True):
+            sr.records.get(ws, prj, a)
+            plain.get(b)
+        gc.collect()
 
-            sr_ids: list[str] = []
-            plain_ids: list[str] = []
-            for n, start in enumerate(range(0, len(documents), batch)):
-                chunk = documents[start : start + batch]
-                for side in _order(rep + n):
+        sr_ids: list[str] = []
+        plain_ids: list[str] = []
+        for n, start in enumerate(range(0, len(documents), batch)):
+            chunk = documents[start : start + batch]
+            for side in _order(rep + n):
+                t0 = time.perf_counter()
+                if side == "sr":
+                    sr_ids += sr.records.put_many(ws, prj, COLLECTION, chunk)
+                    times.sr_write.append(time.perf_counter() - t0)
+                else:
+                    plain_ids += plain.put_many(chunk)
+                    times.plain_write.append(time.perf_counter() - t0)
+        _check_same(sides, sr_ids[0], plain_ids[0])
+        if not read:
+            return times
+
+        order = list(range(len(sr_ids)))
+        random.Random(rep).shuffle(order)
+        gc.collect()
+        for n, start in enumerate(range(0, len(order), READ_CHUNK)):
+            chunk_idx = order[start : start + READ_CHUNK]
+            for side in _order(rep + n):
+                if side == "sr":
+                    wanted = [sr_ids[i] for i in chunk_idx]
                     t0 = time.perf_counter()
-                    if side == "sr":
-                        sr_ids += sr.records.put_many(ws, prj, COLLECTION, chunk)
-                        times.sr_write.append(time.perf_counter() - t0)
-                    else:
-                        plain_ids += plain.put_many(chunk)
-                        times.plain_write.append(time.perf_counter() - t0)
-            _check_same(sides, sr_ids[0], plain_ids[0])
-            if not read:
-                return times
-
-            order = list(range(len(sr_ids)))
-            random.Random(rep).shuffle(order)
-            gc.collect()
-            for n, start in enumerate(range(0, len(order), READ_CHUNK)):
-                chunk_idx = order[start : start + READ_CHUNK]
-                for side in _order(rep + n):
-                    if side == "sr":
-                        wanted = [sr_ids[i] for i in chunk_idx]
-                        t0 = time.perf_counter()
-                        for record_id in wanted:
-                            sr.records.get(ws, prj, record_id)
-                        times.sr_read.append(time.perf_counter() - t0)
-                    else:
-                        wanted = [plain_ids[i] for i in chunk_idx]
-                        t0 = time.perf_counter()
-                        for record_id in wanted:
-                            plain.get(record_id)
-                        times.plain_read.append(time.perf_counter() - t0)
-        finally:
-            _close_sides(sides)
+                    for record_id in wanted:
+                        sr.records.get(ws, prj, record_id)
+                    times.sr_read.append(time.perf_counter() - t0)
+                else:
+                    wanted = [plain_ids[i] for i in chunk_idx]
+                    t0 = time.perf_counter()
+                    for record_id in wanted:
+                        plain.get(record_id)
+                    times.plain_read.append(time.perf_counter() - t0)
+    finally:
+        _close_sides(sides)
     return times
 
 
@@ -373,18 +429,37 @@ def _rate(reps: list[RepTimes], side: str, per_sample: int) -> float:
 
 
 # entry point -----------------------------------------------------------------------------
+PG_NOTE = (
+    " The _pg figures: the same on PostgreSQL instead of SQLite; the data store, the "
+    "keystore and the plain table each in a database of their own on the same server "
+    "(127.0.0.1:5432 unless STRONGROOM_BENCH_POSTGRES_URL), "
+    "through the same make_engine (psycopg); BEGIN instead of BEGIN IMMEDIATE."
+)
+
+
 def run(config: Config, wanted: frozenset[str]) -> list[Result]:
-    read = "record_read_ratio" in wanted
+    return _run(config, wanted, "")
+
+
+def run_pg(config: Config, wanted: frozenset[str]) -> list[Result]:
+    return _run(config, wanted, "_pg")
+
+
+def _run(config: Config, wanted: frozenset[str], suffix: str) -> list[Result]:
+    read = f"record_read_ratio{suffix}" in wanted
     documents = contacts(config.record_count)
-    reps = [run_rep(config, documents, rep, read) for rep in range(config.reps)]
+    pg = suffix == "_pg"
+    reps = [run_rep(config, documents, rep, read, pg) for rep in range(config.reps)]
     n = len(documents)
     sizes = f"{n:,} records of {DOCUMENT_BYTES} B JSON in batches of {config.record_batch}"
     detail = f" Median batch/chunk time over {config.reps} repetitions ({sizes})."
+    if pg:
+        detail += PG_NOTE
     results = []
-    if "record_write_ratio" in wanted:
+    if f"record_write_ratio{suffix}" in wanted:
         results.append(
             Result(
-                "record_write_ratio",
+                f"record_write_ratio{suffix}",
                 _rate(reps, "sr_write", config.record_batch),
                 _rate(reps, "plain_write", config.record_batch),
                 "records/s",
@@ -395,7 +470,7 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
     if read:
         results.append(
             Result(
-                "record_read_ratio",
+                f"record_read_ratio{suffix}",
                 _rate(reps, "sr_read", READ_CHUNK),
                 _rate(reps, "plain_read", READ_CHUNK),
                 "records/s",
@@ -404,3 +479,68 @@ def run(config: Config, wanted: frozenset[str]) -> list[Result]:
             )
         )
     return results
+
+
+# root key calls --------------------------------------------------------------------------
+KMS_READS = 1000
+
+
+class CountingKms:
+    """The root key's interface, passed through, every call counted (not ``backend`` and
+    the other plain attributes: only methods that may reach the KMS)."""
+
+    def __init__(self, kms: RootKms) -> None:
+        self._kms = kms
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._kms, name)
+        if not callable(value) or name == "close":
+            return value
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return value(*args, **kwargs)
+
+        return counted
+
+
+def run_kms_calls(config: Config, wanted: frozenset[str]) -> list[Result]:
+    """Write records, reopen the home (a cold key cache), read a few to warm it, then count
+    the root key's calls over KMS_READS reads of other records."""
+    warm_reads = 50
+    with work_dir(config.work, "kms-calls-") as folder:
+        home = folder / "home"
+        init_home(home)
+        with open_strongroom(home) as sr:
+            ws = sr.workspaces.create("Bench Recruiting", "owner@example.com")
+            projects = [sr.projects.create(ws.id, f"Referrals {i}").id for i in range(4)]
+            documents = contacts(KMS_READS + warm_reads)
+            written = [
+                (prj, record_id)
+                for i, prj in enumerate(projects)
+                for record_id in sr.records.put_many(ws.id, prj, COLLECTION, documents[i::4])
+            ]
+        random.Random(7).shuffle(written)
+        kms = CountingKms(open_kms(load_settings(home)))
+        with open_strongroom(home, kms=kms) as sr:  # type: ignore[arg-type]
+            for prj, record_id in written[:warm_reads]:
+                sr.records.get(ws.id, prj, record_id)
+            cold = kms.calls
+            for prj, record_id in written[warm_reads : warm_reads + KMS_READS]:
+                sr.records.get(ws.id, prj, record_id)
+            warm = kms.calls - cold
+    return [
+        Result(
+            "kms_calls_per_1000_reads",
+            warm * 1000 / KMS_READS,
+            float(cold),
+            "calls",
+            Target("value", "<=", 1),
+            f"Root-key calls (a counting wrapper around the KMS interface, every method) while "
+            f"{KMS_READS} records of 4 projects of one workspace are read by id after "
+            f"{warm_reads} warm-up reads of the same projects on a freshly opened home (local "
+            "KMS; the count, not the backend's speed, is measured). Baseline: the calls the "
+            "warm-up made (cold cache); ratio = warm calls / cold calls.",
+        )
+    ]

@@ -21,6 +21,7 @@ TABLE = """
 | delete the workspace    |   ✓   |       |        |        |
 | privacy requests        |   ✓   |   ✓   |        |        |
 | object to a subprocessor notice |   ✓   |       |        |        |
+| decide break-glass grants |   ✓   |       |        |        |
 """
 
 #: The README's words for each action, and the action's name in the code.
@@ -37,6 +38,7 @@ ACTION_NAMES = {
     "delete the workspace": "delete_workspace",
     "privacy requests": "privacy",
     "object to a subprocessor notice": "object_subprocessor",
+    "decide break-glass grants": "decide_grants",
 }
 
 

@@ -18,8 +18,12 @@ class Inbox:
     """What the server accepted: each message with its envelope recipients."""
 
     messages: list[tuple[list[str], Message]] = field(default_factory=list)
+    #: Refuse every message (a mail server that is up but will not take mail).
+    refusing: bool = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusing:
+            return "554 5.7.1 refused by the test"
         self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
         return "250 OK"
 

@@ -50,14 +50,16 @@ if TYPE_CHECKING:
     from strongroom.services.access import Access
     from strongroom.services.agreements import Agreements
     from strongroom.services.certificates import Certificates
+    from strongroom.services.grants import Grants
     from strongroom.services.inbox import Inbox
+    from strongroom.services.operators import Staff
     from strongroom.services.plans import Plans
     from strongroom.services.privacy import Privacy
     from strongroom.services.subprocessor_mail import Subscribers
     from strongroom.services.subprocessors import Subprocessors
 
 #: The newest migration of each database.
-HEAD_REVISIONS = {"data": "0013", "keystore": "0002"}
+HEAD_REVISIONS = {"data": "0015", "keystore": "0002"}
 
 
 class Strongroom:
@@ -213,6 +215,21 @@ class Strongroom:
         from strongroom.services.subprocessor_mail import Subscribers
 
         return Subscribers(self.ctx, Mailer(self.settings))
+
+    @cached_property
+    def staff(self) -> Staff:
+        """Operators as people, and their confidentiality agreements (issue 17)."""
+        from strongroom.services.operators import Staff
+
+        return Staff(self.ctx)
+
+    @cached_property
+    def grants(self) -> Grants:
+        """Break-glass grants: requested, decided by owners, read-only, time-bound."""
+        from strongroom.mail import Mailer
+        from strongroom.services.grants import Grants
+
+        return Grants(self.ctx, self.access, self.staff, Mailer(self.settings))
 
     @cached_property
     def readings(self) -> DeploymentReadings:

@@ -93,6 +93,9 @@ class Settings:
     backup_purge_window_days: int = 60
     #: Folder of backups (encrypted data and keystore backups); default ``HOME/backups``.
     backup_dir: str = ""
+    #: Backups in an S3 bucket instead: "s3://bucket/prefix" (the endpoint and region of
+    #: s3_endpoint_url and s3_region, credentials from the AWS chain). Empty: backup_dir.
+    backup_url: str = ""
     #: Every data backup is deleted this many days after it was taken, whether or not newer
     #: backups exist. At most backup_purge_window_days; default (0): that window (60 days).
     backup_retention_days: int = 0
@@ -255,6 +258,16 @@ class Settings:
     #: the request id) or "text" (one readable line an event).
     log_format: str = "json"
 
+    # Staff and break-glass grants (issue 17: docs/break-glass.md)
+    #: The longest a break-glass grant may last, in hours: 1 to 24 (never more).
+    grant_max_hours: int = 24
+    #: "on": an operator may approve their own grant in an emergency (the workspace's
+    #: owners are mailed at once, so smtp_host is required); "off": only an owner approves.
+    grant_self_approval: str = "off"
+    #: The confidentiality agreement version staff must have signed (their latest agreement
+    #: this version or a later one) to ask for access; empty: any signed agreement.
+    staff_agreement_version: str = ""
+
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
@@ -341,6 +354,7 @@ class Settings:
         self._validate_aws_kms()
         self._validate_agreements()
         self._validate_observability()
+        self._validate_grants()
         return self
 
     def _validate_pkcs11_scheme(self) -> None:
@@ -367,8 +381,17 @@ class Settings:
                     "come from the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                     "a profile, an instance role), never from the settings"
                 )
-            if url.scheme == "http" and self.environment == "production":
-                raise ConfigurationError("s3_endpoint_url must be https:// in production")
+            if (
+                url.scheme == "http"
+                and self.environment == "production"
+                and not _loopback(url.hostname or "")
+            ):
+                # Only ciphertext travels, but the names, sizes and timing of blobs would
+                # cross a network in the clear; a gateway on this machine is the exception.
+                raise ConfigurationError(
+                    "s3_endpoint_url must be https:// in production, unless it is a loopback "
+                    "address (a gateway on this machine)"
+                )
         if self.s3_bucket and not _S3_BUCKET.fullmatch(self.s3_bucket):
             raise ConfigurationError(
                 "s3_bucket must be an S3 bucket name: 3-63 lowercase letters, digits, dots "
@@ -382,6 +405,36 @@ class Settings:
             raise ConfigurationError(
                 "s3_prefix must be empty or a folder: at most 200 letters, digits and ._-/ "
                 "characters, ending with / and not starting with one"
+            )
+        self._validate_backup_url()
+
+    def _validate_backup_url(self) -> None:
+        """``s3://bucket/prefix``, not overlapping the blobs' prefix in the same bucket (the
+        blob store's sweep of abandoned uploads would abort a backup being written)."""
+        if not self.backup_url:
+            return
+        url = urlsplit(self.backup_url)
+        prefix = url.path.strip("/") + "/" if url.path.strip("/") else ""
+        if (
+            url.scheme != "s3"
+            or not _S3_BUCKET.fullmatch(url.netloc)
+            or url.query
+            or url.fragment
+            or not _S3_PREFIX.fullmatch(prefix)
+            or "//" in url.path
+        ):
+            raise ConfigurationError(
+                "backup_url must be s3://BUCKET/PREFIX (a bucket name, then a folder of "
+                "letters, digits and ._-/), or empty for backup_dir; credentials come from "
+                "the AWS chain, never from the settings"
+            )
+        same_bucket = self.blob_store == "s3" and url.netloc == self.s3_bucket
+        if same_bucket and (prefix.startswith(self.s3_prefix) or self.s3_prefix.startswith(prefix)):
+            raise ConfigurationError(
+                f"backup_url {self.backup_url} overlaps the blobs' place (s3_bucket "
+                f"{self.s3_bucket}, s3_prefix {self.s3_prefix!r}): give backups a prefix of "
+                'their own, beside the blobs\' (e.g. s3_prefix = "blobs/" and backup_url '
+                f'= "s3://{self.s3_bucket}/backups")'
             )
 
     def _validate_transit(self) -> None:
@@ -500,6 +553,28 @@ class Settings:
                 "subprocessor_subscribes_per_address must be between 1 and 10000"
             )
 
+    def _validate_grants(self) -> None:
+        if not 1 <= self.grant_max_hours <= 24:
+            raise ConfigurationError(
+                "grant_max_hours must be between 1 and 24: staff access to customer data is "
+                "promised to last a day at most"
+            )
+        if self.grant_self_approval not in ("on", "off"):
+            raise ConfigurationError(
+                f'grant_self_approval must be "on" or "off", not {self.grant_self_approval!r}'
+            )
+        if self.grant_self_approval == "on" and not self.smtp_host:
+            raise ConfigurationError(
+                'grant_self_approval = "on" needs smtp_host: the owners of a workspace are '
+                "mailed at once when an operator approves their own grant"
+            )
+        version = self.staff_agreement_version
+        if version and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", version):
+            raise ConfigurationError(
+                "staff_agreement_version is 1 to 64 letters, digits, dots, dashes or "
+                "underscores, starting with a letter or digit (or empty)"
+            )
+
     def _validate_agreements(self) -> None:
         if not 1 <= self.dpa_first_acceptance_days <= 365:
             raise ConfigurationError(
@@ -572,6 +647,7 @@ class Settings:
                 f"{promised} days"
             )
         self._validate_backup_retention()
+        self._validate_shred_reach()
         if not 1 <= self.export_ttl_days <= 30:
             raise ConfigurationError("export_ttl_days must be between 1 and 30")
         if not 1 <= self.worker_interval_seconds <= 3600:
@@ -604,6 +680,31 @@ class Settings:
                 f"keystore_backup_retention_days must be at most backup_purge_window_days "
                 f"({window}): deleted data is promised to be gone from backups within "
                 f"{window} days"
+            )
+
+    def shredded_key_gone_days(self) -> int:
+        """At the latest, days after a deletion by which its destroyed key is unrecoverable
+        everywhere: the purge at the trash's end, the shred epoch at most one rotation
+        period later, then the KMS's wait before the old root version is really deleted
+        (AWS KMS: 7 days)."""
+        delay = policy.root_destroy_delay(self.kms).days
+        return self.trash_days + policy.ROOT_KEY_ROTATION_DAYS + delay
+
+    def _validate_shred_reach(self) -> None:
+        """A deletion certificate's ``key_unrecoverable_everywhere_by`` must fall inside the
+        backup window: a KMS that only schedules the destroy needs that much room. (With
+        an immediate destroy the worker brings the epoch forward to fit: trash_days up to
+        the window itself stays allowed there.)"""
+        latest = self.shredded_key_gone_days()
+        delay = policy.root_destroy_delay(self.kms).days
+        if delay and latest > self.backup_purge_window_days:
+            raise ConfigurationError(
+                f"backup_purge_window_days ({self.backup_purge_window_days}) is too short for "
+                f"kms = {self.kms!r}: a key purged after the {self.trash_days}-day trash is "
+                f"unrecoverable only after the next shred epoch ({policy.ROOT_KEY_ROTATION_DAYS} "
+                f"day) and the KMS's {delay}-day deletion wait, {latest} days after its "
+                f"deletion; set backup_purge_window_days to at least {latest} or trash_days to "
+                f"at most {self.backup_purge_window_days - latest + self.trash_days}"
             )
 
     def _validate_privacy(self) -> None:

@@ -39,6 +39,10 @@ PREFIXES = {
     "objection": "obj",
     "subscriber": "sbs",
     "delivery": "dlv",
+    # staff and break-glass grants (issue 17)
+    "operator": "opr",
+    "staff-agreement": "sag",
+    "grant": "grt",
 }
 
 _ID_RE = re.compile(r"^[a-z]{2,3}_[a-z2-7]{26}")

@@ -102,6 +102,21 @@ def _fresh_dpa(w: World) -> str:
     return version
 
 
+def _staff(w: World) -> str:
+    """An operator (a person) with a confidentiality agreement, made on first use."""
+    email = "staff@saas.example"
+    if not any(o.email == email for o in w.live.sr.staff.list()):
+        w.live.sr.staff.add("Staff Member", email)
+        w.live.sr.staff.record_agreement(email, "1", "2025-01-01")
+    return email
+
+
+def _fresh_grant(w: World) -> str:
+    """A new pending break-glass grant of the world's workspace (issue 17)."""
+    grant = w.live.sr.grants.request(w.ws, _staff(w), "a support case", "T-1", 1)
+    return grant.id
+
+
 def _delete_scratch_workspace(w: World) -> Request:
     """The caller holds its role in a scratch workspace (deleting the shared one would end
     every other test); another tenant's owner, the operator and no token stay as they are."""
@@ -576,6 +591,42 @@ ENDPOINTS: list[tuple[str, str, Action | None, Callable[[World], Request]]] = [
             {"json": {"version": _fresh_dpa(w)}},
         ),
     ),
+    # break-glass grants (issue 17): operators ask, owners and admins see, owners decide
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/grants",
+        OPERATOR_ONLY,
+        lambda w: (
+            "POST",
+            f"{_base(w)}/grants",
+            {"json": {"operator": _staff(w), "reason": "r", "ticket": "T-1", "hours": 1}},
+        ),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/grants",
+        Action.READ_AUDIT,
+        lambda w: ("GET", f"{_base(w)}/grants", {}),
+    ),
+    (
+        "GET",
+        "/v1/workspaces/{workspace_id}/grants/{grant_id}",
+        Action.READ_AUDIT,
+        lambda w: ("GET", f"{_base(w)}/grants/{_fresh_grant(w)}", {}),
+    ),
+    *[
+        (
+            "POST",
+            f"/v1/workspaces/{{workspace_id}}/grants/{{grant_id}}/{decision}",
+            Action.DECIDE_GRANTS,
+            lambda w, decision=decision: (  # type: ignore[misc]
+                "POST",
+                f"{_base(w)}/grants/{_fresh_grant(w)}/{decision}",
+                {},
+            ),
+        )
+        for decision in ("approve", "refuse", "revoke")
+    ],
     # subprocessors (issue 14)
     (
         "GET",

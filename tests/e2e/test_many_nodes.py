@@ -173,8 +173,11 @@ def test_two_api_processes_and_three_workers_share_everything(
 
         # Every due purge, exactly once, whichever worker took it.
         def purged() -> set[str]:
+            """Subjects whose purge finished: its last step appends purge.certified (the
+            certificate is issued a step before)."""
             with open_strongroom(home) as sr:
-                return {c["subject_id"] for c in sr.certificates.list(ws.id)}
+                events = sr.audit.events(ws.id, limit=10_000)
+            return {e.subject["subject_id"] for e in events if e.action == PURGE_CERTIFIED}
 
         _wait("purged", lambda: purged() >= set(trashed))
         workers.stop()
@@ -185,7 +188,12 @@ def test_two_api_processes_and_three_workers_share_everything(
         certificates = Counter(c["subject_id"] for c in issued)
         assert certificates == Counter(trashed), issued
         certified = Counter(e.subject["subject_id"] for e in events if e.action == PURGE_CERTIFIED)
-        assert certified == Counter(trashed)
+        assert certified == Counter(trashed), (
+            [e.as_json() for e in events if e.action == PURGE_CERTIFIED],
+            trashed,
+            live.id,
+            len(events),
+        )
 
         # Every acknowledged write, through a connection served by each API process (made
         # now: an idle connection is closed after header_timeout_seconds).

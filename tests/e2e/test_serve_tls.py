@@ -71,7 +71,9 @@ def _wait_for_serial(port: int, ca: Path, serial: int, within: float) -> None:
 
 
 @contextmanager
-def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path, Path]]:
+def serving(
+    tmp_path: Path, workers: int = 1
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Path, Path]]:
     """`strongroom serve` on a home whose tls_cert and tls_key are the operator's own
     files; yields the process, its port, the operator's CA folder and the files' folder."""
     issuer = tmp_path / "operator-ca"
@@ -86,7 +88,8 @@ def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path
     init_home(home, tls_cert=str(etc / "fullchain.pem"), tls_key=str(etc / "privkey.pem"))
     port = _free_port()
     proc = subprocess.Popen(
-        [STRONGROOM, "serve", "--home", str(home), "--port", str(port), "--no-worker", "--json"],
+        [STRONGROOM, "serve", "--home", str(home), "--port", str(port), "--no-worker", "--json"]
+        + (["--workers", str(workers)] if workers > 1 else []),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONWARNINGS": "error"},
@@ -153,6 +156,24 @@ def test_sighup_reloads_the_configured_files_at_once(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGHUP)
         _wait_for_serial(port, ca, serial, within=30)
         assert proc.poll() is None  # reloaded, not restarted or stopped
+
+
+def test_sighup_to_the_supervisor_reloads_every_api_process(tmp_path: Path) -> None:
+    """`serve --workers 2`: the supervisor passes SIGHUP on; every new connection, whichever
+    API process the kernel hands it to, is then shown the new certificate."""
+    with serving(tmp_path, workers=2) as (proc, port, issuer, etc):
+        ca = issuer / "ca.pem"
+        before = {p: os.stat(p) for p in (etc / "fullchain.pem", etc / "privkey.pem")}
+        cert, key, serial = _new_pair(issuer)
+        for path, data in ((etc / "privkey.pem", key), (etc / "fullchain.pem", cert)):
+            with path.open("r+b") as out:  # unnoticeable but for the SIGHUP, as above
+                out.write(data)
+            os.utime(path, ns=(before[path].st_atime_ns, before[path].st_mtime_ns))
+        proc.send_signal(signal.SIGHUP)
+        _wait_for_serial(port, ca, serial, within=30)
+        # 20 new connections from 20 client ports, hashed over the two processes' sockets.
+        assert {_served_serial(port, ca) for _ in range(20)} == {serial}
+        assert proc.poll() is None
 
 
 @pytest.mark.parametrize("broken", ["not a certificate", "another key"])

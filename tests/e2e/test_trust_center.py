@@ -83,7 +83,7 @@ def test_every_promise_holds_after_the_first_worker_pass(served: LiveServer) -> 
     assert html.count(">Holding</strong>") == len(STANDARD)
     assert report["crypto_policy"]["cipher"] == "AES-256-GCM"
     tls = promise(report, "tls")["evidence"]
-    assert "refused TLS 1.1" in tls and "max-age=63072000" in tls
+    assert "refused TLS 1.0 (" in tls and "TLS 1.1 (" in tls and "max-age=63072000" in tls
     assert "root key is kept in a local key file" in promise(report, "key-custody")["claim"]
     assert served.sr.backups.list(DATA), "the worker took a backup"
 

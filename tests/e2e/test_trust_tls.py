@@ -10,27 +10,38 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from strongroom import init_home, open_strongroom
 from strongroom.domain.promises import Verdict
+from strongroom.promises import tls_probe
+from strongroom.promises.transport import check_certificate
 from tests.e2e.trust_support import free_port
 
 ONE_YEAR = 365 * 24 * 3600
 
 
 @contextmanager
-def tiny_tls_server(home: Path, *, allow_tls11: bool, hsts: str | None) -> Iterator[str]:
+def tiny_tls_server(
+    home: Path,
+    *,
+    allow_tls11: bool,
+    hsts: str | None,
+    oldest: ssl.TLSVersion = ssl.TLSVersion.TLSv1_1,
+) -> Iterator[str]:
     """An HTTPS server on a free port, with the home's certificate, answering every
-    request with an empty 200 (and ``Strict-Transport-Security: hsts`` if given)."""
+    request with an empty 200 (and ``Strict-Transport-Security: hsts`` if given). With
+    ``allow_tls11`` it accepts versions down to ``oldest``."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(home / "tls" / "server.pem", home / "tls" / "server-key.pem")
     if allow_tls11:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = ssl.TLSVersion.TLSv1_1
+            context.minimum_version = oldest
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -97,6 +108,39 @@ def test_a_server_that_accepts_tls_1_1_fails_the_tls_promise(tmp_path: Path, mad
     assert found["certificate"].holds, found["certificate"].evidence
 
 
+def test_a_server_that_accepts_tls_1_0_fails_the_tls_promise(tmp_path: Path, made: Path) -> None:
+    with tiny_tls_server(
+        made, allow_tls11=True, hsts=f"max-age={ONE_YEAR}", oldest=ssl.TLSVersion.TLSv1
+    ) as url:
+        found = verdicts(tmp_path, made, url)
+    assert not found["tls"].holds
+    assert "accepted a TLS 1.0 handshake" in found["tls"].evidence
+
+
+def test_a_machine_that_cannot_offer_tls_1_1_proves_nothing(
+    tmp_path: Path, made: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OpenSSL built without TLS 1.1 fails every TLS 1.1 handshake before sending a
+    byte: that is not the server refusing, and the promise must not hold on it."""
+    offers = tls_probe.can_offer
+    monkeypatch.setattr(
+        tls_probe,
+        "can_offer",
+        lambda version: version != ssl.TLSVersion.TLSv1_1 and offers(version),
+    )
+    with tiny_tls_server(made, allow_tls11=False, hsts=f"max-age={ONE_YEAR}") as url:
+        found = verdicts(tmp_path, made, url)
+    assert not found["tls"].holds
+    assert "cannot offer TLS 1.1" in found["tls"].evidence
+
+
+def test_this_machine_can_offer_the_versions_the_probe_needs() -> None:
+    """The probe's premise here: a hello for each old version is written (else the tests
+    above would pass for the wrong reason), and for TLS 1.2."""
+    for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_2):
+        assert tls_probe.can_offer(version), version
+
+
 def test_a_server_without_hsts_fails_the_tls_promise(tmp_path: Path, made: Path) -> None:
     with tiny_tls_server(made, allow_tls11=False, hsts=None) as url:
         found = verdicts(tmp_path, made, url)
@@ -111,7 +155,8 @@ def test_a_short_hsts_fails_and_a_year_holds(tmp_path: Path, made: Path) -> None
         year = verdicts(tmp_path, made, url)
     assert not short["tls"].holds and "max-age=86400, under one year" in short["tls"].evidence
     assert year["tls"].holds, year["tls"].evidence
-    assert "refused TLS 1.1" in year["tls"].evidence
+    assert "refused TLS 1.0 (" in year["tls"].evidence
+    assert "TLS 1.1 (" in year["tls"].evidence
 
 
 def test_nobody_answering_fails_tls_and_certificate(tmp_path: Path, made: Path) -> None:
@@ -139,3 +184,20 @@ def test_a_certificate_from_another_ca_fails(tmp_path: Path, made: Path) -> None
             found = {p.id: v for p, v in sr.promises.check_all().results}
     assert not found["certificate"].holds
     assert "does not verify" in found["certificate"].evidence
+
+
+def test_in_production_the_local_ca_is_not_trusted(tmp_path: Path, made: Path) -> None:
+    """No browser trusts the CA `init` made: a production deployment presenting a
+    certificate from it fails, while a development home's check accepts it and says why."""
+    with tiny_tls_server(made, allow_tls11=False, hsts=f"max-age={ONE_YEAR}") as url:
+        home = tmp_path / "home-prod"
+        init_home(home, public_url=url)
+        for name in ("ca.pem", "server.pem", "server-key.pem"):
+            (home / "tls" / name).write_bytes((made / "tls" / name).read_bytes())
+        with open_strongroom(home) as sr:
+            now = sr.ctx.clock.now()
+            development = check_certificate(SimpleNamespace(settings=sr.settings, now=now))  # type: ignore[arg-type]
+            production = replace(sr.settings, environment="production")
+            refused = check_certificate(SimpleNamespace(settings=production, now=now))  # type: ignore[arg-type]
+    assert development.holds and "development CA" in development.evidence
+    assert not refused.holds and "does not verify" in refused.evidence

@@ -227,3 +227,16 @@ def test_the_verdict_counts_open_requests_and_recent_breaches(
     clock.advance(timedelta(days=31))
     assert "0 breaches" in sr.inbox.verdict().evidence
     assert not sr.inbox.verdict().holds
+
+
+def test_a_late_reply_between_two_passes_still_counts_as_a_breach(
+    mailing: Strongroom, clock: FixedClock, server: SmtpServer
+) -> None:
+    """The worker never saw it overdue (no pass between the deadline and the reply): the
+    verdict's evidence counts it all the same."""
+    got = mailing.inbox.submit("support", EMAIL, SUBJECT, BODY)
+    clock.advance(timedelta(hours=26))
+    mailing.inbox.reply(got.id, "Sorry for the wait.", "operator:tok_a")
+    assert mailing.inbox.show(got.id).state is ClockState.ANSWERED_LATE
+    evidence = mailing.inbox.verdict().evidence
+    assert "1 breach of the 24-hour first response in the last 30 days" in evidence

@@ -5,6 +5,8 @@ The TLS promises need a live server: tests/e2e/test_trust_center.py and test_tru
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from strongroom.bootstrap import Strongroom
 from strongroom.clock import FixedClock
 from strongroom.config import Settings
 from strongroom.domain.promises import PromiseStatus, Verdict
+from strongroom.lifecycle.worker import CHORE_LEASE
 from strongroom.promises.registry import Deployment, Promise
 from strongroom.storage import tables as t
 
@@ -110,8 +113,7 @@ def test_a_check_that_raises_is_failing_not_holding(sr: Strongroom) -> None:
     [(_, found)] = run.results
     assert not found.holds
     assert (
-        found.evidence
-        == "the check could not run (RuntimeError); the worker's log has the reason"
+        found.evidence == "the check could not run (RuntimeError); the worker's log has the reason"
     )
     assert sr.promises.report().promises[0].status is PromiseStatus.FAILING
 
@@ -188,6 +190,54 @@ def test_backups_drills_and_rotations_on_their_periods(
     sr.worker.run_once(scheduled=True)
     drills = [e for e in sr.audit.events(None, 0, 1000) if e.action == "backup.drill"]
     assert len(drills) == 2
+
+
+def test_workers_sharing_a_store_take_each_chore_once(home: Settings, clock: FixedClock) -> None:
+    """Three workers on one data store, passing at the same moment: one backup, one drill,
+    one shred epoch; while one holds a chore the others skip it."""
+    with contextlib.ExitStack() as stack:
+        workers = [stack.enter_context(open_strongroom(settings=home, clock=clock)) for _ in "abc"]
+        for sr in workers:
+            assert sr.worker.scheduled is not None
+            sr.worker.scheduled.promises_due = lambda now: False
+            sr.worker.scheduled.check_promises = lambda: None
+        version = workers[0].ctx.keyring.kms.current_version()
+        start = threading.Barrier(len(workers))
+        failed: list[BaseException] = []
+
+        def pass_(sr: Strongroom) -> None:
+            start.wait()
+            try:
+                sr.worker.run_once(scheduled=True)
+            except BaseException as e:
+                failed.append(e)
+
+        threads = [threading.Thread(target=pass_, args=(sr,)) for sr in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failed == []
+        sr = workers[0]
+        assert len(sr.backups.list(DATA)) == 1
+        events = [e.action for e in sr.audit.events(None, 0, 1000)]
+        assert events.count("backup.drill") == 1
+        assert events.count("key.shred_epoch") <= 1
+        assert sr.ctx.keyring.kms.current_version() <= version + 1
+
+        # A worker holding a chore (here: one killed mid-backup) keeps the others off it
+        # until its lease runs out; then the next one takes it.
+        clock.advance(timedelta(days=1, minutes=1))
+        with sr.ctx.store.write() as uow:
+            assert uow.chore_leases.claim(
+                "backup", "killed", clock.now(), clock.now() + CHORE_LEASE
+            )
+            uow.commit()
+        workers[1].worker.run_once(scheduled=True)
+        assert len(sr.backups.list(DATA)) == 1
+        clock.advance(CHORE_LEASE + timedelta(minutes=1))
+        workers[1].worker.run_once(scheduled=True)
+        assert len(sr.backups.list(DATA)) == 2
 
 
 def test_no_backups_when_they_are_taken_elsewhere(home: Settings, clock: FixedClock) -> None:

@@ -25,6 +25,7 @@ from strongroom.crypto import envelope
 from strongroom.crypto.keyring import _data_key_binding, _root_context, workspace_key_id
 from strongroom.errors import KeyUnavailable, KmsFailure
 from strongroom.storage.rows import WrappedKeyRow
+from tests.aws_kms_support import MotoKms
 from tests.integration.test_backup import target_dbs
 from tests.pkcs11_support import new_softhsm_token
 from tests.transit_support import BaoServer
@@ -281,3 +282,47 @@ def test_the_worker_runs_epochs_on_the_period_and_finishes_a_stopped_one(
     epochs = [e for e in sr.audit.events(None, 0, 1000) if e.action == "key.shred_epoch"]
     assert [e.subject["rotated"] for e in epochs] == [True, False]
     assert epochs[-1].subject["destroyed_versions"] == [2]
+
+
+@pytest.mark.aws_kms
+def test_on_aws_kms_the_certificate_waits_for_the_scheduled_deletion(
+    tmp_path: Path, aws_kms: MotoKms, clock: FixedClock
+) -> None:
+    """AWS KMS only schedules a key's deletion (7 days): the certificate's date counts
+    them, and still falls inside the backup window. KMS here is moto (no IAM, no
+    signatures): what it shows is the key state Strongroom asked for."""
+    alias = aws_kms.new_alias()
+    home = init_home(
+        tmp_path / "home",
+        kms="aws-kms",
+        aws_kms_key=alias,
+        aws_kms_region="us-east-1",
+        aws_kms_endpoint_url=aws_kms.url,
+    )
+    with open_strongroom(settings=home, clock=clock) as sr:
+        world = _world(sr)
+        doomed = sr.projects.create(world["ws"], "Doomed").id
+        sr.records.put(world["ws"], doomed, "notes", {"secret": "gone"})
+        sr.trash.purge_now(world["ws"], sr.projects.delete(world["ws"], doomed).id)
+        assert len(sr.worker.run_once().done) == 1
+        (entry,) = sr.certificates.list(world["ws"])
+        certificate = sr.certificates.get(entry["certificate_id"])
+        by = datetime.fromisoformat(certificate["key_unrecoverable_everywhere_by"])
+        deleted_at = datetime.fromisoformat(entry["deleted_at"])
+        purged_at = datetime.fromisoformat(entry["purged_at"])
+        # the daily epoch (due a day after init at the latest), then AWS's 7-day wait
+        assert purged_at + timedelta(days=7) <= by <= clock.now() + timedelta(days=8)
+        assert by <= deleted_at + timedelta(days=home.backup_purge_window_days)
+
+        client = aws_kms.client()
+        old_key = client.describe_key(KeyId=f"{alias}/v000001")["KeyMetadata"]["KeyId"]
+        clock.advance(timedelta(minutes=5))
+        epoch = sr.shred_epochs.run(actor="test")
+        assert epoch.destroyed_versions == [1] and _versions(sr) == [2]
+        meta = client.describe_key(KeyId=old_key)["KeyMetadata"]
+        assert meta["KeyState"] == "PendingDeletion"
+        deletion = meta["DeletionDate"]
+        assert deletion - datetime.now(UTC) > timedelta(days=6, hours=23)
+        sr.ctx.keyring.forget_all()
+        got = sr.records.get(world["ws"], world["project"], world["record"]).document
+        assert got == {"n": 1, "text": "kept"}

@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine
 
 from strongroom import init_home, open_strongroom
 from strongroom.bootstrap import HEAD_REVISIONS, Strongroom
 from strongroom.errors import Unauthenticated
 from strongroom.storage import keystore_tables, migrations, tables
+from strongroom.storage.database import make_engine
+from tests.conftest import PostgresServer
 
 
 def test_migrations_match_the_table_definitions(sr: Strongroom) -> None:
@@ -123,3 +126,37 @@ def test_kept_lookup_connections_hold_no_snapshot(sr: Strongroom) -> None:
         assert kept is not None and not kept.closed and not kept.in_transaction()
     else:  # PostgreSQL: one connection per block, returned to the pool
         assert kept is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("which", ["data", "keystore"])
+def test_nodes_starting_at_once_upgrade_a_database_once(
+    postgres: PostgresServer, which: str
+) -> None:
+    """Several API nodes and workers started together after an upgrade each open the
+    database: one migrates, the others wait for it and find nothing left to do."""
+    name = f"{postgres.prefix}_race_{which}"
+    postgres.execute(f'CREATE DATABASE "{name}"')
+    engines = [make_engine(postgres.url(name)) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    failures: list[BaseException] = []
+
+    def node(engine: Engine) -> None:
+        start.wait()
+        try:
+            migrations.upgrade(engine, which)
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=node, args=(e,), daemon=True) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)  # unlocked, concurrent upgrades wait on each other for ever
+    try:
+        assert not any(t.is_alive() for t in threads), "a node is stuck in its upgrade"
+        assert failures == []
+        assert migrations.current_revision(engines[0]) == HEAD_REVISIONS[which]
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -133,11 +133,16 @@ LAZY_IMPORTS: dict[str, set[str]] = {
         "strongroom.observability.readings",
         # shred epochs (issue 15): built when the worker or `keys rotate --root` needs them
         "strongroom.lifecycle.shred_epoch",
+        # staff and break-glass grants (issue 17): built when first used
+        "strongroom.services.operators",
+        "strongroom.services.grants",
     },
     # the package root: its public names from these on first use
     "__init__": {"strongroom.bootstrap", "strongroom.config"},
     # the facade: importing the marker module must not import the whole package
     "backup": {"strongroom.backup.service"},
+    # boto3: loaded only by deployments whose backups are on S3 (backup_url = "s3://...")
+    "backup.places": {"strongroom.backup.s3_place"},
     "export.verify": {"jsonschema"},
     "storage.migrations": {"alembic", "alembic.config"},
     "cli.commands.serve": {

@@ -94,3 +94,17 @@ def test_a_credential_in_the_settings_is_refused(tmp_path: Path) -> None:
         load_settings(tmp_path, NO_ENV)
 
     assert "AWS chain" in str(refused.value) and "wJalrXUtnFEMI" not in str(refused.value)
+
+
+def test_a_window_too_short_for_the_7_day_deletion_wait_is_refused(tmp_path: Path) -> None:
+    # trash 30 + the next epoch (1) + AWS's 7-day wait = 38 days after the deletion
+    with pytest.raises(ConfigurationError, match="at least 38") as refused:
+        _aws(tmp_path, backup_purge_window_days=37)
+    assert "deletion wait" in str(refused.value)
+    assert _aws(tmp_path, backup_purge_window_days=38).backup_purge_window_days == 38
+    # the same window is fine where the destroy is immediate
+    local = load_settings(tmp_path, NO_ENV, {"backup_purge_window_days": 30})
+    assert local.backup_purge_window_days == 30
+    # the 14-day promise's window fits with a short trash
+    short = _aws(tmp_path, backup_purge_window_days=14, trash_days=6, backup_retention_days=14)
+    assert short.shredded_key_gone_days() == 14

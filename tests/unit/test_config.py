@@ -473,3 +473,30 @@ def test_the_record_of_privacy_requests_is_kept_at_least_24_months(tmp_path: Pat
         == 36
     )
     assert load_settings(tmp_path, NO_ENV).privacy_record_months == 24
+
+
+# break-glass grants (issue 17) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "refusal"),
+    [
+        ({"grant_max_hours": "25"}, "between 1 and 24"),
+        ({"grant_max_hours": "0"}, "between 1 and 24"),
+        ({"grant_self_approval": "yes"}, '"on" or "off"'),
+        ({"grant_self_approval": "on"}, "needs smtp_host"),
+        ({"staff_agreement_version": "v 2"}, "staff_agreement_version"),
+    ],
+)
+def test_grant_settings_that_break_the_promise_are_refused(
+    tmp_path: Path, settings: dict[str, str], refusal: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=refusal):
+        load_settings(tmp_path, NO_ENV, settings)
+
+
+def test_grant_settings_defaults_and_a_self_approval_with_mail(tmp_path: Path) -> None:
+    s = load_settings(tmp_path, NO_ENV)
+    assert (s.grant_max_hours, s.grant_self_approval, s.staff_agreement_version) == (24, "off", "")
+    on = {"grant_self_approval": "on", "smtp_host": "mail.example", "grant_max_hours": "4"}
+    assert load_settings(tmp_path, NO_ENV, on).grant_max_hours == 4

@@ -339,7 +339,12 @@ def test_the_role_matrix() -> None:
     expected = {
         Role.OWNER: set(Action),
         Role.ADMIN: set(Action)
-        - {Action.DELETE_WORKSPACE, Action.PURGE_TRASH, Action.OBJECT_SUBPROCESSOR},
+        - {
+            Action.DELETE_WORKSPACE,
+            Action.PURGE_TRASH,
+            Action.OBJECT_SUBPROCESSOR,
+            Action.DECIDE_GRANTS,
+        },
         Role.MEMBER: {Action.READ, Action.WRITE_DATA},
         Role.VIEWER: {Action.READ},
     }

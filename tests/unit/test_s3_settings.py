@@ -10,7 +10,7 @@ import pytest
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.blobs.s3 import MAX_PARTS, PART_SIZE, S3BlobStore, part_size
 from strongroom.bootstrap import open_blobs
-from strongroom.config import CONFIG_FILE, load_settings
+from strongroom.config import CONFIG_FILE, Settings, load_settings
 from strongroom.errors import ConfigurationError
 
 NO_ENV: dict[str, str] = {}
@@ -68,6 +68,10 @@ def test_s3_settings_choose_the_s3_store(tmp_path: Path) -> None:
             S3 + PRODUCTION + 's3_endpoint_url = "http://s3.example"\n',
             "https:// in production",
         ),
+        (
+            S3 + PRODUCTION + 's3_endpoint_url = "http://127.0.0.1.example:8333"\n',
+            "loopback",
+        ),
     ],
 )
 def test_unusable_s3_settings_are_refused_with_what_to_change(
@@ -76,6 +80,12 @@ def test_unusable_s3_settings_are_refused_with_what_to_change(
     with pytest.raises(ConfigurationError, match=says) as refused:
         load(tmp_path, text)
     assert "wJalr" not in str(refused.value)
+
+
+def test_a_gateway_on_this_machine_may_speak_plain_http_in_production(tmp_path: Path) -> None:
+    for host in ("127.0.0.1", "localhost", "[::1]"):
+        text = S3 + PRODUCTION + f's3_endpoint_url = "http://{host}:8333"\n'
+        assert load(tmp_path / host.strip("[]:"), text).s3_endpoint_url.startswith("http://")
 
 
 @pytest.mark.parametrize(
@@ -103,3 +113,26 @@ def test_part_sizes_grow_so_the_largest_file_fits_the_part_limit() -> None:
     assert part_size(1001) == 2 * PART_SIZE
     assert sum(part_size(n) for n in range(1, MAX_PARTS + 1)) > 400 * 1024**3
     assert part_size(MAX_PARTS) == 10 * PART_SIZE  # the most one writer ever holds
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://acme-backups/b",
+        "s3://Acme_Backups/b",
+        "s3://acme-backups/b?versionId=1",
+        "s3://acme-backups//b",
+        "s3://acme-backups/b c",
+    ],
+)
+def test_a_backup_url_that_is_not_an_s3_place_is_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigurationError, match="s3://BUCKET/PREFIX"):
+        load(tmp_path, f'backup_url = "{url}"\n')
+
+
+def test_backups_beside_the_blobs_in_one_bucket_but_never_overlapping(tmp_path: Path) -> None:
+    beside = load(tmp_path / "a", S3 + 's3_prefix = "blobs/"\nbackup_url = "s3://acme-blobs/bk"\n')
+    assert isinstance(beside, Settings) and beside.backup_url == "s3://acme-blobs/bk"
+    for prefix, url in (("", "s3://acme-blobs/bk"), ("blobs/", "s3://acme-blobs/blobs/old")):
+        with pytest.raises(ConfigurationError, match="overlaps"):
+            load(tmp_path / "b", S3 + f's3_prefix = "{prefix}"\nbackup_url = "{url}"\n')

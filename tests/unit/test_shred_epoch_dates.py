@@ -40,3 +40,15 @@ def test_the_certificate_date_is_the_next_epoch_and_inside_the_window() -> None:
 def test_an_overdue_epoch_counts_as_now() -> None:
     now = T0 + timedelta(days=3)
     assert unrecoverable_by(T0, DAY, T0, WINDOW, now) == now
+
+
+def test_a_deletion_wait_brings_the_epoch_forward_and_the_certificate_date_back() -> None:
+    wait = timedelta(days=7)
+    deleted = T0 - WINDOW + timedelta(days=8)  # its window closes 8 days after T0
+    due = next_epoch_due(T0, DAY, [(deleted, T0)], WINDOW, T0, wait)
+    assert due == deleted + WINDOW - wait - MARGIN == T0 + DAY - MARGIN
+    by = unrecoverable_by(T0, DAY, deleted, WINDOW, T0 + timedelta(hours=2), wait)
+    assert by == due + wait and by <= deleted + WINDOW
+    # a deletion from a month ago: the daily epoch, then AWS's 7 days
+    recent = T0 - timedelta(days=30)
+    assert unrecoverable_by(T0, DAY, recent, WINDOW, T0, wait) == T0 + DAY + wait

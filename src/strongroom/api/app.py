@@ -34,6 +34,7 @@ from strongroom.api.routes_admin import router as admin_router
 from strongroom.api.routes_agreements import router as agreements_router
 from strongroom.api.routes_data import router as data_router
 from strongroom.api.routes_exports import router as exports_router
+from strongroom.api.routes_grants import router as grants_router
 from strongroom.api.routes_inbox import router as inbox_router
 from strongroom.api.routes_lifecycle import router as lifecycle_router
 from strongroom.api.routes_metrics import router as metrics_router
@@ -121,6 +122,7 @@ def create_app(sr: Strongroom, *, fast_reads: bool = True) -> StrongroomAPI:
     app.include_router(trust_router)  # /trust.json (public) and the operators' check
     app.include_router(agreements_router)
     app.include_router(subprocessors_router)
+    app.include_router(grants_router)  # break-glass grants (issue 17)
     if sr.settings.metrics == "on":  # GET /metrics, operators only (issue 15 item 6)
         app.include_router(metrics_router)
     # Innermost first: each add_middleware wraps what was added before it.

@@ -42,7 +42,12 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
 
 
 def current_caller(sr: SR, credentials: Credentials) -> Principal:
-    return _authenticate(sr, _token(credentials))
+    """The caller of a route that checks no workspace role itself. A break-glass grant's
+    token is refused here: it only reads its workspace, through the role check."""
+    caller = _authenticate(sr, _token(credentials))
+    if caller.kind is PrincipalKind.GRANT:
+        raise PermissionDenied("a break-glass grant's token only reads its workspace's data")
+    return caller
 
 
 Caller = Annotated[Principal, Depends(current_caller)]
@@ -61,12 +66,20 @@ class Grant:
         workspace_id: str,
         action: Action,
         fallback: Action | None = None,
+        project_id: str | None = None,
+        what: str | None = None,
+        safe: bool = False,
     ) -> None:
         self._sr = sr
         self._token = token
         self._action = action
         self._fallback = fallback
         self.workspace_id = workspace_id
+        #: The project the request names (a break-glass grant may cover one only), and
+        #: the request itself as a grant's reads record it.
+        self._project_id = project_id
+        self._what = what
+        self._safe = safe  # a GET or HEAD request: changes nothing
         self._caller: Principal | None = None
         self._role: Role | None = None
 
@@ -75,13 +88,14 @@ class Grant:
         if self._caller is not None:
             return
         caller = _authenticate(self._sr, self._token)
+        access, ws, project = self._sr.access, self.workspace_id, self._project_id
         try:
-            self._role = self._sr.access.require(caller, self.workspace_id, self._action)
+            self._role = access.require(caller, ws, self._action, project, self._what, self._safe)
         except Conflict:  # the plan state refuses it: the fallback, if the role allows that
-            role = self._sr.access.role_in(caller, self.workspace_id)
+            role = access.role_in(caller, ws)
             if self._fallback is None or role is None or not may(role, self._fallback):
                 raise
-            self._role = self._sr.access.require(caller, self.workspace_id, self._fallback)
+            self._role = access.require(caller, ws, self._fallback, project, self._what, self._safe)
         self._caller = caller
 
     @property
@@ -104,8 +118,14 @@ def allowed(action: Action, fallback: Action | None = None) -> Any:
     the caller's role allows it. The check itself runs in the route's worker thread (see
     :func:`one_hop`)."""
 
-    async def pending(workspace_id: WorkspaceId, sr: SR, credentials: Credentials) -> Grant:
-        return Grant(sr, _token(credentials), workspace_id, action, fallback)
+    async def pending(
+        workspace_id: WorkspaceId, sr: SR, credentials: Credentials, request: Request
+    ) -> Grant:
+        project_id = request.path_params.get("project_id")
+        what = f"{request.method} {request.url.path}"
+        safe = request.method in ("GET", "HEAD")
+        token = _token(credentials)
+        return Grant(sr, token, workspace_id, action, fallback, project_id, what, safe)
 
     return Depends(pending)
 
@@ -147,6 +167,7 @@ KeyReader = Annotated[Grant, allowed(Action.READ_KEYS)]
 TrashPurger = Annotated[Grant, allowed(Action.PURGE_TRASH)]
 WorkspaceDeleter = Annotated[Grant, allowed(Action.DELETE_WORKSPACE)]
 PrivacyManager = Annotated[Grant, allowed(Action.PRIVACY)]
+GrantDecider = Annotated[Grant, allowed(Action.DECIDE_GRANTS)]
 #: Anyone who may read, and in an ended trial (where reading is refused) owners and
 #: admins through EXPORT, the one action every plan state but closed allows them.
 PlanReader = Annotated[Grant, allowed(Action.READ, fallback=Action.EXPORT)]

@@ -86,7 +86,9 @@ class FastReads:
         receive: Receive,
         send: Send,
     ) -> None:
-        grant = Grant(self.sr, bearer(scope["headers"]), workspace_id, Action.READ)
+        what = f"GET {scope['path']}"
+        token = bearer(scope["headers"])
+        grant = Grant(self.sr, token, workspace_id, Action.READ, None, project_id, what, True)
         try:
             body = await run_in_threadpool(read_record, self.sr, grant, project_id, record_id)
         except StrongroomError as error:

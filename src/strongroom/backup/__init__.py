@@ -2,7 +2,8 @@
 incremental by blob key) and separate keystore backups, each under its own key wrapped by
 the root key; retention by absolute date; verify; restore with ledger replay; the drill.
 
-Modules: manifest (format, folder layout), writer (create), reader (verify, decrypt),
+Modules: manifest (format, layout, the BackupPlace port and the folder), s3_place (the
+same on S3), places (the one the settings name), writer (create), reader (verify, decrypt),
 restore (new home, ledger replay), workspace (one workspace into the live deployment),
 retention (expiry, certificate facts), drill, service (the facade ``sr.backups``), marker
 (the unfinished restore's marker, which every open of a home looks for).

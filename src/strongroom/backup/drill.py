@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strongroom.backup.manifest import DATA, Folder
+from strongroom.backup.manifest import DATA
+from strongroom.backup.places import open_place
 from strongroom.backup.reader import verify
 from strongroom.backup.restore import OpenHome, restore_home
 from strongroom.backup.scratch import scratch_folder
@@ -82,10 +83,10 @@ def _scratch_urls(ctx: Context, home: Path) -> Iterator[tuple[str, str]]:
 
 def run(ctx: Context, open_home: OpenHome, scratch: Path | None = None) -> DrillReport:
     report = DrillReport()
-    folder = Folder(ctx.settings.backup_dir)
+    folder = open_place(ctx.settings)
     backups = folder.manifests(DATA, ctx.keyring)
     if not backups:
-        raise NotFound(f"no backup in {folder.root} to drill; run: strongroom backup create")
+        raise NotFound(f"no backup in {folder.where} to drill; run: strongroom backup create")
     newest = backups[-1]
     now = ctx.clock.now()
     report.backup_id = newest.id

@@ -1,4 +1,5 @@
-"""What a shred epoch does to the backup folder, between the root rewrap and the destroy.
+"""What a shred epoch does to the backup place (a folder or S3), between the root rewrap
+and the destroy.
 
 Every backup's key is wrapped by a root version. Before the older versions are destroyed:
 
@@ -19,15 +20,13 @@ left alone, each manifest is replaced atomically).
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from strongroom.backup import writer
-from strongroom.backup.locking import folder_lock
-from strongroom.backup.manifest import DATA, KEY_KINDS, KEYSTORE, MANIFEST, Folder, fsync_dir
+from strongroom.backup.manifest import DATA, KEY_KINDS, KEYSTORE
+from strongroom.backup.places import open_place
 from strongroom.errors import IntegrityFailure, KeyUnavailable
 from strongroom.services.context import Context
 
@@ -59,9 +58,9 @@ class BackupsMoved:
 def move_to_current_root(ctx: Context, now: datetime) -> BackupsMoved:
     """Steps 1 to 3 of the module docstring, under the folder's exclusive lock (no backup
     is written meanwhile)."""
-    folder = Folder(ctx.settings.backup_dir)
+    folder = open_place(ctx.settings)
     keyring = ctx.keyring
-    with folder_lock(folder.root, exclusive=True):
+    with folder.lock(exclusive=True):
         writer.remove_incomplete(folder)
         fresh = writer.keystore_backup(ctx, folder, now)
         current = fresh.root_version
@@ -85,13 +84,6 @@ def move_to_current_root(ctx: Context, now: datetime) -> BackupsMoved:
             moved.rewrapped.append(backup_id)
         for backup_id in folder.ids(KEYSTORE):
             if backup_id != fresh.id:
-                _delete(folder.backup_dir(KEYSTORE, backup_id))
+                folder.delete_backup(KEYSTORE, backup_id)  # the manifest first
                 moved.retired_keystore_backups.append(backup_id)
     return moved
-
-
-def _delete(path: Path) -> None:
-    (path / MANIFEST).unlink(missing_ok=True)  # from here on it is not a backup
-    fsync_dir(path)
-    shutil.rmtree(path)
-    fsync_dir(path.parent)

@@ -1,6 +1,6 @@
-"""Backup manifests and the layout of the backup folder.
-
-::
+"""Backup manifests and the layout of the backup place: a folder (``backup_dir``) or an S3
+bucket and prefix (``backup_url = "s3://bucket/prefix"``, backup/s3_place.py), laid out
+the same way::
 
     BACKUP_DIR/
       .lock                         held while a backup is written or backups are expired
@@ -20,15 +20,21 @@ is not a backup (not listed, not restorable).
 
 from __future__ import annotations
 
+import abc
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
+from strongroom.backup.locking import folder_lock
 from strongroom.crypto import envelope
 from strongroom.crypto.envelope import Binding
 from strongroom.crypto.keyring import Keyring
@@ -201,88 +207,146 @@ def parse(raw: bytes) -> Manifest:
         raise IntegrityFailure(f"not a backup manifest ({type(e).__name__})") from None
 
 
-# the folder ------------------------------------------------------------------------------
-#: In the home: the backup folder this deployment has written a backup to. A certificate
+# the place ------------------------------------------------------------------------------
+#: In the home: the backup place this deployment has written a backup to. A certificate
 #: must not say "no backup holds it" because that folder is unmounted or gone.
 BACKUPS_MADE = ".backups-made"
 
 
-def mark_backups_made(home: Path, folder: Folder) -> None:
+def mark_backups_made(home: Path, place: BackupPlace) -> None:
+    place.mark_made()
     marker = home / BACKUPS_MADE
     if not marker.exists():
         fd = os.open(marker, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(str(folder.root.resolve()) + "\n")
+            out.write(place.identity() + "\n")
 
 
-def require_reachable(home: Path, folder: Folder) -> None:
-    """StorageUnavailable if backups were written to ``folder`` and it cannot be read now
-    (unmounted, removed): what backups hold cannot be known, so nothing may claim it."""
+def require_reachable(home: Path, place: BackupPlace) -> None:
+    """StorageUnavailable if backups were written to ``place`` and it cannot be read now
+    (unmounted, removed, S3 down): what backups hold cannot be known, so nothing may
+    claim it."""
     marker = home / BACKUPS_MADE
-    if not marker.exists() or folder.kind_dir(DATA).is_dir():
+    if not marker.exists() or place.holds_backups():
         return
-    if marker.read_text("utf-8").strip() == str(folder.root.resolve()):
+    if marker.read_text("utf-8").strip() == place.identity():
         raise StorageUnavailable(
-            f"the backup folder {folder.root} holds no backups, yet backups were made there: "
+            f"the backup place {place.where} holds no backups, yet backups were made there: "
             "is it unmounted? (the certificate waits until it can name the backups)"
         )
 
 
-class Folder:
-    """Paths of one backup folder."""
+class PartWriter(Protocol):
+    def write(self, data: bytes) -> object: ...
 
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
 
-    def __repr__(self) -> str:
-        return f"backup.Folder({str(self.root)!r})"
+class BackupPlace(abc.ABC):
+    """Where backups are kept: a folder (:class:`Folder`) or an S3 bucket and prefix
+    (backup/s3_place.py). Objects are named by their path relative to the place
+    (``data/<id>/manifest.json``); every write appears whole or not at all."""
 
-    def kind_dir(self, kind: str) -> Path:
-        return self.root / kind
+    #: Where, for messages (a folder, or s3://bucket/prefix).
+    where: str
 
-    def backup_dir(self, kind: str, backup_id: str) -> Path:
-        return self.root / kind / backup_id
+    # primitives -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def identity(self) -> str:
+        """What BACKUPS_MADE records: the resolved folder, or the s3:// address."""
 
-    def pool_path(self, blob_key: str) -> Path:
-        shard = blob_key.split("_", 1)[-1][:2]
-        return self.root / POOL / shard / blob_key
+    @abc.abstractmethod
+    def lock(self, *, exclusive: bool, wait: bool = True) -> AbstractContextManager[None]:
+        """The place's lock (backup/locking.py): exclusive while a backup is written or
+        backups are expired or moved; shared while read."""
+
+    @abc.abstractmethod
+    def children(self, folder: str) -> list[str]:
+        """The names of the folders directly in ``folder`` (``data``: backup ids)."""
+
+    @abc.abstractmethod
+    def files(self, folder: str) -> list[tuple[str, float]]:
+        """Every object under ``folder`` (any depth): (name, POSIX modification time)."""
+
+    @abc.abstractmethod
+    def exists(self, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def open(self, name: str) -> AbstractContextManager[BinaryIO]:
+        """Read an object; FileNotFoundError if it is not there."""
+
+    @abc.abstractmethod
+    def writer(self, name: str) -> AbstractContextManager[PartWriter]:
+        """Write an object: durable and visible on clean exit only, nothing left on an
+        exception."""
+
+    @abc.abstractmethod
+    def delete(self, name: str) -> None:
+        """Delete one object (for good: no copy or old version stays); missing is fine."""
+
+    @abc.abstractmethod
+    def delete_folder(self, folder: str) -> None:
+        """Delete everything under ``folder``."""
+
+    @abc.abstractmethod
+    def holds_backups(self) -> bool:
+        """Whether any data backup's folder is there (False if unmounted or emptied)."""
+
+    @abc.abstractmethod
+    def remove_partials(self) -> None:
+        """Drop what a killed writer left (temp files, unfinished uploads). Call with the
+        exclusive lock held."""
+
+    def mark_made(self) -> None:  # noqa: B027 - a folder's data/ stays when it empties
+        """Leave a sign that backups were made here, which outlives every backup (what
+        :meth:`holds_backups` looks for once all have expired)."""
+
+    def after_pool_collected(self) -> None:  # noqa: B027 - most places have nothing to tidy
+        """Tidy up after pool blobs were deleted (a folder removes empty shards)."""
+
+    # names ------------------------------------------------------------------------------
+    def backup_name(self, kind: str, backup_id: str, leaf: str = "") -> str:
+        return f"{kind}/{backup_id}/{leaf}" if leaf else f"{kind}/{backup_id}"
+
+    def manifest_name(self, kind: str, backup_id: str) -> str:
+        return self.backup_name(kind, backup_id, MANIFEST)
 
     def pool_relative(self, blob_key: str) -> str:
-        return str(self.pool_path(blob_key).relative_to(self.root))
+        shard = blob_key.split("_", 1)[-1][:2]
+        return f"{POOL}/{shard}/{blob_key}"
 
-    def part_path(self, manifest: Manifest, part: Part) -> Path:
+    def part_name(self, manifest: Manifest, part: Part) -> str:
         """Where a part lives, derived from its name and the backup, never taken from the
         manifest's ``path``: IntegrityFailure if that path says otherwise or the place
-        would be outside the backup folder."""
+        would be outside the backup place."""
         if part.name == "snapshot":
-            path = self.backup_dir(manifest.kind, manifest.id) / SNAPSHOT
+            name: str | None = self.backup_name(manifest.kind, manifest.id, SNAPSHOT)
         elif part.name.startswith("blob:") and _plain(part.name.removeprefix("blob:")):
-            path = self.pool_path(part.name.removeprefix("blob:"))
+            name = self.pool_relative(part.name.removeprefix("blob:"))
         else:
-            path = None
-        if path is None or part.path != str(path.relative_to(self.root)):
+            name = None
+        if name is None or part.path != name:
             raise IntegrityFailure(
                 f"part {part.name[:80]!r} of backup {manifest.id} is not where a part belongs",
                 backup=manifest.id,
             )
-        return path
+        return name
 
+    # backups ----------------------------------------------------------------------------
     def ids(self, kind: str) -> list[str]:
-        folder = self.kind_dir(kind)
-        if not folder.is_dir():
-            return []
-        return sorted(p.name for p in folder.iterdir() if p.is_dir())
+        return sorted(self.children(kind))
+
+    def complete(self, kind: str, backup_id: str) -> bool:
+        return self.exists(self.manifest_name(kind, backup_id))
 
     def read_manifest(self, kind: str, backup_id: str) -> Manifest:
-        path = self.backup_dir(kind, backup_id) / MANIFEST
         try:
-            if path.stat().st_size > MAX_MANIFEST_BYTES:
-                raise IntegrityFailure(f"the manifest of backup {backup_id} is oversized")
-            raw = path.read_bytes()
+            with self.open(self.manifest_name(kind, backup_id)) as raw_file:
+                raw = raw_file.read(MAX_MANIFEST_BYTES + 1)
         except FileNotFoundError:
             raise IntegrityFailure(
                 f"backup {backup_id} has no manifest: it never completed", backup=backup_id
             ) from None
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise IntegrityFailure(f"the manifest of backup {backup_id} is oversized")
         manifest = parse(raw)
         if manifest.id != backup_id or manifest.kind != kind:
             raise IntegrityFailure(f"the manifest of backup {backup_id} names another backup")
@@ -302,20 +366,121 @@ class Folder:
             found.append(manifest)
         return sorted(found, key=lambda m: (m.created_at, m.id))
 
-    def write_manifest(self, manifest: Manifest) -> Path:
-        """Atomically: temp file, fsync, rename, fsync the folder."""
-        folder = self.backup_dir(manifest.kind, manifest.id)
-        final = folder / MANIFEST
-        temp = folder / (MANIFEST + ".tmp")
+    def write_manifest(self, manifest: Manifest) -> str:
+        """Atomically (the place's writer): until then the backup does not exist."""
+        name = self.manifest_name(manifest.kind, manifest.id)
         data = json.dumps(manifest.as_json(), indent=1, sort_keys=True).encode() + b"\n"
-        fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as out:
+        with self.writer(name) as out:
             out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, final)
-        fsync_dir(folder)
-        return final
+        return name
+
+    def delete_backup(self, kind: str, backup_id: str) -> None:
+        """The manifest first (from then on it is not a backup), then its parts."""
+        self.delete(self.manifest_name(kind, backup_id))
+        self.delete_folder(self.backup_name(kind, backup_id))
+
+    def newest_write(self, kind: str, backup_id: str) -> float | None:
+        """The newest modification time of a backup's objects (None: it has none)."""
+        stamps = [stamp for _, stamp in self.files(self.backup_name(kind, backup_id))]
+        return max(stamps, default=None)
+
+
+class Folder(BackupPlace):
+    """A backup folder on a file system: fsync before every rename, flock for the lock."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.where = str(self.root)
+
+    def __repr__(self) -> str:
+        return f"backup.Folder({str(self.root)!r})"
+
+    def identity(self) -> str:
+        return str(self.root.resolve())
+
+    def lock(self, *, exclusive: bool, wait: bool = True) -> AbstractContextManager[None]:
+        return folder_lock(self.root, exclusive=exclusive, wait=wait)
+
+    def kind_dir(self, kind: str) -> Path:
+        return self.root / kind
+
+    def backup_dir(self, kind: str, backup_id: str) -> Path:
+        return self.root / kind / backup_id
+
+    def pool_path(self, blob_key: str) -> Path:
+        return self.root / self.pool_relative(blob_key)
+
+    def part_path(self, manifest: Manifest, part: Part) -> Path:
+        return self.root / self.part_name(manifest, part)
+
+    def children(self, folder: str) -> list[str]:
+        path = self.root / folder
+        if not path.is_dir():
+            return []
+        return [p.name for p in path.iterdir() if p.is_dir()]
+
+    def files(self, folder: str) -> list[tuple[str, float]]:
+        path = self.root / folder
+        if not path.is_dir():
+            return []
+        return [
+            (str(p.relative_to(self.root)), p.stat().st_mtime)
+            for p in path.rglob("*")
+            if p.is_file()
+        ]
+
+    def exists(self, name: str) -> bool:
+        return (self.root / name).exists()
+
+    def open(self, name: str) -> AbstractContextManager[BinaryIO]:
+        return open(self.root / name, "rb")
+
+    @contextlib.contextmanager
+    def writer(self, name: str) -> Iterator[PartWriter]:
+        """Temp file, fsync, rename, fsync the folder."""
+        final = self.root / name
+        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temp = final.with_name(f".{final.name}.{os.getpid()}.partial")
+        fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, final)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        fsync_dir(final.parent)
+
+    def delete(self, name: str) -> None:
+        path = self.root / name
+        path.unlink(missing_ok=True)
+        if path.parent.is_dir():
+            fsync_dir(path.parent)
+
+    def delete_folder(self, folder: str) -> None:
+        path = self.root / folder
+        shutil.rmtree(path, ignore_errors=True)
+        if path.parent.is_dir():
+            fsync_dir(path.parent)
+
+    def holds_backups(self) -> bool:
+        return self.kind_dir(DATA).is_dir()
+
+    def remove_partials(self) -> None:
+        for kind in (DATA, KEYSTORE, POOL):
+            base = self.root / kind
+            if base.is_dir():
+                for partial in base.glob("*/.*.partial"):
+                    partial.unlink(missing_ok=True)
+
+    def after_pool_collected(self) -> None:
+        pool = self.root / POOL
+        if pool.is_dir():
+            for shard in pool.iterdir():
+                if shard.is_dir() and not any(shard.iterdir()):
+                    os.rmdir(shard)
 
 
 def _plain(blob_key: str) -> bool:

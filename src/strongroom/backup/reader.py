@@ -8,12 +8,13 @@ checked, not their plaintext.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
-from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest, Part, part_binding
+from strongroom.backup.manifest import DATA, KEYSTORE, BackupPlace, Manifest, Part, part_binding
 from strongroom.crypto import segments
 from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.secret import SecretKey
@@ -30,11 +31,13 @@ def kind_of(backup_id: str) -> str:
     raise InvalidInput(f"not a backup id: {backup_id[:40]!r}")
 
 
-def open_backup(folder: Folder, keyring: Keyring, backup_id: str) -> tuple[Manifest, SecretKey]:
+def open_backup(
+    folder: BackupPlace, keyring: Keyring, backup_id: str
+) -> tuple[Manifest, SecretKey]:
     """The manifest of a complete backup and its key (the seal checked)."""
     kind = kind_of(backup_id)
     if backup_id not in folder.ids(kind):
-        raise NotFound(f"no backup {backup_id} in {folder.root}", backup=backup_id)
+        raise NotFound(f"no backup {backup_id} in {folder.where}", backup=backup_id)
     manifest = folder.read_manifest(kind, backup_id)
     return manifest, manifest.key(keyring)
 
@@ -66,7 +69,7 @@ def _check_digest(reader: HashingReader, part: Part, backup_id: str) -> None:
 
 
 def decrypt_snapshot(
-    folder: Folder,
+    folder: BackupPlace,
     manifest: Manifest,
     key: SecretKey,
     write: Callable[[bytes], object],
@@ -75,13 +78,7 @@ def decrypt_snapshot(
     """Decrypt the snapshot part into ``write``, checking its SHA-256 too. On
     IntegrityFailure what was written must be discarded (snapshots.loader does)."""
     part = manifest.parts[0]
-    try:
-        raw = open(folder.part_path(manifest, part), "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise IntegrityFailure(
-            f"part {part.name} of backup {manifest.id} is missing", part=part.name
-        ) from None
-    with raw:
+    with _open_part(folder, manifest, part) as raw:
         reader = HashingReader(raw)
         try:
             size = segments.decrypt_stream(
@@ -99,18 +96,24 @@ def decrypt_snapshot(
     return size
 
 
+@contextlib.contextmanager
+def _open_part(folder: BackupPlace, manifest: Manifest, part: Part) -> Iterator[BinaryIO]:
+    with contextlib.ExitStack() as stack:
+        try:
+            raw = stack.enter_context(folder.open(folder.part_name(manifest, part)))
+        except FileNotFoundError:
+            raise IntegrityFailure(
+                f"part {part.name} of backup {manifest.id} is missing", part=part.name
+            ) from None
+        yield raw
+
+
 def copy_checked(
-    folder: Folder, manifest: Manifest, part: Part, write: Callable[[bytes], object]
+    folder: BackupPlace, manifest: Manifest, part: Part, write: Callable[[bytes], object]
 ) -> int:
     """Copy a pool blob into ``write``, checking its SHA-256 (IntegrityFailure at the end:
     the caller discards what was written)."""
-    try:
-        raw = open(folder.part_path(manifest, part), "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise IntegrityFailure(
-            f"part {part.name} of backup {manifest.id} is missing", part=part.name
-        ) from None
-    with raw:
+    with _open_part(folder, manifest, part) as raw:
         reader = HashingReader(raw)
         while chunk := reader.read(CHUNK):
             write(chunk)
@@ -141,7 +144,7 @@ class VerifyReport:
         }
 
 
-def verify(folder: Folder, keyring: Keyring, backup_id: str) -> VerifyReport:
+def verify(folder: BackupPlace, keyring: Keyring, backup_id: str) -> VerifyReport:
     """Check every part of a backup (and of its keystore backup, if it still exists)."""
     report = VerifyReport(backup_id, kind_of(backup_id))
     _verify_one(folder, keyring, backup_id, report, prefix="")
@@ -154,7 +157,7 @@ def verify(folder: Folder, keyring: Keyring, backup_id: str) -> VerifyReport:
 
 
 def _verify_one(
-    folder: Folder, keyring: Keyring, backup_id: str, report: VerifyReport, prefix: str
+    folder: BackupPlace, keyring: Keyring, backup_id: str, report: VerifyReport, prefix: str
 ) -> None:
     try:
         manifest, key = open_backup(folder, keyring, backup_id)

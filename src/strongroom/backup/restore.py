@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from strongroom.backup.locking import folder_lock
-from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest, Part
+from strongroom.backup.manifest import DATA, KEYSTORE, BackupPlace, Manifest, Part
 from strongroom.backup.marker import RESTORE_MARKER
+from strongroom.backup.places import open_place
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
 from strongroom.clock import Clock
 from strongroom.config import Settings, load_settings, write_settings
@@ -124,7 +124,7 @@ class RestoreReport:
         }
 
 
-def keystore_for(folder: Folder, ctx: Context, data: Manifest) -> Manifest:
+def keystore_for(folder: BackupPlace, ctx: Context, data: Manifest) -> Manifest:
     """The keystore backup to restore with a data backup: the one taken with it; else the
     oldest taken after it (keys are only ever added or destroyed, so a later keystore
     opens everything the data backup holds that was not purged since)."""
@@ -155,10 +155,10 @@ def restore_home(
     """Restore data backup ``backup_id`` into the new home ``target`` (SQLite inside it,
     or the given empty PostgreSQL databases), opened with ``open_home``."""
     started = time.monotonic()
-    folder = Folder(ctx.settings.backup_dir)
+    folder = open_place(ctx.settings)
     target = target.expanduser().resolve()
     _check_target_folder(ctx, target)
-    with folder_lock(folder.root, exclusive=False):
+    with folder.lock(exclusive=False):
         data, data_key = open_backup(folder, ctx.keyring, backup_id)
         if data.kind != DATA:
             raise InvalidInput(f"{backup_id} is a keystore backup; restore a data backup")
@@ -320,7 +320,7 @@ def _replay(ctx: Context, tomb: LedgerRow) -> None:
 
 
 def _copy_blobs(
-    folder: Folder,
+    folder: BackupPlace,
     data: Manifest,
     restored: Context,
     report: RestoreReport,

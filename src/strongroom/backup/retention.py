@@ -14,25 +14,21 @@ future); otherwise from the age of the backup's files, in expiry and in certific
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from strongroom.backup import restorable, writer
-from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import (
     DATA,
     KEYSTORE,
-    MANIFEST,
     POOL,
+    BackupPlace,
     Folder,
     Manifest,
-    fsync_dir,
     require_reachable,
 )
+from strongroom.backup.places import open_place
 from strongroom.backup.writer import remove_incomplete
 from strongroom.config import Settings
 from strongroom.crypto.keyring import Keyring
@@ -78,7 +74,7 @@ class Held:
 
 
 def assess(
-    folder: Folder, keyring: Keyring, kind: str, backup_id: str, days: int, now: datetime
+    folder: BackupPlace, keyring: Keyring, kind: str, backup_id: str, days: int, now: datetime
 ) -> Held:
     """When a backup expires. A manifest whose seal does not verify, or dated after
     ``now``, proves nothing: the backup expires by its files' age, so neither a damaged nor
@@ -92,14 +88,16 @@ def assess(
         return Held(kind, backup_id, manifest.created_at, manifest.expiry(days), True, manifest)
     except (IntegrityFailure, KeyUnavailable) as e:
         log.warning("backup %s does not verify (%s): it expires by its files' age", backup_id, e)
-    born = _file_age(folder.backup_dir(kind, backup_id), now, days)
+    born = _file_age(folder, kind, backup_id, now, days)
     return Held(kind, backup_id, born, born + timedelta(days=days), False, manifest)
 
 
-def _file_age(path: Path, now: datetime, days: int) -> datetime:
-    """The newest modification time in a backup's folder; one after ``now`` cannot be
-    trusted (it would keep the backup for ever): such a backup is due now."""
-    stamp = max(p.stat().st_mtime for p in [path, *path.iterdir()])
+def _file_age(folder: BackupPlace, kind: str, backup_id: str, now: datetime, days: int) -> datetime:
+    """The newest modification time of a backup's files; one after ``now`` (or none at
+    all) cannot be trusted (it would keep the backup for ever): such a backup is due now."""
+    stamp = folder.newest_write(kind, backup_id)
+    if stamp is None:
+        raise FileNotFoundError(backup_id)  # gone meanwhile
     born = datetime.fromtimestamp(stamp, UTC)
     return born if born <= now else now - timedelta(days=days)
 
@@ -110,11 +108,11 @@ def expire(ctx: Context, now: datetime) -> ExpiryReport:
     would otherwise outlive every keystore backup that restores it, a fresh keystore
     backup is taken first; one that no data backup names goes once a newer one exists."""
     report = ExpiryReport()
-    folder = Folder(ctx.settings.backup_dir)
-    if not folder.root.is_dir():
+    folder = open_place(ctx.settings)
+    if isinstance(folder, Folder) and not folder.root.is_dir():
         return report
     try:
-        with folder_lock(folder.root, exclusive=True, wait=False):
+        with folder.lock(exclusive=True, wait=False):
             remove_incomplete(folder)
             shreds = key_shreds(ctx, now)
             data, unknown = _assess_kind(ctx, folder, DATA, now, shreds)
@@ -150,7 +148,7 @@ def key_shreds(ctx: Context, now: datetime) -> list[restorable.Shred]:
 
 
 def _assess_kind(
-    ctx: Context, folder: Folder, kind: str, now: datetime, shreds: list[restorable.Shred]
+    ctx: Context, folder: BackupPlace, kind: str, now: datetime, shreds: list[restorable.Shred]
 ) -> tuple[list[Held], int]:
     """Every backup of ``kind`` with its date (keystore backups: brought forward by the
     keys destroyed since), and how many could not be assessed (logged; retried next
@@ -178,7 +176,7 @@ def _dates(helds: list[Held]) -> list[restorable.Dated]:
 
 
 def _renew_if_needed(
-    ctx: Context, folder: Folder, data: list[Held], keystores: list[Held], now: datetime
+    ctx: Context, folder: BackupPlace, data: list[Held], keystores: list[Held], now: datetime
 ) -> Held | None:
     """A fresh keystore backup, if some data backup would otherwise stop being restorable
     before it expires. A failure is logged: the backups due still go (the promise first)."""
@@ -210,28 +208,18 @@ def _superseded(data: list[Held], keystores: list[Held]) -> list[Held]:
     return gone
 
 
-def _delete_one(folder: Folder, held: Held) -> bool:
+def _delete_one(folder: BackupPlace, held: Held) -> bool:
     try:
-        _delete_backup(folder.backup_dir(held.kind, held.id))
+        folder.delete_backup(held.kind, held.id)
         return True
     except Exception:
         log.exception("expiring backup %s failed; retried next pass", held.id)
         return False
 
 
-def _delete_backup(path: Path) -> None:
-    (path / MANIFEST).unlink(missing_ok=True)  # from here on it is not a backup
-    fsync_dir(path)
-    shutil.rmtree(path)
-    fsync_dir(path.parent)
-
-
-def _collect_pool(folder: Folder, kept: list[Held]) -> int:
+def _collect_pool(folder: BackupPlace, kept: list[Held]) -> int:
     """Delete pool blobs that no remaining backup names: those with a verified manifest,
     and those not yet expired by their files' age."""
-    pool = folder.root / POOL
-    if not pool.is_dir():
-        return 0
     named = {
         folder.pool_relative(part.name.removeprefix("blob:"))
         for held in kept
@@ -239,13 +227,11 @@ def _collect_pool(folder: Folder, kept: list[Held]) -> int:
         for part in held.manifest.blob_parts
     }
     deleted = 0
-    for shard in pool.iterdir():
-        for blob in shard.iterdir():
-            if str(blob.relative_to(folder.root)) not in named:
-                blob.unlink(missing_ok=True)
-                deleted += 1
-        if not any(shard.iterdir()):
-            os.rmdir(shard)
+    for name, _ in folder.files(POOL):
+        if name not in named:
+            folder.delete(name)
+            deleted += 1
+    folder.after_pool_collected()
     return deleted
 
 
@@ -262,7 +248,7 @@ def holding(
     does not verify is named too, dated by its files' age). After the last of those dates
     no copy anywhere can be read. A keystore backup's date counts this purge: it goes by
     ``deleted_at`` + the window at the latest."""
-    folder = Folder(ctx.settings.backup_dir)
+    folder = open_place(ctx.settings)
     require_reachable(ctx.settings.home, folder)
     shreds = [*key_shreds(ctx, now), (deleted_at, now)]
     window = timedelta(days=ctx.settings.backup_purge_window_days)

@@ -12,7 +12,8 @@ from pathlib import Path
 from strongroom.config import Settings
 
 LEFTOVER_SECONDS = 24 * 3600
-PREFIXES = (".scratch-", "strongroom-drill-")
+#: What restores and drills leave, and the SQLite snapshots backups take (storage/snapshots.py).
+PREFIXES = (".scratch-", "strongroom-drill-", ".data-", ".keystore-")
 
 
 def scratch_folder(settings: Settings) -> Path:

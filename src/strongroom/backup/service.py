@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.backup import drill, reader, restorable, restore, retention, workspace, writer
-from strongroom.backup.locking import folder_lock
-from strongroom.backup.manifest import DATA, KEYSTORE, Folder, Manifest
+from strongroom.backup.manifest import DATA, KEYSTORE, BackupPlace, Manifest
+from strongroom.backup.places import open_place
 from strongroom.backup.restore import OpenHome
 from strongroom.services import audit
 from strongroom.services.context import Context
@@ -70,13 +70,17 @@ class Backups:
     def __init__(self, ctx: Context, open_home: OpenHome) -> None:
         self.ctx = ctx
         self._open_home = open_home
+        self._place: BackupPlace | None = None
 
     def __repr__(self) -> str:
-        return f"Backups({self.ctx.settings.backup_dir!r})"
+        return f"Backups({self.folder.where!r})"
 
     @property
-    def folder(self) -> Folder:
-        return Folder(self.ctx.settings.backup_dir)
+    def folder(self) -> BackupPlace:
+        """The backup place: the folder backup_dir, or backup_url's S3 prefix."""
+        if self._place is None:
+            self._place = open_place(self.ctx.settings)
+        return self._place
 
     def create(self, on_progress: Callable[[int], None] | None = None) -> BackupEntry:
         data, keystore = writer.create(self.ctx, on_progress)
@@ -123,7 +127,7 @@ class Backups:
         return data, keystores
 
     def verify(self, backup_id: str) -> reader.VerifyReport:
-        with folder_lock(self.folder.root, exclusive=False):
+        with self.folder.lock(exclusive=False):
             return reader.verify(self.folder, self.ctx.keyring, backup_id)
 
     def restore_home(

@@ -21,8 +21,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from strongroom.backup.locking import folder_lock
-from strongroom.backup.manifest import DATA, Folder, Manifest
+from strongroom.backup.manifest import DATA, BackupPlace, Manifest
+from strongroom.backup.places import open_place
 from strongroom.backup.reader import copy_checked, decrypt_snapshot, open_backup
 from strongroom.backup.scratch import scratch_folder
 from strongroom.crypto.secret import SecretKey
@@ -93,7 +93,7 @@ def _refuse_busy(uow: DataUnitOfWork, workspace_id: str) -> None:
 
 
 def _read_backup_rows(
-    ctx: Context, folder: Folder, manifest: Manifest, key: SecretKey, ws: str
+    ctx: Context, folder: BackupPlace, manifest: Manifest, key: SecretKey, ws: str
 ) -> WorkspaceRows:
     with snapshots.scratch_database(ctx.settings.database_url, scratch_folder(ctx.settings)) as url:
         with snapshots.loader(url) as sink:
@@ -168,7 +168,9 @@ def _apply_live(
     return _keep_deletions(rows, trashed) | {e["id"] for e in closing}
 
 
-def _copy_blobs(ctx: Context, folder: Folder, manifest: Manifest, rows: WorkspaceRows) -> set[str]:
+def _copy_blobs(
+    ctx: Context, folder: BackupPlace, manifest: Manifest, rows: WorkspaceRows
+) -> set[str]:
     """Copy from the pool (checked) the blobs the restored files need and the live store
     lacks; returns their keys."""
     parts = {p.name: p for p in manifest.blob_parts}
@@ -187,7 +189,7 @@ def _copy_blobs(ctx: Context, folder: Folder, manifest: Manifest, rows: Workspac
 
 
 def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> WorkspaceReport:
-    folder = Folder(ctx.settings.backup_dir)
+    folder = open_place(ctx.settings)
     report = WorkspaceReport(backup_id, workspace_id)
     purged = _purged_in(ctx, workspace_id)
     with ctx.store.read() as uow:
@@ -195,7 +197,7 @@ def restore_workspace(ctx: Context, backup_id: str, workspace_id: str) -> Worksp
             raise NotFound(f"no workspace {workspace_id} in the live deployment")
         _refuse_busy(uow, workspace_id)
     ctx.keyring.workspace_key(workspace_id)  # KeyUnavailable if the live key is gone
-    with folder_lock(folder.root, exclusive=False):
+    with folder.lock(exclusive=False):
         manifest, key = open_backup(folder, ctx.keyring, backup_id)
         if manifest.kind != DATA:
             raise InvalidInput(f"{backup_id} is a keystore backup; give a data backup")

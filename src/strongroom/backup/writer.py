@@ -8,36 +8,34 @@
 3. A keystore backup (its own key, its own folder, kept at least as long) is taken after
    the data snapshot, so it holds every key that snapshot needs, less those destroyed since.
 4. Every part written is read back and hashed; only then is the data manifest written
-   (temp, fsync, rename). Until that rename the backup does not exist.
+   (temp, fsync, rename; on S3 one PUT). Until then the backup does not exist.
+
+The place is a folder or an S3 prefix (backup/manifest.py BackupPlace): every part is
+written through the place's writer, which makes it visible only once whole.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import IO, BinaryIO, cast
 
 from strongroom import ids
-from strongroom.backup.locking import folder_lock
 from strongroom.backup.manifest import (
     DATA,
     KEY_KINDS,
     KEY_VERSION,
     KEYSTORE,
-    MANIFEST,
-    POOL,
     SNAPSHOT,
-    Folder,
+    BackupPlace,
     Manifest,
     Part,
-    fsync_dir,
     mark_backups_made,
     part_binding,
 )
+from strongroom.backup.places import open_place
+from strongroom.backup.scratch import scratch_folder
 from strongroom.crypto import segments
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import IntegrityFailure, NotFound
@@ -55,9 +53,9 @@ def _noop(_n: int) -> None:
 
 def create(ctx: Context, on_progress: Progress | None = None) -> tuple[Manifest, Manifest]:
     """Take a data backup and its keystore backup; returns both manifests."""
-    folder = Folder(ctx.settings.backup_dir)
+    folder = open_place(ctx.settings)
     progress = on_progress or _noop
-    with folder_lock(folder.root, exclusive=True):
+    with folder.lock(exclusive=True):
         remove_incomplete(folder)
         data, key = _data_parts(ctx, folder, progress)
         keystore = _keystore_backup(ctx, folder)
@@ -83,20 +81,16 @@ def create(ctx: Context, on_progress: Progress | None = None) -> tuple[Manifest,
     return data, keystore
 
 
-def remove_incomplete(folder: Folder) -> list[str]:
-    """Delete what a killed backup left (folders without a manifest, partial pool files).
-    Call with the folder's exclusive lock held."""
+def remove_incomplete(folder: BackupPlace) -> list[str]:
+    """Delete what a killed backup left (backups without a manifest, partial pool files,
+    unfinished uploads). Call with the place's exclusive lock held."""
     removed = []
+    folder.remove_partials()
     for kind in (DATA, KEYSTORE):
         for backup_id in folder.ids(kind):
-            path = folder.backup_dir(kind, backup_id)
-            if not (path / MANIFEST).exists():
-                shutil.rmtree(path, ignore_errors=True)
+            if not folder.complete(kind, backup_id):
+                folder.delete_folder(folder.backup_name(kind, backup_id))
                 removed.append(backup_id)
-    pool = folder.root / POOL
-    if pool.is_dir():
-        for partial in pool.glob("*/.*.partial"):
-            partial.unlink(missing_ok=True)
     return removed
 
 
@@ -120,18 +114,17 @@ def _new_manifest(ctx: Context, kind: str, now: datetime, days: int) -> tuple[Ma
 
 def _encrypt_part(
     stream: IO[bytes],
-    folder: Folder,
+    folder: BackupPlace,
     manifest: Manifest,
     key: SecretKey,
     progress: Progress,
 ) -> Part:
     """Encrypt ``stream`` into the backup's snapshot part as it is read; no plaintext is
     written here."""
-    path = folder.backup_dir(manifest.kind, manifest.id) / SNAPSHOT
+    name = folder.backup_name(manifest.kind, manifest.id, SNAPSHOT)
     digest = hashlib.sha256()
     size = 0
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with folder.writer(name) as out:
 
         def write(chunk: bytes) -> None:
             nonlocal size
@@ -148,24 +141,22 @@ def _encrypt_part(
             part_binding(manifest.id, "snapshot"),
             on_progress=progress,
         )
-        out.flush()
-        os.fsync(out.fileno())
-    return Part("snapshot", str(path.relative_to(folder.root)), size, digest.hexdigest())
+    return Part("snapshot", name, size, digest.hexdigest())
 
 
 def _snapshot_into(
     ctx: Context,
-    folder: Folder,
+    folder: BackupPlace,
     kind: str,
     days: int,
     progress: Progress,
     now: datetime | None = None,
 ) -> tuple[Manifest, SecretKey, snapshots.SnapshotFacts]:
     manifest, key = _new_manifest(ctx, kind, now or ctx.clock.now(), days)
-    target = folder.backup_dir(kind, manifest.id)
-    target.mkdir(mode=0o700, parents=True)
+    # The SQLite snapshot's temporary copy: owner-only, in the home (never the place).
+    scratch = scratch_folder(ctx.settings)
     url = ctx.settings.database_url if kind == DATA else ctx.settings.keystore_url
-    with snapshots.snapshot(url, kind, target) as (stream, facts):
+    with snapshots.snapshot(url, kind, scratch) as (stream, facts):
         manifest.parts.append(_encrypt_part(stream, folder, manifest, key, progress))
     manifest.backend, manifest.revision, manifest.counts = (
         facts.backend,
@@ -175,7 +166,9 @@ def _snapshot_into(
     return manifest, key, facts
 
 
-def _data_parts(ctx: Context, folder: Folder, progress: Progress) -> tuple[Manifest, SecretKey]:
+def _data_parts(
+    ctx: Context, folder: BackupPlace, progress: Progress
+) -> tuple[Manifest, SecretKey]:
     days = ctx.settings.backup_retention_days
     manifest, key, facts = _snapshot_into(ctx, folder, DATA, days, progress)
     # only backups whose seal verifies: an unsealed manifest could name any file
@@ -195,70 +188,59 @@ def _data_parts(ctx: Context, folder: Folder, progress: Progress) -> tuple[Manif
 
 
 def _pool_blob(
-    ctx: Context, folder: Folder, blob_key: str, known: dict[str, Part], progress: Progress
+    ctx: Context, folder: BackupPlace, blob_key: str, known: dict[str, Part], progress: Progress
 ) -> Part | None:
     """The pool's copy of a blob: reused if present, copied otherwise; None if the blob is
     gone from the store."""
     name = "blob:" + blob_key
-    path = folder.pool_path(blob_key)
-    if path.exists():
-        if name in known:
-            return known[name]
-        found, length = _hash_file(path)  # a copy from a backup that never completed
-        part = Part(name, folder.pool_relative(blob_key), length, found)
+    path = folder.pool_relative(blob_key)
+    if name in known:
+        return known[name]
+    if folder.exists(path):
+        found, length = _hash_part(folder, path)  # a copy from a backup that never completed
+        part = Part(name, path, length, found)
         known[name] = part
         return part
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     digest = hashlib.sha256()
     size = 0
     try:
-        with ctx.blobs.open(blob_key) as src, open(temp, "xb") as out:
-            os.fchmod(out.fileno(), 0o600)
+        with ctx.blobs.open(blob_key) as src, folder.writer(path) as out:
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
                 progress(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
     except NotFound:
-        temp.unlink(missing_ok=True)
         return None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    os.replace(temp, path)
-    return Part(name, folder.pool_relative(blob_key), size, digest.hexdigest())
+    return Part(name, path, size, digest.hexdigest())
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
+def _hash_part(folder: BackupPlace, name: str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as f:
+    with folder.open(name) as f:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
 
 
-def _check_written(folder: Folder, written: list[Part], manifest: Manifest) -> None:
-    """Read back every part this backup wrote; make the folders durable."""
+def _check_written(folder: BackupPlace, written: list[Part], manifest: Manifest) -> None:
+    """Read back every part this backup wrote (the writers made each durable)."""
     for part in written:
-        digest, size = _hash_file(folder.part_path(manifest, part))
+        digest, size = _hash_part(folder, folder.part_name(manifest, part))
         if (digest, size) != (part.sha256, part.size):
             raise IntegrityFailure(
                 f"part {part.name} of backup {manifest.id} did not read back as written",
                 backup=manifest.id,
             )
-    for path in {folder.part_path(manifest, p).parent for p in written}:
-        fsync_dir(path)
+    fresh = {p.name for p in written}
     for reused in manifest.parts:
-        if not folder.part_path(manifest, reused).exists():
+        if reused.name not in fresh and not folder.exists(folder.part_name(manifest, reused)):
             raise IntegrityFailure(f"pool blob {reused.name} vanished during backup {manifest.id}")
 
 
-def keystore_backup(ctx: Context, folder: Folder, now: datetime) -> Manifest:
+def keystore_backup(ctx: Context, folder: BackupPlace, now: datetime) -> Manifest:
     """A keystore backup on its own, taken now from the live keystore (so it holds no key
     destroyed before it): retention renews with it. Call with the folder's exclusive lock
     held."""
@@ -277,7 +259,7 @@ def keystore_backup(ctx: Context, folder: Folder, now: datetime) -> Manifest:
     return manifest
 
 
-def _keystore_backup(ctx: Context, folder: Folder, now: datetime | None = None) -> Manifest:
+def _keystore_backup(ctx: Context, folder: BackupPlace, now: datetime | None = None) -> Manifest:
     days = ctx.settings.keystore_backup_retention_days
     manifest, key, _facts = _snapshot_into(ctx, folder, KEYSTORE, days, _noop, now)
     _check_written(folder, manifest.parts, manifest)

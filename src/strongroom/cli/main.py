@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     "file": "app",
     "token": "app",
     "user": "app",
+    "operator": "app",
+    "grant": "app",
     "trash": "app",
     "billing": "app",
     "hold": "app",

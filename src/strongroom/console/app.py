@@ -35,6 +35,7 @@ from strongroom.console import (
     routes_deletion,
     routes_exports,
     routes_files,
+    routes_grants,
     routes_members,
     routes_operator_inbox,
     routes_privacy,
@@ -152,6 +153,7 @@ def _page_routers() -> list[APIRouter]:
         routes_trust,  # the operators' promises page
         routes_agreements,
         routes_subprocessors,
+        routes_grants,  # break-glass grants (issue 17)
     )
     return [module.router for module in modules]
 

@@ -9,6 +9,7 @@ already stored unreadable unless a new format version is introduced alongside.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 #: AES-256-GCM everywhere. STORED (implied by FORMAT_VERSION).
@@ -46,6 +47,18 @@ WRAP = "AES-256-GCM with associated data naming the key"
 ROOT_KEY_ROTATION_DAYS = 1
 WORKSPACE_KEY_ROTATION_DAYS = 90
 
+#: Days between a shred epoch's destroy of a root version and the moment the KMS has
+#: really deleted it, per backend (0 where the destroy is immediate). AWS KMS only
+#: schedules a key's deletion, 7 days at the shortest (ScheduleKeyDeletion's
+#: PendingWindowInDays): until then the key can be brought back.
+ROOT_DESTROY_DELAY_DAYS = {"aws-kms": 7}
+
+
+def root_destroy_delay(kms_backend: str) -> timedelta:
+    """How long after its destroy a root version of ``kms_backend`` is really gone."""
+    return timedelta(days=ROOT_DESTROY_DELAY_DAYS.get(kms_backend, 0))
+
+
 #: Unwrapped keys are cached in memory, bounded in count and time.
 KEY_CACHE_MAX_ENTRIES = 1024
 KEY_CACHE_TTL_SECONDS = 300
@@ -69,6 +82,7 @@ def policy_document() -> dict[str, Any]:
         "key_wrap": WRAP,
         "key_hierarchy": ["root (KMS/HSM)", "workspace key", "data key", "per-write derived key"],
         "rotation_days": {"root": ROOT_KEY_ROTATION_DAYS, "workspace": WORKSPACE_KEY_ROTATION_DAYS},
+        "root_destroy_delay_days": ROOT_DESTROY_DELAY_DAYS,
         "key_cache": {"max_entries": KEY_CACHE_MAX_ENTRIES, "ttl_seconds": KEY_CACHE_TTL_SECONDS},
         "min_tls_version": MIN_TLS_VERSION,
     }

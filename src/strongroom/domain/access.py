@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from strongroom.domain.grants import check_grant_allows
 from strongroom.domain.roles import Action, Role, may
 from strongroom.errors import NotFound, PermissionDenied
 
@@ -14,6 +15,7 @@ class PrincipalKind(StrEnum):
     TOKEN = "token"  # noqa: S105 - a kind of caller, not a secret
     SESSION = "session"  # a user who logged in: their memberships decide
     OPERATOR = "operator"  # the SaaS's staff: the deployment, never customer data
+    GRANT = "grant"  # an operator's break-glass grant: reads one workspace, for a while
 
 
 @dataclass(frozen=True)
@@ -26,23 +28,35 @@ class Principal:
     role: Role | None = None
     #: For API tokens, their workspace's plan as read with the token (state, trial end).
     plan: tuple[str, datetime | None] | None = None
+    #: For a break-glass grant's token: the grant, and the one project it covers (None: all).
+    grant_id: str | None = None
+    project_id: str | None = None
 
     @property
     def actor(self) -> str:
-        """How the audit log names this caller."""
-        return f"{self.kind.value}:{self.user_id or self.id}"
+        """How the audit log names this caller (a grant's token: by its grant)."""
+        return f"{self.kind.value}:{self.grant_id or self.user_id or self.id}"
 
 
 def check_workspace_access(
-    principal: Principal, workspace_id: str, role: Role | None, action: Action
+    principal: Principal,
+    workspace_id: str,
+    role: Role | None,
+    action: Action,
+    project_id: str | None = None,
+    safe: bool = False,
 ) -> None:
     """Raise unless ``principal`` (with ``role`` in ``workspace_id``, None if not a member)
-    may do ``action`` there. Another tenant's workspace is NotFound, never 403: its
-    existence is not disclosed."""
+    may do ``action`` there (``project_id``: the project the request names, if any;
+    ``safe``: the request changes nothing, GET or HEAD).
+    Another tenant's workspace is NotFound, never 403: its existence is not disclosed. A
+    break-glass grant only reads, and only its project when it names one."""
     if principal.kind is PrincipalKind.OPERATOR:
         raise PermissionDenied("operators have no access to customer data")
     if role is None:
         raise NotFound(f"no workspace {workspace_id}", workspace_id=workspace_id)
+    if principal.kind is PrincipalKind.GRANT:
+        check_grant_allows(principal.project_id, action, project_id, safe)
     if not may(role, action):
         raise PermissionDenied(f"the {role.value} role may not {action.value.replace('_', ' ')}")
 

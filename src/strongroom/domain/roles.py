@@ -27,13 +27,19 @@ class Action(StrEnum):
     DELETE_WORKSPACE = "delete_workspace"
     PRIVACY = "privacy"  # data subjects' requests: create, verify, locate, export, erase
     OBJECT_SUBPROCESSOR = "object_subprocessor"  # object to a subprocessor notice (issue 14)
+    DECIDE_GRANTS = "decide_grants"  # approve, refuse, revoke break-glass grants (issue 17)
 
 
 #: The one role matrix. The README shows it; tests walk every endpoint through it.
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
     Role.ADMIN: frozenset(Action)
-    - {Action.DELETE_WORKSPACE, Action.PURGE_TRASH, Action.OBJECT_SUBPROCESSOR},
+    - {
+        Action.DELETE_WORKSPACE,
+        Action.PURGE_TRASH,
+        Action.OBJECT_SUBPROCESSOR,
+        Action.DECIDE_GRANTS,
+    },
     Role.MEMBER: frozenset({Action.READ, Action.WRITE_DATA}),
     Role.VIEWER: frozenset({Action.READ}),
 }

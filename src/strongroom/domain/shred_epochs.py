@@ -6,6 +6,10 @@ purge cannot reach (free pages, replicas, keystore backups); those copies are wr
 root versions that exist until the next epoch destroys them. So the epoch after a purge
 is when the purged key became unrecoverable everywhere, and it must come within the
 backup window of the deletion.
+
+Some KMSs only schedule a destroy (AWS KMS: 7 days at the shortest): ``delay`` is how long
+after the epoch the old version is really gone, so the epoch comes that much earlier and
+the key is unrecoverable that much later.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ def next_epoch_due(
     shreds: Iterable[tuple[datetime, datetime]],
     window: timedelta,
     now: datetime,
+    delay: timedelta = timedelta(0),
 ) -> datetime:
     """When the next epoch is due: ``period`` after the last one, or sooner when a key
     destroyed since (``shreds``: (deleted_at, purged_at)) would otherwise outlive
-    ``deleted_at + window`` in a lingering copy. Never before ``now`` is meaningful:
-    a date in the past means "due now"."""
+    ``deleted_at + window`` in a lingering copy (``delay`` after the epoch, when the KMS
+    really deletes the old version). Never before ``now`` is meaningful: a date in the
+    past means "due now"."""
     due = last_epoch + period if last_epoch is not None else now
     for deleted_at, purged_at in shreds:
         if last_epoch is None or purged_at >= last_epoch:
-            due = min(due, deleted_at + window - MARGIN)
+            due = min(due, deleted_at + window - delay - MARGIN)
     return due
 
 
@@ -41,10 +47,12 @@ def unrecoverable_by(
     deleted_at: datetime,
     window: timedelta,
     now: datetime,
+    delay: timedelta = timedelta(0),
 ) -> datetime:
     """For a deletion certificate issued ``now`` for a purge that destroyed a key: the
-    time of the epoch after it, by which every lingering copy of the key is unreadable
-    (the next epoch counts this purge; one already overdue runs on the worker's next pass,
-    counted as ``now``)."""
-    due = next_epoch_due(last_epoch, period, [(deleted_at, now)], window, now)
-    return max(due, now)
+    time of the epoch after it plus ``delay`` (until the KMS really deletes the old
+    version), by which every lingering copy of the key is unreadable (the next epoch
+    counts this purge; one already overdue runs on the worker's next pass, counted as
+    ``now``)."""
+    due = next_epoch_due(last_epoch, period, [(deleted_at, now)], window, now, delay)
+    return max(due, now) + delay

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from strongroom.backup.manifest import DATA
 from strongroom.backup.service import Backups
-from strongroom.crypto.policy import ROOT_KEY_ROTATION_DAYS
+from strongroom.crypto.policy import ROOT_KEY_ROTATION_DAYS, root_destroy_delay
 from strongroom.domain.shred_epochs import next_epoch_due
 from strongroom.lifecycle.shred_epoch import ShredEpochs, last_epoch
 from strongroom.services.context import Context
@@ -99,6 +99,7 @@ class Scheduled:
             self.ctx.ledger.key_shreds(since),
             window,
             now,
+            root_destroy_delay(settings.kms),
         )
         unfinished = epochs.unfinished()
         if now < due and not unfinished:

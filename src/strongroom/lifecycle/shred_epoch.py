@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from strongroom.backup import epoch as backup_epoch
-from strongroom.crypto.policy import ROOT_KEY_ROTATION_DAYS
+from strongroom.crypto.policy import ROOT_KEY_ROTATION_DAYS, root_destroy_delay
 from strongroom.domain.shred_epochs import unrecoverable_by
 from strongroom.errors import KeyUnavailable, NotFound
 from strongroom.services import audit
@@ -56,13 +56,15 @@ def last_epoch(ctx: Context) -> datetime | None:
 def key_unrecoverable_by(ctx: Context, deleted_at: datetime, now: datetime) -> datetime:
     """For the certificate of a purge that destroyed a key (issued ``now``): when the
     next epoch is due, which the worker brings forward to stay inside the backup window
-    of ``deleted_at`` (domain/shred_epochs.py)."""
+    of ``deleted_at`` (domain/shred_epochs.py), plus the KMS's wait before an old version
+    is really deleted (AWS KMS: 7 days; crypto/policy.py)."""
     return unrecoverable_by(
         last_epoch(ctx),
         timedelta(days=ROOT_KEY_ROTATION_DAYS),
         deleted_at,
         timedelta(days=ctx.settings.backup_purge_window_days),
         now,
+        root_destroy_delay(ctx.settings.kms),
     )
 
 

@@ -19,7 +19,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from strongroom.backup import retention
 from strongroom.blobs.base import SweepsAbandoned
@@ -41,6 +41,10 @@ log = logging.getLogger("strongroom.worker")
 LEASE = timedelta(minutes=5)
 RETRY_AFTER = timedelta(minutes=1)
 CLAIM_BATCH = 20
+#: How long a worker holds a scheduled chore (a backup, a drill, a shred epoch) before
+#: another may take it over: longer than any chore runs; a worker killed mid-chore delays
+#: the next attempt by at most this.
+CHORE_LEASE = timedelta(hours=6)
 #: Sweeping partial blobs reads every shard folder of the blob store: hourly is plenty for
 #: files that must be a day old.
 SWEEP_EVERY = timedelta(hours=1)
@@ -162,9 +166,25 @@ class Worker:
             ("shred epoch", self.scheduled.shred_epoch),
         ):
             try:
-                chore(now)
+                # One worker at a time per chore: the others skip it this pass. The holder
+                # decides whether it is due only once it holds the lease, so it sees what
+                # a worker that held it before has done.
+                if not self._lease_chore(name, now):
+                    continue
+                try:
+                    chore(now)
+                finally:
+                    with self.ctx.store.write() as uow:
+                        uow.chore_leases.release(name, self.owner)
+                        uow.commit()
             except Exception:
                 log.exception("scheduled %s failed; retried in a minute", name)
+
+    def _lease_chore(self, name: str, now: datetime) -> bool:
+        with self.ctx.store.write() as uow:
+            taken = uow.chore_leases.claim(name, self.owner, now, now + CHORE_LEASE)
+            uow.commit()
+            return taken
 
     def check_promises(self) -> None:
         """Run the promise checks when they are due (and at the first pass), after the

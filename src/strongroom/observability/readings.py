@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from strongroom.backup.manifest import DATA, MANIFEST, Folder
+from strongroom.backup.manifest import DATA, MANIFEST
+from strongroom.backup.places import open_place
 from strongroom.domain.lifecycle import PURGES
 from strongroom.errors import StrongroomError
 from strongroom.promises.registry import GRACE
@@ -93,21 +94,18 @@ class DeploymentReadings:
 
     def _newest_backup(self) -> datetime | None:
         """When the newest complete data backup was taken, or None. The manifest is written
-        last, so the newest manifest file is the newest backup; only that one is read."""
-        folder = Folder(self.ctx.settings.backup_dir)
-        written = []
-        for backup_id in folder.ids(DATA):
-            try:
-                written.append(
-                    (folder.backup_dir(DATA, backup_id).joinpath(MANIFEST).stat(), backup_id)
-                )
-            except OSError:  # not complete (or removed meanwhile)
-                continue
+        last, so the newest manifest is the newest backup; only that one is read."""
+        place = open_place(self.ctx.settings)
+        written = [
+            (stamp, name.split("/")[1])
+            for name, stamp in place.files(DATA)
+            if name.endswith("/" + MANIFEST) and name.count("/") == 2
+        ]
         if not written:
             return None
-        newest = max(written, key=lambda found: found[0].st_mtime_ns)[1]
+        newest = max(written)[1]
         try:
-            return folder.read_manifest(DATA, newest).created_at
+            return place.read_manifest(DATA, newest).created_at
         except (OSError, StrongroomError):
             return None
 

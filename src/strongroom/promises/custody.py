@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 from strongroom.backup.manifest import DATA, KEYSTORE
 from strongroom.config import Settings
@@ -48,14 +47,10 @@ def _backup_parts(d: Deployment) -> tuple[int, list[str]]:
         newest = manifests[-1]
         for part in newest.parts[:SAMPLE]:
             read += 1
-            if not _starts_sealed(folder.part_path(newest, part)):
-                bad.append(f"{kind} backup {newest.id} part {part.name}")
+            with folder.open(folder.part_name(newest, part)) as f:
+                if f.read(len(HEADER)) != HEADER:
+                    bad.append(f"{kind} backup {newest.id} part {part.name}")
     return read, bad
-
-
-def _starts_sealed(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(len(HEADER)) == HEADER
 
 
 def check_at_rest(d: Deployment) -> Verdict:

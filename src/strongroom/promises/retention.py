@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from strongroom.backup.manifest import DATA, KEYSTORE
 from strongroom.config import Settings
+from strongroom.crypto.policy import root_destroy_delay
 from strongroom.domain.lifecycle import DeadlineAction, PurgeReason
 from strongroom.domain.promises import Verdict
 from strongroom.promises.registry import GRACE, Deployment, Promise, days
@@ -92,6 +93,13 @@ def backup_max_age(settings: Settings) -> timedelta:
 
 def check_backups(d: Deployment) -> Verdict:
     window = timedelta(days=d.settings.backup_purge_window_days)
+    gone = d.settings.shredded_key_gone_days()
+    if gone > window.days and root_destroy_delay(d.settings.kms):
+        return Verdict.failed(
+            f"a purged key stays recoverable in {d.settings.kms} up to {days(gone)} after its "
+            f"deletion (trash, shred epoch, the KMS's deletion wait), past the "
+            f"{days(window.days)} window"
+        )
     data, keystores = d.backups.list(DATA), d.backups.list(KEYSTORE)
     for entry in data + keystores:
         if entry.expires_at - entry.created_at > window + SLACK:

@@ -1,7 +1,10 @@
 """A TLS client that probes the live server as a browser would meet it: can it be reached
-at ``public_url``; does it refuse a TLS 1.1 handshake and accept TLS 1.2; what HSTS header
-does a response carry; which certificate does it present, valid until when, and does it
-verify (against the system's CAs and the home's local CA, HOME/tls/ca.pem)."""
+at ``public_url``; does it refuse TLS 1.0 and 1.1 handshakes and accept TLS 1.2; what HSTS
+header does a response carry; which certificate does it present, valid until when, and
+does it verify (against the system's CAs, and in development also the home's local CA,
+HOME/tls/ca.pem). A refusal counts only when this machine could offer the old version at
+all (:func:`can_offer`): an OpenSSL built or configured without it fails every such
+handshake before a byte is sent, which proves nothing about the server."""
 
 from __future__ import annotations
 
@@ -66,6 +69,20 @@ def _only(version: ssl.TLSVersion) -> ssl.SSLContext:
     return context
 
 
+def can_offer(version: ssl.TLSVersion) -> bool:
+    """Whether this machine's OpenSSL writes a ClientHello offering only ``version``: a
+    handshake in memory, no network."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    try:
+        tls = _only(version).wrap_bio(incoming, outgoing, server_hostname="probe.invalid")
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        return outgoing.pending > 0  # the hello is written; it waits for an answer
+    except (ssl.SSLError, ValueError):
+        return False  # no protocols available: the version is off in this build or policy
+    return False
+
+
 def handshake(public_url: str, version: ssl.TLSVersion) -> Handshake:
     host, port = _address(public_url)
     raw = _connect(host, port)
@@ -102,7 +119,8 @@ def hsts_max_age(public_url: str) -> int | None:
 
 
 def certificate(public_url: str, local_ca: Path | None) -> Certificate:
-    """The certificate presented, and whether it verifies for the host now."""
+    """The certificate presented, and whether it verifies for the host now: against the
+    system's CAs, and ``local_ca`` too if given (development homes only)."""
     host, port = _address(public_url)
     context = ssl.create_default_context()
     if local_ca is not None and local_ca.is_file():

@@ -27,26 +27,37 @@ def _tls_claim(settings: Settings) -> str:
     )
 
 
+#: The versions a server must refuse, named as the evidence names them.
+_REFUSED = (("TLS 1.0", ssl.TLSVersion.TLSv1), ("TLS 1.1", ssl.TLSVersion.TLSv1_1))
+
+
 def check_tls(d: Deployment) -> Verdict:
     url = d.settings.public_url
     minimum = _VERSIONS[policy.MIN_TLS_VERSION]
+    for name, version in _REFUSED:
+        if not tls_probe.can_offer(version):
+            return Verdict.failed(
+                f"{url} could not be probed: this machine's OpenSSL cannot offer {name}, so a "
+                "refused handshake would prove nothing"
+            )
     try:
-        old = tls_probe.handshake(url, ssl.TLSVersion.TLSv1_1)
+        old = [(name, tls_probe.handshake(url, version)) for name, version in _REFUSED]
         current = tls_probe.handshake(url, minimum)
         max_age = tls_probe.hsts_max_age(url) if current.accepted else None
     except (tls_probe.Unreachable, OSError) as e:
         return Verdict.failed(f"{url} could not be probed: {e}")
-    if old.accepted:
-        return Verdict.failed(f"{url} accepted a TLS 1.1 handshake ({old.detail})")
+    for name, shake in old:
+        if shake.accepted:
+            return Verdict.failed(f"{url} accepted a {name} handshake ({shake.detail})")
     if not current.accepted:
         return Verdict.failed(f"{url} refused a {policy.MIN_TLS_VERSION} handshake")
     if max_age is None:
         return Verdict.failed(f"{url} answers without a Strict-Transport-Security header")
     if max_age < HSTS_MIN_SECONDS:
         return Verdict.failed(f"{url} sends HSTS max-age={max_age}, under one year")
+    refused = ", ".join(f"{name} ({shake.detail})" for name, shake in old)
     return Verdict.passed(
-        f"{url} refused TLS 1.1 ({old.detail}), accepted {current.detail}, and sent HSTS "
-        f"max-age={max_age}"
+        f"{url} refused {refused}, accepted {current.detail}, and sent HSTS max-age={max_age}"
     )
 
 
@@ -61,8 +72,11 @@ def _certificate_claim(settings: Settings) -> str:
 
 
 def check_certificate(d: Deployment) -> Verdict:
+    """Verified against the system's CAs, as browsers do; a development home also trusts
+    the local CA that `init` made (HOME/tls/ca.pem, which no browser trusts), and says so."""
     url = d.settings.public_url
-    local_ca = Path(d.settings.tls_cert).parent / "ca.pem"
+    development = d.settings.environment != "production"
+    local_ca = Path(d.settings.tls_cert).parent / "ca.pem" if development else None
     try:
         cert = tls_probe.certificate(url, local_ca)
     except (tls_probe.Unreachable, OSError) as e:
@@ -76,8 +90,9 @@ def check_certificate(d: Deployment) -> Verdict:
             f"the certificate of {url} expires {until}, in less than "
             f"{days(d.settings.certificate_min_days)}"
         )
+    trusted = "" if local_ca is None else " (the system's CAs or this home's development CA)"
     return Verdict.passed(
-        f"the certificate of {url} verifies and is valid until {until} ({left.days} days)"
+        f"the certificate of {url} verifies{trusted} and is valid until {until} ({left.days} days)"
     )
 
 

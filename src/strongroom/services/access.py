@@ -31,11 +31,14 @@ from strongroom.domain.access import (
     login_retry_after,
 )
 from strongroom.domain.client_address import address_key
+from strongroom.domain.grants import GrantState, GrantStatus
+from strongroom.domain.grants import status as grant_status
 from strongroom.domain.lifecycle import check_plan_allows, effective_state
 from strongroom.domain.model import WorkspaceState
 from strongroom.domain.roles import MATRIX, Action, Role, parse_role
 from strongroom.domain.rules import check_email
 from strongroom.errors import (
+    Conflict,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -46,6 +49,7 @@ from strongroom.services import audit
 from strongroom.services.context import Context
 from strongroom.services.guards import require_usable, require_workspace
 from strongroom.services.workspaces import directory_index, sealed_workspace_name, user_email
+from strongroom.storage.repositories.grants import GrantRow
 from strongroom.storage.rows import TokenRow
 from strongroom.storage.unit_of_work import DataUnitOfWork
 
@@ -133,12 +137,24 @@ class Access:
         return issued
 
     def create_operator_token(
-        self, expires_days: int | None = DEFAULT_TOKEN_DAYS, actor: str = "system"
+        self,
+        expires_days: int | None = DEFAULT_TOKEN_DAYS,
+        actor: str = "system",
+        operator_id: str | None = None,
     ) -> IssuedToken:
+        """An operator token; ``operator_id``: the operator (a person) it is issued to."""
         with self.ctx.store.write() as uow:
             issued = self._issue(uow, PrincipalKind.OPERATOR, expires_days)
+            if operator_id is not None:
+                uow.operators.link_token(issued.id, operator_id)
             audit.append(
-                uow, self.ctx.clock.now(), actor, "token.create_operator", None, token_id=issued.id
+                uow,
+                self.ctx.clock.now(),
+                actor,
+                "token.create_operator",
+                None,
+                token_id=issued.id,
+                **({"operator_id": operator_id} if operator_id else {}),
             )
             uow.commit()
         return issued
@@ -185,6 +201,11 @@ class Access:
                 raise NotFound(f"no token {token_id}", token_id=token_id)
             now = self.ctx.clock.now()
             uow.tokens.revoke(token_id, now)
+            grant = uow.grants.by_token(token_id) if row.kind == PrincipalKind.GRANT else None
+            if grant is not None and (
+                grant_status(GrantState(grant.state), grant.expires_at, now) is GrantStatus.ACTIVE
+            ):  # a grant's token: the grant ends with it
+                uow.grants.revoke(grant.id, now, actor)
             audit.append(
                 uow,
                 now,
@@ -192,6 +213,7 @@ class Access:
                 "token.revoke",
                 row.workspace_id,
                 token_id=token_id,
+                **({"grant_id": grant.id} if grant is not None else {}),
             )
             uow.commit()
 
@@ -216,6 +238,9 @@ class Access:
             raise Unauthenticated("the token has expired")
         kind = PrincipalKind(row.kind)
         role = Role(row.role) if row.role else None
+        grant = None
+        if kind is PrincipalKind.GRANT:  # its grant is read at every request: no cache
+            grant = self._grant_in_force(row.id, now)
         return Principal(
             kind,
             row.id,
@@ -223,6 +248,32 @@ class Access:
             row.workspace_id,
             role,
             (plan.state, plan.trial_ends_at) if plan else None,
+            grant.id if grant else None,
+            grant.project_id if grant else None,
+        )
+
+    def _grant_in_force(self, token_id: str, now: datetime) -> GrantRow:
+        """The active break-glass grant behind a grant token; Unauthenticated once it is
+        revoked, refused or past its end (the token row says so too: belt and braces)."""
+        with self.ctx.store.lookup() as uow:
+            grant = uow.grants.by_token(token_id)
+        if grant is None:
+            raise Unauthenticated("unknown break-glass grant")
+        current = grant_status(GrantState(grant.state), grant.expires_at, now)
+        if current is not GrantStatus.ACTIVE:
+            raise Unauthenticated(f"the break-glass grant {grant.id} is {current.value}")
+        return grant
+
+    def issue_grant_token(
+        self, uow: DataUnitOfWork, workspace_id: str, expires_at: datetime
+    ) -> IssuedToken:
+        """A break-glass grant's token (in the caller's transaction): reads one workspace,
+        as a viewer would, until ``expires_at``; see domain/grants.py for what it may do."""
+        lifetime = expires_at - self.ctx.clock.now()
+        if lifetime <= timedelta(0):
+            raise Conflict("the grant has ended")
+        return self._issue(
+            uow, PrincipalKind.GRANT, None, workspace_id, Role.VIEWER, lifetime=lifetime
         )
 
     def presence(
@@ -269,6 +320,14 @@ class Access:
             raise Unauthenticated("the session has expired")
         return Principal(PrincipalKind.SESSION, row.id, row.user_id)
 
+    def operator_of(self, principal: Principal) -> str | None:
+        """The operator (a person) an operator token was issued to; None for a token
+        issued to no one (before staff existed)."""
+        if principal.kind is not PrincipalKind.OPERATOR:
+            return None
+        with self.ctx.store.read() as uow:
+            return uow.operators.of_token(principal.id)
+
     def resume_operator(self, token_id: str) -> Principal:
         """The operator behind a console session kept by their token's id: the same checks
         as :meth:`authenticate`, Unauthenticated once the token is revoked or expired."""
@@ -310,7 +369,7 @@ class Access:
 
     # the role matrix ------------------------------------------------------------------
     def role_in(self, principal: Principal, workspace_id: str) -> Role | None:
-        if principal.kind is PrincipalKind.TOKEN:
+        if principal.kind in (PrincipalKind.TOKEN, PrincipalKind.GRANT):
             return principal.role if principal.workspace_id == workspace_id else None
         if principal.kind is PrincipalKind.SESSION and principal.user_id:
             with self.ctx.store.read() as uow:
@@ -318,11 +377,22 @@ class Access:
             return Role(member.role) if member else None
         return None
 
-    def require(self, principal: Principal, workspace_id: str, action: Action) -> Role:
-        """The caller's role in the workspace, if it allows ``action``; else NotFound (not
-        theirs) or PermissionDenied (theirs, but not allowed)."""
+    def require(
+        self,
+        principal: Principal,
+        workspace_id: str,
+        action: Action,
+        project_id: str | None = None,
+        what: str | None = None,
+        safe: bool = False,
+    ) -> Role:
+        """The caller's role in the workspace, if it allows ``action`` (on ``project_id``,
+        the project the request names); else NotFound (not theirs) or PermissionDenied
+        (theirs, but not allowed). A break-glass grant passes only for a read by a request
+        that changes nothing (``safe``: GET or HEAD); what passes is recorded (``what``: the
+        request) in the grant's reads and the audit before it runs."""
         role = self.role_in(principal, workspace_id)
-        check_workspace_access(principal, workspace_id, role, action)
+        check_workspace_access(principal, workspace_id, role, action, project_id, safe)
         assert role is not None  # check_workspace_access refused otherwise
         # and the plan (cancelled, expired, closed): an API token read it with itself
         now = self.ctx.clock.now()
@@ -332,7 +402,23 @@ class Access:
         else:
             with self.ctx.store.read() as uow:
                 require_usable(uow, workspace_id, action, now)
+        if principal.grant_id is not None:
+            self._record_read(principal.grant_id, workspace_id, what or action.value, now)
         return role
+
+    def _record_read(self, grant_id: str, workspace_id: str, what: str, now: datetime) -> None:
+        with self.ctx.store.write() as uow:
+            seq = audit.append(
+                uow,
+                now,
+                f"grant:{grant_id}",
+                "grant.read",
+                workspace_id,
+                grant_id=grant_id,
+                request=what[:255],
+            )
+            uow.grants.add_read(grant_id, workspace_id, now, what, seq)
+            uow.commit()
 
     def visible_workspaces(self, principal: Principal) -> list[str]:
         if principal.kind is PrincipalKind.TOKEN and principal.workspace_id:

@@ -393,6 +393,16 @@ promise_checks = Table(
     Index("ix_promise_checks_checked", "checked_at"),
 )
 
+# Who runs each chore on a period (a scheduled backup, a restore drill, a shred epoch) now:
+# one worker at a time, however many share the data store (lifecycle/worker.py).
+chore_leases = Table(
+    "chore_leases",
+    metadata,
+    Column("chore", String(32), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("lease_until", UtcDateTime, nullable=False),
+)
+
 # Agreements (the DPA and the SCCs): published versions are immutable (the 0012 migration's
 # triggers refuse UPDATE and DELETE); acceptances carry a signed receipt, sealed under the
 # directory key (it names the owner, their client address and user agent).
@@ -505,4 +515,76 @@ subscribe_attempts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("address_index", LargeBinary(16), nullable=False, index=True),
     Column("at", UtcDateTime, nullable=False, index=True),
+)
+
+# Staff and break-glass grants (issue 17: docs/break-glass.md) -------------------------------
+# Operators are the SaaS's staff, as people: name and email sealed under the directory key,
+# the email found by the directory's blind index (one operator per email).
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name_sealed", LargeBinary, nullable=False),
+    Column("email_sealed", LargeBinary, nullable=False),
+    Column("email_index", LargeBinary(16), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Confidentiality agreements an operator signed: the latest is their current one.
+operator_agreements = Table(
+    "operator_agreements",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("operator_id", String(ID), ForeignKey("operators.id"), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_operator_agreements_operator", "operator_id", "signed_on"),
+)
+
+# An operator token issued to a named operator (tokens issued before have none).
+operator_tokens = Table(
+    "operator_tokens",
+    metadata,
+    Column("token_id", String(ID), ForeignKey("api_tokens.id"), primary_key=True),
+    Column("operator_id", String(ID), ForeignKey("operators.id"), nullable=False),
+)
+
+# A break-glass grant: the reason and ticket sealed under the workspace key (the customer
+# reads them; a purged workspace's are shredded with it). Its token is an api_tokens row
+# of kind "grant" (token_id), expiring with the grant and revoked with it.
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False),
+    Column("project_id", String(ID), nullable=True),  # None: the whole workspace
+    Column("operator_id", String(ID), ForeignKey("operators.id"), nullable=False),
+    Column("reason_sealed", LargeBinary, nullable=False),
+    Column("ticket_sealed", LargeBinary, nullable=False),
+    Column("hours", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | approved | refused | revoked
+    Column("emergency", Boolean, nullable=False),  # self-approved by the operator
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decided_by", String(128), nullable=True),
+    Column("expires_at", UtcDateTime, nullable=True),  # set at approval
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    Column("token_id", String(ID), nullable=True, unique=True),
+    Index("ix_grants_workspace", "workspace_id", "requested_at"),
+)
+
+# Every request a grant's token made that the role check let through (also in the audit).
+grant_reads = Table(
+    "grant_reads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("grant_id", String(ID), ForeignKey("grants.id"), nullable=False),
+    Column("workspace_id", String(ID), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("what", String(255), nullable=False),  # method and path: ids only
+    Column("audit_seq", BigInteger, nullable=False),
+    Index("ix_grant_reads_grant", "grant_id", "id"),
 )

@@ -31,9 +31,11 @@ from strongroom.storage.repositories.audit import Audit
 from strongroom.storage.repositories.backups import Backups
 from strongroom.storage.repositories.billing import BillingEvents
 from strongroom.storage.repositories.browser_sessions import BrowserSessions
+from strongroom.storage.repositories.chores import ChoreLeases
 from strongroom.storage.repositories.deadlines import Deadlines
 from strongroom.storage.repositories.exports import ExportJobs
 from strongroom.storage.repositories.files import Files
+from strongroom.storage.repositories.grants import Grants, Operators
 from strongroom.storage.repositories.holds import Holds
 from strongroom.storage.repositories.inbox import Inbox
 from strongroom.storage.repositories.keys import Keys
@@ -169,7 +171,11 @@ class DataUnitOfWork(_Transaction):
     # the trust center's results, and what its checks read
     promise_checks = _Repository(PromiseChecks)
     promise_evidence = _Repository(PromiseEvidence)
+    chore_leases = _Repository(ChoreLeases)  # one worker at a time per scheduled chore
     agreements = _Repository(Agreements)
+    # staff and break-glass grants (issue 17)
+    operators = _Repository(Operators)
+    grants = _Repository(Grants)
     # subprocessors (issue 14, item 3)
     subprocessor_notices = _Repository(SubprocessorNotices)
     subprocessor_objections = _Repository(SubprocessorObjections)

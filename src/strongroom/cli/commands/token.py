@@ -24,18 +24,28 @@ def token_create(
         bool,
         typer.Option("--operator", help="An operator token: keys and status, never customer data."),
     ] = False,
+    operator_email: Annotated[
+        str | None,
+        typer.Option(
+            "--operator-email",
+            help="With --operator: the operator (strongroom operator add) it is issued to.",
+        ),
+    ] = None,
     expires_days: ExpiresDays = 90,
     home: Home = DEFAULT_HOME,
     json: Json = False,
 ) -> None:
     """Issue a token for one workspace and role (or an operator token); printed once."""
+    if operator_email is not None and not operator:
+        raise InvalidInput("--operator-email goes with --operator")
     if operator == bool(workspace or role):
         raise InvalidInput("give --workspace and --role, or --operator alone")
     if not operator and not (workspace and role):
         raise InvalidInput("a workspace token needs both --workspace and --role")
     with open_home(home) as sr:
         if operator:
-            issued = sr.access.create_operator_token(expires_days, actor=ACTOR)
+            person = None if operator_email is None else sr.staff.get(operator_email).id
+            issued = sr.access.create_operator_token(expires_days, actor=ACTOR, operator_id=person)
         else:
             assert workspace and role
             issued = sr.access.create_token(workspace, role, expires_days, actor=ACTOR)

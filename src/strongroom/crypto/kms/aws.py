@@ -56,7 +56,7 @@ from botocore.exceptions import (
 )
 
 from strongroom.crypto.kms.base import RootKeyVersion
-from strongroom.crypto.policy import KEY_BYTES
+from strongroom.crypto.policy import KEY_BYTES, ROOT_DESTROY_DELAY_DAYS
 from strongroom.crypto.secret import SecretKey
 from strongroom.errors import (
     ConfigurationError,
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 
 #: ScheduleKeyDeletion's shortest waiting period: a destroyed version is unrecoverable
 #: this long after the shred.
-PENDING_WINDOW_DAYS = 7
+PENDING_WINDOW_DAYS = ROOT_DESTROY_DELAY_DAYS["aws-kms"]
 DELETION_DELAY = timedelta(days=PENDING_WINDOW_DAYS)
 _VERSION = re.compile(r"v([0-9]{6})")
 _CONTEXT_KEY = "strongroom-wrapped-key"

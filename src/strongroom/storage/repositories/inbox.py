@@ -106,7 +106,14 @@ class Inbox(Repository):
         )
 
     def count_breaches_since(self, since: datetime) -> int:
-        query = select(func.count()).select_from(t.inbox_requests).where(_R.breached_at >= since)
+        """Requests that missed their first-response deadline since ``since``: recorded as
+        breached by the worker, or answered late before the worker saw them overdue."""
+        late = (_R.answered_at >= since) & (_R.answered_at > _R.due_at)
+        query = (
+            select(func.count())
+            .select_from(t.inbox_requests)
+            .where((_R.breached_at >= since) | late)
+        )
         return int(self.conn.execute(query).scalar_one())
 
     def add_entry(self, row: InboxEntryRow) -> None:

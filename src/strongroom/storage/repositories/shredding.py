@@ -17,6 +17,8 @@ Scope = Literal["project_id", "id", "workspace_id"]
 #: The tables of a workspace deleted by :meth:`Shredding.delete_workspace`, with the name
 #: each count is reported under (records and files are shredded before, in batches).
 _WORKSPACE_TABLES = (
+    ("grant_reads", t.grant_reads),
+    ("grants", t.grants),
     ("record_restrictions", t.record_restrictions),
     ("privacy_requests", t.privacy_requests),
     ("projects", t.projects),
