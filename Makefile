@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO_HOME := .strongroom-demo
 SCAN_HOME := .strongroom-scan
 
-.PHONY: serve demo test lint typecheck unit bench mutate clean
+.PHONY: serve demo test lint typecheck unit bench soak mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ bench: $(VENV)/.installed-dev
 	  $$as_root apt-get update -qq && \
 	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic; }
 	$(BIN)/python -m bench
+
+## soak: 50 clients for 10 minutes over HTTPS against `serve` on a PostgreSQL server of its
+## own, with a worker, backups and faults (API and worker SIGKILL, PostgreSQL restart, the KMS
+## stopped, the blob disk full); checks every acknowledged write, writes bench/soak/results.json.
+## SOAK_MINUTES, SOAK_CLIENTS, SOAK_SEED shorten or repeat it. See docs/reliability.md.
+soak: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.soak
 
 ## mutate: mutation testing (cosmic-ray) of the security-critical modules, each with its own
 ## fast tests (tests/mutation/modules.toml); prints the survivors. Not part of `make test`.

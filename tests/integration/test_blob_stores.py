@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from strongroom.blobs import folder
 from strongroom.blobs.base import BlobStore, BlobWriter, SweepsAbandoned
 from strongroom.blobs.folder import FolderBlobStore
 from strongroom.blobs.s3 import PART_SIZE, UPLOAD_THREADS, S3BlobStore
@@ -217,3 +218,23 @@ def test_s3_never_logs_the_secret_even_at_debug(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "fil_logged" in logged  # botocore did log its requests
     assert s3_credentials["AWS_SECRET_ACCESS_KEY"] not in logged
+
+
+@pytest.mark.parametrize("size", [100_000, 3 * MiB])
+def test_a_full_disk_is_storage_unavailable_and_leaves_no_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """The folder store on a full disk: its blobs written to /dev/full, which answers every
+    write with ENOSPC as a full disk does (failing in the last flush or mid-stream)."""
+    real = folder.DurableFile
+
+    def on_a_full_disk(fd: int) -> folder.DurableFile:
+        os.close(fd)  # the temporary file stays: the store must remove it
+        return real(os.open("/dev/full", os.O_WRONLY))
+
+    monkeypatch.setattr(folder, "DurableFile", on_a_full_disk)
+    store = FolderBlobStore(tmp_path / "blobs")
+    with pytest.raises(StorageUnavailable, match="is full"), store.writer("fil_full") as out:
+        out.write(pattern(size))
+    assert not store.exists("fil_full")
+    assert leftovers(store) == []

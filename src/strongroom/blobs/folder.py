@@ -1,10 +1,13 @@
 """Blobs as files under one folder, sharded by the first two characters of the id part.
 Writes go to a temporary file in the same folder (in large chunks, with writeback started
-as they go: :mod:`strongroom.durable_file`), are fsynced, then renamed."""
+as they go: :mod:`strongroom.durable_file`), are fsynced, then renamed. A full disk (or
+quota) is ``StorageUnavailable`` (503, try again later), and the temporary file is removed
+even then: its close fails on the same full disk."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Iterator
@@ -14,11 +17,14 @@ from typing import BinaryIO
 
 from strongroom.blobs.base import BlobWriter, check_key
 from strongroom.durable_file import DurableFile
-from strongroom.errors import NotFound
+from strongroom.errors import NotFound, StorageUnavailable
 
 #: A ``.partial`` file untouched this long was left by a killed upload: an upload being
 #: written touches its file with every segment (and stalled bodies are cut off long before).
 PARTIAL_MAX_AGE = timedelta(days=1)
+
+#: Errors that pass once space is freed: answered "unavailable", never "internal error".
+_OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class FolderBlobStore:
@@ -37,18 +43,25 @@ class FolderBlobStore:
     @contextlib.contextmanager
     def writer(self, key: str) -> Iterator[BlobWriter]:
         final = self.path(key)
-        final.parent.mkdir(mode=0o700, exist_ok=True)
         temp = final.with_name(f".{final.name}.{os.getpid()}.partial")
-        with DurableFile(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)) as f:
+        try:
+            final.parent.mkdir(mode=0o700, exist_ok=True)
+            f = DurableFile(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             try:
                 yield f
                 f.sync()
-            except BaseException:
                 f.close()
+            except BaseException:
+                with contextlib.suppress(OSError):  # flushing the rest fails the same way
+                    f.close()
                 temp.unlink(missing_ok=True)
                 raise
-        os.replace(temp, final)
-        _fsync_dir(final.parent)
+            os.replace(temp, final)
+            _fsync_dir(final.parent)
+        except OSError as e:
+            if e.errno in _OUT_OF_SPACE:
+                raise StorageUnavailable(f"the blob store at {self.root} is full") from e
+            raise
 
     @contextlib.contextmanager
     def open(self, key: str) -> Iterator[BinaryIO]:
