@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PostgresServer, need_service
-from tests.s3_support import _ports, weed_binary
+from tests.seaweed import _ports, weed_binary
 
 pytestmark = [pytest.mark.postgres, pytest.mark.transit, pytest.mark.slow]
 
