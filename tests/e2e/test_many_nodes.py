@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from strongroom import init_home, open_strongroom
 from strongroom.clock import FixedClock
@@ -127,6 +128,22 @@ def _wait(what: str, condition: object, within: float = 60.0) -> None:
         time.sleep(0.1)
 
 
+def record_reads(exposition: str) -> float:
+    """Successful GETs of one record, every process's, in a /metrics answer."""
+    total = 0.0
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            labels = sample.labels
+            if (
+                sample.name == "strongroom_http_request_duration_seconds_count"
+                and labels.get("method") == "GET"
+                and labels.get("route", "").endswith("/records/{record_id}")
+                and labels.get("status") == "2xx"
+            ):
+                total += sample.value
+    return total
+
+
 def test_two_api_processes_and_three_workers_share_everything(
     postgres: PostgresServer,
     s3_server: SeaweedS3,
@@ -152,6 +169,7 @@ def test_two_api_processes_and_three_workers_share_everything(
         live = sr.projects.create(ws.id, "Live")
         owner = sr.access.create_token(ws.id, "owner", 1).token
         doomed = sr.access.create_token(ws.id, "viewer", 1)
+        operator = sr.access.create_operator_token(expires_days=1).token
 
     serving = serve(home, workers=2, extra=["--no-worker"])
     workers = None
@@ -208,6 +226,19 @@ def test_two_api_processes_and_three_workers_share_everything(
                 for file_id, content in writes.files.items():
                     status, body = connection.get(f"{base}/files/{file_id}/content")
                     assert (status, body) == (200, content), (connection.pid, file_id)
+
+            # One /metrics for both: whichever process answers the scrape counts the record
+            # reads both served (prometheus_client's multiprocess mode, set up by serve).
+            reads = 0.0
+            for connection in pinned.values():
+                connection.token = operator
+                status, body = connection.get("/metrics")
+                assert status == 200, body
+                counted = record_reads(body.decode())
+                assert reads == 0.0 or counted == reads, (reads, counted)
+                reads = counted
+                connection.token = owner
+            assert reads >= len(pinned) * len(writes.records), reads
 
             # A revoked token fails on both API processes at once: the same connections,
             # the next request after the revocation.

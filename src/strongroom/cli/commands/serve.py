@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging.config
 import os
 import secrets
+import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +22,7 @@ from strongroom.cli.output import console, emit
 from strongroom.config import CONFIG_FILE
 from strongroom.errors import ConfigurationError
 from strongroom.lifecycle.worker import WorkerThread
+from strongroom.observability.instruments import MULTIPROCESS_DIR
 from strongroom.observability.logs import logging_config
 
 if TYPE_CHECKING:
@@ -170,11 +173,21 @@ def _serve_many(
     def started(pids: list[int]) -> None:
         _announce(json, settings, url, token, password, worker, pids)
 
+    # One /metrics for the N processes: unless the operator named a folder shared with other
+    # processes (docs/operations.md "Metrics and logs"), the API processes add up their
+    # counters through a fresh folder of their own, removed when they stop.
+    own_metrics = None
+    if not os.environ.get(MULTIPROCESS_DIR):
+        own_metrics = tempfile.mkdtemp(prefix="strongroom-metrics-")
+        os.environ[MULTIPROCESS_DIR] = own_metrics  # the API processes inherit it
     try:
         ApiProcesses(command, sockets).run(started)
     finally:
         for sock in [*https, *([redirect] if redirect is not None else [])]:
             sock.close()
+        if own_metrics is not None:
+            shutil.rmtree(own_metrics, ignore_errors=True)
+            del os.environ[MULTIPROCESS_DIR]
 
 
 def _serve_supervised(
