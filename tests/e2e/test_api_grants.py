@@ -295,3 +295,32 @@ def test_an_emergency_grant_nobody_was_told_of_does_not_start(w: World) -> None:
     assert "not self-approved" in asked.json()["detail"]
     pending = [g for g in w.live.sr.grants.list(w.ws) if g.ticket == "INC-9"]
     assert [g.status.value for g in pending] == ["pending"]
+
+
+def test_the_customer_sees_what_the_grant_tried_and_its_query(w: World) -> None:
+    """Refused requests are audited too (a write, another project), and reads name their
+    query; a request into another tenant's workspace is audited without naming it."""
+    grant = _ask(w, project_id=w.project)
+    _decide(w, grant, "approve")
+    token = _token(w, grant)
+    mine = f"/v1/workspaces/{w.ws}/projects/{w.project}"
+    with w.live.client(token) as grantee:
+        assert (
+            grantee.get(f"{mine}/records", params={"collection": "candidates"}).status_code == 200
+        )
+        assert grantee.delete(f"{mine}/records/{w.record}").status_code == 403
+        other = f"/v1/workspaces/{w.ws}/projects/{w.other_project}/records/{w.other_record}"
+        assert grantee.get(other).status_code == 403
+        elsewhere = f"/v1/workspaces/{w.ws_b}/projects/{w.project_b}/records/{w.record_b}"
+        assert grantee.get(elsewhere).status_code == 404
+    events = [
+        e for e in w.live.sr.audit.events(w.ws, limit=10_000) if e.subject.get("grant_id") == grant
+    ]
+    reads = [e.subject["request"] for e in events if e.action == "grant.read"]
+    refused = [e.subject["request"] for e in events if e.action == "grant.refused_request"]
+    assert f"GET {mine}/records?collection=candidates" in reads
+    assert f"DELETE {mine}/records/{w.record}" in refused
+    assert f"GET {other}" in refused
+    assert "a request outside this workspace" in refused
+    assert not any(w.ws_b in r for r in refused + reads)
+    assert not [e for e in w.live.sr.audit.events(w.ws_b, limit=10_000) if "grant" in e.action]

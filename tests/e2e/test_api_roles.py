@@ -43,7 +43,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         stored = sr.files.put(ws.id, project.id, "cv.txt", io.BytesIO(b"resume"))
         tokens = {role.value: sr.access.create_token(ws.id, role.value).token for role in Role}
         tokens["other-tenant-owner"] = sr.access.create_token(other.id, "owner").token
-        tokens["operator"] = sr.access.create_operator_token().token
+        staff = sr.staff.add("Staff Member", "staff@saas.example")  # see _staff
+        sr.staff.record_agreement("staff@saas.example", "1", "2025-01-01")
+        tokens["operator"] = sr.access.create_operator_token(operator_id=staff.id).token
         doomed = sr.records.put(ws.id, project.id, "notes", {"text": "doomed"}).id
         sr.trash.purge_now(ws.id, sr.records.delete(ws.id, project.id, doomed).id)
         sr.worker.run_once()

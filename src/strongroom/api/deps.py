@@ -122,7 +122,8 @@ def allowed(action: Action, fallback: Action | None = None) -> Any:
         workspace_id: WorkspaceId, sr: SR, credentials: Credentials, request: Request
     ) -> Grant:
         project_id = request.path_params.get("project_id")
-        what = f"{request.method} {request.url.path}"
+        query = request.url.query
+        what = f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
         safe = request.method in ("GET", "HEAD")
         token = _token(credentials)
         return Grant(sr, token, workspace_id, action, fallback, project_id, what, safe)

@@ -86,7 +86,8 @@ class FastReads:
         receive: Receive,
         send: Send,
     ) -> None:
-        what = f"GET {scope['path']}"
+        query = scope.get("query_string", b"").decode("latin-1")
+        what = f"GET {scope['path']}" + (f"?{query}" if query else "")
         token = bearer(scope["headers"])
         grant = Grant(self.sr, token, workspace_id, Action.READ, None, project_id, what, True)
         try:

@@ -392,7 +392,19 @@ class Access:
         that changes nothing (``safe``: GET or HEAD); what passes is recorded (``what``: the
         request) in the grant's reads and the audit before it runs."""
         role = self.role_in(principal, workspace_id)
-        check_workspace_access(principal, workspace_id, role, action, project_id, safe)
+        try:
+            check_workspace_access(principal, workspace_id, role, action, project_id, safe)
+        except (PermissionDenied, NotFound):
+            if principal.grant_id is not None and principal.workspace_id is not None:
+                # The customer sees what the operator tried too; another tenant's path is
+                # not named in this one's audit.
+                ours = workspace_id == principal.workspace_id
+                self._record_refusal(
+                    principal.grant_id,
+                    principal.workspace_id,
+                    (what or action.value) if ours else "a request outside this workspace",
+                )
+            raise
         assert role is not None  # check_workspace_access refused otherwise
         # and the plan (cancelled, expired, closed): an API token read it with itself
         now = self.ctx.clock.now()
@@ -418,6 +430,19 @@ class Access:
                 request=what[:255],
             )
             uow.grants.add_read(grant_id, workspace_id, now, what, seq)
+            uow.commit()
+
+    def _record_refusal(self, grant_id: str, workspace_id: str, what: str) -> None:
+        with self.ctx.store.write() as uow:
+            audit.append(
+                uow,
+                self.ctx.clock.now(),
+                f"grant:{grant_id}",
+                "grant.refused_request",
+                workspace_id,
+                grant_id=grant_id,
+                request=what[:255],
+            )
             uow.commit()
 
     def visible_workspaces(self, principal: Principal) -> list[str]:
