@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib.util
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ import requests
 
 from strongroom.crypto.kms.aws import AwsKms, AwsKmsConnection
 from tests.conftest import need_service
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -52,13 +52,6 @@ AWS_ENV = {
     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/strongroom-test-aws-credentials",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -103,7 +96,7 @@ def running_moto(folder: Path) -> Iterator[MotoKms]:
     if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
         need_service("moto[server] is not installed (the dev extra)")
     folder.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     log = folder / "moto.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -18,13 +18,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import create_engine, make_url, text
+
+from tests.ports import free_port
 
 
 def postgres_binaries() -> Path | None:
@@ -40,12 +41,6 @@ def _version(path: str) -> int:
         return 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class OwnPostgres:
     """One PostgreSQL server in a folder of its own; trust authentication for ``postgres``
     on 127.0.0.1 only. :attr:`url` is its ``postgres`` database (an admin URL)."""
@@ -55,7 +50,7 @@ class OwnPostgres:
         if found is None:
             raise RuntimeError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin)")
         self.binaries = found
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="strongroom-own-pg-"))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"

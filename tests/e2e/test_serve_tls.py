@@ -27,15 +27,10 @@ from cryptography import x509
 
 from strongroom import init_home
 from strongroom.tls.certificates import issue_server_certificate, make_local_ca
+from tests.ports import free_port
 
 STRONGROOM = str(Path(sys.executable).parent / "strongroom")
 PADDED = 4096  # every PEM file here is padded to this size (text after PEM blocks is ignored)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _padded(pem: bytes) -> bytes:
@@ -86,7 +81,7 @@ def serving(
     (etc / "privkey.pem").chmod(0o600)
     home = tmp_path / "home"
     init_home(home, tls_cert=str(etc / "fullchain.pem"), tls_key=str(etc / "privkey.pem"))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [STRONGROOM, "serve", "--home", str(home), "--port", str(port), "--no-worker", "--json"]
         + (["--workers", str(workers)] if workers > 1 else []),

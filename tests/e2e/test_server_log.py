@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from tests.e2e.api_support import live_server
-from tests.e2e.test_cli import STRONGROOM, _free_port
+from tests.e2e.test_cli import STRONGROOM
+from tests.ports import free_port
 
 
 def _wait_for(predicate: Any, what: str, timeout: float = 60) -> None:
@@ -54,7 +55,7 @@ def served(tmp_path: Path) -> Iterator[tuple[dict[str, Any], Path, list[str]]]:
     """`strongroom serve --demo` in a process, its stderr in a file; after the test's
     body, the process is stopped and the lines it logged are in the list."""
     log_path = tmp_path / "server.log"
-    port = _free_port()
+    port = free_port()
     lines: list[str] = []
     command = [STRONGROOM, "serve", "--demo", "--json", "--no-worker"]
     with log_path.open("wb") as log_file:

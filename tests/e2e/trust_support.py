@@ -3,7 +3,6 @@ checks probe it (the TLS and certificate promises look at ``public_url``)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,12 +17,7 @@ from strongroom.clock import Clock
 from strongroom.console.app import create_site
 from strongroom.demo import SAMPLE_DPA, SAMPLE_DPA_VERSION, SAMPLE_SCC, SAMPLE_SCC_VERSION
 from tests.e2e.api_support import LiveServer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 @contextmanager

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from strongroom import open_strongroom
 from strongroom.clock import FixedClock
-from tests.e2e.test_cli import STRONGROOM, _free_port, ok_json, run
+from tests.e2e.test_cli import STRONGROOM, ok_json, run
+from tests.ports import free_port
 
 TWO_DAYS = 2 * 24 * 3600
 
@@ -101,7 +102,7 @@ def test_an_upload_in_progress_is_never_swept(tmp_path: Path) -> None:
 @contextmanager
 def serving(home: Path) -> Iterator[dict[str, object]]:
     """`strongroom serve --no-worker` in a process (so only its start-up can sweep)."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [STRONGROOM, "serve", "--no-worker", "--home", str(home), "--port", str(port), "--json"],
         stdout=subprocess.PIPE,
